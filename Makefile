@@ -1,0 +1,31 @@
+# Two entry points, both creating and reusing .venv:
+#   make demo   install, then run the pipeline on the shipped example evaluation
+#   make test   install, then run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned to the CPU build, so nothing pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	PATH=$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES)
+
+test: $(STAMP)
+	PATH=$(BIN):$$PATH $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	PATH=$(BIN):$$PATH $(BIN)/snakemake --lint
+
+clean:
+	rm -rf data/processed/* reports/* .snakemake logs
+	touch data/processed/.gitkeep reports/.gitkeep

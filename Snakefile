@@ -1,0 +1,20 @@
+# Qualitative evaluation pipeline: ingest -> embed -> suggest -> review -> triangulate -> report.
+# Run on a project folder with: snakemake --cores 2 --directory PATH
+# (data/raw/, codebook/ and an optional config.yaml come from PATH; outputs go under PATH).
+
+# ---- configuration ----
+if os.path.exists("config.yaml"):
+
+    configfile: "config.yaml"
+
+
+# ---- rules ----
+include: "rules/common.smk"
+include: "rules/ingest.smk"
+
+
+# ---- targets ----
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

@@ -1,0 +1,76 @@
+"""Command line: ``python -m pipeline <stage> [--project PATH]``.
+
+Snakemake rules call the same stage functions through ``scripts/stage.py``
+(:func:`run_from_snakemake`), so a stage behaves identically either way.
+Every stage function has the signature ``run(config: dict, root: Path) -> None``
+and reads and writes the paths in :mod:`pipeline.paths` below ``root``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.config import load_config
+from pipeline.errors import PipelineError
+
+log = logging.getLogger("pipeline")
+
+# stage name -> "module:function"; imported lazily so that light stages do not
+# pay for importing torch.
+STAGES = {
+    "ingest": "pipeline.ingest:run_ingest",
+}
+
+
+def stage_function(name: str):
+    module_name, function_name = STAGES[name].split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def configure_logging(log_file: str | Path | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                        handlers=handlers, force=True)
+
+
+def run_stage(name: str, config: dict, root: Path) -> int:
+    """Run one stage; a PipelineError is reported without a traceback and returns 1."""
+    try:
+        stage_function(name)(config, root)
+    except PipelineError as error:
+        log.error("%s", error)
+        return 1
+    return 0
+
+
+def run_from_snakemake(smk) -> None:
+    """Adapter for ``script:`` rules: log to the rule's log file, exit non-zero on error."""
+    configure_logging(smk.log[0] if smk.log else None)
+    sys.exit(run_stage(smk.params.stage, smk.config, Path.cwd()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("--project", default=".", help="project folder (default: current folder)")
+    parser.add_argument("--log", default=None, help="also write the log to this file")
+    args = parser.parse_args(argv)
+    configure_logging(args.log)
+    root = Path(args.project)
+    try:
+        config = load_config(root)
+    except PipelineError as error:
+        log.error("%s", error)
+        return 1
+    return run_stage(args.stage, config, root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Atomic file writes: write to a temp file beside the target, then rename.
+
+An interrupted run therefore never leaves a half-written table at a final path;
+at worst a ``.tmp-*`` file remains, which the next run ignores and overwrites.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temp path in the target's folder; rename it onto ``target`` on success.
+
+    Examples
+    --------
+    >>> with atomic_path("out.xlsx") as tmp:          # doctest: +SKIP
+    ...     workbook.save(tmp)
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".tmp-{target.name}.", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes(target: str | Path, data: bytes) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(target: str | Path, text: str) -> None:
+    write_bytes(target, text.encode("utf-8"))
+
+
+def write_json(target: str | Path, obj) -> None:
+    write_text(target, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_parquet(target: str | Path, frame: pd.DataFrame) -> None:
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def write_csv(target: str | Path, frame: pd.DataFrame) -> None:
+    """Write a CSV for people to open in Excel: UTF-8 with BOM, formula-safe text.
+
+    Text that a spreadsheet would read as a formula is neutralised (see
+    :func:`pipeline.spreadsheet.neutralise_formula`); the frame itself is not changed.
+    """
+    from pipeline.spreadsheet import neutralise_frame
+
+    with atomic_path(target) as tmp:
+        neutralise_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig")

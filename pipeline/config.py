@@ -1,0 +1,81 @@
+"""Loading and validating config.yaml against the package's JSON schema.
+
+The schema is the documentation: every key has a description and a default.
+Snakemake validates through :func:`snakemake.utils.validate`; the command line
+and the tests use :func:`load_config`, which applies the same schema.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from pipeline.errors import ConfigError
+
+SCHEMA_PATH = Path(str(resources.files("pipeline") / "config.schema.yaml"))
+
+
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _default_setting_validator():
+    """A validator class that fills in defaults while validating (as Snakemake does)."""
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = _copy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": set_defaults})
+
+
+def _copy(value):
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def validate_config(config: dict, source: str = "config.yaml") -> dict:
+    """Validate ``config`` in place, filling defaults; raise ConfigError naming the key."""
+    validator = _default_setting_validator()(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for error in errors:
+            key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+            lines.append(f"{key}: {error.message}")
+        raise ConfigError(
+            "invalid configuration:\n  " + "\n  ".join(lines),
+            file=source,
+            hint="fix these keys; every key and its default is listed in the README's config reference",
+        )
+    return config
+
+
+def load_config(project_dir: str | Path = ".") -> dict:
+    """Read ``config.yaml`` from the project folder (if present) and validate it."""
+    path = Path(project_dir) / "config.yaml"
+    config = {}
+    if path.exists():
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
+        if not isinstance(config, dict):
+            raise ConfigError("the top level must be a mapping of keys", file=path)
+    return validate_config(config, str(path))
+
+
+def sector_label(config: dict, sector: str | None) -> str:
+    """Display label for a sector key (the key itself if unlabelled)."""
+    if not sector:
+        return ""
+    return config["sectors"].get(sector, sector)

@@ -1,0 +1,50 @@
+"""Every path the pipeline reads or writes, relative to the project folder.
+
+The rules (rules/*.smk), the command line and the tests all take paths from
+here, so the layout is described once.
+"""
+
+RAW = "data/raw"
+PARTICIPANTS = f"{RAW}/participants.csv"
+FIELDWORK = f"{RAW}/fieldwork.csv"
+METHOD_FOLDERS = {
+    "interview": f"{RAW}/interviews",
+    "survey": f"{RAW}/surveys",
+    "observation": f"{RAW}/observations",
+    "workshop": f"{RAW}/workshops",
+}
+
+PROCESSED = "data/processed"
+SEGMENTS = f"{PROCESSED}/segments.parquet"
+SEGMENTS_CSV = f"{PROCESSED}/segments.csv"
+DOCUMENTS = f"{PROCESSED}/documents.parquet"
+INGEST_LOG = f"{PROCESSED}/ingest_log.csv"
+INGEST_ERRORS = f"{PROCESSED}/ingest_errors.csv"
+EMBEDDINGS = f"{PROCESSED}/embeddings.parquet"
+EMBEDDING_CACHE = f"{PROCESSED}/cache/embeddings"
+SUGGESTIONS = f"{PROCESSED}/suggestions.parquet"
+DECISIONS = f"{PROCESSED}/decisions.parquet"
+DECISIONS_AUDIT = f"{PROCESSED}/decisions_audit.csv"
+CODED_SEGMENTS = f"{PROCESSED}/coded_segments.parquet"
+MODEL_CACHE = f"{PROCESSED}/cache/learned"
+ANONYMISATION_LOG = f"{PROCESSED}/anonymisation_log.csv"
+
+REVIEW_INBOX = "data/review"
+
+REPORTS = "reports"
+TABLES = f"{REPORTS}/tables"
+METHODS_CSV = f"{TABLES}/methods.csv"
+METHODS_WIDE_CSV = f"{TABLES}/methods_wide.csv"
+SUGGESTIONS_CSV = f"{TABLES}/suggestions.csv"
+CODEBOOK_QDC = f"{REPORTS}/codebook.qdc"
+CODEBOOK_XLSX = f"{REPORTS}/codebook.xlsx"
+REVIEW_WORKBOOK = f"{REPORTS}/review/coding_review.xlsx"
+REVIEW_CONFLICTS = f"{REPORTS}/review/conflicts.csv"
+AGREEMENT_CSV = f"{TABLES}/agreement.csv"
+TRIANGULATION_CSV = f"{TABLES}/triangulation.csv"
+EVALUATION_WORKBOOK = f"{REPORTS}/evaluation_tables.xlsx"
+SUMMARY_MD = f"{REPORTS}/summary.md"
+SITES_DIR = f"{REPORTS}/sites"
+FIGURES = f"{REPORTS}/figures"
+
+LOGS = "logs"

@@ -1,0 +1,41 @@
+"""The data contract: the columns of every tidy table passed between stages.
+
+The README documents these; readers and writers check against them.
+"""
+
+METHODS = ("interview", "survey", "observation", "workshop")
+
+DOCUMENT_COLUMNS = [
+    "document_id",     # stable: hash of the source path (and response ID for surveys)
+    "method",          # interview | survey | observation | workshop
+    "source_file",     # path relative to data/raw/
+    "source_format",   # docx | md | txt | vtt-teams | vtt-zoom | qualtrics | surveymonkey | msforms | googleforms | generic | log-csv | log-xlsx
+    "site",
+    "sector",          # may be empty for observation and workshop sessions
+    "participant_id",  # interviews; empty otherwise
+    "source_id",       # the distinct source counted in triangulation: participant, response or session
+    "wave",            # string, e.g. "1"
+    "date",            # ISO date string or empty
+    "title",           # session name, survey name or file stem
+    "encoding",        # for text files, the detected encoding; empty for binary formats
+    "n_segments",
+]
+
+SEGMENT_COLUMNS = [
+    "segment_id",      # stable: hash of document_id, text and its occurrence in the document
+    "document_id",
+    "method",
+    "site",
+    "sector",
+    "participant_id",
+    "source_id",
+    "wave",
+    "date",
+    "speaker",         # transcript speaker as written (personal data: never reported)
+    "speaker_role",    # participant | interviewer | other | "" (unknown)
+    "question",        # survey question text, or empty
+    "position",        # 0-based order of the segment within its document
+    "text",
+]
+
+SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence"]

@@ -1,0 +1,38 @@
+# Shared helpers for the rules: config validation, input discovery, targets.
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from pipeline import paths
+from pipeline.config import SCHEMA_PATH
+
+validate(config, schema=str(SCHEMA_PATH))
+
+STAGE_SCRIPT = "../scripts/stage.py"
+
+
+def settings(*sections):
+    """The config sections a rule depends on, passed as params so that editing
+    them re-runs that rule (and only the rules that use them)."""
+    return {section: config[section] for section in sections}
+
+
+def raw_files():
+    """Every fieldwork file under data/raw/, so adding or removing one re-runs ingest.
+    Office lock files (~$x.docx) and hidden files are not fieldwork."""
+    root = Path(paths.RAW)
+    if not root.exists():
+        return []
+    return sorted(
+        str(p)
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith((".", "~$")) for part in p.relative_to(root).parts)
+    )
+
+
+def final_outputs():
+    return [
+        paths.SEGMENTS,
+        paths.DOCUMENTS,
+        paths.METHODS_CSV,
+    ]
