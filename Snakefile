@@ -11,6 +11,8 @@ if os.path.exists("config.yaml"):
 # ---- rules ----
 include: "rules/common.smk"
 include: "rules/ingest.smk"
+include: "rules/suggest.smk"
+include: "rules/review.smk"
 
 
 # ---- targets ----

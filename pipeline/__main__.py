@@ -23,6 +23,12 @@ log = logging.getLogger("pipeline")
 # pay for importing torch.
 STAGES = {
     "ingest": "pipeline.ingest:run_ingest",
+    "codebook_export": "pipeline.codebook:run_codebook_export",
+    "embed": "pipeline.embed:run_embed",
+    "suggest": "pipeline.suggest:run_suggest",
+    "review_import": "pipeline.review.decisions:run_review_import",
+    "review_workbook": "pipeline.review.workbook:run_review_workbook",
+    "apply_decisions": "pipeline.review.coded:run_apply_decisions",
 }
 
 

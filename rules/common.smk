@@ -35,4 +35,25 @@ def final_outputs():
         paths.SEGMENTS,
         paths.DOCUMENTS,
         paths.METHODS_CSV,
+        paths.CODEBOOK_QDC,
+        paths.SUGGESTIONS,
+        paths.REVIEW_WORKBOOK,
+        paths.CODED_SEGMENTS,
     ]
+
+
+def codebook_file():
+    return config["codebook"]["file"]
+
+
+def register_file():
+    """participants.csv, when the project has one (names feed pseudonymisation)."""
+    return [paths.PARTICIPANTS] if Path(paths.PARTICIPANTS).exists() else []
+
+
+def review_files():
+    """Analysts' saved workbooks: any .xlsx in data/review/, except Office lock files."""
+    inbox = Path(paths.REVIEW_INBOX)
+    if not inbox.exists():
+        return []
+    return sorted(str(p) for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))

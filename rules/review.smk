@@ -1,0 +1,55 @@
+# ---- 3. review: analysts' workbooks in data/review/ -> decisions; the coding workbook ----
+# Edited workbooks are inputs, never outputs: a re-run never deletes or overwrites them.
+
+
+rule review_import:
+    input:
+        review_files(),
+        paths.SEGMENTS,
+        codebook_file(),
+    output:
+        decisions=paths.DECISIONS,
+        conflicts=paths.REVIEW_CONFLICTS,
+    params:
+        stage="review_import",
+        settings=settings("review"),
+    log:
+        "logs/review_import.log",
+    script:
+        STAGE_SCRIPT
+
+
+rule review_workbook:
+    input:
+        paths.SEGMENTS,
+        paths.SUGGESTIONS,
+        paths.DECISIONS,
+        codebook_file(),
+        register_file(),
+    output:
+        paths.REVIEW_WORKBOOK,
+    params:
+        stage="review_workbook",
+        settings=settings("review", "privacy", "sectors"),
+    log:
+        "logs/review_workbook.log",
+    script:
+        STAGE_SCRIPT
+
+
+rule apply_decisions:
+    input:
+        paths.SEGMENTS,
+        paths.SUGGESTIONS,
+        paths.DECISIONS,
+        codebook_file(),
+    output:
+        coded=paths.CODED_SEGMENTS,
+        agreement=paths.AGREEMENT_CSV,
+    params:
+        stage="apply_decisions",
+        settings=settings("review"),
+    log:
+        "logs/apply_decisions.log",
+    script:
+        STAGE_SCRIPT
