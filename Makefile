@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,7 @@ lint: $(STAMP)
 clean:
 	rm -rf data/processed/* reports/* .snakemake logs
 	touch data/processed/.gitkeep reports/.gitkeep
+
+# Regenerate the README's config reference from the schema.
+docs: $(STAMP)
+	$(BIN)/python -c "import re,pathlib; from pipeline.config import reference_markdown as r; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)', lambda m: m.group(1)+r()+m.group(2), s, flags=re.S))"

@@ -63,8 +63,15 @@ def run_from_snakemake(smk) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["config-reference"]:
+        from pipeline.config import reference_markdown
+
+        print(reference_markdown(), end="")
+        return 0
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("stage", choices=sorted(STAGES),
+                        help="stage to run (or `config-reference` to print the config reference)")
     parser.add_argument("--project", default=".", help="project folder (default: current folder)")
     parser.add_argument("--log", default=None, help="also write the log to this file")
     args = parser.parse_args(argv)

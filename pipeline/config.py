@@ -7,6 +7,8 @@ and the tests use :func:`load_config`, which applies the same schema.
 
 from __future__ import annotations
 
+import copy
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -31,16 +33,10 @@ def _default_setting_validator():
         if isinstance(instance, dict):
             for name, sub in properties.items():
                 if "default" in sub and name not in instance:
-                    instance[name] = _copy(sub["default"])
+                    instance[name] = copy.deepcopy(sub["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(base, {"properties": set_defaults})
-
-
-def _copy(value):
-    import copy
-
-    return copy.deepcopy(value)
 
 
 def validate_config(config: dict, source: str = "config.yaml") -> dict:
@@ -79,3 +75,39 @@ def sector_label(config: dict, sector: str | None) -> str:
     if not sector:
         return ""
     return config["sectors"].get(sector, sector)
+
+
+def reference_markdown(schema: dict | None = None) -> str:
+    """The config reference as a Markdown table, generated from the schema.
+
+    The README embeds this output; a test keeps the two in step.
+    """
+    schema = schema or load_schema()
+    lines = ["| key | type | default | description |", "|---|---|---|---|"]
+
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    def walk(properties: dict, required: list, prefix: str) -> None:
+        for name, sub in properties.items():
+            key = f"{prefix}{name}"
+            kind = sub.get("type", "")
+            kind = " or ".join(kind) if isinstance(kind, list) else kind
+            if name in required:
+                default = "required"
+            elif "default" in sub:
+                default = f"`{json.dumps(sub['default'], ensure_ascii=False)}`"
+            else:
+                default = ""
+            description = str(sub.get("description", ""))
+            if "enum" in sub:
+                description += " One of: " + ", ".join(f"`{v}`" for v in sub["enum"]) + "."
+            lines.append(f"| `{key}` | {kind} | {cell(default)} | {cell(description)} |")
+            if "properties" in sub:
+                walk(sub["properties"], sub.get("required", []), f"{key}.")
+            items = sub.get("items", {})
+            if isinstance(items, dict) and "properties" in items:
+                walk(items["properties"], items.get("required", []), f"{key}[].")
+
+    walk(schema["properties"], schema.get("required", []), "")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,56 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from pipeline.atomic import atomic_path, write_csv, write_parquet
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
+    target = tmp_path / "table.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+
+
+def test_killed_writer_leaves_no_partial_file_and_next_run_recovers(tmp_path):
+    target = tmp_path / "out.xlsx"
+    code = f"""
+import time
+from openpyxl import Workbook
+from pipeline.atomic import atomic_path
+with atomic_path({str(target)!r}) as tmp:
+    Workbook().save(tmp)
+    print("written", flush=True)
+    time.sleep(60)
+"""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "written"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not target.exists()
+    # The next run writes the file normally; the stray temp file does not get in its way.
+    frame = pd.DataFrame({"a": [1]})
+    write_parquet(target.with_suffix(".parquet"), frame)
+    from openpyxl import Workbook, load_workbook
+
+    with atomic_path(target) as tmp:
+        Workbook().save(tmp)
+    assert load_workbook(target).sheetnames
+
+
+def test_write_csv_neutralises_formulas_but_not_the_frame(tmp_path):
+    frame = pd.DataFrame({"text": ["=HYPERLINK(\"http://x\")", "+44 7700", "plain", "@SUM(A1)"], "n": [1, -2, 3, 4]})
+    write_csv(tmp_path / "t.csv", frame)
+    back = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig")
+    assert back["text"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+44 7700", "plain", "'@SUM(A1)"]
+    assert back["n"].tolist() == [1, -2, 3, 4]
+    assert frame.loc[0, "text"].startswith("=")

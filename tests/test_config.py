@@ -1,0 +1,75 @@
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import load_config, load_schema, reference_markdown, validate_config
+from pipeline.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _walk(properties, required, prefix=""):
+    for name, sub in properties.items():
+        yield f"{prefix}{name}", sub, name in required
+        if "properties" in sub:
+            yield from _walk(sub["properties"], sub.get("required", []), f"{prefix}{name}.")
+        items = sub.get("items", {})
+        if isinstance(items, dict) and "properties" in items:
+            yield from _walk(items["properties"], items.get("required", []), f"{prefix}{name}[].")
+
+
+def test_every_key_has_a_description_and_a_default():
+    schema = load_schema()
+    missing = [
+        key
+        for key, sub, required in _walk(schema["properties"], schema.get("required", []))
+        if not sub.get("description") or ("default" not in sub and not required)
+    ]
+    assert missing == []
+
+
+def test_defaults_fill_an_empty_config(tmp_path):
+    config = load_config(tmp_path)
+    assert config["ingest"]["on_bad_file"] == "stop"
+    assert config["suggest"]["top_k"] == 3
+    assert "voluntary" in config["sectors"]
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path):
+    (tmp_path / "config.yaml").write_text("ingest:\n  max_segmnt_chars: 500\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path)
+    assert "max_segmnt_chars" in str(error.value)
+    assert "config.yaml" in str(error.value)
+
+
+def test_wrong_type_is_an_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"suggest\.top_k"):
+        validate_config({"suggest": {"top_k": "three"}})
+
+
+def test_survey_entry_requires_its_text_columns():
+    with pytest.raises(ConfigError, match=r"surveys\.0.*text_columns"):
+        validate_config({"surveys": [{"file": "x.csv", "wave": "1"}]})
+
+
+def test_malformed_yaml_names_the_file(tmp_path):
+    (tmp_path / "config.yaml").write_text("ingest: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path)
+
+
+def test_shipped_example_config_is_valid():
+    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    validate_config(config)
+
+
+def test_readme_config_reference_is_up_to_date():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- config-reference:start -->\n(.*?)<!-- config-reference:end -->", readme, re.S)
+    assert match, "README.md lacks the config-reference markers"
+    assert match.group(1) == reference_markdown(), (
+        "README config reference is stale: regenerate it with `python -m pipeline config-reference`"
+    )
