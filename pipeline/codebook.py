@@ -1,0 +1,1215 @@
+"""The thematic codebook: its model, validation, import and export.
+
+A codebook is a list of themes, each holding codes. Every code has a stable
+``id`` that reports, review workbooks and decisions refer to, a ``label``, a
+precise ``definition``, cues for when to use it (``include``) and when not to
+(``exclude``), short invented ``examples`` and optional ``aliases`` (old ids
+that now map to it).
+
+Formats read by :func:`load_codebook`, chosen by file extension:
+
+``.yaml`` / ``.yml``
+    The native format (see ``codebook/codebook.yaml``).
+``.csv`` / ``.xlsx``
+    One row per code with the columns ``theme, code, label, definition,
+    include, exclude, examples`` and optionally ``theme_label,
+    theme_description, aliases``. A list cell holds one item per line; a cell
+    without line breaks is split at ``;`` instead.
+``.qdc``
+    A REFI-QDA codebook, as exported by NVivo, ATLAS.ti, MAXQDA or QualCoder,
+    or by :func:`write_codebook_qdc`. See :func:`read_codebook_qdc` for how the
+    fields that REFI-QDA has no place for are kept in each code's description,
+    and how codebooks from other tools are mapped onto themes and codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from pipeline import paths
+from pipeline.atomic import atomic_path, write_text
+from pipeline.errors import InputError, Problem
+from pipeline.ingest.encoding import read_text_file
+
+log = logging.getLogger(__name__)
+
+QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
+SUPPORTED_EXTENSIONS = (".yaml", ".yml", ".csv", ".xlsx", ".qdc")
+
+# Letters, digits and "_", "-", "." only, so that an id is safe in file names,
+# spreadsheet validation lists and Snakemake wildcards.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+# Theme that collects top-level codable codes of a .qdc from another tool,
+# which have no parent to serve as their theme.
+UNCATEGORISED_THEME_ID = "uncategorised"
+UNCATEGORISED_THEME_LABEL = "Uncategorised"
+
+# Fixed namespace for the uuid5 guids of exported codes, so that exporting the
+# same codebook twice gives identical files and other tools recognise codes
+# they have seen before.
+GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:qualitative-evaluation-pipeline:codebook")
+
+VALIDATION_HINT = (
+    "fix the codebook entries listed; ids may contain only letters, digits, '_', '-' and '.', "
+    "and must be unique across all themes and codes"
+)
+
+
+# --------------------------------------------------------------------------- model
+
+
+class _CodebookPart(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+def _check_id(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    if not ID_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id (use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit)"
+        )
+    return value
+
+
+def _check_not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _check_color(value: str | None) -> str | None:
+    if value is not None and not COLOR_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a colour of the form '#RRGGBB'")
+    return value
+
+
+def _check_list_items(values: list[str]) -> list[str]:
+    for value in values:
+        if not value:
+            raise ValueError("list items must not be empty")
+    return values
+
+
+class Code(_CodebookPart):
+    """One code: what a segment is tagged with.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, e.g. ``"res_funding"``.
+    label : str
+        Short human-readable name.
+    definition : str
+        One to three sentences saying precisely what the code covers.
+    include, exclude : list of str
+        Cues for when to use the code and when not to (usually naming the
+        neighbouring code to use instead).
+    examples : list of str
+        Short invented example segments.
+    aliases : list of str
+        Old code ids that now map to this code.
+    color : str or None
+        Optional display colour ``#RRGGBB`` (kept from REFI-QDA files).
+    """
+
+    id: str
+    label: str
+    definition: str
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    color: str | None = None
+
+    _validate_id = field_validator("id")(_check_id)
+    _validate_text = field_validator("label", "definition")(_check_not_empty)
+    _validate_lists = field_validator("include", "exclude", "examples")(_check_list_items)
+    _validate_color = field_validator("color")(_check_color)
+
+    @field_validator("aliases")
+    @classmethod
+    def _validate_aliases(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _check_id(value)
+        return values
+
+
+class Theme(_CodebookPart):
+    """A group of related codes.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, e.g. ``"resources"``; unique across themes and codes.
+    label : str
+        Short human-readable name.
+    description : str
+        What the theme is about (may be empty).
+    codes : list of Code
+        The theme's codes, in reporting order.
+    color : str or None
+        Optional display colour ``#RRGGBB``.
+    """
+
+    id: str
+    label: str
+    description: str = ""
+    codes: list[Code] = Field(default_factory=list)
+    color: str | None = None
+
+    _validate_id = field_validator("id")(_check_id)
+    _validate_label = field_validator("label")(_check_not_empty)
+    _validate_color = field_validator("color")(_check_color)
+
+
+class Codebook(_CodebookPart):
+    """A validated codebook: themes holding codes, with lookups by code id.
+
+    Construct it with :func:`load_codebook` (which reports every problem with
+    its location in the file) or directly; either way ids are checked to be
+    unique across themes and codes and aliases not to collide with live ids.
+
+    Attributes
+    ----------
+    name : str
+        Name of the codebook.
+    version : str
+        Free-form version string, e.g. ``"1.0"``.
+    themes : list of Theme
+        The themes, in reporting order.
+    """
+
+    name: str
+    version: str = ""
+    themes: list[Theme]
+
+    _codes_by_id: dict[str, Code] = PrivateAttr(default_factory=dict)
+    _themes_by_code_id: dict[str, Theme] = PrivateAttr(default_factory=dict)
+    _live_ids_by_alias: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    _validate_name = field_validator("name")(_check_not_empty)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value):
+        # YAML reads `version: 1.0` as a float; the version is a label, not a number.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_cross_references(self, info: ValidationInfo) -> "Codebook":
+        # load_codebook runs these checks itself on the raw data so that it can
+        # report them together with field errors, located in the source file.
+        if info.context and info.context.get("defer_cross_checks"):
+            return self
+        found = cross_reference_problems(self.model_dump())
+        if found:
+            raise ValueError("; ".join(f"{_dotted(path)}: {message}" for path, message in found))
+        return self
+
+    def model_post_init(self, __context) -> None:
+        for theme in self.themes:
+            for code in theme.codes:
+                self._codes_by_id.setdefault(code.id, code)
+                self._themes_by_code_id.setdefault(code.id, theme)
+                for alias in code.aliases:
+                    self._live_ids_by_alias.setdefault(alias, code.id)
+
+    @property
+    def codes(self) -> list[Code]:
+        """Every code, theme by theme, in codebook order."""
+        return [code for theme in self.themes for code in theme.codes]
+
+    @property
+    def code_ids(self) -> list[str]:
+        """The ids of every code, in codebook order."""
+        return [code.id for code in self.codes]
+
+    @property
+    def theme_ids(self) -> list[str]:
+        """The ids of every theme, in codebook order."""
+        return [theme.id for theme in self.themes]
+
+    def code_by_id(self, code_id: str) -> Code:
+        """Return the code with id ``code_id`` (or with ``code_id`` as an alias).
+
+        Raises
+        ------
+        KeyError
+            If no code has that id or alias.
+        """
+        live_id = self.resolve_alias(code_id)
+        if live_id is None:
+            raise KeyError(f"no code with id {code_id!r} in codebook {self.name!r}")
+        return self._codes_by_id[live_id]
+
+    def theme_of(self, code_id: str) -> Theme:
+        """Return the theme that holds the code ``code_id`` (an id or an alias).
+
+        Raises
+        ------
+        KeyError
+            If no code has that id or alias.
+        """
+        return self._themes_by_code_id[self.code_by_id(code_id).id]
+
+    def resolve_alias(self, code_id: str) -> str | None:
+        """Return the live code id for ``code_id``, or None if it is unknown.
+
+        A live id maps to itself; an alias maps to the code that lists it.
+
+        Examples
+        --------
+        >>> codebook.resolve_alias("funding_old")       # doctest: +SKIP
+        'res_funding'
+        """
+        if code_id in self._codes_by_id:
+            return code_id
+        return self._live_ids_by_alias.get(code_id)
+
+
+# ------------------------------------------------------------------ validation
+
+DataPath = tuple  # a location inside codebook data, e.g. ("themes", 2, "codes", 1, "id")
+
+
+def cross_reference_problems(
+    data: dict, describe: Callable[[DataPath], str] | None = None
+) -> list[tuple[DataPath, str]]:
+    """Find duplicate ids and alias collisions in raw codebook data.
+
+    Works on plain dicts and tolerates missing or malformed entries (field
+    validation reports those), so that every problem can be reported at once.
+
+    Parameters
+    ----------
+    data : dict
+        Codebook data as read from YAML (or built from a table or .qdc).
+    describe : callable, optional
+        Renders the location of the earlier, clashing entry named in a message;
+        by default as a data path such as ``themes[0].codes[0]``.
+
+    Returns
+    -------
+    list of (path, message)
+        ``path`` locates the offending value, e.g. ``("themes", 2, "codes", 1, "id")``.
+    """
+    describe = describe or _dotted
+    found: list[tuple[DataPath, str]] = []
+    themes = data.get("themes") if isinstance(data, dict) else None
+    if not isinstance(themes, list):
+        return found
+
+    first_theme_at: dict[str, DataPath] = {}
+    first_code_at: dict[str, DataPath] = {}
+    aliases: list[tuple[str, DataPath]] = []
+    for t, theme in enumerate(themes):
+        if not isinstance(theme, dict):
+            continue
+        theme_id = _text_or_none(theme.get("id"))
+        if theme_id:
+            if theme_id in first_theme_at:
+                found.append((("themes", t, "id"), f"duplicate theme id {theme_id!r} "
+                                                   f"(also at {describe(first_theme_at[theme_id])})"))
+            else:
+                first_theme_at[theme_id] = ("themes", t)
+        codes = theme.get("codes")
+        if not isinstance(codes, list):
+            continue
+        for c, code in enumerate(codes):
+            if not isinstance(code, dict):
+                continue
+            code_id = _text_or_none(code.get("id"))
+            if code_id:
+                if code_id in first_code_at:
+                    found.append((("themes", t, "codes", c, "id"),
+                                  f"duplicate code id {code_id!r} "
+                                  f"(also at {describe(first_code_at[code_id])})"))
+                else:
+                    first_code_at[code_id] = ("themes", t, "codes", c)
+            code_aliases = code.get("aliases")
+            if isinstance(code_aliases, list):
+                for a, alias in enumerate(code_aliases):
+                    alias = _text_or_none(alias)
+                    if alias:
+                        aliases.append((alias, ("themes", t, "codes", c, "aliases", a)))
+
+    # A theme and a code sharing an id would make decisions ambiguous.
+    for code_id, code_at in first_code_at.items():
+        if code_id in first_theme_at:
+            found.append(((*code_at, "id"), f"code id {code_id!r} is also a theme id "
+                                            f"(theme at {describe(first_theme_at[code_id])})"))
+
+    first_alias_at: dict[str, DataPath] = {}
+    for alias, here in aliases:
+        if alias in first_code_at:
+            found.append((here, f"alias {alias!r} collides with a live code id "
+                                f"(code at {describe(first_code_at[alias])})"))
+        elif alias in first_theme_at:
+            found.append((here, f"alias {alias!r} collides with a theme id "
+                                f"(theme at {describe(first_theme_at[alias])})"))
+        elif alias in first_alias_at:
+            found.append((here, f"alias {alias!r} is claimed by two codes "
+                                f"(also at {describe(first_alias_at[alias])})"))
+        else:
+            first_alias_at[alias] = here
+    return found
+
+
+def _text_or_none(value) -> str | None:
+    return value.strip() if isinstance(value, str) else None
+
+
+def _dotted(path: Iterable) -> str:
+    """Render ``("themes", 2, "codes", 1, "id")`` as ``themes[2].codes[1].id``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def _field_error_message(error: dict) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check its spelling)"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+class _SourceLocator:
+    """Turns a path inside the codebook data into a location in the source file.
+
+    The default renders the path itself (``themes[2].codes[1].id``), which is
+    what a YAML author needs; table readers subclass it to give rows and columns.
+    """
+
+    def describe(self, path: DataPath) -> str:
+        return _dotted(path)
+
+    def problem(self, file: Path, path: DataPath, message: str) -> Problem:
+        return Problem(str(file), f"{_dotted(path)}: {message}", hint="")
+
+
+def codebook_from_data(data, file: str | Path, locator: _SourceLocator | None = None) -> Codebook:
+    """Validate raw codebook data and return a :class:`Codebook`.
+
+    Every problem is collected and reported together in one :class:`InputError`
+    whose entries name the location of each problem.
+
+    Parameters
+    ----------
+    data : dict
+        Codebook data in the shape of the YAML format.
+    file : str or Path
+        The file the data came from (named in errors).
+    locator : optional
+        Maps data paths to locations in the source file; by default paths are
+        given as ``themes[2].codes[1].id``.
+
+    Raises
+    ------
+    InputError
+        If the data is not a valid codebook.
+    """
+    file = Path(file)
+    locator = locator or _SourceLocator()
+    if not isinstance(data, dict):
+        raise InputError(
+            "a codebook must be a mapping with 'name', 'version' and 'themes'",
+            file=file, hint="see codebook/codebook.yaml for the expected structure",
+        )
+
+    found: list[tuple[DataPath, str]] = []
+    codebook = None
+    try:
+        codebook = Codebook.model_validate(data, context={"defer_cross_checks": True})
+    except ValidationError as error:
+        found.extend((tuple(e["loc"]), _field_error_message(e)) for e in error.errors())
+    found.extend(cross_reference_problems(data, locator.describe))
+    if found:
+        raise_codebook_problems(file, [locator.problem(file, path, message) for path, message in found])
+    assert codebook is not None
+    return codebook
+
+
+def raise_codebook_problems(file: str | Path, problems: list[Problem],
+                            hint: str = VALIDATION_HINT) -> None:
+    """Raise one :class:`InputError` listing every problem found in a codebook file."""
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    raise InputError(f"the codebook has {count}", file=file, hint=hint, problems=problems)
+
+
+# --------------------------------------------------------------------- loading
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook, choosing the reader by file extension.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.yaml``/``.yml``, ``.csv``, ``.xlsx`` or REFI-QDA ``.qdc`` file.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    InputError
+        If the file is missing, unreadable or not a valid codebook; every
+        validation problem is listed with its location.
+
+    Examples
+    --------
+    >>> codebook = load_codebook("codebook/codebook.yaml")   # doctest: +SKIP
+    >>> codebook.theme_of("res_funding").label               # doctest: +SKIP
+    'Resources and capacity'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            "codebook file not found", file=path,
+            hint="check codebook.file in config.yaml (it is relative to the project folder)",
+        )
+    readers: dict[str, Callable[[Path], Codebook]] = {
+        ".yaml": read_codebook_yaml,
+        ".yml": read_codebook_yaml,
+        ".csv": read_codebook_csv,
+        ".xlsx": read_codebook_xlsx,
+        ".qdc": read_codebook_qdc,
+    }
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(
+            f"unsupported codebook format {path.suffix or '(no extension)'!r}", file=path,
+            hint="use one of " + ", ".join(SUPPORTED_EXTENSIONS),
+        )
+    return reader(path)
+
+
+def read_codebook_yaml(path: str | Path) -> Codebook:
+    """Read a codebook in the native YAML format.
+
+    Raises
+    ------
+    InputError
+        If the YAML is malformed (naming the line) or the codebook is invalid.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(
+            f"not valid YAML{where}: {problem}", file=path,
+            hint="check indentation and quoting near that line; text containing ': ' or "
+                 "starting with a quote needs to be quoted as a whole",
+        ) from None
+    return codebook_from_data(data, path)
+
+
+def _read_text(path: Path) -> str:
+    # The ingest stage's reader: UTF-8 with or without a BOM, and the cp1252,
+    # MacRoman and UTF-16 files Excel saves; an InputError for anything else.
+    text, _encoding = read_text_file(path)
+    return text
+
+
+# ---------------------------------------------------------------- CSV and XLSX
+
+REQUIRED_TABLE_COLUMNS = ("theme", "code", "label", "definition", "include", "exclude", "examples")
+OPTIONAL_TABLE_COLUMNS = ("theme_label", "theme_description", "aliases")
+LIST_FIELDS = ("include", "exclude", "examples", "aliases")
+
+# Column that holds each model field, for locating problems in a table.
+_CODE_FIELD_COLUMNS = {"id": "code", "label": "label", "definition": "definition",
+                       "include": "include", "exclude": "exclude", "examples": "examples",
+                       "aliases": "aliases"}
+_THEME_FIELD_COLUMNS = {"id": "theme", "label": "theme_label", "description": "theme_description"}
+_BULLET = re.compile(r"^\s*[•\-*]\s+")
+
+
+def split_list_cell(cell: str) -> list[str]:
+    """Split a table cell into list items: one per line, or at ``;`` if on one line.
+
+    Leading bullets ("- ", "• ", "* ") and blank items are dropped.
+
+    Examples
+    --------
+    >>> split_list_cell("Grant cuts; short-term funding")
+    ['Grant cuts', 'short-term funding']
+    >>> split_list_cell("- first\\n- second; still second")
+    ['first', 'second; still second']
+    """
+    cell = (cell or "").replace("\r\n", "\n").replace("\r", "\n")
+    # Items written one per line may themselves contain semicolons.
+    pieces = cell.split("\n") if "\n" in cell.strip() else cell.split(";")
+    return [_BULLET.sub("", piece).strip() for piece in pieces if _BULLET.sub("", piece).strip()]
+
+
+class _TableLocator(_SourceLocator):
+    """Locates codebook data paths as rows and columns of the source table."""
+
+    def __init__(self, theme_rows: list[int], code_rows: list[list[int]]):
+        self.theme_rows = theme_rows
+        self.code_rows = code_rows
+
+    def _row_and_column(self, path: DataPath) -> tuple[int | None, str | None]:
+        if len(path) >= 2 and path[0] == "themes" and isinstance(path[1], int):
+            t = path[1]
+            if len(path) >= 4 and path[2] == "codes" and isinstance(path[3], int):
+                field = path[4] if len(path) > 4 else None
+                return self.code_rows[t][path[3]], _CODE_FIELD_COLUMNS.get(field, field)
+            field = path[2] if len(path) > 2 else None
+            return self.theme_rows[t], _THEME_FIELD_COLUMNS.get(field, field)
+        return None, None
+
+    def describe(self, path: DataPath) -> str:
+        row, _column = self._row_and_column(path)
+        return f"row {row}" if row is not None else _dotted(path)
+
+    def problem(self, file: Path, path: DataPath, message: str) -> Problem:
+        row, column = self._row_and_column(path)
+        if row is None:
+            return Problem(str(file), f"{_dotted(path)}: {message}")
+        return Problem(str(file), message, row=row, column=column)
+
+
+def codebook_from_table(header: list, rows: list[list], file: str | Path,
+                        name: str | None = None) -> Codebook:
+    """Build a codebook from a table of one row per code.
+
+    Parameters
+    ----------
+    header : list
+        Column names; matched case-insensitively, spaces read as ``_``.
+    rows : list of list
+        Data rows; row ``i`` is reported as spreadsheet row ``i + 2``.
+    file : str or Path
+        The source file, named in errors.
+    name : str, optional
+        Codebook name; defaults to the file name without extension.
+
+    Raises
+    ------
+    InputError
+        If a required column is missing (listing the columns that exist) or
+        any row is invalid (naming the row and column).
+    """
+    file = Path(file)
+    columns = [_normalise_header(h) for h in header]
+    missing = [c for c in REQUIRED_TABLE_COLUMNS if c not in columns]
+    if missing:
+        present = ", ".join(repr(str(h)) for h in header if str(h or "").strip()) or "(none)"
+        raise InputError(
+            f"missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)}; the header row has {present}",
+            file=file, row=1,
+            hint="the first row must name the columns " + ", ".join(REQUIRED_TABLE_COLUMNS)
+                 + " (optional: " + ", ".join(OPTIONAL_TABLE_COLUMNS) + ")",
+        )
+    position = {c: columns.index(c) for c in columns if c}
+
+    themes: dict[str, dict] = {}
+    theme_rows: list[int] = []
+    code_rows: list[list[int]] = []
+    conflicts: list[Problem] = []
+    for index, values in enumerate(rows):
+        row_number = index + 2
+        cells = {c: _cell_text(values[i]) if i < len(values) else "" for c, i in position.items()}
+        if not any(cells.values()):
+            continue  # blank rows are common at the end of spreadsheets
+        theme_id = cells["theme"]
+        if theme_id not in themes:
+            themes[theme_id] = {"id": theme_id,
+                                "label": cells.get("theme_label") or _label_from_id(theme_id),
+                                "description": cells.get("theme_description", ""),
+                                "codes": []}
+            theme_rows.append(row_number)
+            code_rows.append([])
+        else:
+            theme = themes[theme_id]
+            for column, key in (("theme_label", "label"), ("theme_description", "description")):
+                value = cells.get(column, "")
+                if value and value != theme[key]:
+                    conflicts.append(Problem(
+                        str(file), f"{column} {value!r} differs from {theme[key]!r} given for "
+                                   f"theme {theme_id!r} at row {theme_rows[list(themes).index(theme_id)]}",
+                        row=row_number, column=column))
+        code = {"id": cells["code"], "label": cells["label"], "definition": cells["definition"]}
+        for field in LIST_FIELDS:
+            code[field] = split_list_cell(cells.get(field, ""))
+        themes[theme_id]["codes"].append(code)
+        code_rows[list(themes).index(theme_id)].append(row_number)
+
+    data = {"name": name or file.stem, "version": "", "themes": list(themes.values())}
+    locator = _TableLocator(theme_rows, code_rows)
+    try:
+        codebook = codebook_from_data(data, file, locator)
+    except InputError as error:
+        if not conflicts:
+            raise
+        raise_codebook_problems(file, conflicts + error.problems)
+    if conflicts:
+        raise_codebook_problems(file, conflicts,
+                                hint="give each theme's label and description once, or identically")
+    return codebook
+
+
+def _normalise_header(value) -> str:
+    text = str(value or "").strip().lstrip("\ufeff").lower()
+    text = re.sub(r"\s+", "_", text)
+    return {"code_id": "code", "theme_id": "theme"}.get(text, text)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets store a numeric id such as 12 as 12.0
+    return str(value).strip()
+
+
+def _label_from_id(identifier: str) -> str:
+    words = re.split(r"[_\-.]+", identifier)
+    return " ".join(words).strip().capitalize() or identifier
+
+
+def read_codebook_csv(path: str | Path) -> Codebook:
+    """Read a codebook from a CSV of one row per code (see :func:`codebook_from_table`).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be decoded, lacks a required column, or any row is invalid.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=_table_delimiter(text)))
+    if not records:
+        raise InputError("the codebook CSV is empty", file=path,
+                         hint="the first row must name the columns " + ", ".join(REQUIRED_TABLE_COLUMNS))
+    return codebook_from_table(records[0], records[1:], path)
+
+
+def _table_delimiter(text: str) -> str:
+    """The delimiter under which the header row names the required columns.
+
+    Excel writes ';' in locales with a decimal comma and tabs for "Unicode
+    Text"; judging by the header alone avoids being misled by punctuation in
+    the definitions below it.
+    """
+    header_line = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+        if set(REQUIRED_TABLE_COLUMNS) <= {_normalise_header(h) for h in header}:
+            return delimiter
+    return ","
+
+
+def read_codebook_xlsx(path: str | Path) -> Codebook:
+    """Read a codebook from an xlsx workbook of one row per code.
+
+    Reads the sheet named ``codebook`` if there is one, else the first sheet.
+    The reference sheet written by :func:`write_codebook_xlsx` reads back.
+
+    Raises
+    ------
+    InputError
+        If the workbook cannot be opened, lacks a required column, or any row is invalid.
+    """
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    path = Path(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise InputError(f"cannot open the workbook: {error}", file=path,
+                         hint="save the codebook from Excel as an .xlsx workbook") from None
+    try:
+        by_name = {sheet.title.lower(): sheet for sheet in workbook.worksheets}
+        sheet = by_name.get("codebook") or workbook.worksheets[0]
+        records = [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    if not records:
+        raise InputError("the codebook sheet is empty", file=path,
+                         hint="the first row must name the columns " + ", ".join(REQUIRED_TABLE_COLUMNS))
+    return codebook_from_table(records[0], records[1:], path)
+
+
+# ------------------------------------------------------------------- REFI-QDA
+
+# Section headings used in a code's Description to keep the fields REFI-QDA
+# has no place for. Headings start a line; their content continues on lines
+# indented by two spaces, so text inside a field can never look like a heading.
+_SECTION_HEADINGS = ("Definition", "Description", "Include", "Exclude", "Examples", "Aliases", "ID")
+_SECTION_LINE = re.compile(r"^(" + "|".join(_SECTION_HEADINGS) + r"):[ \t]?(.*)$")
+_LIST_SECTIONS = {"Include": "include", "Exclude": "exclude", "Examples": "examples",
+                  "Aliases": "aliases"}
+_ORIGIN_PATTERN = re.compile(r"^(?P<name>.*) \| version (?P<version>.*)$", re.S)
+
+
+def code_guid(code_id: str) -> str:
+    """The stable REFI-QDA guid of a code: a uuid5 of its id."""
+    return str(uuid.uuid5(GUID_NAMESPACE, f"code:{code_id}"))
+
+
+def theme_guid(theme_id: str) -> str:
+    """The stable REFI-QDA guid of a theme (exported as a non-codable parent code)."""
+    return str(uuid.uuid5(GUID_NAMESPACE, f"theme:{theme_id}"))
+
+
+def _indent_continuation(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def code_description_text(code: Code) -> str:
+    """The structured Description of a code in a .qdc file.
+
+    Examples
+    --------
+    >>> print(code_description_text(code))        # doctest: +SKIP
+    Definition: The amount, timing and security of money ...
+    Include:
+    - Grant amounts, budget cuts or underspends
+    Exclude:
+    - What will happen when the programme grant ends (use leg_sustainability)
+    Examples:
+    - We've had a twelve-month grant ...
+    ID: res_funding
+    """
+    lines = [f"Definition: {_indent_continuation(code.definition)}"]
+    for heading, field in _LIST_SECTIONS.items():
+        items = getattr(code, field)
+        if items:
+            lines.append(f"{heading}:")
+            lines.extend(f"- {_indent_continuation(item)}" for item in items)
+    lines.append(f"ID: {code.id}")
+    return "\n".join(lines)
+
+
+def theme_description_text(theme: Theme) -> str:
+    """The structured Description of a theme in a .qdc file."""
+    lines = []
+    if theme.description:
+        lines.append(f"Description: {_indent_continuation(theme.description)}")
+    lines.append(f"ID: {theme.id}")
+    return "\n".join(lines)
+
+
+def parse_description_text(text: str) -> tuple[str, dict]:
+    """Split a .qdc Description into free text and structured sections.
+
+    Returns
+    -------
+    preamble : str
+        Text before the first section heading (all of it, for descriptions
+        written in other tools).
+    sections : dict
+        ``"definition"``, ``"description"`` and ``"id"`` map to text;
+        ``"include"``, ``"exclude"``, ``"examples"`` and ``"aliases"`` to lists.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    preamble: list[str] = []
+    sections: dict = {}
+    current: str | None = None
+    for line in text.split("\n"):
+        heading = _SECTION_LINE.match(line)
+        if heading:
+            current = heading.group(1)
+            rest = heading.group(2)
+            if current in _LIST_SECTIONS:
+                sections[_LIST_SECTIONS[current]] = []
+                if rest.strip():  # "Include: a; b" written by hand on one line
+                    sections[_LIST_SECTIONS[current]].extend(split_list_cell(rest))
+            else:
+                sections[current.lower()] = rest
+            continue
+        if current is None:
+            preamble.append(line)
+        elif current in _LIST_SECTIONS:
+            items = sections[_LIST_SECTIONS[current]]
+            if line.startswith("- "):
+                items.append(line[2:])
+            elif line.startswith("  ") and items:
+                items[-1] += "\n" + line[2:]
+            elif line.strip():
+                items.append(_BULLET.sub("", line).strip())
+        else:
+            key = current.lower()
+            sections[key] += "\n" + (line[2:] if line.startswith("  ") else line)
+    for key in ("definition", "description", "id"):
+        if key in sections:
+            sections[key] = sections[key].strip()
+    return "\n".join(preamble).strip(), sections
+
+
+def derive_id(name: str) -> str:
+    """Make an id from a code name written in another tool.
+
+    Examples
+    --------
+    >>> derive_id("Funding & Finance (2023)")
+    'funding_finance_2023'
+    >>> derive_id("Santé publique")
+    'sante_publique'
+    """
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    identifier = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    return identifier[:60].rstrip("_") or "code"
+
+
+def _local_name(tag: str) -> str:
+    # Tools differ in whether they qualify element names with the namespace.
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(element, name: str) -> list:
+    return [child for child in element if _local_name(child.tag) == name]
+
+
+def _description_of(element) -> str:
+    found = _children(element, "Description")
+    return (found[0].text or "") if found else ""
+
+
+def read_codebook_qdc(path: str | Path) -> Codebook:
+    """Read a REFI-QDA codebook (.qdc).
+
+    Mapping onto themes and codes:
+
+    * A top-level ``Code`` with child codes is a theme; every code below it
+      (at any depth) becomes one of its codes, in document order. A codable
+      parent's own codability is dropped: themes are not codable here.
+    * A top-level codable ``Code`` without children goes into a theme
+      ``uncategorised`` ("Uncategorised"), rather than becoming a theme of its
+      own, because a theme and a code may not share an id.
+    * A top-level non-codable ``Code`` without children is an empty theme.
+
+    Descriptions written by :func:`write_codebook_qdc` hold the definition,
+    include, exclude, examples, aliases and id in sections (see
+    :func:`code_description_text`). A free description from another tool
+    becomes the definition, and the id is derived from the name; a code
+    without a description gets its name as its definition, with a warning.
+
+    Raises
+    ------
+    InputError
+        If the file is not well-formed XML, contains a DTD or entity
+        declarations (refused for safety), or is not a REFI-QDA codebook.
+    """
+    from defusedxml import DefusedXmlException
+    from defusedxml import ElementTree as SafeET
+
+    path = Path(path)
+    try:
+        root = SafeET.fromstring(path.read_bytes(), forbid_dtd=True)
+    except DefusedXmlException as error:
+        raise InputError(
+            f"the .qdc file contains a DTD or entity declarations, which are refused for "
+            f"safety ({type(error).__name__})", file=path,
+            hint="export the codebook again from the QDA tool; REFI-QDA files need no DTD",
+        ) from None
+    except ET.ParseError as error:
+        line, column = error.position
+        raise InputError(
+            f"not well-formed XML at line {line}, column {column + 1}: {error}", file=path,
+            hint="export the codebook again from the QDA tool",
+        ) from None
+
+    if _local_name(root.tag) != "CodeBook":
+        nested = [e for e in root.iter() if _local_name(e.tag) == "CodeBook"]
+        if not nested:
+            raise InputError(
+                f"the root element is <{_local_name(root.tag)}>, not a REFI-QDA <CodeBook>",
+                file=path, hint=f"a .qdc file is XML in the namespace {QDC_NAMESPACE}",
+            )
+        root = nested[0]
+    codes_elements = _children(root, "Codes")
+    top_level = _children(codes_elements[0], "Code") if codes_elements else []
+
+    builder = _QdcImport(path)
+    themes = builder.build_themes(top_level)
+    name, version = path.stem, ""
+    origin = _ORIGIN_PATTERN.match(root.get("origin") or "")
+    if origin:
+        name, version = origin.group("name"), origin.group("version")
+    data = {"name": name, "version": version, "themes": themes}
+    return codebook_from_data(data, path, _QdcLocator(builder.names))
+
+
+class _QdcImport:
+    """Builds codebook data from the top-level REFI-QDA ``Code`` elements."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.names: dict[DataPath, str] = {}  # ("themes", t[, "codes", c]) -> name in the file
+        self.used_ids: set[str] = set()
+        self.named_after_themselves: list[str] = []
+
+    def build_themes(self, top_level: list) -> list[dict]:
+        # Explicit ids are reserved first, so that a derived id never takes one.
+        for element in top_level:
+            for node in element.iter():
+                if _local_name(node.tag) == "Code":
+                    explicit = parse_description_text(_description_of(node))[1].get("id")
+                    if explicit:
+                        self.used_ids.add(explicit)
+
+        themes: list[dict] = []
+        uncategorised: list = []
+        for element in top_level:
+            descendants = [node for node in element.iter()
+                           if _local_name(node.tag) == "Code" and node is not element]
+            is_codable = element.get("isCodable", "true").strip().lower() != "false"
+            if descendants or not is_codable:
+                if descendants and is_codable:
+                    log.info("%s: parent code %r becomes a theme, which is not codable",
+                             self.path, element.get("name"))
+                themes.append(self._theme(element, descendants, len(themes)))
+            else:
+                uncategorised.append(element)
+        if uncategorised:
+            t = len(themes)
+            self.names[("themes", t)] = UNCATEGORISED_THEME_LABEL
+            theme = {"id": self._unique_id(UNCATEGORISED_THEME_ID), "label": UNCATEGORISED_THEME_LABEL,
+                     "description": "Codes that had no parent code in the imported codebook.",
+                     "codes": [self._code(element, t, c) for c, element in enumerate(uncategorised)]}
+            themes.append(theme)
+        if self.named_after_themselves:
+            log.warning("%s: %d code(s) have no description, so their name is used as their "
+                        "definition; write definitions for better suggestions: %s", self.path,
+                        len(self.named_after_themselves), ", ".join(self.named_after_themselves))
+        return themes
+
+    def _theme(self, element, descendants: list, t: int) -> dict:
+        name = (element.get("name") or "").strip()
+        preamble, sections = parse_description_text(_description_of(element))
+        self.names[("themes", t)] = name
+        theme = {"id": sections.get("id") or self._unique_id(derive_id(name)),
+                 "label": name,
+                 "description": sections.get("description", preamble),
+                 "codes": [self._code(node, t, c) for c, node in enumerate(descendants)]}
+        if element.get("color"):
+            theme["color"] = element.get("color")
+        return theme
+
+    def _code(self, element, t: int, c: int) -> dict:
+        name = (element.get("name") or "").strip()
+        preamble, sections = parse_description_text(_description_of(element))
+        self.names[("themes", t, "codes", c)] = name
+        definition = sections.get("definition") or preamble
+        if not definition and name:
+            definition = name
+            self.named_after_themselves.append(name)
+        code = {"id": sections.get("id") or self._unique_id(derive_id(name)),
+                "label": name,
+                "definition": definition}
+        for field in ("include", "exclude", "examples", "aliases"):
+            code[field] = sections.get(field, [])
+        if element.get("color"):
+            code["color"] = element.get("color")
+        return code
+
+    def _unique_id(self, base: str) -> str:
+        candidate, n = base, 2
+        while candidate in self.used_ids:
+            candidate, n = f"{base}_{n}", n + 1
+        self.used_ids.add(candidate)
+        return candidate
+
+
+class _QdcLocator(_SourceLocator):
+    """Names the code or theme as written in the .qdc file as well as its data path."""
+
+    def __init__(self, names: dict[DataPath, str]):
+        self.names = names
+
+    def describe(self, path: DataPath) -> str:
+        is_code = len(path) >= 4 and path[2] == "codes"
+        name = self.names.get(tuple(path[:4]) if is_code else tuple(path[:2]))
+        kind = "code" if is_code else "theme"
+        return f"{_dotted(path)} ({kind} {name!r})" if name else _dotted(path)
+
+    def problem(self, file: Path, path: DataPath, message: str) -> Problem:
+        return Problem(str(file), f"{self.describe(path)}: {message}")
+
+
+# --------------------------------------------------------------------- writing
+
+
+def codebook_as_data(codebook: Codebook) -> dict:
+    """The codebook as plain data in the YAML format's key order, without unset colours."""
+    data = codebook.model_dump()
+    for theme in data["themes"]:
+        if theme.get("color") is None:
+            theme.pop("color", None)
+        for code in theme["codes"]:
+            if code.get("color") is None:
+                code.pop("color", None)
+    return data
+
+
+def write_codebook_yaml(codebook: Codebook, path: str | Path) -> None:
+    """Write ``codebook`` as YAML in the native format, atomically.
+
+    Parameters
+    ----------
+    codebook : Codebook
+    path : str or Path
+        Target file; folders are created as needed.
+    """
+    text = yaml.safe_dump(codebook_as_data(codebook), sort_keys=False, allow_unicode=True,
+                          width=100, default_flow_style=False)
+    write_text(path, text)
+
+
+def codebook_qdc_xml(codebook: Codebook) -> bytes:
+    """The REFI-QDA XML of ``codebook``: themes as non-codable parents of codable codes."""
+    root = ET.Element("CodeBook", {"xmlns": QDC_NAMESPACE,
+                                   "origin": f"{codebook.name} | version {codebook.version}"})
+    codes_element = ET.SubElement(root, "Codes")
+    for theme in codebook.themes:
+        theme_element = ET.SubElement(codes_element, "Code", _qdc_attributes(
+            theme_guid(theme.id), theme.label, codable=False, color=theme.color))
+        ET.SubElement(theme_element, "Description").text = theme_description_text(theme)
+        for code in theme.codes:
+            code_element = ET.SubElement(theme_element, "Code", _qdc_attributes(
+                code_guid(code.id), code.label, codable=True, color=code.color))
+            ET.SubElement(code_element, "Description").text = code_description_text(code)
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space="  ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _qdc_attributes(guid: str, name: str, codable: bool, color: str | None) -> dict:
+    attributes = {"guid": guid, "name": name, "isCodable": "true" if codable else "false"}
+    if color:
+        attributes["color"] = color
+    return attributes
+
+
+def write_codebook_qdc(codebook: Codebook, path: str | Path) -> None:
+    """Write ``codebook`` as a REFI-QDA codebook (.qdc), atomically.
+
+    Themes become non-codable parent codes and codes their codable children.
+    Guids are uuid5 values of the ids, so repeated exports are identical. The
+    definition, include and exclude cues, examples, aliases and id are kept in
+    each code's Description as labelled sections (see
+    :func:`code_description_text`), which :func:`read_codebook_qdc` reads back.
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(codebook_qdc_xml(codebook))
+
+
+XLSX_COLUMNS = [
+    # (header, width in characters)
+    ("theme", 16), ("theme_label", 24), ("code", 22), ("label", 28), ("definition", 60),
+    ("include", 48), ("exclude", 48), ("examples", 60), ("aliases", 16), ("theme_description", 48),
+]
+
+
+def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
+    """Write a formatted reference sheet of ``codebook`` (one row per code), atomically.
+
+    The sheet has a bold, frozen header row, wrapped text and column widths
+    suited to each field; list fields hold one item per line. It reads back
+    with :func:`read_codebook_xlsx`.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    from pipeline.spreadsheet import set_cell
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "codebook"
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    wrapped = Alignment(wrap_text=True, vertical="top")
+    for column, (header, width) in enumerate(XLSX_COLUMNS, start=1):
+        cell = set_cell(sheet.cell(row=1, column=column), header)
+        cell.font = header_font
+        cell.fill = header_fill
+        cell.alignment = wrapped
+        sheet.column_dimensions[get_column_letter(column)].width = width
+
+    row = 2
+    for theme in codebook.themes:
+        for code in theme.codes:
+            values = {
+                "theme": theme.id, "theme_label": theme.label, "code": code.id,
+                "label": code.label, "definition": code.definition,
+                "include": "\n".join(code.include), "exclude": "\n".join(code.exclude),
+                "examples": "\n".join(code.examples), "aliases": "\n".join(code.aliases),
+                "theme_description": theme.description,
+            }
+            for column, (header, _width) in enumerate(XLSX_COLUMNS, start=1):
+                set_cell(sheet.cell(row=row, column=column), values[header]).alignment = wrapped
+            row += 1
+    sheet.freeze_panes = "C2"  # keep the header and the theme and code ids in view
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{max(row - 1, 1)}"
+    with atomic_path(path) as tmp:
+        workbook.save(tmp)
+
+
+# ------------------------------------------------------------------------ stage
+
+
+def run_codebook_export(config: dict, root: Path) -> None:
+    """Stage: validate the configured codebook and export it for QDA tools and analysts.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration; ``config["codebook"]["file"]`` is the codebook
+        path relative to ``root``.
+    root : Path
+        The project folder. Writes ``reports/codebook.qdc`` and ``reports/codebook.xlsx``.
+    """
+    root = Path(root)
+    codebook_file = (config.get("codebook") or {}).get("file", "codebook/codebook.yaml")
+    codebook = load_codebook(root / codebook_file)
+    write_codebook_qdc(codebook, root / paths.CODEBOOK_QDC)
+    write_codebook_xlsx(codebook, root / paths.CODEBOOK_XLSX)
+    log.info("Codebook %r (%d themes, %d codes) exported to %s and %s", codebook.name,
+             len(codebook.themes), len(codebook.codes), paths.CODEBOOK_QDC, paths.CODEBOOK_XLSX)

@@ -1,0 +1,547 @@
+"""Tests for pipeline/codebook.py: the model, validation, every import and export format."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import Workbook, load_workbook
+
+from pipeline import paths
+from pipeline.codebook import (
+    Code,
+    Codebook,
+    Theme,
+    code_guid,
+    derive_id,
+    load_codebook,
+    parse_description_text,
+    run_codebook_export,
+    split_list_cell,
+    write_codebook_qdc,
+    write_codebook_xlsx,
+    write_codebook_yaml,
+)
+from pipeline.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_CODEBOOK = REPO / "codebook" / "codebook.yaml"
+
+EXPECTED_IDS = {
+    "resources": ["res_funding", "res_staff_capacity", "res_volunteers"],
+    "coordination": ["coord_governance", "coord_membership", "coord_communication",
+                     "coord_data_sharing"],
+    "relationships": ["rel_trust", "rel_key_individuals", "rel_conflict"],
+    "power_culture": ["pow_imbalance", "pow_culture", "pow_bureaucracy", "pow_voice"],
+    "funders": ["fund_flexibility", "fund_reporting", "fund_support"],
+    "outcomes": ["out_wellbeing", "out_access", "out_system_change", "out_evidence"],
+    "legacy": ["leg_sustainability", "leg_learning", "leg_embedding"],
+}
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Codebook:
+    return load_codebook(SHIPPED_CODEBOOK)
+
+
+def small_codebook_data() -> dict:
+    return {
+        "name": "Test codebook",
+        "version": "2.1",
+        "themes": [
+            {"id": "resources", "label": "Resources", "description": "Money and people.",
+             "codes": [
+                 {"id": "res_funding", "label": "Funding", "definition": "Money available.",
+                  "include": ["grant cuts"], "exclude": ["ending funding (use leg_end)"],
+                  "examples": ["We lost the grant."], "aliases": ["money"]},
+                 {"id": "res_staff", "label": "Staff", "definition": "Staff time."},
+             ]},
+            {"id": "legacy", "label": "Legacy",
+             "codes": [{"id": "leg_end", "label": "Ending", "definition": "After the grant."}]},
+        ],
+    }
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def problem_messages(error: InputError) -> list[str]:
+    return [str(problem) for problem in error.problems]
+
+
+# ----------------------------------------------------------------- shipped codebook
+
+
+def test_shipped_codebook_validates_with_the_agreed_ids(shipped):
+    assert len(shipped.codes) >= 20
+    assert {theme.id: [code.id for code in theme.codes] for theme in shipped.themes} == EXPECTED_IDS
+    assert shipped.version == "1.0"
+
+
+def test_shipped_codes_are_fully_described(shipped):
+    live_ids = set(shipped.code_ids)
+    for code in shipped.codes:
+        assert 1 <= len(re.findall(r"[.!?](\s|$)", code.definition)) <= 3, code.id
+        assert 3 <= len(code.include) <= 6, code.id
+        assert code.exclude, code.id
+        assert 2 <= len(code.examples) <= 3, code.id
+        # Exclude cues that point elsewhere must point at codes that exist.
+        for cue in code.exclude:
+            for target in re.findall(r"\buse ([a-z_]+)", cue):
+                assert target in live_ids and target != code.id, (code.id, cue)
+
+
+def test_lookups_by_id_theme_and_alias():
+    codebook = Codebook.model_validate(small_codebook_data())
+    assert codebook.code_ids == ["res_funding", "res_staff", "leg_end"]
+    assert [code.id for code in codebook.codes] == codebook.code_ids
+    assert codebook.code_by_id("res_staff").label == "Staff"
+    assert codebook.theme_of("leg_end").id == "legacy"
+    assert codebook.resolve_alias("money") == "res_funding"
+    assert codebook.resolve_alias("res_staff") == "res_staff"
+    assert codebook.resolve_alias("nonsense") is None
+    assert codebook.code_by_id("money").id == "res_funding"
+    assert codebook.theme_of("money").id == "resources"
+    with pytest.raises(KeyError):
+        codebook.code_by_id("nonsense")
+
+
+def test_version_written_as_a_yaml_number_is_kept_as_text(tmp_path):
+    data = small_codebook_data()
+    data["version"] = 1.0
+    assert load_codebook(write_yaml(tmp_path / "c.yaml", data)).version == "1.0"
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def test_duplicate_code_id_names_both_paths(tmp_path):
+    data = small_codebook_data()
+    data["themes"][1]["codes"].append({"id": "res_funding", "label": "Again", "definition": "x"})
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert caught.value.file == str(tmp_path / "c.yaml")
+    assert ("themes[1].codes[1].id: duplicate code id 'res_funding' (also at themes[0].codes[0])"
+            in str(caught.value))
+
+
+def test_theme_and_code_ids_share_one_namespace(tmp_path):
+    data = small_codebook_data()
+    data["themes"][1]["codes"][0]["id"] = "resources"
+    data["themes"].append({"id": "legacy", "label": "Again", "codes": []})
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    text = str(caught.value)
+    assert "themes[1].codes[0].id: code id 'resources' is also a theme id (theme at themes[0])" in text
+    assert "themes[2].id: duplicate theme id 'legacy' (also at themes[1])" in text
+
+
+def test_empty_definition_is_named_by_path(tmp_path):
+    data = small_codebook_data()
+    data["themes"][0]["codes"][1]["definition"] = "   "
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert "themes[0].codes[1].definition: must not be empty" in str(caught.value)
+
+
+def test_missing_field_is_named_by_path(tmp_path):
+    data = small_codebook_data()
+    del data["themes"][1]["codes"][0]["label"]
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert "themes[1].codes[0].label: required field is missing" in str(caught.value)
+
+
+def test_alias_colliding_with_a_live_id_is_rejected(tmp_path):
+    data = small_codebook_data()
+    data["themes"][1]["codes"][0]["aliases"] = ["res_staff"]
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert ("themes[1].codes[0].aliases[0]: alias 'res_staff' collides with a live code id "
+            "(code at themes[0].codes[1])") in str(caught.value)
+
+
+def test_alias_claimed_by_two_codes_is_rejected():
+    data = small_codebook_data()
+    data["themes"][1]["codes"][0]["aliases"] = ["money"]
+    with pytest.raises(ValueError, match="alias 'money' is claimed by two codes"):
+        Codebook.model_validate(data)
+
+
+def test_bad_id_characters_and_unknown_fields_are_named(tmp_path):
+    data = small_codebook_data()
+    data["themes"][0]["codes"][0]["id"] = "res funding!"
+    data["themes"][0]["codes"][1]["exclues"] = ["typo"]
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    text = str(caught.value)
+    assert "themes[0].codes[0].id: 'res funding!' is not a valid id" in text
+    assert "themes[0].codes[1].exclues: unknown field" in text
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    data = small_codebook_data()
+    data["themes"][0]["codes"][1]["definition"] = ""
+    del data["themes"][1]["codes"][0]["label"]
+    data["themes"][1]["codes"].append({"id": "res_staff", "label": "Dup", "definition": "x"})
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert len(caught.value.problems) == 3
+    assert "3 problems" in str(caught.value)
+
+
+def test_direct_construction_also_checks_cross_references():
+    with pytest.raises(ValueError, match="duplicate code id 'a1'"):
+        Codebook(name="x", themes=[
+            Theme(id="t1", label="T1", codes=[Code(id="a1", label="A", definition="d")]),
+            Theme(id="t2", label="T2", codes=[Code(id="a1", label="B", definition="d")]),
+        ])
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\nthemes:\n  - id: a\n    label: [unclosed\n  - id: b\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_codebook(path)
+    assert caught.value.file == str(path)
+    assert re.search(r"not valid YAML at line \d+", str(caught.value))
+
+
+def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(InputError, match="must be a mapping"):
+        load_codebook(path)
+
+
+def test_missing_file_and_unknown_extension(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_codebook(tmp_path / "absent.yaml")
+    other = tmp_path / "codebook.json"
+    other.write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="unsupported codebook format '.json'"):
+        load_codebook(other)
+
+
+# ------------------------------------------------------------------------ REFI-QDA
+
+
+def test_yaml_to_qdc_to_yaml_round_trip(shipped, tmp_path):
+    write_codebook_qdc(shipped, tmp_path / "c.qdc")
+    from_qdc = load_codebook(tmp_path / "c.qdc")
+    assert from_qdc == shipped
+    write_codebook_yaml(from_qdc, tmp_path / "again.yaml")
+    assert load_codebook(tmp_path / "again.yaml") == shipped
+
+
+def test_qdc_export_is_deterministic_and_well_formed(shipped, tmp_path):
+    write_codebook_qdc(shipped, tmp_path / "a.qdc")
+    write_codebook_qdc(shipped, tmp_path / "b.qdc")
+    assert (tmp_path / "a.qdc").read_bytes() == (tmp_path / "b.qdc").read_bytes()
+
+    import xml.etree.ElementTree as ET
+
+    ns = {"q": "urn:QDA-XML:codebook:1.0"}
+    root = ET.parse(tmp_path / "a.qdc").getroot()
+    assert root.tag == "{urn:QDA-XML:codebook:1.0}CodeBook"
+    themes = root.findall("q:Codes/q:Code", ns)
+    assert [t.get("isCodable") for t in themes] == ["false"] * len(shipped.themes)
+    codes = root.findall("q:Codes/q:Code/q:Code", ns)
+    assert len(codes) == len(shipped.codes)
+    assert all(c.get("isCodable") == "true" for c in codes)
+    assert codes[0].get("guid") == code_guid("res_funding")
+    assert "ID: res_funding" in codes[0].find("q:Description", ns).text
+
+
+def test_qdc_round_trip_keeps_awkward_text(tmp_path):
+    codebook = Codebook(name="Awkward & <odd>", version="0.1", themes=[
+        Theme(id="t.1", label="Theme \"one\" & more", description="Line one\nInclude: not a heading",
+              color="#AA0000", codes=[
+                  Code(id="c-1", label="<Code>", color="#00ff00",
+                       definition="First line.\n\nInclude: this is still the definition.\n  indented",
+                       include=["multi\nline item", "has; semicolon", "- starts with a dash"],
+                       exclude=["Exclude: looks like a heading"],
+                       examples=["“Curly” quotes — and dashes"], aliases=["old.id"]),
+              ]),
+        Theme(id="empty", label="Empty theme"),
+    ])
+    write_codebook_qdc(codebook, tmp_path / "c.qdc")
+    assert load_codebook(tmp_path / "c.qdc") == codebook
+
+
+def test_nvivo_style_qdc_without_structured_descriptions(tmp_path):
+    path = tmp_path / "nvivo.qdc"
+    path.write_text(
+        """<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="NVivo 14">
+  <Codes>
+    <Code guid="5b1d2a9e-0000-4000-8000-000000000001" name="Partnership working" isCodable="true">
+      <Description>How partners work together.</Description>
+      <Code guid="5b1d2a9e-0000-4000-8000-000000000002" name="Trust" isCodable="true">
+        <Description>Statements about trust between organisations.</Description>
+      </Code>
+      <Code guid="5b1d2a9e-0000-4000-8000-000000000003" name="Meetings &amp; comms" isCodable="true">
+        <Code guid="5b1d2a9e-0000-4000-8000-000000000004" name="Trust" isCodable="true"/>
+      </Code>
+    </Code>
+    <Code guid="5b1d2a9e-0000-4000-8000-000000000005" name="Funding" isCodable="true" color="#FF8800">
+      <Description>Money, grants and cuts.</Description>
+    </Code>
+    <Code guid="5b1d2a9e-0000-4000-8000-000000000006" name="Empty folder" isCodable="false"/>
+  </Codes>
+</CodeBook>
+""",
+        encoding="utf-8",
+    )
+    codebook = load_codebook(path)
+    assert codebook.name == "nvivo"
+    assert codebook.theme_ids == ["partnership_working", "empty_folder", "uncategorised"]
+    partnership = codebook.themes[0]
+    assert partnership.description == "How partners work together."
+    # Nested codes are flattened into the theme; clashing derived ids are numbered.
+    assert [c.id for c in partnership.codes] == ["trust", "meetings_comms", "trust_2"]
+    assert partnership.codes[0].definition == "Statements about trust between organisations."
+    assert partnership.codes[1].label == "Meetings & comms"
+    assert partnership.codes[1].definition == "Meetings & comms"  # no description: the name
+    assert codebook.themes[1].codes == []
+    funding = codebook.code_by_id("funding")
+    assert funding.color == "#FF8800"
+    assert codebook.theme_of("funding").label == "Uncategorised"
+
+
+def test_qdc_without_namespace_and_with_partial_sections(tmp_path):
+    path = tmp_path / "handmade.qdc"
+    path.write_text(
+        '<CodeBook><Codes><Code guid="g1" name="Outcomes" isCodable="false">'
+        '<Code guid="g2" name="Wellbeing" isCodable="true">'
+        "<Description>Residents feel better.\nInclude: loneliness; confidence</Description>"
+        "</Code></Code></Codes></CodeBook>",
+        encoding="utf-8",
+    )
+    code = load_codebook(path).code_by_id("wellbeing")
+    assert code.definition == "Residents feel better."
+    assert code.include == ["loneliness", "confidence"]
+
+
+def test_qdc_with_doctype_or_entities_is_rejected(tmp_path):
+    path = tmp_path / "evil.qdc"
+    path.write_text(
+        """<?xml version="1.0"?>
+<!DOCTYPE CodeBook [<!ENTITY boom "boom boom boom">]>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>
+  <Code guid="g" name="&boom;" isCodable="true"/>
+</Codes></CodeBook>
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="DTD or entity") as caught:
+        load_codebook(path)
+    assert caught.value.file == str(path)
+
+
+def test_malformed_qdc_and_wrong_root_are_rejected(tmp_path):
+    broken = tmp_path / "broken.qdc"
+    broken.write_text("<CodeBook><Codes><Code name='x'></Codes>", encoding="utf-8")
+    with pytest.raises(InputError, match="not well-formed XML at line 1"):
+        load_codebook(broken)
+    other = tmp_path / "other.qdc"
+    other.write_text("<Project/>", encoding="utf-8")
+    with pytest.raises(InputError, match="not a REFI-QDA <CodeBook>"):
+        load_codebook(other)
+
+
+def test_qdc_validation_problems_name_the_code(tmp_path):
+    codebook = Codebook.model_validate(small_codebook_data())
+    write_codebook_qdc(codebook, tmp_path / "c.qdc")
+    text = (tmp_path / "c.qdc").read_text(encoding="utf-8").replace("ID: res_staff", "ID: res_funding")
+    (tmp_path / "c.qdc").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_codebook(tmp_path / "c.qdc")
+    assert ("themes[0].codes[1].id (code 'Staff'): duplicate code id 'res_funding' "
+            "(also at themes[0].codes[0] (code 'Funding'))") in str(caught.value)
+
+
+def test_parse_description_text_sections():
+    preamble, sections = parse_description_text(
+        "Free text first.\nDefinition: Core meaning\n  continued.\nExamples:\n- one\n  more\n- two\nID: x_1"
+    )
+    assert preamble == "Free text first."
+    assert sections["definition"] == "Core meaning\ncontinued."
+    assert sections["examples"] == ["one\nmore", "two"]
+    assert sections["id"] == "x_1"
+
+
+def test_derive_id():
+    assert derive_id("Funding & Finance (2023)") == "funding_finance_2023"
+    assert derive_id("Santé publique") == "sante_publique"
+    assert derive_id("!!!") == "code"
+
+
+# ------------------------------------------------------------------------ CSV / XLSX
+
+TABLE_HEADER = ["theme", "theme_label", "code", "label", "definition", "include", "exclude",
+                "examples", "aliases"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: str = ",",
+              encoding: str = "utf-8-sig") -> Path:
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+CSV_ROWS = [
+    ["resources", "Resources", "res_funding", "Funding", "Money available.",
+     "grant cuts; short-term grants", "ending funding (use leg_end)", "We lost the grant.", "money"],
+    ["resources", "", "res_staff", "Staff", "Staff time.", "- vacancies\n- turnover; churn", "", "", ""],
+    ["legacy", "Legacy", "leg_end", "Ending", "After the grant.", "", "", "", ""],
+]
+
+
+def test_csv_import_and_yaml_round_trip(tmp_path):
+    codebook = load_codebook(write_csv(tmp_path / "codebook.csv", TABLE_HEADER, CSV_ROWS))
+    assert codebook.name == "codebook"
+    assert codebook.theme_ids == ["resources", "legacy"]
+    assert codebook.themes[0].label == "Resources"
+    funding = codebook.code_by_id("res_funding")
+    assert funding.include == ["grant cuts", "short-term grants"]
+    assert funding.aliases == ["money"]
+    # One item per line: semicolons inside an item stay.
+    assert codebook.code_by_id("res_staff").include == ["vacancies", "turnover; churn"]
+
+    write_codebook_yaml(codebook, tmp_path / "codebook.yaml")
+    assert load_codebook(tmp_path / "codebook.yaml") == codebook
+
+
+def test_csv_with_semicolons_and_without_optional_columns(tmp_path):
+    header = ["Theme", "Code", "Label", "Definition", "Include", "Exclude", "Examples"]
+    rows = [["outcomes", "out_access", "Access", "Reaching services, e.g. GPs.", "referrals", "", ""]]
+    codebook = load_codebook(write_csv(tmp_path / "c.csv", header, rows, delimiter=";"))
+    assert codebook.themes[0].label == "Outcomes"  # derived from the id
+    assert codebook.code_by_id("out_access").definition == "Reaching services, e.g. GPs."
+
+
+def test_csv_in_cp1252_is_decoded(tmp_path):
+    rows = [["resources", "Resources", "res_funding", "Funding", "Money – cuts “hurt”.", "", "", "", ""]]
+    path = write_csv(tmp_path / "c.csv", TABLE_HEADER, rows, encoding="cp1252")
+    assert load_codebook(path).code_by_id("res_funding").definition == "Money – cuts “hurt”."
+
+
+def test_csv_missing_column_lists_the_columns_present(tmp_path):
+    header = ["theme", "code", "label", "include", "exclude", "examples"]
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_csv(tmp_path / "c.csv", header, [["a", "b", "c", "", "", ""]]))
+    text = str(caught.value)
+    assert "missing required column 'definition'" in text
+    assert "'theme', 'code', 'label', 'include', 'exclude', 'examples'" in text
+
+
+def test_csv_errors_name_rows_and_columns(tmp_path):
+    rows = [list(row) for row in CSV_ROWS]
+    rows[1][4] = ""                    # row 3: empty definition
+    rows[2][2] = "res_funding"         # row 4: duplicate of row 2
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_csv(tmp_path / "c.csv", TABLE_HEADER, rows))
+    messages = problem_messages(caught.value)
+    assert any("row 3, column 'definition': must not be empty" in m for m in messages)
+    assert any("row 4, column 'code': duplicate code id 'res_funding' (also at row 2)" in m
+               for m in messages)
+
+
+def test_csv_conflicting_theme_labels_are_reported(tmp_path):
+    rows = [list(row) for row in CSV_ROWS]
+    rows[1][1] = "Something else"
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_csv(tmp_path / "c.csv", TABLE_HEADER, rows))
+    assert any("row 3, column 'theme_label'" in m for m in problem_messages(caught.value))
+
+
+def test_xlsx_import(tmp_path):
+    workbook = Workbook()
+    workbook.active.title = "Notes"
+    workbook.active["A1"] = "This sheet is ignored"
+    sheet = workbook.create_sheet("Codebook")
+    sheet.append(["Theme", "Theme label", "Code", "Label", "Definition", "Include", "Exclude",
+                  "Examples"])
+    sheet.append(["resources", "Resources", "res_funding", "Funding", "Money available.",
+                  "cuts\ngrants", None, "We lost the grant."])
+    sheet.append([None] * 8)
+    sheet.append(["resources", None, 12, "Numbered", "A code whose id Excel stored as a number.",
+                  None, None, None])
+    workbook.save(tmp_path / "c.xlsx")
+
+    codebook = load_codebook(tmp_path / "c.xlsx")
+    assert codebook.code_ids == ["res_funding", "12"]
+    assert codebook.code_by_id("res_funding").include == ["cuts", "grants"]
+    assert codebook.code_by_id("res_funding").exclude == []
+
+
+def test_xlsx_errors_name_rows(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["theme", "code", "label", "definition", "include", "exclude", "examples"])
+    sheet.append(["resources", "res_funding", "Funding", "Money.", None, None, None])
+    sheet.append(["resources", "bad id", "Bad", "Money.", None, None, None])
+    workbook.save(tmp_path / "c.xlsx")
+    with pytest.raises(InputError) as caught:
+        load_codebook(tmp_path / "c.xlsx")
+    assert any("row 3, column 'code': 'bad id' is not a valid id" in m
+               for m in problem_messages(caught.value))
+
+
+def test_xlsx_reference_sheet_is_formatted_and_reads_back(shipped, tmp_path):
+    write_codebook_xlsx(shipped, tmp_path / "codebook.xlsx")
+    sheet = load_workbook(tmp_path / "codebook.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    assert header[:8] == ["theme", "theme_label", "code", "label", "definition", "include",
+                          "exclude", "examples"]
+    assert sheet["A1"].font.bold
+    assert sheet.freeze_panes == "C2"
+    assert sheet["E2"].alignment.wrap_text
+    assert sheet.column_dimensions["E"].width >= 40
+    assert sheet.max_row == len(shipped.codes) + 1
+
+    again = load_codebook(tmp_path / "codebook.xlsx")
+    assert again.themes == shipped.themes
+
+
+def test_xlsx_export_stores_formula_like_text_as_text(tmp_path):
+    codebook = Codebook(name="x", themes=[Theme(id="t", label="T", codes=[
+        Code(id="c", label="=HYPERLINK(\"http://x\")", definition="+1 is not a formula",
+             include=["-dash"])])])
+    write_codebook_xlsx(codebook, tmp_path / "c.xlsx")
+    sheet = load_workbook(tmp_path / "c.xlsx").active
+    assert sheet["D2"].data_type == "s"
+    assert load_codebook(tmp_path / "c.xlsx").themes == codebook.themes
+
+
+def test_split_list_cell():
+    assert split_list_cell("a; b ;; c") == ["a", "b", "c"]
+    assert split_list_cell("• one\r\n• two; three\n") == ["one", "two; three"]
+    assert split_list_cell("") == []
+
+
+# ---------------------------------------------------------------------------- stage
+
+
+def test_run_codebook_export_writes_qdc_and_xlsx(tmp_path):
+    (tmp_path / "codebook").mkdir()
+    (tmp_path / "codebook" / "codebook.yaml").write_bytes(SHIPPED_CODEBOOK.read_bytes())
+    run_codebook_export({"codebook": {"file": "codebook/codebook.yaml"}}, tmp_path)
+    shipped = load_codebook(SHIPPED_CODEBOOK)
+    assert load_codebook(tmp_path / paths.CODEBOOK_QDC) == shipped
+    assert load_codebook(tmp_path / paths.CODEBOOK_XLSX).themes == shipped.themes
+    leftovers = [p.name for p in (tmp_path / "reports").iterdir() if p.name.startswith(".tmp-")]
+    assert leftovers == []
+
+
+def test_run_codebook_export_reports_a_missing_codebook(tmp_path):
+    with pytest.raises(InputError, match="codebook file not found"):
+        run_codebook_export({"codebook": {"file": "codebook/missing.yaml"}}, tmp_path)
