@@ -1,0 +1,535 @@
+"""Pseudonymisation of every text written under ``reports/``.
+
+People named in ``participants.csv`` and the terms listed under
+``privacy.identifying_terms`` are replaced by consistent pseudonyms in square
+brackets. Nothing written under ``reports/`` may contain a participant's name;
+the one table that links real names to pseudonyms,
+``data/processed/anonymisation_log.csv``, is personal data and stays in
+``data/processed/``.
+
+Rules
+-----
+Names
+    For every register row with a ``name``, the full name, the name without
+    middle names, the first name alone, the surname alone (everything after
+    the first name, and the last word on its own), each with or without a
+    title ("Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Cllr" ...) are matched as
+    whole words, case-insensitively (so ``SARAH LINDQVIST`` is found), with any
+    run of white space between the words. Possessives keep their ending:
+    ``Sarah's`` and ``Sarah’s`` become ``[Local authority stakeholder 1]'s``.
+    The longest match wins, so "Sarah Lindqvist" is replaced as one person, not
+    as a first name followed by a surname.
+A name that is also an everyday word
+    ("Marsh", "Will", "Grace", see :data:`COMMON_WORD_NAMES`) is matched only
+    when capitalised (``Marsh`` or ``MARSH``), so "the salt marsh" is left alone.
+Pseudonyms
+    A person becomes their sector's attribution label and a number, e.g.
+    ``[Voluntary sector partner 3]``. People are numbered within their label in
+    ``participant_id`` order, so the number never depends on the name and
+    adding participants with new, higher IDs never renumbers anyone. A person
+    without a known sector becomes ``[Participant N]``.
+Ambiguous names
+    A first name or surname shared by two or more people in the register
+    (two "Sarah"s) cannot be attributed safely, and becomes ``[a named person]``.
+Identifying terms
+    Each term in ``privacy.identifying_terms`` becomes its configured
+    pseudonym, matched in the same way (whole words, case-insensitive, longest
+    first). A configured term takes precedence over a name of the same length.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from pipeline import paths
+from pipeline.atomic import write_csv
+
+log = logging.getLogger(__name__)
+
+AMBIGUOUS_PSEUDONYM = "[a named person]"
+UNKNOWN_SECTOR_LABEL = "Participant"
+TITLES = ("Dr", "Mr", "Mrs", "Ms", "Miss", "Mx", "Prof", "Professor", "Cllr", "Councillor",
+          "Sir", "Dame", "Rev", "Revd")
+
+# Default quote attributions for the default sector keys; other sectors are
+# derived from their label by :func:`attribution_label`.
+DEFAULT_ATTRIBUTIONS = {
+    "voluntary": "Voluntary sector partner",
+    "statutory_health": "Statutory sector stakeholder (NHS)",
+    "local_authority": "Local authority stakeholder",
+    "programme": "Programme stakeholder",
+}
+
+# First names and surnames that are also everyday lower-case words: matched
+# only when capitalised, so that pseudonymisation does not rewrite ordinary prose.
+COMMON_WORD_NAMES = frozenset("""
+    april august autumn baker bell bill black bloom brook brooks brown bush butler carter cash
+    chance clay cook cross dale dawn day dean drew early faith fields fisher ford forest fox
+    frank gay glen grace grant gray green grey hall hardy hill holly hope hunter iris ivy
+    jack jade joy june king lane lee little long love low major march mark marsh mason may
+    miles mill mills moss newman nick north page park parks pat penny pearl pierce poor pope
+    price read reed rich river robin rose ruby rush sage savage shepherd short small smart
+    spring stark steel stone storm summer swift taylor north tucker victor wade walker ward
+    waters wells west white will wood woods young
+""".split())
+
+# Words that look like names when capitalised mid-sentence but are not
+# (used by :func:`possible_identifiers`).
+COMMON_CAPITALISED_WORDS = frozenset("""
+    i i'm i've i'd i'll ok okay yes no yeah covid nhs gp gps ai uk england english scotland
+    wales welsh britain british europe european christmas easter ramadan diwali eid
+    monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december
+    whatsapp zoom teams microsoft google facebook twitter instagram excel word powerpoint
+    council borough district trust network foundation partnership programme board hub
+    interviewer respondent participant facilitator observer moderator speaker
+    mr mrs ms miss dr prof professor cllr councillor sir dame rev revd mx
+    the a an and but or so then this that these those there here it its we our you your they
+    their he she his her him what when where why how which who if as at by for from in into
+    of on to with well right really just also actually because after before since until
+    while during yes no not
+""".split())
+
+_WORD = r"[^\W\d_]"  # a letter, in any script
+_NAME_TOKEN = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*")
+# Titles are matched only as written ("Dr", "DR"), never lower-case ("we miss Sarah").
+_TITLE_PATTERN = r"(?-i:(?:" + "|".join(TITLES + tuple(t.upper() for t in TITLES)) + r")\.?\s+)?"
+
+
+@dataclass(frozen=True)
+class Person:
+    """One named person from the register, as the pseudonymiser sees them."""
+
+    participant_id: str
+    name: str
+    sector: str = ""
+    site: str = ""
+    role: str = ""
+
+
+def attribution_label(sector: str, sectors: dict, overrides: dict | None = None) -> str:
+    """How a quote or pseudonym names a sector's stakeholders.
+
+    Parameters
+    ----------
+    sector : str
+        Sector key, e.g. ``"voluntary"``.
+    sectors : dict
+        ``config["sectors"]``: key → display label.
+    overrides : dict, optional
+        ``config["report"]["attribution"]``: key → attribution label.
+
+    Returns
+    -------
+    str
+        ``overrides[sector]`` if given; else the default for the four standard
+        sector keys (when their label is the default one); else the label
+        followed by "stakeholder" (inserted before a bracketed qualifier, and
+        not added when the label already ends with "stakeholder" or "partner");
+        "Participant" when the sector is unknown.
+
+    Examples
+    --------
+    >>> attribution_label("voluntary", {"voluntary": "Voluntary sector"})
+    'Voluntary sector partner'
+    >>> attribution_label("police", {"police": "Police (county force)"})
+    'Police stakeholder (county force)'
+    """
+    overrides = overrides or {}
+    if sector in overrides:
+        return overrides[sector]
+    if not sector:
+        return UNKNOWN_SECTOR_LABEL
+    if sector in DEFAULT_ATTRIBUTIONS and sectors.get(sector) in (None, _DEFAULT_SECTOR_LABELS[sector]):
+        return DEFAULT_ATTRIBUTIONS[sector]
+    label = sectors.get(sector, sector.replace("_", " ").capitalize())
+    match = re.match(r"^(.*?)(\s*\(.*\))?$", label)
+    head, tail = match.group(1).strip(), match.group(2) or ""
+    if re.search(r"\b(stakeholder|partner)s?$", head, re.IGNORECASE):
+        return label
+    return f"{head} stakeholder{tail}"
+
+
+_DEFAULT_SECTOR_LABELS = {
+    "voluntary": "Voluntary sector",
+    "statutory_health": "Statutory sector (NHS)",
+    "local_authority": "Local authority",
+    "programme": "Programme stakeholder",
+}
+
+
+def _variant_pattern(text: str, case_sensitive: bool) -> str:
+    """Regex for one name or term: words joined by any white space, either apostrophe."""
+    words = text.split()
+    parts = []
+    for word in words:
+        escaped = re.escape(word).replace("'", "['’]").replace("’", "['’]")
+        if case_sensitive:
+            escaped = f"(?-i:{re.escape(word[:1].upper())}{re.escape(word[1:])}|{re.escape(word.upper())})"
+        parts.append(escaped)
+    return r"\s+".join(parts)
+
+
+def _name_variants(name: str) -> list[tuple[str, str]]:
+    """(variant, kind) pairs for one register name."""
+    words = [w for w in name.split() if w]
+    if not words:
+        return []
+    variants = [(" ".join(words), "full name")]
+    if len(words) >= 2:
+        first, last = words[0], words[-1]
+        if len(words) > 2:
+            variants.append((f"{first} {last}", "full name"))
+            variants.append((" ".join(words[1:]), "surname"))
+        variants.append((first, "first name"))
+        variants.append((last, "surname"))
+    # A single letter (an initial) is never matched on its own.
+    return [(v, k) for v, k in variants if len(v.replace(".", "")) >= 2]
+
+
+@dataclass
+class Pseudonymiser:
+    """Replace register names and identifying terms with consistent pseudonyms.
+
+    Build one with :meth:`from_project` (or :meth:`from_people` in tests) and
+    call :meth:`apply` on every text written under ``reports/``.
+
+    Examples
+    --------
+    >>> p = Pseudonymiser.from_people(
+    ...     [Person("P001", "Sarah Lindqvist", "local_authority")],
+    ...     sectors={"local_authority": "Local authority"},
+    ...     identifying_terms={"Kettlewick Street Surgery": "[a GP practice]"})
+    >>> p.apply("SARAH LINDQVIST said Sarah’s team meets at Kettlewick Street Surgery.")
+    '[Local authority stakeholder 1] said [Local authority stakeholder 1]’s team meets at [a GP practice].'
+    """
+
+    replacements: dict[str, str] = field(default_factory=dict)   # variant (lower-cased) -> pseudonym
+    case_sensitive: set[str] = field(default_factory=set)         # variants matched only capitalised
+    log_rows: list[dict] = field(default_factory=list)
+    person_pseudonyms: dict[str, str] = field(default_factory=dict)  # participant_id -> pseudonym
+    _pattern: re.Pattern | None = field(default=None, init=False, repr=False)
+    _exact: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_people(
+        cls,
+        people: Iterable[Person],
+        sectors: dict | None = None,
+        identifying_terms: dict | None = None,
+        attribution: dict | None = None,
+    ) -> "Pseudonymiser":
+        """Build from people and terms directly.
+
+        Parameters
+        ----------
+        people : iterable of Person
+            Register entries; those without a name are ignored.
+        sectors : dict, optional
+            ``config["sectors"]`` (key → label), for the pseudonym labels.
+        identifying_terms : dict, optional
+            ``config["privacy"]["identifying_terms"]`` (term → pseudonym).
+        attribution : dict, optional
+            ``config["report"]["attribution"]`` (sector key → label).
+
+        Returns
+        -------
+        Pseudonymiser
+        """
+        sectors = sectors or {}
+        people = sorted((p for p in people if p.name.strip()), key=lambda p: _id_sort_key(p.participant_id))
+        self = cls()
+        numbers: Counter = Counter()
+        for person in people:
+            label = attribution_label(person.sector, sectors, attribution)
+            numbers[label] += 1
+            self.person_pseudonyms[person.participant_id] = f"[{label} {numbers[label]}]"
+
+        owners: dict[str, set[str]] = defaultdict(set)
+        kinds: dict[str, str] = {}
+        spelled: dict[str, str] = {}
+        for person in people:
+            for variant, kind in _name_variants(person.name.strip()):
+                key = _key(variant)
+                owners[key].add(person.participant_id)
+                kinds.setdefault(key, kind)
+                spelled.setdefault(key, variant)
+        for key, ids in sorted(owners.items()):
+            if len(ids) == 1:
+                (pid,) = ids
+                pseudonym = self.person_pseudonyms[pid]
+                note = ""
+            else:
+                pseudonym = AMBIGUOUS_PSEUDONYM
+                note = "shared by " + ", ".join(sorted(ids, key=_id_sort_key))
+            self.replacements[key] = pseudonym
+            if " " not in key and key in COMMON_WORD_NAMES:
+                self.case_sensitive.add(key)
+            self.log_rows.append({
+                "real": spelled[key], "pseudonym": pseudonym, "kind": kinds[key],
+                "participant_id": ", ".join(sorted(ids, key=_id_sort_key)), "note": note,
+            })
+        for term, pseudonym in (identifying_terms or {}).items():
+            term = " ".join(str(term).split())
+            if not term:
+                continue
+            key = _key(term)
+            self.replacements[key] = str(pseudonym)
+            self.case_sensitive.discard(key)
+            self.log_rows.append({"real": term, "pseudonym": str(pseudonym),
+                                  "kind": "identifying term", "participant_id": "", "note": ""})
+        self._compile()
+        return self
+
+    @classmethod
+    def from_project(cls, config: dict, root: Path) -> "Pseudonymiser":
+        """Build from ``data/raw/participants.csv`` (if present) and the config.
+
+        Parameters
+        ----------
+        config : dict
+            Validated configuration (uses ``sectors``,
+            ``privacy.identifying_terms`` and ``report.attribution`` if set).
+        root : Path
+            Project folder.
+
+        Returns
+        -------
+        Pseudonymiser
+        """
+        people = read_register_people(Path(root) / paths.PARTICIPANTS)
+        return cls.from_people(
+            people,
+            sectors=config.get("sectors", {}),
+            identifying_terms=config.get("privacy", {}).get("identifying_terms", {}),
+            attribution=config.get("report", {}).get("attribution", {}),
+        )
+
+    def _compile(self) -> None:
+        self._exact = {}
+        if not self.replacements:
+            self._pattern = None
+            return
+        alternatives = []
+        # Longest first, so a full name wins over its first name.
+        for key in sorted(self.replacements, key=lambda k: (-len(k), k)):
+            alternatives.append(_variant_pattern(key, key in self.case_sensitive))
+        body = "|".join(f"(?:{a})" for a in alternatives)
+        self._pattern = re.compile(
+            rf"(?<![\w\-])({_TITLE_PATTERN}(?:{body}))(?![\w]|[\-’'][^\W\d_]{{2,}})",
+            re.IGNORECASE,
+        )
+
+    # ------------------------------------------------------------------ use
+
+    def apply(self, text) -> str:
+        """Return ``text`` with every name and identifying term replaced.
+
+        Non-string values (numbers, missing values) are returned unchanged.
+        """
+        if not isinstance(text, str) or self._pattern is None or not text:
+            return text
+        return self._pattern.sub(self._replace, text)
+
+    def _replace(self, match: re.Match) -> str:
+        found = match.group(1)
+        core = re.sub(rf"^{_TITLE_PATTERN}", "", found, flags=re.IGNORECASE) or found
+        key = _key(core)
+        pseudonym = self.replacements.get(key)
+        if pseudonym is None:  # the title itself was part of the term
+            pseudonym = self.replacements.get(_key(found), found)
+        return pseudonym
+
+    def apply_frame(self, frame: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Copy of ``frame`` with :meth:`apply` run on every text cell (or the named columns)."""
+        out = frame.copy()
+        for column in (columns if columns is not None else out.columns):
+            if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+                out[column] = out[column].map(self.apply)
+        return out
+
+    def contains_identifier(self, text: str) -> bool:
+        """True if ``text`` still contains a name or term that :meth:`apply` would replace."""
+        return bool(self._pattern and isinstance(text, str) and self._pattern.search(text))
+
+    def known_words(self) -> set[str]:
+        """Every lower-cased word of every name and term (used to skip them as unknown names)."""
+        words = set()
+        for key in self.replacements:
+            words.update(key.replace("’", "'").split())
+        return words
+
+    def log_frame(self) -> pd.DataFrame:
+        """The real → pseudonym table (personal data: write only with :meth:`write_log`).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``real, pseudonym, kind, participant_id, note``.
+        """
+        return pd.DataFrame(self.log_rows, columns=["real", "pseudonym", "kind", "participant_id", "note"])
+
+    def write_log(self, root: Path) -> Path:
+        """Write :meth:`log_frame` to ``data/processed/anonymisation_log.csv`` (never under reports/)."""
+        target = Path(root) / paths.ANONYMISATION_LOG
+        write_csv(target, self.log_frame())
+        return target
+
+
+def _key(text: str) -> str:
+    return " ".join(text.replace("’", "'").split()).lower()
+
+
+def _id_sort_key(participant_id: str):
+    """Natural order for IDs such as P2 < P10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(participant_id))]
+
+
+def read_register_people(path: Path) -> list[Person]:
+    """People from participants.csv; an absent file or name column gives no one.
+
+    The ingest stage validates the register; here it is read leniently (any
+    header case, any order) because pseudonymisation must never be skipped
+    over a problem that ingest reports anyway.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    from pipeline.ingest.tabular import read_grid
+
+    grid = read_grid(path)
+    if not grid.rows:
+        return []
+    header = [h.strip().lower() for h in grid.rows[0]]
+    if "name" not in header:
+        return []
+    people = []
+    for number, row in enumerate(grid.rows[1:], start=2):
+        record = dict(zip(header, (c.strip() for c in row)))
+        if not record.get("name"):
+            continue
+        people.append(Person(
+            participant_id=record.get("participant_id") or f"row {number}",
+            name=record["name"],
+            sector=record.get("sector", ""),
+            site=record.get("site", ""),
+            role=record.get("role", ""),
+        ))
+    return people
+
+
+# ---------------------------------------------------------------------- unknown names
+
+POSSIBLE_IDENTIFIER_COLUMNS = ["token", "count", "example_segment_id", "context", "review_note"]
+REVIEW_NOTE = (
+    "Possibly a name or identifying term that is in neither participants.csv nor "
+    "privacy.identifying_terms. The token itself is shown so you can judge it: keep this file "
+    "inside the evaluation team. Add real identifiers to privacy.identifying_terms and re-run."
+)
+_SENTENCE_START = re.compile(r"(^|[.!?:;…]\s*|[\"“‘(\[]\s*|\n\s*|\*\*\s*)$")
+_TITLE_TOKEN = re.compile(r"\b(" + "|".join(TITLES) + r")\.?\s+([A-Z][^\W\d_]+(?:['’\-][A-Z][^\W\d_]+)*)")
+
+
+def possible_identifiers(
+    texts,
+    pseudonymiser: Pseudonymiser | None = None,
+    known_words: Iterable[str] = (),
+    context_chars: int = 50,
+) -> pd.DataFrame:
+    """Capitalised words that look like names but are in no list.
+
+    A token is reported when it is capitalised (``Bob``, ``McAllister``), is
+    not at the start of a sentence, is not a common capitalised word, a word
+    of a site, sector or codebook label (``known_words``), or part of a name or
+    term the pseudonymiser already replaces, and never appears in lower case
+    anywhere in the texts (so "Hub" is skipped if "hub" occurs). A word after
+    a title ("Dr Okonjo", "Mrs Pike") is always reported unless already known.
+
+    Parameters
+    ----------
+    texts : DataFrame or iterable of (segment_id, text)
+        A frame with ``segment_id`` and ``text`` columns, or pairs.
+    pseudonymiser : Pseudonymiser, optional
+        Names and terms it replaces are not reported, and the context shown is
+        pseudonymised (the reported token itself is kept).
+    known_words : iterable of str
+        Further words that are not names (site and sector labels, codebook words).
+    context_chars : int
+        Characters of context either side of the first occurrence.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``token, count, example_segment_id, context, review_note``,
+        most frequent first. The file written from it belongs under
+        ``reports/review/`` for the analyst only.
+    """
+    if isinstance(texts, pd.DataFrame):
+        pairs = list(zip(texts["segment_id"].astype(str), texts["text"].fillna("").astype(str)))
+    else:
+        pairs = [(str(s), str(t or "")) for s, t in texts]
+    skip = {w.lower() for word in known_words for w in re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", str(word))}
+    skip |= COMMON_CAPITALISED_WORDS
+    if pseudonymiser is not None:
+        skip |= pseudonymiser.known_words()
+        skip |= {w for k in pseudonymiser.known_words() for w in re.split(r"[-'’]", k)}
+    lower_seen: set[str] = set()
+    for _, text in pairs:
+        lower_seen.update(w for w in re.findall(r"\b[a-z][a-z'’\-]+\b", text))
+
+    counts: Counter = Counter()
+    first: dict[str, tuple[str, str, int]] = {}
+    for segment_id, text in pairs:
+        titled = {m.start(2) for m in _TITLE_TOKEN.finditer(text)}
+        for match in _NAME_TOKEN.finditer(text):
+            token = match.group(0).rstrip("'’")
+            if token.endswith(("'s", "’s")):
+                token = token[:-2]
+            if not token[:1].isupper() or len(token) < 2:
+                continue
+            lowered = token.lower().replace("’", "'")
+            if lowered in skip or pseudonymiser is not None and pseudonymiser.contains_identifier(token):
+                continue
+            after_title = match.start() in titled
+            if not after_title:
+                if token.isupper():  # acronyms (NHS, ICB) and shouting
+                    continue
+                if lowered in lower_seen:
+                    continue
+                if _SENTENCE_START.search(text[: match.start()]):
+                    continue
+            counts[token] += 1
+            first.setdefault(token, (segment_id, text, match.start()))
+
+    rows = []
+    for token, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        segment_id, text, start = first[token]
+        context = _context(text, start, len(token), context_chars, pseudonymiser)
+        rows.append({"token": token, "count": count, "example_segment_id": segment_id,
+                     "context": context, "review_note": REVIEW_NOTE})
+    return pd.DataFrame(rows, columns=POSSIBLE_IDENTIFIER_COLUMNS)
+
+
+def _context(text: str, start: int, length: int, width: int, pseudonymiser: Pseudonymiser | None) -> str:
+    """The text around one token, pseudonymised as a whole before it is cut, so that
+    a name straddling the cut can never leak as a fragment; the token is shown in « »."""
+    token = text[start: start + length]
+    sentinel = "\x00"
+    whole = text[:start] + sentinel + text[start + length:]
+    if pseudonymiser is not None:
+        whole = pseudonymiser.apply(whole)
+    at = whole.index(sentinel)
+    begin, end = max(0, at - width), min(len(whole), at + 1 + width)
+    prefix = "…" if begin > 0 else ""
+    suffix = "…" if end < len(whole) else ""
+    snippet = whole[begin:at] + "«" + token + "»" + whole[at + 1:end]
+    return " ".join(f"{prefix}{snippet}{suffix}".split())

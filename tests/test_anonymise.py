@@ -1,0 +1,159 @@
+"""Tests for pipeline/anonymise.py: names and terms never reach reports/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import paths
+from pipeline.anonymise import (
+    AMBIGUOUS_PSEUDONYM,
+    Person,
+    Pseudonymiser,
+    attribution_label,
+    possible_identifiers,
+)
+
+SECTORS = {
+    "voluntary": "Voluntary sector",
+    "statutory_health": "Statutory sector (NHS)",
+    "local_authority": "Local authority",
+    "programme": "Programme stakeholder",
+}
+PEOPLE = [
+    Person("P001", "Priya Chaudhry", "voluntary"),
+    Person("P002", "Owen Pritchard", "statutory_health"),
+    Person("P003", "Sarah Lindqvist", "local_authority"),
+    Person("P004", "Jamal Haddad", "voluntary"),
+    Person("P005", "Kerry-Ann Walcott", "voluntary"),
+    Person("P006", "Irene Marsh", "voluntary"),
+    Person("P007", "Fiona Jane McAllister", "statutory_health"),
+]
+TERMS = {"Kettlewick Street Surgery": "[a GP practice]", "Marram Road Community Centre": "[a local venue]"}
+
+
+@pytest.fixture
+def pseudonymiser() -> Pseudonymiser:
+    return Pseudonymiser.from_people(PEOPLE, SECTORS, TERMS)
+
+
+def test_full_name_first_name_and_surname(pseudonymiser):
+    text = "Priya Chaudhry chairs it. Priya said Chaudhry was late."
+    assert pseudonymiser.apply(text) == (
+        "[Voluntary sector partner 1] chairs it. [Voluntary sector partner 1] said "
+        "[Voluntary sector partner 1] was late."
+    )
+
+
+def test_numbers_follow_participant_order_within_label(pseudonymiser):
+    assert pseudonymiser.person_pseudonyms == {
+        "P001": "[Voluntary sector partner 1]",
+        "P002": "[Statutory sector stakeholder (NHS) 1]",
+        "P003": "[Local authority stakeholder 1]",
+        "P004": "[Voluntary sector partner 2]",
+        "P005": "[Voluntary sector partner 3]",
+        "P006": "[Voluntary sector partner 4]",
+        "P007": "[Statutory sector stakeholder (NHS) 2]",
+    }
+
+
+def test_all_capitals_and_possessives(pseudonymiser):
+    out = pseudonymiser.apply("SARAH LINDQVIST: Sarah's team and Sarah’s budget; OWEN'S view.")
+    assert out == ("[Local authority stakeholder 1]: [Local authority stakeholder 1]'s team and "
+                   "[Local authority stakeholder 1]’s budget; [Statutory sector stakeholder (NHS) 1]'S view.")
+
+
+def test_whole_words_only(pseudonymiser):
+    assert pseudonymiser.apply("Owens and Sarahs and Priyanka") == "Owens and Sarahs and Priyanka"
+
+
+def test_longest_match_first_and_line_breaks(pseudonymiser):
+    out = pseudonymiser.apply("Fiona Jane\nMcAllister and Fiona McAllister")
+    assert out == "[Statutory sector stakeholder (NHS) 2] and [Statutory sector stakeholder (NHS) 2]"
+
+
+def test_hyphenated_names_and_titles(pseudonymiser):
+    out = pseudonymiser.apply("Kerry-Ann came with Dr Lindqvist and Mrs Walcott.")
+    assert out == ("[Voluntary sector partner 3] came with [Local authority stakeholder 1] "
+                   "and [Voluntary sector partner 3].")
+
+
+def test_everyday_word_names_only_when_capitalised(pseudonymiser):
+    assert pseudonymiser.apply("the salt marsh by Marsh") == "the salt marsh by [Voluntary sector partner 4]"
+    assert pseudonymiser.apply("we miss Sarah") == "we miss [Local authority stakeholder 1]"
+
+
+def test_identifying_terms(pseudonymiser):
+    out = pseudonymiser.apply("Held at KETTLEWICK STREET SURGERY, then Marram Road Community Centre.")
+    assert out == "Held at [a GP practice], then [a local venue]."
+
+
+def test_shared_first_name_is_ambiguous():
+    p = Pseudonymiser.from_people([Person("P1", "Sarah Lindqvist", "voluntary"),
+                                   Person("P2", "Sarah Brown", "local_authority")], SECTORS)
+    assert p.apply("Sarah rang") == f"{AMBIGUOUS_PSEUDONYM} rang"
+    assert p.apply("Sarah Brown rang") == "[Local authority stakeholder 1] rang"
+
+
+def test_consistent_and_no_name_left(pseudonymiser):
+    text = " ".join(p.name for p in PEOPLE) + " " + " ".join(p.name.upper() for p in PEOPLE)
+    first = pseudonymiser.apply(text)
+    assert first == pseudonymiser.apply(text)
+    for person in PEOPLE:
+        for word in person.name.split():
+            assert word.lower() not in first.lower()
+
+
+def test_non_text_passes_through(pseudonymiser):
+    assert pseudonymiser.apply(None) is None
+    assert pseudonymiser.apply(3) == 3
+
+
+def test_from_project_reads_register_and_writes_log_only_to_processed(tmp_path: Path):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / paths.PARTICIPANTS).write_text(
+        "participant_id,site,sector,organisation,role,name\n"
+        "P001,quillmere,voluntary,Org,Manager,Priya Chaudhry\n"
+        "P002,quillmere,programme,Funder,Officer,Harriet Blackwood\n", encoding="utf-8")
+    config = {"sectors": SECTORS, "privacy": {"identifying_terms": TERMS}}
+    p = Pseudonymiser.from_project(config, tmp_path)
+    assert p.apply("Harriet and Priya") == "[Programme stakeholder 1] and [Voluntary sector partner 1]"
+    target = p.write_log(tmp_path)
+    assert target == tmp_path / paths.ANONYMISATION_LOG
+    log = pd.read_csv(target, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert {"Priya Chaudhry", "Harriet", "Kettlewick Street Surgery"} <= set(log["real"])
+    assert not (tmp_path / "reports").exists()
+
+
+def test_no_register_means_only_terms(tmp_path: Path):
+    p = Pseudonymiser.from_project({"sectors": SECTORS, "privacy": {"identifying_terms": TERMS}}, tmp_path)
+    assert p.apply("at Kettlewick Street Surgery") == "at [a GP practice]"
+
+
+def test_attribution_labels():
+    assert attribution_label("statutory_health", SECTORS) == "Statutory sector stakeholder (NHS)"
+    assert attribution_label("local_authority", SECTORS) == "Local authority stakeholder"
+    assert attribution_label("programme", SECTORS) == "Programme stakeholder"
+    assert attribution_label("police", {"police": "Police (county)"}) == "Police stakeholder (county)"
+    assert attribution_label("voluntary", SECTORS, {"voluntary": "VCSE partner"}) == "VCSE partner"
+    assert attribution_label("", SECTORS) == "Participant"
+
+
+def test_possible_identifiers(pseudonymiser):
+    texts = pd.DataFrame({
+        "segment_id": ["s1", "s2", "s3"],
+        "text": [
+            "I spoke to Bob about it and Priya agreed with Bob.",
+            "The Hub is great; the hub opens daily. We met Dr Okonjo at Quillmere.",
+            "Bob. Sarah Lindqvist said so.",
+        ],
+    })
+    found = possible_identifiers(texts, pseudonymiser, known_words=["Quillmere"])
+    assert list(found["token"]) == ["Bob", "Okonjo"]
+    bob = found.iloc[0]
+    assert bob["count"] == 2 and bob["example_segment_id"] == "s1"
+    assert "«Bob»" in bob["context"] and "Priya" not in bob["context"]
+    assert "[Voluntary sector partner 1]" in bob["context"]
+    assert found["review_note"].str.contains("inside the evaluation team").all()
