@@ -9,7 +9,7 @@ DOCUMENT_COLUMNS = [
     "document_id",     # stable: hash of the source path (and response ID for surveys)
     "method",          # interview | survey | observation | workshop
     "source_file",     # path relative to data/raw/
-    "source_format",   # docx | md | txt | vtt-teams | vtt-zoom | qualtrics | surveymonkey | msforms | googleforms | generic | log-csv | log-xlsx
+    "source_format",   # docx | docx-teams | md | txt | vtt-teams | vtt-zoom | vtt | qualtrics | surveymonkey | msforms | googleforms | generic | log-csv | log-xlsx
     "site",
     "sector",          # may be empty for observation and workshop sessions
     "participant_id",  # interviews; empty otherwise

@@ -1,0 +1,449 @@
+"""The ingest stage: every fieldwork file under data/raw/ into one segment table.
+
+:func:`run_ingest` reads the participant register and the optional fieldwork
+sheet, reads each file with the reader for its format (the folder gives the
+method), resolves each document's site, sector, wave and date from front
+matter, fieldwork.csv and the register, segments the documents and writes:
+
+* ``data/processed/segments.parquet`` and ``segments.csv``,
+* ``data/processed/documents.parquet``,
+* ``data/processed/ingest_log.csv`` (one row per file read),
+* ``reports/tables/methods.csv`` and ``methods_wide.csv``.
+
+Problems are collected across all files and reported together. With
+``ingest.on_bad_file: stop`` (the default) any problem stops the run before a
+single output is written. With ``skip`` the files at fault are left out,
+listed in ``data/processed/ingest_errors.csv`` and in the log, and the run
+carries on; problems in participants.csv or fieldwork.csv stop the run in
+either mode, since every interview depends on them.
+
+Input files are only ever read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import atomic, paths
+from pipeline.errors import InputError, PipelineError, Problem, ProblemCollector
+from pipeline.ingest.model import RawDocument
+from pipeline.ingest.register import (
+    FieldworkRow,
+    Register,
+    normalise_date,
+    normalise_wave,
+    read_fieldwork,
+    read_register,
+)
+from pipeline.ingest.safety import SafetyLimits
+from pipeline.ingest.session_log import read_session_log
+from pipeline.ingest.speakers import assign_speaker_roles
+from pipeline.ingest.text import read_text_document
+from pipeline.ingest.vtt import read_vtt
+from pipeline.ingest.word import read_docx
+from pipeline.methods import methods_table
+from pipeline.segment import build_tables, document_id
+
+log = logging.getLogger("pipeline.ingest")
+
+INGEST_LOG_COLUMNS = ["file", "method", "format", "encoding", "status", "n_documents", "n_segments",
+                      "n_excluded", "message"]
+INGEST_ERROR_COLUMNS = ["file", "row", "column", "message"]
+
+TEXT_SUFFIXES = (".md", ".markdown", ".txt")
+LOG_SUFFIXES = (".csv", ".xlsx")
+READABLE = {
+    "interview": (".docx", ".vtt") + TEXT_SUFFIXES,
+    "observation": (".docx", ".vtt") + TEXT_SUFFIXES + LOG_SUFFIXES,
+    "workshop": (".docx", ".vtt") + TEXT_SUFFIXES + LOG_SUFFIXES,
+}
+REQUIRED = {
+    "interview": ("site", "sector", "wave"),
+    "observation": ("site", "wave"),
+    "workshop": ("site", "wave"),
+}
+METADATA_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title")
+
+
+@dataclass
+class FileResult:
+    """What reading one file gave: its documents, or the problems that stopped it."""
+
+    file: str                      # display path, data/raw/...
+    method: str
+    format: str = ""
+    encoding: str = ""
+    documents: list[RawDocument] = field(default_factory=list)
+    note: str = ""
+
+
+def run_ingest(config: dict, root: Path) -> None:
+    """Run the ingest stage on the project folder ``root``.
+
+    Parameters
+    ----------
+    config : dict
+        The validated configuration (``ingest``, ``sectors``, ``sites`` and
+        ``surveys`` are used).
+    root : Path
+        The project folder; reads ``data/raw/`` and writes the outputs listed
+        in the module docstring below it.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, when ``ingest.on_bad_file`` is ``stop``
+        (nothing is written), or when participants.csv or fieldwork.csv has a
+        problem, or when no fieldwork is found at all.
+    """
+    root = Path(root)
+    raw = root / paths.RAW
+    settings = config.get("ingest", {})
+    limits = SafetyLimits.from_config(settings)
+    on_bad_file = settings.get("on_bad_file", "stop")
+    sectors = config.get("sectors", {})
+    max_chars = settings.get("max_segment_chars", 700)
+    min_chars = settings.get("min_segment_chars", 150)
+    if not raw.is_dir():
+        raise InputError("there is no data/raw/ folder", file=root,
+                         hint="put the fieldwork files under data/raw/ (see the README)")
+
+    problems = ProblemCollector()
+    log_rows: list[dict] = []
+
+    # --- the register and the fieldwork sheet: their problems always stop the run
+    register, fieldwork, register_ok = _read_registers(root, raw, sectors, limits, problems, log_rows)
+    fatal = {p.file for p in problems.problems}
+
+    # --- every fieldwork file, by method folder
+    results = [_read_file(path, raw, method, sectors, limits, problems, root)
+               for method, path in _fieldwork_files(root, raw)]
+    # Every problem so far is either a register problem or names the file it is about.
+    unreadable = {p.file for p in problems.problems} - fatal
+
+    # --- metadata: front matter + fieldwork.csv + register
+    documents: list[RawDocument] = []
+    unresolved: list[Problem] = []
+    for result in results:
+        for document in result.documents:
+            if register_ok:
+                _resolve(document, register, fieldwork, sectors, problems, unresolved)
+            documents.append(document)
+    for name in fieldwork:
+        if not any(doc.source_file == name for doc in documents) and f"data/raw/{name}" not in unreadable:
+            if name.split("/")[0] == "surveys":
+                continue  # survey exports take their metadata from config.yaml
+            problems.add(paths.FIELDWORK, f"names data/raw/{name}, which is not a fieldwork file "
+                         "the pipeline reads", row=fieldwork[name].row, column="file",
+                         hint="fieldwork files go under interviews/, observations/ or workshops/")
+            fatal.add(paths.FIELDWORK)
+    problems.problems.extend(unresolved)
+
+    # --- surveys (read by pipeline.ingest.surveys)
+    survey_documents, survey_rows = _read_surveys(config, raw, limits, problems, root)
+    documents.extend(survey_documents)
+
+    bad_files = {p.file for p in problems.problems}
+    if problems and (on_bad_file == "stop" or bad_files & fatal):
+        raise InputError(
+            f"{len(bad_files)} input file(s) cannot be used; nothing was written",
+            problems=problems.problems,
+            hint="fix every file listed and run again"
+                 + ("" if bad_files & fatal else ", or set ingest.on_bad_file: skip to leave them out"),
+        )
+    kept = [doc for doc in documents if f"data/raw/{doc.source_file}" not in bad_files]
+    if not kept:
+        raise InputError("no fieldwork could be read", file=paths.RAW,
+                         hint="put interviews, surveys, observations or workshops in their folders "
+                              "under data/raw/", problems=problems.problems)
+    for problem in problems.problems:
+        log.warning("Left out (on_bad_file: skip): %s", problem)
+
+    documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
+    tidy, wide = methods_table(documents_frame, list(config.get("sites", {})))
+    log_frame = _log_frame(log_rows, results, survey_rows, documents_frame, bad_files, unreadable,
+                           problems.problems)
+
+    atomic.write_parquet(root / paths.SEGMENTS, segments_frame)
+    atomic.write_csv(root / paths.SEGMENTS_CSV, segments_frame)
+    atomic.write_parquet(root / paths.DOCUMENTS, documents_frame)
+    atomic.write_csv(root / paths.INGEST_LOG, log_frame)
+    atomic.write_csv(root / paths.METHODS_CSV, tidy)
+    atomic.write_csv(root / paths.METHODS_WIDE_CSV, wide)
+    errors_path = root / paths.INGEST_ERRORS
+    if on_bad_file == "skip":
+        atomic.write_csv(errors_path, pd.DataFrame(
+            [{"file": p.file, "row": "" if p.row is None else p.row, "column": p.column or "",
+              "message": p.message + (f" — {p.hint}" if p.hint else "")} for p in problems.problems],
+            columns=INGEST_ERROR_COLUMNS))
+    elif errors_path.exists():
+        errors_path.unlink()  # a stale list from an earlier skip run would mislead
+    log.info("Ingested %d documents (%d segments) from %d files; %d file(s) left out",
+             len(documents_frame), len(segments_frame), documents_frame["source_file"].nunique(),
+             len(bad_files))
+
+
+# ----------------------------------------------------------------- registers
+
+
+def _read_registers(root, raw, sectors, limits, problems, log_rows):
+    register, fieldwork, ok = Register(), {}, True
+    participants = root / paths.PARTICIPANTS
+    if participants.exists():
+        try:
+            register = read_register(participants, sectors, limits, display=paths.PARTICIPANTS)
+            log_rows.append(_row(paths.PARTICIPANTS, "", "register", register.encoding, "read",
+                                 message=f"{len(register.participants)} participants"))
+        except PipelineError as error:
+            _extend(problems, error, root, paths.PARTICIPANTS)
+            ok = False
+    else:
+        log.info("No %s: interviews must give site and sector themselves", paths.PARTICIPANTS)
+    fieldwork_path = root / paths.FIELDWORK
+    if fieldwork_path.exists():
+        try:
+            fieldwork, encoding = read_fieldwork(fieldwork_path, raw, limits, display=paths.FIELDWORK)
+            log_rows.append(_row(paths.FIELDWORK, "", "fieldwork sheet", encoding, "read",
+                                 message=f"{len(fieldwork)} files described"))
+        except PipelineError as error:
+            _extend(problems, error, root, paths.FIELDWORK)
+            ok = False
+    return register, fieldwork, ok
+
+
+def _extend(problems: ProblemCollector, error: PipelineError, root: Path, default: str) -> None:
+    """Add an error's problems, naming files relative to the project folder."""
+    before = len(problems.problems)
+    problems.extend(error)
+    for problem in problems.problems[before:]:
+        problem.file = _display(problem.file, root) or default
+
+
+def _display(file: str, root: Path) -> str:
+    if not file:
+        return ""
+    path = Path(file)
+    if path.is_absolute():
+        for base in (root, root.resolve()):
+            if path.is_relative_to(base):
+                return path.relative_to(base).as_posix()
+        return file
+    return path.as_posix()
+
+
+# ----------------------------------------------------------------- files
+
+
+def _fieldwork_files(root: Path, raw: Path):
+    """(method, path) for every file in the method folders, sorted; notes on anything else."""
+    method_dirs = {method: root / folder for method, folder in paths.METHOD_FOLDERS.items()}
+    for entry in sorted(raw.iterdir()):
+        if entry.name.startswith((".", "~$")):
+            continue
+        if entry.is_dir() and entry not in method_dirs.values():
+            log.warning("Ignoring folder data/raw/%s: fieldwork goes in %s", entry.name,
+                        ", ".join(f"{Path(f).name}/" for f in paths.METHOD_FOLDERS.values()))
+        elif entry.is_file() and entry.name not in ("participants.csv", "fieldwork.csv"):
+            log.info("Ignoring data/raw/%s (not in a method folder)", entry.name)
+    for method, folder in method_dirs.items():
+        if method == "survey" or not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            parts = path.relative_to(folder).parts
+            if path.is_file() and not any(part.startswith((".", "~$")) for part in parts):
+                yield method, path
+
+
+def _read_file(path: Path, raw: Path, method: str, sectors: dict, limits: SafetyLimits,
+               problems: ProblemCollector, root: Path) -> FileResult:
+    source_file = path.relative_to(raw).as_posix()
+    display = f"data/raw/{source_file}"
+    suffix = path.suffix.lower()
+    result = FileResult(display, method, format=suffix.lstrip("."))
+    if suffix not in READABLE[method]:
+        hint = "save it as " + ", ".join(READABLE[method]) + ", or move it out of data/raw/"
+        if suffix in (".doc", ".rtf", ".pdf", ".odt"):
+            hint = "open it and save it as .docx (or copy the text into a .md or .txt file)"
+        problems.add(display, f"cannot read {suffix or 'files without an extension'} files as {method}s",
+                     hint=hint)
+        return result
+    try:
+        if suffix == ".docx":
+            documents = [read_docx(path, source_file, method, limits)]
+        elif suffix == ".vtt":
+            documents = [read_vtt(path, source_file, method)]
+        elif suffix in LOG_SUFFIXES:
+            documents = read_session_log(path, source_file, method, sectors, limits)
+        else:
+            documents = [read_text_document(path, source_file, method)]
+    except PipelineError as error:
+        _extend(problems, error, root, display)
+        return result
+    result.documents = documents
+    result.format = documents[0].source_format
+    result.encoding = documents[0].encoding
+    notes = [doc.metadata.pop("skipped") for doc in documents if doc.metadata.get("skipped")]
+    result.note = "not read: " + "; ".join(notes) if notes else ""
+    log.info("Read %s: %s, %s%s, %d document(s)", display, method, result.format,
+             f", encoding {result.encoding}" if result.encoding else "", len(documents))
+    return result
+
+
+# ----------------------------------------------------------------- metadata
+
+
+def _same(key: str, a: str, b: str) -> bool:
+    if key == "wave":
+        return normalise_wave(a) == normalise_wave(b)
+    if key == "date":
+        try:
+            return normalise_date(a) == normalise_date(b)
+        except ValueError:
+            return a.strip() == b.strip()
+    return a.strip() == b.strip()
+
+
+def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, FieldworkRow],
+             sectors: dict, problems: ProblemCollector, unresolved: list[Problem]) -> None:
+    """Replace ``document.metadata`` by the resolved fields; add a problem for anything wrong."""
+    display = f"data/raw/{document.source_file}"
+    source = "the log" if document.key else "the front matter"
+    given = {k: str(v).strip() for k, v in document.metadata.items() if k in METADATA_KEYS and str(v).strip()}
+    origin = {k: source for k in given}
+    row = fieldwork.get(document.source_file)
+    if row is not None:
+        for key, value in row.values.items():
+            if key in given and not _same(key, given[key], value):
+                problems.add(display, f"{source} gives {key} {given[key]!r} but {paths.FIELDWORK} "
+                             f"row {row.row} gives {value!r}", column=key,
+                             hint="make them agree, or leave the fieldwork.csv cell blank")
+            elif key not in given:
+                given[key] = value
+                origin[key] = f"{paths.FIELDWORK} row {row.row}"
+
+    participant_id = given.get("participant", "")
+    name = ""
+    if participant_id:
+        if participant_id not in register:
+            problems.add(display, f"participant {participant_id!r} (from {origin['participant']}) is "
+                         f"not in {paths.PARTICIPANTS}", column="participant",
+                         hint="add them to the register or correct the ID (IDs are matched exactly, "
+                              "leading zeros included)")
+        else:
+            person = register[participant_id]
+            name = person.name
+            for key in ("site", "sector"):
+                registered = getattr(person, key)
+                if key in given and given[key] != registered:
+                    problems.add(display, f"{origin[key]} gives {key} {given[key]!r} but "
+                                 f"{paths.PARTICIPANTS} row {person.row} gives {registered!r} for "
+                                 f"{participant_id}", column=key,
+                                 hint="make them agree, or leave it out here: it comes from the register")
+                elif key not in given:
+                    given[key] = registered
+                    origin[key] = f"{paths.PARTICIPANTS} row {person.row}"
+    elif document.method == "interview":
+        log.warning("%s: no participant ID; the interview is counted as its own source", display)
+
+    sector = given.get("sector", "")
+    if sector and sector not in sectors:
+        problems.add(display, f"unknown sector {sector!r} (from {origin.get('sector', '')})",
+                     column="sector", hint="use one of the sector keys in config.yaml: " + ", ".join(sectors))
+    try:
+        date = normalise_date(given.get("date", ""))
+    except ValueError as exc:
+        problems.add(display, f"{exc} (from {origin.get('date', '')})", column="date",
+                     hint="write dates as YYYY-MM-DD")
+        date = ""
+    missing = [key for key in REQUIRED[document.method] if not given.get(key)]
+    if missing:
+        hint = ("add front matter, or a row in data/raw/fieldwork.csv"
+                + (", or a participant ID whose register row gives site and sector"
+                   if document.method == "interview" and not participant_id else ""))
+        unresolved.append(Problem(display, f"{', '.join(missing)} not given", hint=hint))
+
+    doc_id = document_id(document.source_file, document.key)
+    title = given.get("title") or given.get("session") or Path(document.source_file).stem
+    document.metadata = {
+        "site": given.get("site", ""),
+        "sector": sector,
+        "participant_id": participant_id,
+        "source_id": participant_id if document.method == "interview" and participant_id else doc_id,
+        "wave": normalise_wave(given.get("wave", "")),
+        "date": date,
+        "title": title,
+    }
+    if not document.source_format.startswith("log-"):
+        assign_speaker_roles(document, name)
+
+
+# ----------------------------------------------------------------- surveys
+
+
+def _read_surveys(config, raw, limits, problems, root):
+    try:
+        from pipeline.ingest.surveys import read_surveys
+    except ImportError:  # TEMPORARY until pipeline/ingest/surveys lands
+        log.warning("Survey reader not available yet; surveys are not read")
+        return [], []
+    result = read_surveys(config, raw, limits)
+    before = len(problems.problems)
+    problems.problems.extend(result.problems)
+    for problem in problems.problems[before:]:
+        problem.file = _display(problem.file, root)
+    documents = []
+    for document in result.documents:
+        meta = dict(document.metadata)
+        meta.setdefault("title", Path(document.source_file).stem)
+        meta["participant_id"] = ""
+        meta["source_id"] = document_id(document.source_file, document.key)
+        meta["wave"] = normalise_wave(meta.get("wave", ""))
+        document.metadata = meta
+        documents.append(document)
+    return documents, list(result.log_rows)
+
+
+# ----------------------------------------------------------------- ingest log
+
+
+def _row(file, method, fmt, encoding, status, n_documents=0, n_segments=0, n_excluded=0, message=""):
+    return {"file": file, "method": method, "format": fmt, "encoding": encoding, "status": status,
+            "n_documents": n_documents, "n_segments": n_segments, "n_excluded": n_excluded,
+            "message": message}
+
+
+def _log_frame(register_rows, results, survey_rows, documents_frame, bad_files, unreadable, problems):
+    segments_by_file = documents_frame.groupby("source_file")["n_segments"].sum().to_dict()
+    messages: dict[str, list[str]] = {}
+    for problem in problems:
+        messages.setdefault(problem.file, []).append(str(problem).split(": ", 1)[-1])
+    rows = list(register_rows)
+    for result in results:
+        source_file = result.file[len("data/raw/"):]
+        if result.file in unreadable:
+            status = "error"
+        elif result.file in bad_files:
+            status = "excluded"
+        else:
+            status = "read"
+        left_out = status != "read"
+        rows.append(_row(
+            result.file, result.method, result.format, result.encoding, status,
+            n_documents=0 if left_out else len(result.documents),
+            n_segments=0 if left_out else int(segments_by_file.get(source_file, 0)),
+            n_excluded=len(result.documents) if left_out else 0,
+            message="; ".join(messages.get(result.file, []) + ([result.note] if result.note else [])),
+        ))
+    for survey_row in survey_rows:
+        row = dict(survey_row)
+        file = str(row.get("file", ""))
+        source_file = file[len("data/raw/"):] if file.startswith("data/raw/") else file
+        row.setdefault("n_segments", int(segments_by_file.get(source_file, 0)))
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    extra = [c for c in frame.columns if c not in INGEST_LOG_COLUMNS]
+    return frame.reindex(columns=INGEST_LOG_COLUMNS + extra)

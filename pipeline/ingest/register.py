@@ -1,0 +1,303 @@
+"""The participant register (participants.csv) and the fieldwork sheet (fieldwork.csv).
+
+``participants.csv`` says who each interviewee is: ``participant_id``, ``site``,
+``sector`` and optionally ``organisation``, ``role`` and ``name``. The name is
+kept only so that later stages can pseudonymise it and recognise the
+participant among a transcript's speakers; it is never copied into a table.
+
+``fieldwork.csv`` gives metadata for any fieldwork file that cannot carry front
+matter (a .docx, a .vtt): ``file`` (relative to ``data/raw/``), ``participant``,
+``site``, ``sector``, ``wave``, ``date``. A blank cell means "not given".
+
+Both are read as grids of strings (:func:`pipeline.ingest.tabular.read_grid`),
+so IDs such as ``00123`` keep their leading zeros whatever Excel did to the
+look of the file, and any encoding Excel writes is decoded and recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import InputError, ProblemCollector
+from pipeline.ingest.safety import SafetyLimits
+from pipeline.ingest.tabular import Grid, read_grid
+
+log = logging.getLogger("pipeline.ingest")
+
+REGISTER_REQUIRED = ("participant_id", "site", "sector")
+REGISTER_OPTIONAL = ("organisation", "role", "name")
+FIELDWORK_COLUMNS = ("file", "participant", "site", "sector", "wave", "date")
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One row of participants.csv."""
+
+    participant_id: str
+    site: str
+    sector: str
+    organisation: str = ""
+    role: str = ""
+    name: str = ""
+    row: int = 0
+
+
+@dataclass
+class Register:
+    """The participants, by ID, and where they were read from."""
+
+    participants: dict[str, Participant] = field(default_factory=dict)
+    file: str = ""
+    encoding: str = ""
+
+    def __contains__(self, participant_id: str) -> bool:
+        return participant_id in self.participants
+
+    def __getitem__(self, participant_id: str) -> Participant:
+        return self.participants[participant_id]
+
+
+@dataclass
+class FieldworkRow:
+    """Metadata for one fieldwork file, from one row of fieldwork.csv (blank = not given)."""
+
+    file: str
+    values: dict[str, str]
+    row: int
+
+
+def header_records(grid: Grid, display: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Split a grid into its header and one dict per non-empty data row.
+
+    Header names are stripped and lower-cased so that ``Participant_ID`` and
+    ``participant_id `` are the same column. Row numbers are 1-based as a
+    spreadsheet shows them (the header is row 1).
+
+    Raises
+    ------
+    InputError
+        If the file has no header row, or two columns with the same name.
+    """
+    if not grid.rows:
+        raise InputError("the table is empty (no header row)", file=display,
+                         hint="the first row must name the columns")
+    header = [cell.strip().lower() for cell in grid.rows[0]]
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise InputError(f"the column {name!r} appears twice", file=display, row=1, column=name,
+                             hint="rename or remove one of them")
+        seen.add(name)
+    records = []
+    for index, row in enumerate(grid.rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        records.append((index, {name: cell.strip() for name, cell in zip(header, row) if name}))
+    return header, records
+
+
+def read_register(path: Path, sectors: dict, limits: SafetyLimits | None = None,
+                  display: str | None = None) -> Register:
+    """Read participants.csv (or .xlsx) and check it.
+
+    Parameters
+    ----------
+    path : Path
+        The register file.
+    sectors : dict
+        ``config["sectors"]``: the valid sector keys.
+    limits : SafetyLimits, optional
+        File size limits.
+    display : str, optional
+        How to name the file in messages (defaults to ``path``).
+
+    Returns
+    -------
+    Register
+
+    Raises
+    ------
+    InputError
+        Listing every problem at once: missing columns, blank IDs, sites or
+        sectors, duplicate IDs (naming every row) and unknown sectors (naming
+        the row and listing the valid keys).
+
+    Examples
+    --------
+    >>> register = read_register(Path("data/raw/participants.csv"), config["sectors"])  # doctest: +SKIP
+    >>> register["00123"].site                                                        # doctest: +SKIP
+    'quillmere'
+    """
+    display = display or str(path)
+    grid = read_grid(path, limits)
+    header, records = header_records(grid, display)
+    missing = [name for name in REGISTER_REQUIRED if name not in header]
+    if missing:
+        raise InputError(
+            "missing column(s) " + ", ".join(repr(m) for m in missing),
+            file=display, row=1,
+            hint="the columns found are " + ", ".join(repr(h) for h in header if h)
+                 + "; participants.csv needs participant_id, site and sector",
+        )
+    problems = ProblemCollector()
+    register = Register(file=display, encoding=grid.encoding)
+    rows_by_id: dict[str, list[int]] = {}
+    for row, record in records:
+        participant_id = record.get("participant_id", "")
+        for column in REGISTER_REQUIRED:
+            if not record.get(column, ""):
+                problems.add(display, "blank cell", row=row, column=column,
+                             hint="every participant needs an ID, a site and a sector")
+        sector = record.get("sector", "")
+        if sector and sector not in sectors:
+            problems.add(display, f"unknown sector {sector!r}", row=row, column="sector",
+                         hint="use one of the sector keys in config.yaml: " + ", ".join(sectors))
+        if not participant_id:
+            continue
+        rows_by_id.setdefault(participant_id, []).append(row)
+        register.participants.setdefault(participant_id, Participant(
+            participant_id=participant_id,
+            site=record.get("site", ""),
+            sector=sector,
+            organisation=record.get("organisation", ""),
+            role=record.get("role", ""),
+            name=record.get("name", ""),
+            row=row,
+        ))
+    for participant_id, rows in rows_by_id.items():
+        if len(rows) > 1:
+            problems.add(display, f"participant ID {participant_id!r} appears on rows "
+                         + ", ".join(str(r) for r in rows), row=rows[1], column="participant_id",
+                         hint="each participant must have exactly one row")
+    problems.raise_if_any(f"{display} has problems", hint="fix the register and run again")
+    log.info("Read %d participants from %s (encoding %s)", len(register.participants), display,
+             grid.encoding or "xlsx")
+    return register
+
+
+def read_fieldwork(path: Path, raw_root: Path, limits: SafetyLimits | None = None,
+                   display: str | None = None) -> tuple[dict[str, FieldworkRow], str]:
+    """Read fieldwork.csv: metadata for fieldwork files, keyed by their path under data/raw/.
+
+    Parameters
+    ----------
+    path : Path
+        The fieldwork sheet.
+    raw_root : Path
+        The ``data/raw`` folder; every ``file`` must exist below it.
+    limits : SafetyLimits, optional
+        File size limits.
+    display : str, optional
+        How to name the file in messages.
+
+    Returns
+    -------
+    rows : dict of str to FieldworkRow
+        Keyed by the file's path relative to ``data/raw`` with forward slashes.
+    encoding : str
+        The encoding detected (for the ingest log).
+
+    Raises
+    ------
+    InputError
+        Listing every row that names a missing file, a file twice, or has no
+        ``file`` cell; or naming the columns found when ``file`` is missing.
+    """
+    display = display or str(path)
+    grid = read_grid(path, limits)
+    header, records = header_records(grid, display)
+    if "file" not in header:
+        raise InputError("missing column 'file'", file=display, row=1,
+                         hint="the columns found are " + ", ".join(repr(h) for h in header if h)
+                              + "; fieldwork.csv needs file and any of "
+                              + ", ".join(FIELDWORK_COLUMNS[1:]))
+    unknown = [h for h in header if h and h not in FIELDWORK_COLUMNS]
+    if unknown:
+        log.warning("%s: ignoring column(s) %s (known columns: %s)", display,
+                    ", ".join(repr(u) for u in unknown), ", ".join(FIELDWORK_COLUMNS))
+    problems = ProblemCollector()
+    rows: dict[str, FieldworkRow] = {}
+    for row, record in records:
+        name = record.get("file", "").replace("\\", "/").strip("/")
+        if name.startswith("data/raw/"):
+            name = name[len("data/raw/"):]
+        if not name:
+            problems.add(display, "blank cell", row=row, column="file",
+                         hint="give the file's path below data/raw/, e.g. interviews/P001.docx")
+            continue
+        if not (raw_root / name).is_file():
+            problems.add(display, f"names a file that does not exist: data/raw/{name}", row=row,
+                         column="file", hint="check the spelling and folder (paths are relative to data/raw/)")
+            continue
+        if name in rows:
+            problems.add(display, f"the file {name!r} is listed twice (rows {rows[name].row} and {row})",
+                         row=row, column="file", hint="keep one row per file")
+            continue
+        values = {c: record.get(c, "") for c in FIELDWORK_COLUMNS[1:] if record.get(c, "")}
+        rows[name] = FieldworkRow(name, values, row)
+    problems.raise_if_any(f"{display} has problems", hint="fix fieldwork.csv and run again")
+    log.info("Read metadata for %d files from %s (encoding %s)", len(rows), display,
+             grid.encoding or "xlsx")
+    return rows, grid.encoding
+
+
+# ----------------------------------------------------------------- value rules
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+)?$")
+
+
+def normalise_date(value) -> str:
+    """Return ``value`` as an ISO ``YYYY-MM-DD`` string ("" when blank).
+
+    Only unambiguous forms are accepted: ISO dates (with or without a time) and
+    date objects. ``03/04/2025`` is refused rather than guessed, because day
+    and month order differ between the UK and US settings of Excel.
+
+    Raises
+    ------
+    ValueError
+        If the value is not an ISO date.
+
+    Examples
+    --------
+    >>> normalise_date("2025-03-04"), normalise_date(dt.date(2025, 3, 4)), normalise_date("")
+    ('2025-03-04', '2025-03-04', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if not text:
+        return ""
+    match = _ISO_DATE.match(text)
+    if match:
+        try:
+            return dt.date(*(int(g) for g in match.groups())).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
+
+
+def normalise_wave(value) -> str:
+    """Return a wave as a string: ``1``, ``1.0`` and ``"1"`` all become ``"1"``.
+
+    Examples
+    --------
+    >>> normalise_wave(1), normalise_wave(" 2 "), normalise_wave(1.0), normalise_wave(None)
+    ('1', '2', '1', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    return text

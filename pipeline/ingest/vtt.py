@@ -1,0 +1,113 @@
+"""WebVTT transcripts from Microsoft Teams and Zoom.
+
+Parsed here rather than with webvtt-py because older Teams exports write
+unpadded timestamps (``0:0:0.0 --> 0:0:5.20``) that strict parsers reject,
+and the timings are dropped anyway. What is kept is who said what:
+
+* Teams: ``<v Speaker Name>text</v>`` (older exports omit ``</v>``); one
+  utterance may be split over cues ``…/17-0``, ``…/17-1``.
+* Zoom: numbered cues whose text is ``Speaker Name: text``.
+
+Consecutive cues by the same speaker are merged into one turn, which becomes
+one block (later split at sentences only if it is long). HTML entities
+(``&amp;``, ``&#237;``) are decoded and any other markup is removed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.ingest.encoding import read_text_file
+from pipeline.ingest.model import Block, RawDocument
+
+_VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+(?P<name>[^>]+)>")
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
+_ZOOM_SPEAKER = re.compile(r"^(?P<name>[^:\n<>]{1,80}?):\s+(?P<text>\S.*)$", re.S)
+_SKIPPED_BLOCKS = ("NOTE", "STYLE", "REGION")
+
+
+def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
+    """Return ``(voice_speaker, payload)`` for each cue of a WebVTT text, in order.
+
+    ``voice_speaker`` is the name in a ``<v>`` tag ("" if none); ``payload`` is
+    the cue text with markup removed and entities decoded.
+
+    Raises
+    ------
+    InputError
+        If the text does not start with ``WEBVTT``.
+    """
+    if not text.lstrip("\ufeff").startswith("WEBVTT"):
+        raise InputError("this is not a WebVTT file (it does not start with 'WEBVTT')", file=display,
+                         hint="export the transcript from Teams or Zoom as .vtt, or save it as .txt")
+    cues = []
+    for chunk in re.split(r"\n[ \t]*\n", text):
+        lines = [line for line in chunk.split("\n") if line.strip()]
+        if not lines or lines[0].startswith("WEBVTT") or lines[0].split(" ")[0] in _SKIPPED_BLOCKS:
+            continue
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None or timing > 1:
+            continue  # not a cue (stray text); a cue has at most one ID line before its timing
+        payload = "\n".join(lines[timing + 1:])
+        voice = _VOICE.search(payload)
+        speaker = html.unescape(voice.group("name")).strip() if voice else ""
+        clean = html.unescape(_TAG.sub("", payload))
+        clean = " ".join(clean.split())
+        if clean:
+            cues.append((speaker, clean))
+    return cues
+
+
+def read_vtt(path: Path, source_file: str, method: str = "interview") -> RawDocument:
+    """Read a Teams or Zoom WebVTT transcript into speaker turns.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.vtt`` file.
+    source_file : str
+        Its path relative to ``data/raw`` (forward slashes).
+    method : str
+        The method its folder gives (usually interview).
+
+    Returns
+    -------
+    RawDocument
+        ``source_format`` is ``vtt-teams`` (voice tags), ``vtt-zoom`` (``Name:``
+        labels) or ``vtt`` (no speakers); one block per speaker turn; no metadata
+        (it comes from fieldwork.csv).
+
+    Raises
+    ------
+    InputError
+        If the file is not WebVTT, cannot be decoded, or has no cue text.
+    """
+    display = f"data/raw/{source_file}"
+    text, encoding = read_text_file(path)
+    cues = parse_cues(text, display)
+    if not cues:
+        raise InputError("the transcript has no cues with text", file=display,
+                         hint="check the export; an empty meeting transcript cannot be coded")
+    if any(speaker for speaker, _ in cues):
+        fmt = "vtt-teams"
+    else:
+        labelled = [_ZOOM_SPEAKER.match(payload) for _, payload in cues]
+        if sum(1 for m in labelled if m) >= max(1, len(cues) // 2):
+            fmt = "vtt-zoom"
+            cues = [(m.group("name").strip(), m.group("text").strip()) if m else ("", payload)
+                    for m, (_, payload) in zip(labelled, cues)]
+        else:
+            fmt = "vtt"
+    blocks: list[Block] = []
+    for speaker, payload in cues:
+        # Merge a turn split over cues (Teams …/17-0, …/17-1) or continued by the
+        # same person; a new speaker starts a new turn.
+        if blocks and blocks[-1].speaker == speaker:
+            blocks[-1].text += " " + payload
+        else:
+            blocks.append(Block(text=payload, speaker=speaker))
+    return RawDocument(method=method, source_file=source_file, source_format=fmt, blocks=blocks,
+                       encoding=encoding)

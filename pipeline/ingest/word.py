@@ -1,0 +1,284 @@
+"""Word (.docx) fieldwork files: notes, interview write-ups and Teams transcripts.
+
+python-docx's ``Document.paragraphs`` sees only top-level body paragraphs, so
+text in tables, text boxes and tracked insertions would be lost. This module
+walks the body XML in document order instead:
+
+* paragraphs, and the paragraphs of every table cell (nested tables too);
+* text boxes (``w:txbxContent``), read once: Word stores a VML copy of each
+  modern text box under ``mc:Fallback``, which is skipped;
+* tracked changes as the document now reads: insertions (``w:ins``,
+  ``w:moveTo``) are kept, deletions (``w:del``, ``w:moveFrom``) left out;
+* footnotes and endnotes, appended at the end as blocks marked
+  ``[footnote N]`` / ``[endnote N]``.
+
+Headings (Heading n, Title, Subtitle styles) are structure, not segments.
+Comments, headers and footers are not fieldwork text; when a file has any, a
+warning says so. Every file passes :func:`pipeline.ingest.safety.check_office_file`
+before python-docx opens it.
+
+A Teams transcript saved as .docx (``Speaker Name   0:03`` paragraphs, each
+followed by what was said) becomes speaker turns, like a .vtt transcript.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.ingest.model import Block, RawDocument
+from pipeline.ingest.safety import SafetyLimits, check_office_file
+from pipeline.ingest.speakers import split_speaker_label
+from pipeline.ingest.text import SPEAKER_METHODS
+
+log = logging.getLogger("pipeline.ingest")
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+
+_TEXT = W + "t"
+_TABS = {W + "tab", W + "ptab"}
+_BREAKS = {W + "br", W + "cr"}
+_PARAGRAPH = W + "p"
+_TEXTBOX = W + "txbxContent"
+# Deleted text, VML duplicates of text boxes, and properties never hold current text.
+_SKIP = {W + "del", W + "moveFrom", MC + "Fallback", W + "pPr", W + "rPr", W + "sectPr",
+         W + "tblPr", W + "trPr", W + "tcPr", W + "sdtPr"}
+
+# "Priya Chaudhry   0:03" or "Priya Chaudhry 1:02:03": a Teams speaker line.
+_TEAMS_SPEAKER = re.compile(r"^(?P<name>\S.{0,79}?)\s+(?P<time>\d{1,2}(?::\d{2}){1,2})$")
+_HEADING_STYLES = ("heading", "title", "subtitle")
+
+
+def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | None = None) -> RawDocument:
+    """Read a .docx fieldwork file into blocks, in document order.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    source_file : str
+        Its path relative to ``data/raw`` (forward slashes).
+    method : str
+        interview, observation or workshop (from its folder).
+    limits : SafetyLimits, optional
+        Size and zip limits for the safety check.
+
+    Returns
+    -------
+    RawDocument
+        ``source_format`` is ``docx`` or ``docx-teams`` (a Teams transcript).
+        ``metadata`` is empty apart from ``skipped``, a note on content not read
+        (comments, headers, footers) for the ingest log.
+
+    Raises
+    ------
+    InputError
+        If the file fails the safety check, cannot be opened, or holds no text.
+    """
+    display = f"data/raw/{source_file}"
+    check_office_file(path, "docx", limits)
+    import docx  # python-docx; imported here so that reading text files never pays for it
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises many types on a damaged package
+        raise InputError(f"cannot be opened as a Word document ({type(exc).__name__}: {exc})",
+                         file=display, hint="open it in Word and save it again as .docx") from None
+    heading_ids = _heading_style_ids(document)
+    paragraphs: list[tuple[str, bool]] = []  # (text, is_heading)
+    _walk(document.element.body, heading_ids, paragraphs)
+    notes = _notes(document)
+    skipped = _skipped_parts(document)
+    if skipped:
+        log.warning("%s: not read: %s", display, skipped)
+
+    texts = [text for text, heading in paragraphs if not heading]
+    teams = _teams_speaker_lines(texts)
+    if teams is not None:
+        blocks, preamble = _teams_turns(texts, teams)
+        fmt = "docx-teams"
+        if preamble:
+            log.info("%s: left out %d line(s) before the first speaker (meeting title, date, length)",
+                     display, preamble)
+    else:
+        blocks = _paragraph_blocks(texts, with_speakers=method in SPEAKER_METHODS)
+        fmt = "docx"
+    blocks.extend(Block(text=note) for note in notes)
+    if not blocks:
+        raise InputError("the document holds no text", file=display,
+                         hint="check it is the right file, or remove it from data/raw/")
+    metadata = {"skipped": skipped} if skipped else {}
+    return RawDocument(method=method, source_file=source_file, source_format=fmt, blocks=blocks,
+                       metadata=metadata)
+
+
+def _heading_style_ids(document) -> set[str]:
+    ids = set()
+    for style in document.styles:
+        name = (getattr(style, "name", "") or "").lower()
+        if name.startswith(_HEADING_STYLES):
+            ids.add(style.style_id)
+    return ids
+
+
+def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
+    """Append ``(text, is_heading)`` for every paragraph under ``element``, in order."""
+    for child in element:
+        tag = child.tag
+        if tag == _PARAGRAPH:
+            text = " ".join(_paragraph_text(child).split())
+            if text:
+                out.append((text, _style_id(child) in heading_ids))
+            for textbox in _textboxes(child):
+                _walk(textbox, heading_ids, out)
+        elif tag in _SKIP or not isinstance(tag, str):
+            continue  # deletions, VML fallbacks, properties; comments and PIs have non-str tags
+        else:
+            # Tables, rows, cells, content controls, block-level insertions, custom XML.
+            _walk(child, heading_ids, out)
+
+
+def _paragraph_text(element) -> str:
+    parts: list[str] = []
+    _collect_text(element, parts)
+    return "".join(parts)
+
+
+def _collect_text(element, parts: list[str]) -> None:
+    for child in element:
+        tag = child.tag
+        if tag == _TEXT:
+            parts.append(child.text or "")
+        elif tag in _TABS:
+            parts.append("\t")
+        elif tag in _BREAKS:
+            parts.append("\n")
+        elif tag == W + "noBreakHyphen":
+            parts.append("-")
+        elif tag in _SKIP or tag == _TEXTBOX or tag == _PARAGRAPH or not isinstance(tag, str):
+            continue  # text boxes are read as their own paragraphs, after this one
+        else:
+            _collect_text(child, parts)
+
+
+def _textboxes(element) -> list:
+    found = []
+    for child in element:
+        if not isinstance(child.tag, str) or child.tag in _SKIP:
+            continue
+        if child.tag == _TEXTBOX:
+            found.append(child)
+        else:
+            found.extend(_textboxes(child))
+    return found
+
+
+def _style_id(paragraph) -> str:
+    ppr = paragraph.find(W + "pPr")
+    if ppr is None:
+        return ""
+    style = ppr.find(W + "pStyle")
+    return style.get(W + "val", "") if style is not None else ""
+
+
+def _package_parts(document):
+    return list(document.part.package.iter_parts())
+
+
+def _part_element(part):
+    element = getattr(part, "element", None)
+    if element is not None:
+        return element
+    from docx.oxml.parser import parse_xml  # the same hardened parser python-docx uses
+
+    return parse_xml(part.blob)
+
+
+def _notes(document) -> list[str]:
+    """Footnote and endnote texts, marked, in note order."""
+    out = []
+    for part in _package_parts(document):
+        name = str(part.partname)
+        kind = {"/word/footnotes.xml": "footnote", "/word/endnotes.xml": "endnote"}.get(name)
+        if kind is None:
+            continue
+        for note in _part_element(part):
+            if note.tag != W + kind or note.get(W + "type") in ("separator", "continuationSeparator",
+                                                                 "continuationNotice"):
+                continue
+            paragraphs: list[tuple[str, bool]] = []
+            _walk(note, set(), paragraphs)
+            text = " ".join(t for t, _ in paragraphs).strip()
+            if text:
+                out.append(f"[{kind} {note.get(W + 'id', '')}] {text}")
+    return out
+
+
+def _skipped_parts(document) -> str:
+    """A note on what the reader leaves out: comments, headers and footers that hold text."""
+    counts = {"comment": 0, "header": 0, "footer": 0}
+    for part in _package_parts(document):
+        name = str(part.partname)
+        if name == "/word/comments.xml":
+            counts["comment"] += sum(1 for c in _part_element(part) if c.tag == W + "comment")
+        elif re.fullmatch(r"/word/(header|footer)\d*\.xml", name):
+            text = _paragraph_text(_part_element(part)).strip()
+            kind = "header" if "header" in name else "footer"
+            if text or any(t.text for t in _part_element(part).iter(_TEXT)):
+                counts[kind] += 1
+    return ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items() if n)
+
+
+def _paragraph_blocks(texts: list[str], with_speakers: bool) -> list[Block]:
+    blocks = []
+    speaker = ""
+    for text in texts:
+        if with_speakers:
+            labelled = split_speaker_label(text)
+            if labelled:
+                speaker, text = labelled
+                if not text:
+                    continue
+        blocks.append(Block(text=text, speaker=speaker))
+    return blocks
+
+
+def _teams_speaker_lines(texts: list[str]) -> set[int] | None:
+    """Indices of Teams speaker lines, or None if this is not a Teams transcript.
+
+    A paragraph ending in a time could be prose ("we met at 10:30"), so the
+    document counts as a transcript only when such lines are short, followed
+    by text, and make up at least a third of the paragraphs.
+    """
+    matches = set()
+    for index, text in enumerate(texts):
+        match = _TEAMS_SPEAKER.match(text)
+        if match and len(match.group("name").split()) <= 6 and index + 1 < len(texts):
+            matches.add(index)
+    if len(matches) >= 2 and len(matches) * 3 >= len(texts):
+        return matches
+    return None
+
+
+def _teams_turns(texts: list[str], speaker_lines: set[int]) -> tuple[list[Block], int]:
+    blocks: list[Block] = []
+    speaker = None
+    preamble = 0
+    for index, text in enumerate(texts):
+        if index in speaker_lines:
+            speaker = _TEAMS_SPEAKER.match(text).group("name").strip()
+            continue
+        if speaker is None:
+            preamble += 1
+            continue
+        if blocks and blocks[-1].speaker == speaker and index - 1 not in speaker_lines:
+            # A second paragraph in the same turn stays its own block (paragraph-sized segments).
+            blocks.append(Block(text=text, speaker=speaker))
+        elif blocks and blocks[-1].speaker == speaker:
+            blocks[-1].text += " " + text  # same speaker again straight after: one turn
+        else:
+            blocks.append(Block(text=text, speaker=speaker))
+    return blocks, preamble
