@@ -1,0 +1,84 @@
+"""Microsoft Forms exports ("Open results in Excel", XLSX; a CSV of the same sheet works too).
+
+One header row: ``ID, Start time, Completion time, Email, Name``, sometimes
+``Last modified time``, then one column per question with the question text as
+its header. Anonymous forms put ``anonymous`` in Email and Name; both columns
+are personal and never copied either way. Quizzes add ``Total points``,
+``Quiz feedback``, ``Points - <question>`` and ``Feedback - <question>``, which
+are ignored. The response ID is ``ID``; the date is ``Completion time``.
+"""
+
+from __future__ import annotations
+
+from pipeline.ingest.surveys.export import (
+    Column,
+    Response,
+    SurveyExport,
+    column_letter,
+    find_column,
+    header_key,
+    is_blank_row,
+    is_personal_header,
+    iso_dates,
+    unique_names,
+)
+from pipeline.ingest.tabular import Grid
+
+FORMAT = "msforms"
+ID_COLUMN = "ID"
+QUIZ_COLUMNS = {"totalpoints", "quizfeedback", "grade"}
+QUIZ_PREFIXES = ("Points - ", "Feedback - ")
+
+
+def looks_like_msforms(rows: list[list[str]]) -> bool:
+    """Whether the header starts ``ID, Start time, Completion time``."""
+    if not rows or len(rows[0]) < 3:
+        return False
+    return [header_key(cell) for cell in rows[0][:3]] == ["id", "starttime", "completiontime"]
+
+
+def read_msforms_export(grid: Grid) -> SurveyExport:
+    """Parse a Microsoft Forms results sheet.
+
+    Parameters
+    ----------
+    grid : Grid
+        The file's cells.
+
+    Returns
+    -------
+    SurveyExport
+        Columns named by header (quiz bookkeeping ignored, Email and Name
+        personal), one response per non-empty row with its ``ID`` and the ISO
+        date of ``Completion time``.
+    """
+    rows = grid.rows
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    names, renamed = unique_names([h or f"column {column_letter(i)}" for i, h in enumerate(header)])
+    columns = []
+    for index, (name, original) in enumerate(zip(names, header)):
+        quiz = header_key(original) in QUIZ_COLUMNS or original.startswith(QUIZ_PREFIXES)
+        columns.append(Column(name=name, question=original or name, index=index,
+                              personal=is_personal_header(original), ignored=quiz))
+    responses = [Response(row=offset + 2, cells=cells)
+                 for offset, cells in enumerate(rows[1:]) if not is_blank_row(cells)]
+    notes: list[str] = []
+    id_col = _one(columns, ID_COLUMN)
+    if id_col is not None:
+        for response in responses:
+            response.default_id = response.cells[id_col.index].strip()
+    date_col = _one(columns, "Completion time")
+    if date_col is not None and responses:
+        dates, notes = iso_dates([r.cells[date_col.index] for r in responses],
+                                 [r.row for r in responses], date_col.name, day_first=False)
+        for response, date in zip(responses, dates):
+            response.date = date
+    return SurveyExport(
+        format=FORMAT, layout="msforms", columns=columns, responses=responses,
+        default_id_column=ID_COLUMN, renamed_columns=renamed, notes=notes,
+    )
+
+
+def _one(columns: list[Column], name: str) -> Column | None:
+    found = find_column(columns, name)
+    return found[0] if found else None
