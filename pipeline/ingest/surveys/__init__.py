@@ -61,6 +61,7 @@ LOG_COLUMNS = (
     "file", "method", "format", "encoding", "status", "documents", "excluded_preview",
     "excluded_test", "excluded_spam", "excluded_unfinished", "flagged_unfinished",
     "renamed_duplicate_columns", "message",
+    "n_documents", "n_excluded",   # the same counts under the ingest log's common column names
 )
 CONFIG_FILE = "config.yaml"
 
@@ -74,7 +75,9 @@ class SurveyResult:
     documents : list of RawDocument
         One per included response, from files without problems.
     log_rows : list of dict
-        One per survey file read, with the keys in ``LOG_COLUMNS``.
+        One per survey file read, with the keys in ``LOG_COLUMNS``: ``file`` is
+        the display path (``data/raw/surveys/…``), ``status`` ``read`` or
+        ``error`` (the file has problems and gave no documents).
     problems : list of Problem
         Everything wrong, each naming the file (and row and column where known).
     """
@@ -202,7 +205,7 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
     display = _display(raw_root, path)
     name = entry.get("name") or path.stem
     log = {key: 0 for key in LOG_COLUMNS}
-    log.update(file=relative, method="survey", format="", encoding="", status="error",
+    log.update(file=display, method="survey", format="", encoding="", status="error",
                renamed_duplicate_columns="", message="")
     problems: list[Problem] = []
 
@@ -319,7 +322,9 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
     if unanswered:
         notes.append(f"{unanswered} response{'s' if unanswered != 1 else ''} answered none of the text columns")
     log["status"] = "read"
-    log["documents"] = len(documents)
+    log["documents"] = log["n_documents"] = len(documents)
+    log["n_excluded"] = (sum(log[f"excluded_{kind}"] for kind in LOGGED_TYPES)
+                         + sum(other_excluded.values()) + log["excluded_unfinished"])
     log["message"] = "; ".join(notes)
     return documents, log, problems
 
