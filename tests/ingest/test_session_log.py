@@ -1,0 +1,72 @@
+"""pipeline/ingest/session_log.py: observation and workshop logs."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.ingest.session_log import read_session_log
+
+SECTORS = {"voluntary": "Voluntary"}
+HEADER = "session,date,site,wave,observer,note\n"
+
+
+def write_csv(tmp_path, body, header=HEADER):
+    path = tmp_path / "observation_log.csv"
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def test_rows_of_one_session_form_one_document(tmp_path):
+    path = write_csv(tmp_path, "Board,2025-03-04,quillmere,1,Tom,First note.\n"
+                               "Board,2025-03-04,quillmere,1,Tom,Second note.\n"
+                               "Board,2025-06-04,quillmere,2,Ana,Later meeting.\n"
+                               "Hub,2025-03-05,sallowdene,1,Tom,\n")
+    documents = read_session_log(path, "observations/observation_log.csv", "observation", SECTORS)
+    assert len(documents) == 2
+    first = documents[0]
+    assert [b.text for b in first.blocks] == ["First note.", "Second note."]
+    assert first.blocks[0].speaker == "Tom" and first.blocks[0].speaker_role == ""
+    assert first.metadata == {"session": "Board", "title": "Board", "site": "quillmere", "wave": "1",
+                              "date": "2025-03-04"}
+    assert first.key == "Board|2025-03-04|quillmere" and first.source_format == "log-csv"
+
+
+def test_missing_columns_lists_the_columns_found(tmp_path):
+    path = write_csv(tmp_path, "Board,quillmere,Tom\n", header="session,site,observer\n")
+    with pytest.raises(InputError) as info:
+        read_session_log(path, "observations/log.csv", "observation", SECTORS)
+    message = str(info.value)
+    assert "'date'" in message and "'wave'" in message and "'note'" in message
+    assert "the columns found are 'session', 'site', 'observer'" in message
+
+
+def test_blank_site_or_wave_names_row_and_column(tmp_path):
+    path = write_csv(tmp_path, "Board,2025-03-04,quillmere,1,Tom,Fine.\n"
+                               "Board,2025-03-04,,1,Tom,No site.\n"
+                               "Hub,2025-03-05,sallowdene,,Tom,No wave.\n")
+    with pytest.raises(InputError) as info:
+        read_session_log(path, "observations/log.csv", "observation", SECTORS)
+    assert [(p.row, p.column) for p in info.value.problems] == [(3, "site"), (4, "wave")]
+
+
+def test_bad_date_is_an_error(tmp_path):
+    path = write_csv(tmp_path, "Board,04/03/2025,quillmere,1,Tom,Note.\n")
+    with pytest.raises(InputError) as info:
+        read_session_log(path, "observations/log.csv", "observation", SECTORS)
+    assert info.value.problems[0].column == "date"
+
+
+def test_xlsx_log(tmp_path):
+    import datetime as dt
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Session", "Date", "Site", "Wave", "Observer", "Note"])
+    sheet.append(["Workshop A", dt.datetime(2025, 5, 1), "fenhollow", 2, "Ana", "Groups mapped assets."])
+    path = tmp_path / "workshops.xlsx"
+    workbook.save(path)
+    documents = read_session_log(path, "workshops/workshops.xlsx", "workshop", SECTORS)
+    assert documents[0].metadata["date"] == "2025-05-01" and documents[0].metadata["wave"] == "2"
+    assert documents[0].source_format == "log-xlsx"
