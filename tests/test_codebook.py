@@ -545,3 +545,27 @@ def test_run_codebook_export_writes_qdc_and_xlsx(tmp_path):
 def test_run_codebook_export_reports_a_missing_codebook(tmp_path):
     with pytest.raises(InputError, match="codebook file not found"):
         run_codebook_export({"codebook": {"file": "codebook/missing.yaml"}}, tmp_path)
+
+
+# ------------------------------------------------------------ labelled benchmark set
+
+
+def test_labelled_segments_match_the_shipped_codebook(shipped):
+    path = REPO / "benchmarks" / "data" / "labelled_segments.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["segment_id", "text", "gold_code", "site", "sector", "method"]
+    assert len(rows) >= 170
+    assert len({row["segment_id"] for row in rows}) == len(rows)
+    assert all(re.fullmatch(r"L\d{3}", row["segment_id"]) for row in rows)
+    counts = {code_id: 0 for code_id in shipped.code_ids}
+    for row in rows:
+        counts[row["gold_code"]] += 1  # KeyError: a gold code missing from the codebook
+        assert row["sector"] in {"voluntary", "statutory_health", "local_authority", "programme"}
+        assert row["method"] in {"interview", "survey", "observation", "workshop"}
+        assert row["text"].strip()
+    assert min(counts.values()) >= 6, counts
+    # The set tests meaning, not overlap with the codebook's own wording.
+    codebook_phrases = [text.lower() for code in shipped.codes for text in code.examples + code.include]
+    assert not [row["segment_id"] for row in rows
+                if any(phrase in row["text"].lower() for phrase in codebook_phrases)]
