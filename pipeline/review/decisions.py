@@ -1,0 +1,865 @@
+"""Reading analysts' decisions back from the review workbooks in ``data/review/``.
+
+Every ``.xlsx`` in ``data/review/`` (any name; Office lock files ``~$…`` and
+hidden files are skipped) is a returned review workbook. Files are inputs
+only: they are checked (:func:`pipeline.ingest.safety.check_office_file`),
+read with formulas left unevaluated, and never modified.
+
+Reading a file
+--------------
+* The review sheet is the first sheet whose header row (within the first 20
+  rows) has both a ``segment_id`` and a ``decision`` column, whatever the sheet
+  is called. Columns are found by header name, so inserted or moved columns do
+  not matter; rows are matched by ``segment_id``, so sorted, filtered and hidden
+  rows do not matter either.
+* ``accept`` means the code shown in ``suggested_1`` on that row (a
+  ``final_code_1`` equal to it is a confirmation). ``change`` means the codes
+  in ``final_code_*``. ``reject`` with no final codes means no code applies;
+  ``reject`` with final codes, ``accept`` with other final codes, and final
+  codes with no decision are imported as ``change`` with a warning in
+  conflicts.csv. An empty row is "not reviewed yet".
+* The coder is the row's ``coder`` cell, else the file name without ``.xlsx``.
+* Code ids are checked against the codebook; an old id listed in a code's
+  ``aliases`` is mapped to that code.
+
+Problems are written to ``reports/review/conflicts.csv`` (``file, sheet, cell,
+segment_id, problem, detail``) with the cell they concern, and only the rows
+concerned are left out; everything else is imported. Reported: deleted rows
+(segments in the workbook as issued, listed on its hidden ``Issued`` sheet, or
+else every non-interviewer segment, that the returned sheet lacks), duplicated
+IDs, edited (unknown) IDs, codes not in the codebook, formulas in the cells
+read (never evaluated), merged cells, invalid decisions, decisions whose
+segment has gone (kept, ``orphaned``), decisions whose code was removed from
+the codebook (kept), decisions cleared in a file (the earlier decision stands)
+and decisions older than the one already recorded (ignored).
+
+Rules that keep every decision
+------------------------------
+* **A decision is superseded only by a newer decision for the same segment and
+  coder — never by absence.** If a file is removed, a row deleted or a
+  decision cleared, the earlier decision stands. To undo a decision, record a
+  new one (``reject`` with no codes: no code applies).
+* "Newer" is the file's modification time (``recorded_at``). When the same
+  coder's decision for a segment is in several files, the most recently
+  modified file wins and the others are noted in the audit log as superseded.
+  A file whose decision differs from the recorded one but is older than it
+  (an old copy put back) is ignored and reported.
+* ``data/processed/decisions_audit.csv`` is an append-only log of every new or
+  changed decision (who, when, which file and row, old → new). It is not a
+  Snakemake output, so a re-run never deletes it: it is the durable memory,
+  and ``decisions.parquet`` is rebuilt on every import as the latest state in
+  the audit log updated by the files now present. (A ``decisions.parquet``
+  with decisions the log lacks, e.g. from before the log existed, is adopted
+  and logged as ``restored``.)
+* Segment IDs are stable across re-ingests, so every decision keeps applying
+  to its segment after new fieldwork is added. A decision whose segment is no
+  longer in ``segments.parquet`` is kept with ``orphaned = True``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from pipeline import paths
+from pipeline.atomic import atomic_path, write_csv, write_parquet
+from pipeline.codebook import Codebook, load_codebook
+from pipeline.errors import InputError, PipelineError, ProblemCollector
+from pipeline.ingest.safety import SafetyLimits, check_office_file
+from pipeline.review import (
+    ACCEPT,
+    CHANGE,
+    DECISION_VALUES,
+    ISSUED_HEADER,
+    REJECT,
+)
+from pipeline.spreadsheet import FORMULA_PREFIXES
+
+log = logging.getLogger(__name__)
+
+DECISION_COLUMNS = ["segment_id", "coder", "decision", "code_id", "comment", "source_file", "row",
+                    "recorded_at", "orphaned"]
+CONFLICT_COLUMNS = ["file", "sheet", "cell", "segment_id", "problem", "detail"]
+AUDIT_COLUMNS = ["logged_at", "event", "segment_id", "coder", "old_decision", "old_codes",
+                 "old_comment", "new_decision", "new_codes", "new_comment", "source_file", "sheet",
+                 "row", "recorded_at", "detail"]
+# Audit events that set the state of a (segment, coder) decision; the others are notes.
+STATE_EVENTS = ("new", "changed", "restored")
+CODE_SEPARATOR = ";"  # code ids cannot contain it (see pipeline.codebook.ID_PATTERN)
+HEADER_SCAN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One coder's decision on one segment.
+
+    Attributes
+    ----------
+    segment_id, coder : str
+    decision : {"accept", "reject", "change"}
+    codes : tuple of str
+        The codes that apply (empty for a reject with no code).
+    comment : str
+    source_file : str
+        Path of the workbook it was read from, relative to the project folder.
+    sheet : str
+    row : int
+        Spreadsheet row it was read from.
+    recorded_at : pandas.Timestamp
+        Modification time of the source file (UTC).
+    """
+
+    segment_id: str
+    coder: str
+    decision: str
+    codes: tuple[str, ...]
+    comment: str
+    source_file: str
+    sheet: str
+    row: int
+    recorded_at: pd.Timestamp
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.segment_id, self.coder)
+
+    @property
+    def content(self) -> tuple:
+        """What the analyst decided; two decisions with equal content are the same decision."""
+        return (self.decision, self.codes, self.comment)
+
+
+@dataclass
+class Conflicts:
+    """The rows of conflicts.csv."""
+
+    rows: list[dict]
+
+    def add(self, file: str, sheet: str, cell: str, segment_id: str, problem: str, detail: str) -> None:
+        self.rows.append({"file": file, "sheet": sheet, "cell": cell, "segment_id": segment_id,
+                          "problem": problem, "detail": detail})
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=CONFLICT_COLUMNS)
+
+
+# ------------------------------------------------------------------ decisions table
+
+
+def read_decisions(path: str | Path) -> pd.DataFrame:
+    """Read ``decisions.parquet``; an empty frame with :data:`DECISION_COLUMNS` if absent."""
+    path = Path(path)
+    if not path.exists():
+        return empty_decisions()
+    frame = pd.read_parquet(path)
+    missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"the decisions table lacks the columns {missing}", file=path,
+                         hint="delete it and run the pipeline again: it is rebuilt from the audit log")
+    for column in ("segment_id", "coder", "decision", "code_id", "comment", "source_file"):
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["orphaned"] = frame["orphaned"].astype(bool)
+    return frame
+
+
+def empty_decisions() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in DECISION_COLUMNS})
+    frame["row"] = frame["row"].astype("int64")
+    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
+    frame["orphaned"] = frame["orphaned"].astype(bool)
+    return frame
+
+
+def current_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The decision that applies to each segment when several coders decided it.
+
+    Multi-coder rule: the most recent decision (latest ``recorded_at``; on a tie,
+    the coder whose name sorts last) wins for the coded data and the workbook's
+    pre-filled values; the agreement measures use every coder. Orphaned
+    decisions are left out.
+
+    Parameters
+    ----------
+    decisions : DataFrame
+        ``decisions.parquet`` (one row per segment, coder and code).
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``decisions`` belonging to the winning coder of each segment,
+        in their original order.
+    """
+    live = decisions[~decisions["orphaned"].astype(bool)]
+    if live.empty:
+        return live.copy()
+    per_coder = (live.groupby(["segment_id", "coder"], sort=False)["recorded_at"].max().reset_index()
+                 .sort_values(["segment_id", "recorded_at", "coder"], kind="stable"))
+    winners = per_coder.drop_duplicates("segment_id", keep="last")[["segment_id", "coder"]]
+    return live.merge(winners, on=["segment_id", "coder"], how="inner")
+
+
+def decisions_frame(state: dict[tuple[str, str], Decision], codebook: Codebook,
+                    segment_ids: set[str]) -> pd.DataFrame:
+    """Project decisions onto the rows of ``decisions.parquet`` (one per segment, coder and code).
+
+    Codes are mapped through the codebook's aliases; a code the codebook no
+    longer has is kept as recorded. ``orphaned`` marks segments not in ``segment_ids``.
+    """
+    records = []
+    for key in sorted(state):
+        decision = state[key]
+        codes = [codebook.resolve_alias(c) or c for c in decision.codes] or [""]
+        for code_id in dict.fromkeys(codes):
+            records.append({
+                "segment_id": decision.segment_id, "coder": decision.coder,
+                "decision": decision.decision, "code_id": code_id, "comment": decision.comment,
+                "source_file": decision.source_file, "row": int(decision.row),
+                "recorded_at": decision.recorded_at,
+                "orphaned": decision.segment_id not in segment_ids,
+            })
+    if not records:
+        return empty_decisions()
+    frame = pd.DataFrame(records, columns=DECISION_COLUMNS)
+    frame["row"] = frame["row"].astype("int64")
+    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
+    frame["orphaned"] = frame["orphaned"].astype(bool)
+    return frame
+
+
+def state_from_decisions(frame: pd.DataFrame) -> dict[tuple[str, str], Decision]:
+    """Rebuild decisions from ``decisions.parquet`` rows."""
+    state = {}
+    for (segment_id, coder), group in frame.groupby(["segment_id", "coder"], sort=False):
+        first = group.iloc[0]
+        state[(segment_id, coder)] = Decision(
+            segment_id=segment_id, coder=coder, decision=first["decision"],
+            codes=tuple(c for c in group["code_id"] if c), comment=first["comment"],
+            source_file=first["source_file"], sheet="", row=int(first["row"]),
+            recorded_at=pd.Timestamp(first["recorded_at"]),
+        )
+    return state
+
+
+# ---------------------------------------------------------------------- audit log
+
+
+def _escape(value) -> str:
+    """Make text safe to open in a spreadsheet, reversibly (see :func:`_unescape`)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES + ("'",)):
+        return "'" + text
+    return text
+
+
+def _unescape(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def _timestamp_text(value: pd.Timestamp) -> str:
+    return pd.Timestamp(value).tz_convert("UTC").isoformat()
+
+
+def read_audit_log(path: str | Path) -> list[dict]:
+    """Read the audit log; a list of rows (dicts of text), empty if it does not exist yet.
+
+    Raises
+    ------
+    InputError
+        If the file's header is not the audit log's (it was edited or replaced).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return []
+        if header != AUDIT_COLUMNS:
+            raise InputError(
+                "the decisions audit log does not have the expected columns", file=path,
+                hint="restore it from a backup; it is the record of every review decision "
+                     f"(expected columns: {', '.join(AUDIT_COLUMNS)})",
+            )
+        rows = []
+        for number, values in enumerate(reader, start=2):
+            if not any(values):
+                continue
+            if len(values) != len(AUDIT_COLUMNS):
+                raise InputError(f"the row has {len(values)} fields, expected {len(AUDIT_COLUMNS)}",
+                                 file=path, row=number,
+                                 hint="restore the audit log from a backup; do not edit it by hand")
+            rows.append(dict(zip(AUDIT_COLUMNS, (_unescape(v) for v in values))))
+    return rows
+
+
+def state_from_audit(rows: list[dict]) -> dict[tuple[str, str], Decision]:
+    """Replay the audit log: the latest state-setting event of each (segment, coder)."""
+    state = {}
+    for row in rows:
+        if row["event"] not in STATE_EVENTS:
+            continue
+        decision = Decision(
+            segment_id=row["segment_id"], coder=row["coder"], decision=row["new_decision"],
+            codes=tuple(c for c in row["new_codes"].split(CODE_SEPARATOR) if c),
+            comment=row["new_comment"], source_file=row["source_file"], sheet=row["sheet"],
+            row=int(row["row"] or 0), recorded_at=pd.Timestamp(row["recorded_at"]),
+        )
+        state[decision.key] = decision
+    return state
+
+
+def audit_row(event: str, new: Decision, old: Decision | None = None, detail: str = "",
+              logged_at: str = "") -> dict:
+    """One audit log row describing ``old`` → ``new``."""
+    return {
+        "logged_at": logged_at, "event": event, "segment_id": new.segment_id, "coder": new.coder,
+        "old_decision": old.decision if old else "",
+        "old_codes": CODE_SEPARATOR.join(old.codes) if old else "",
+        "old_comment": old.comment if old else "",
+        "new_decision": new.decision, "new_codes": CODE_SEPARATOR.join(new.codes),
+        "new_comment": new.comment, "source_file": new.source_file, "sheet": new.sheet,
+        "row": str(new.row), "recorded_at": _timestamp_text(new.recorded_at), "detail": detail,
+    }
+
+
+def append_audit_log(path: str | Path, rows: list[dict]) -> None:
+    """Append ``rows`` to the audit log, atomically (the old content is copied unchanged).
+
+    The header is written only when the log is new. The whole file is written to
+    a temp file and renamed, so an interrupted run leaves the old log intact.
+    """
+    if not rows:
+        return
+    path = Path(path)
+    old = path.read_bytes() if path.exists() and path.stat().st_size else b""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if not old:
+        writer.writerow(AUDIT_COLUMNS)
+    for row in rows:
+        writer.writerow([_escape(row[c]) for c in AUDIT_COLUMNS])
+    new = buffer.getvalue().encode("utf-8")
+    if not old:
+        new = b"\xef\xbb\xbf" + new  # BOM, so that Excel opens it as UTF-8
+    elif not old.endswith(b"\n"):
+        old += b"\r\n"
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(old + new)
+
+
+# ------------------------------------------------------------------ reading a file
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _header_name(value) -> str:
+    return re.sub(r"\s+", "_", _cell_text(value).strip().lower())
+
+
+@dataclass
+class _Sheet:
+    """The review sheet of one file: where its header and columns are."""
+
+    sheet: object
+    header_row: int
+    columns: dict[str, int]     # header -> 1-based column
+    final_columns: list[int]    # final_code_1, final_code_2, ... in order
+
+
+def find_review_sheet(workbook) -> tuple[_Sheet | None, list[str]]:
+    """Find the sheet with ``segment_id`` and ``decision`` headers (any sheet name).
+
+    Returns
+    -------
+    (_Sheet or None, list of str)
+        The sheet found, and the titles of further sheets that also qualify (ignored).
+    """
+    found: list[_Sheet] = []
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
+            names = {}
+            for cell in row:
+                name = _header_name(cell.value) if cell.data_type != "f" else ""
+                if name and name not in names:
+                    names[name] = cell.column
+            if "segment_id" in names and "decision" in names:
+                finals = sorted(
+                    ((int(m.group(1)), col) for name, col in names.items()
+                     if (m := re.fullmatch(r"final_code_?(\d+)", name))),
+                )
+                found.append(_Sheet(sheet, row[0].row, names, [col for _, col in finals]))
+                break
+    if not found:
+        return None, []
+    return found[0], [s.sheet.title for s in found[1:]]
+
+
+def read_issued_ids(workbook) -> list[str] | None:
+    """The segment IDs listed on the workbook's hidden Issued sheet, or None if it has none."""
+    for sheet in workbook.worksheets:
+        if _header_name(sheet["A1"].value) == ISSUED_HEADER:
+            return [_cell_text(row[0].value) for row in sheet.iter_rows(min_row=2, max_col=1)
+                    if _cell_text(row[0].value)]
+    return None
+
+
+class _CodeResolver:
+    """Code ids as typed → live code ids (aliases mapped, case forgiven)."""
+
+    def __init__(self, codebook: Codebook):
+        self.codebook = codebook
+        self.folded = {}
+        for code in codebook.codes:
+            for name in (code.id, *code.aliases):
+                self.folded.setdefault(name.casefold(), code.id)
+
+    def __call__(self, text: str) -> str | None:
+        return self.codebook.resolve_alias(text) or self.folded.get(text.casefold())
+
+
+@dataclass
+class FileResult:
+    """What one returned workbook holds."""
+
+    source_file: str
+    decisions: list[Decision]
+    seen_ids: set[str]
+    cleared: list[tuple[str, str, str, int]]   # (segment_id, coder, sheet, row) of empty rows
+
+
+def read_review_file(
+    path: Path,
+    relative: str,
+    resolve: _CodeResolver,
+    known_ids: set[str],
+    fallback_issued: list[str],
+    conflicts: Conflicts,
+    top_suggestion: dict[str, str] | None = None,
+) -> FileResult:
+    """Read the decisions in one returned review workbook.
+
+    Parameters
+    ----------
+    path : Path
+        The workbook (already checked with ``check_office_file``).
+    relative : str
+        Its path as reported (relative to the project folder).
+    resolve : callable
+        Maps a code id as typed to a live code id, or None.
+    known_ids : set of str
+        Segment IDs that exist or have earlier decisions; any other ID (unless
+        on the file's Issued sheet) is reported as edited and not imported.
+    fallback_issued : list of str
+        Segment IDs assumed issued when the file has no Issued sheet.
+    conflicts : Conflicts
+        Problems are added here.
+    top_suggestion : dict, optional
+        segment_id → top suggested code, used for ``accept`` only when the
+        sheet has no ``suggested_1`` column.
+
+    Returns
+    -------
+    FileResult
+    """
+    workbook = load_workbook(path, data_only=False, read_only=False)
+    recorded_at = pd.Timestamp(os.stat(path).st_mtime_ns, unit="ns", tz="UTC")
+    coder_default = path.stem
+    found, extra = find_review_sheet(workbook)
+    if found is None:
+        conflicts.add(relative, "", "", "", "no review sheet",
+                      "no sheet has both a segment_id and a decision column; nothing was imported "
+                      "from this file")
+        return FileResult(relative, [], set(), [])
+    sheet, title = found.sheet, found.sheet.title
+    for other in extra:
+        conflicts.add(relative, other, "", "", "extra review sheet",
+                      f"only the first review sheet ({title!r}) is read; this one is ignored")
+    columns = found.columns
+    issued = read_issued_ids(workbook)
+    issued_from_file = issued is not None
+    issued = issued if issued_from_file else fallback_issued
+
+    def ref(row: int, column: int) -> str:
+        return f"{title}!{sheet.cell(row=row, column=column).coordinate}"
+
+    id_col = columns["segment_id"]
+    read_cols = [id_col, columns["decision"], *found.final_columns]
+    for name in ("coder", "comment", "suggested_1"):
+        if name in columns:
+            read_cols.append(columns[name])
+
+    # Merged cells in the data area: report each; rows whose read cells are merged are skipped.
+    skipped_rows: set[int] = set()
+    for merged in list(sheet.merged_cells.ranges):
+        if merged.max_row <= found.header_row:
+            continue
+        conflicts.add(relative, title, f"{title}!{merged.coord}", "", "merged cells",
+                      "merged cells in the data area"
+                      + ("; the rows they cover were not imported — unmerge them"
+                         if any(merged.min_col <= c <= merged.max_col for c in read_cols)
+                         else " (in a column that is not read)"))
+        if any(merged.min_col <= c <= merged.max_col for c in read_cols):
+            skipped_rows.update(range(max(merged.min_row, found.header_row + 1), merged.max_row + 1))
+
+    candidates: dict[tuple[str, str], list[Decision]] = {}
+    rows_of_id: dict[str, list[int]] = {}
+    cleared = []
+    for r in range(found.header_row + 1, sheet.max_row + 1):
+        cells = {c: sheet.cell(row=r, column=c) for c in read_cols}
+        formulas = [c for c, cell in cells.items() if cell.data_type == "f"]
+        segment_id = "" if id_col in formulas else _cell_text(cells[id_col].value)
+        values = {c: ("" if c in formulas else _cell_text(cell.value)) for c, cell in cells.items()}
+        if not any(values.values()) and not formulas:
+            continue
+        if segment_id:
+            rows_of_id.setdefault(segment_id, []).append(r)
+        if r in skipped_rows:
+            continue
+        if formulas:
+            for c in formulas:
+                conflicts.add(relative, title, ref(r, c), segment_id, "formula",
+                              "a formula in a cell that is read; formulas are never evaluated — "
+                              "type the value instead. The row was not imported")
+            continue
+        decision_text = values[columns["decision"]].lower()
+        typed_codes = [(c, values[c]) for c in found.final_columns if values[c]]
+        coder = values.get(columns.get("coder"), "") or coder_default
+        comment = values.get(columns.get("comment"), "")
+        if not segment_id:
+            if decision_text or typed_codes:
+                conflicts.add(relative, title, ref(r, id_col), "", "unknown segment_id",
+                              "a decision in a row without a segment_id; it was not imported")
+            continue
+        if segment_id not in known_ids and segment_id not in issued:
+            conflicts.add(relative, title, ref(r, id_col), segment_id, "unknown segment_id",
+                          "this segment_id is not in the segments table nor in any earlier decision: "
+                          "it may have been edited (or Excel dropped leading zeros). The row was "
+                          "not imported")
+            continue
+        if not decision_text and not typed_codes:
+            cleared.append((segment_id, coder, title, r))
+            continue
+        if decision_text and decision_text not in DECISION_VALUES:
+            conflicts.add(relative, title, ref(r, columns["decision"]), segment_id, "invalid decision",
+                          f"{values[columns['decision']]!r} is not one of accept, reject, change; "
+                          "the row was not imported")
+            continue
+        codes, bad = [], False
+        for c, text in typed_codes:
+            live = resolve(text)
+            if live is None:
+                conflicts.add(relative, title, ref(r, c), segment_id, "unknown code",
+                              f"{text!r} is not a code id in the codebook; the row was not imported")
+                bad = True
+            elif live not in codes:
+                codes.append(live)
+        if bad:
+            continue
+        decision = decision_text
+        if decision == ACCEPT:
+            if "suggested_1" in columns:
+                shown = values[columns["suggested_1"]]
+                shown_cell = ref(r, columns["suggested_1"])
+            else:
+                shown = (top_suggestion or {}).get(segment_id, "")
+                shown_cell = ref(r, columns["decision"])
+            suggested = resolve(shown) if shown else None
+            if shown and suggested is None:
+                conflicts.add(relative, title, shown_cell, segment_id, "unknown code",
+                              f"the accepted suggestion {shown!r} is not in the codebook; the row "
+                              "was not imported")
+                continue
+            if codes and codes != [suggested]:
+                conflicts.add(relative, title, ref(r, columns["decision"]), segment_id,
+                              "accept with other codes",
+                              "accept with final codes other than suggested_1: imported as change "
+                              f"to {', '.join(codes)}")
+                decision = CHANGE
+            elif suggested is None:
+                conflicts.add(relative, title, ref(r, columns["decision"]), segment_id,
+                              "accept without a suggestion",
+                              "accept, but there is no suggested_1 on this row; choose change and a "
+                              "final code. The row was not imported")
+                continue
+            else:
+                codes = [suggested]
+        elif decision == REJECT and codes:
+            conflicts.add(relative, title, ref(r, columns["decision"]), segment_id, "reject with codes",
+                          f"reject with final codes: imported as change to {', '.join(codes)}")
+            decision = CHANGE
+        elif decision == CHANGE and not codes:
+            conflicts.add(relative, title, ref(r, columns["decision"]), segment_id,
+                          "change without codes",
+                          "change, but no final_code is filled in; the row was not imported")
+            continue
+        elif not decision:
+            conflicts.add(relative, title, ref(r, columns["decision"]), segment_id,
+                          "codes without decision",
+                          f"final codes but no decision: imported as change to {', '.join(codes)}")
+            decision = CHANGE
+        made = Decision(segment_id, coder, decision, tuple(codes), comment, relative, title, r,
+                        recorded_at)
+        candidates.setdefault(made.key, []).append(made)
+
+    # Duplicated IDs: every repeat is reported; identical repeats are imported once.
+    for segment_id, rows in rows_of_id.items():
+        for r in rows[1:]:
+            conflicts.add(relative, title, ref(r, id_col), segment_id, "duplicated segment_id",
+                          f"this segment_id is also in row {rows[0]}")
+    decisions = []
+    for key, found_here in candidates.items():
+        if len({d.content for d in found_here}) > 1:
+            conflicts.add(relative, title, ref(found_here[0].row, id_col), key[0],
+                          "conflicting duplicates",
+                          f"rows {', '.join(str(d.row) for d in found_here)} give different decisions "
+                          f"for coder {key[1]!r}; none of them was imported")
+            continue
+        decisions.append(found_here[0])
+
+    seen = set(rows_of_id)
+    for position, segment_id in enumerate(issued):
+        if segment_id not in seen:
+            cell = f"{title}!A{position + 2}" if issued_from_file else title
+            conflicts.add(relative, title, cell, segment_id, "deleted row",
+                          "this segment was in the workbook as issued"
+                          + (f" (row {position + 2})" if issued_from_file else "")
+                          + " but its row is missing; any earlier decision on it still stands")
+    return FileResult(relative, decisions, seen, cleared)
+
+
+# --------------------------------------------------------------------------- merge
+
+
+def review_inbox_files(root: Path) -> list[Path]:
+    """The returned workbooks in ``data/review/`` (lock files and hidden files skipped)."""
+    inbox = Path(root) / paths.REVIEW_INBOX
+    if not inbox.exists():
+        return []
+    return sorted(p for p in inbox.glob("*.xlsx")
+                  if p.is_file() and not p.name.startswith(("~$", ".")))
+
+
+def import_decisions(
+    files: list[Path],
+    root: Path,
+    codebook: Codebook,
+    segments: pd.DataFrame,
+    previous: pd.DataFrame,
+    audit_rows: list[dict],
+    limits: SafetyLimits | None = None,
+    on_bad_file: str = "stop",
+    top_suggestion: dict[str, str] | None = None,
+    now: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Merge the decisions in ``files`` with the recorded ones.
+
+    Parameters
+    ----------
+    files : list of Path
+        Returned review workbooks.
+    root : Path
+        Project folder (file names are reported relative to it).
+    codebook : Codebook
+    segments : DataFrame
+        The current segments table.
+    previous : DataFrame
+        The existing ``decisions.parquet`` (may be empty).
+    audit_rows : list of dict
+        The existing audit log (see :func:`read_audit_log`).
+    limits : SafetyLimits, optional
+        For :func:`pipeline.ingest.safety.check_office_file`.
+    on_bad_file : {"stop", "skip"}
+        What to do with a file that is not a usable .xlsx: raise an InputError
+        listing every such file, or report it in conflicts and carry on.
+    top_suggestion : dict, optional
+        segment_id → top suggested code, for sheets without a suggested_1 column.
+    now : str, optional
+        Time stamp for the audit rows (default: now, UTC).
+
+    Returns
+    -------
+    (decisions, conflicts, new_audit_rows)
+        The new ``decisions.parquet`` frame, the ``conflicts.csv`` frame and the
+        rows to append to the audit log.
+    """
+    root = Path(root)
+    now = now or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    conflicts = Conflicts([])
+    segment_ids = set(segments["segment_id"].astype(str))
+    roles = segments.get("speaker_role", pd.Series([""] * len(segments))).fillna("").astype(str)
+    fallback_issued = list(segments.loc[roles.to_numpy() != "interviewer", "segment_id"].astype(str))
+
+    state = state_from_audit(audit_rows)
+    new_audit: list[dict] = []
+    for key, decision in state_from_decisions(previous).items():
+        if key not in state:
+            state[key] = decision
+            new_audit.append(audit_row("restored", decision, logged_at=now,
+                                       detail="recorded in decisions.parquet but not in the audit log"))
+    logged_notes = {(r["event"], r["segment_id"], r["coder"], r["source_file"], r["new_decision"],
+                     r["new_codes"], r["new_comment"], r["recorded_at"])
+                    for r in audit_rows if r["event"] not in STATE_EVENTS}
+    known_ids = segment_ids | {key[0] for key in state}
+
+    resolve = _CodeResolver(codebook)
+    bad = ProblemCollector()
+    results: list[FileResult] = []
+    for path in files:
+        relative = _relative(path, root)
+        try:
+            check_office_file(path, "xlsx", limits)
+            results.append(read_review_file(path, relative, resolve, known_ids, fallback_issued,
+                                            conflicts, top_suggestion))
+        except PipelineError as error:
+            bad.extend(error)
+            conflicts.add(relative, "", "", "", "unreadable file", error.message)
+        except Exception as error:  # a damaged workbook that passes the zip checks
+            message = f"the workbook could not be read ({type(error).__name__}: {error})"
+            bad.add(relative, message, hint="open it and save it again as .xlsx")
+            conflicts.add(relative, "", "", "", "unreadable file", message)
+    if bad and on_bad_file == "stop":
+        bad.raise_if_any("review workbooks in data/review/ cannot be used",
+                         hint="fix or remove them, or set review.on_bad_file: skip in config.yaml")
+
+    # Within the current files, the most recently modified file wins per (segment, coder).
+    by_key: dict[tuple[str, str], list[Decision]] = {}
+    for result in results:
+        for decision in result.decisions:
+            by_key.setdefault(decision.key, []).append(decision)
+
+    def note(event: str, decision: Decision, old: Decision | None, detail: str) -> None:
+        row = audit_row(event, decision, old, detail, logged_at=now)
+        signature = (event, row["segment_id"], row["coder"], row["source_file"], row["new_decision"],
+                     row["new_codes"], row["new_comment"], row["recorded_at"])
+        if signature not in logged_notes:
+            logged_notes.add(signature)
+            new_audit.append(row)
+
+    for key in sorted(by_key):
+        found = sorted(by_key[key], key=lambda d: (d.recorded_at, d.source_file))
+        winner = found[-1]
+        for older in found[:-1]:
+            if older.content != winner.content:
+                note("superseded", older, None,
+                     f"superseded by the more recently modified {winner.source_file}")
+        old = state.get(key)
+        if old is None:
+            state[key] = winner
+            new_audit.append(audit_row("new", winner, None, logged_at=now))
+        elif old.content != winner.content:
+            if winner.recorded_at >= old.recorded_at:
+                state[key] = winner
+                new_audit.append(audit_row("changed", winner, old, logged_at=now))
+            else:
+                note("ignored_older", winner, old,
+                     f"older than the decision recorded from {old.source_file}")
+                conflicts.add(winner.source_file, winner.sheet, f"{winner.sheet}!A{winner.row}",
+                              winner.segment_id, "older decision ignored",
+                              f"coder {winner.coder!r} recorded a newer decision in {old.source_file} "
+                              f"(row {old.row}); this older file does not replace it")
+
+    for result in results:
+        for segment_id, coder, sheet, row in result.cleared:
+            old = state.get((segment_id, coder))
+            if old is not None and old.source_file == result.source_file:
+                conflicts.add(result.source_file, sheet, f"{sheet}!A{row}", segment_id, "cleared decision",
+                              f"the decision of {coder!r} was cleared in this file; the earlier "
+                              f"decision ({old.decision} {', '.join(old.codes) or 'no code'}) still "
+                              "stands — to undo it, record a new decision")
+
+    frame = decisions_frame(state, codebook, segment_ids)
+    for decision in state.values():
+        cell = f"{decision.sheet}!A{decision.row}" if decision.sheet else f"row {decision.row}"
+        if decision.segment_id not in segment_ids:
+            conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
+                          "orphaned decision",
+                          f"the segment is no longer in the segments table (its source was changed or "
+                          f"removed); the decision of {decision.coder!r} is kept, marked orphaned")
+        for code_id in decision.codes:
+            if codebook.resolve_alias(code_id) is None:
+                conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
+                              "removed code",
+                              f"{code_id!r} (decision of {decision.coder!r}) is no longer in the "
+                              "codebook; the decision is kept but the code is not used — add it "
+                              "back, or list it in a code's aliases if it was renamed")
+    return frame, conflicts.frame(), new_audit
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def _top_suggestions(root: Path) -> dict[str, str] | None:
+    """segment_id → top suggested code from suggestions.parquet, if it exists."""
+    path = Path(root) / paths.SUGGESTIONS
+    if not path.exists():
+        return None
+    suggestions = pd.read_parquet(path, columns=["segment_id", "code_id", "rank", "suggested"])
+    shown = suggestions[suggestions["suggested"].astype(bool)].sort_values(["segment_id", "rank"])
+    first = shown.drop_duplicates("segment_id")
+    return dict(zip(first["segment_id"].astype(str), first["code_id"].astype(str)))
+
+
+def run_review_import(config: dict, root: Path) -> None:
+    """Stage: merge the decisions in ``data/review/*.xlsx`` into ``decisions.parquet``.
+
+    Writes ``data/processed/decisions.parquet`` and ``reports/review/conflicts.csv``
+    and appends to ``data/processed/decisions_audit.csv``.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (``codebook.file``, ``review.on_bad_file``,
+        ``ingest`` size limits).
+    root : Path
+        The project folder.
+    """
+    from pipeline.review.workbook import read_segments
+
+    root = Path(root)
+    review = config.get("review") or {}
+    codebook = load_codebook(root / (config.get("codebook") or {}).get("file", "codebook/codebook.yaml"))
+    segments = read_segments(root)
+    previous = read_decisions(root / paths.DECISIONS)
+    audit_path = root / paths.DECISIONS_AUDIT
+    audit_rows = read_audit_log(audit_path)
+    files = review_inbox_files(root)
+    frame, conflicts, new_audit = import_decisions(
+        files, root, codebook, segments, previous, audit_rows,
+        limits=SafetyLimits.from_config(config.get("ingest") or {}),
+        on_bad_file=review.get("on_bad_file", "stop"),
+        top_suggestion=_top_suggestions(root),
+    )
+    # The audit log first: it is the durable record that decisions.parquet is rebuilt from.
+    append_audit_log(audit_path, new_audit)
+    write_parquet(root / paths.DECISIONS, frame)
+    write_csv(root / paths.REVIEW_CONFLICTS, conflicts)
+    n_changed = sum(r["event"] in ("new", "changed") for r in new_audit)
+    log.info("Review import: %d file(s), %d decision(s) on %d segment(s) by %d coder(s); "
+             "%d new or changed; %d problem(s) listed in %s",
+             len(files), frame[["segment_id", "coder"]].drop_duplicates().shape[0],
+             frame["segment_id"].nunique(), frame["coder"].nunique(), n_changed, len(conflicts),
+             paths.REVIEW_CONFLICTS)

@@ -1,0 +1,416 @@
+"""The analyst review workbook, ``reports/review/coding_review.xlsx``.
+
+One row per codable segment (every segment except interviewer turns, plus any
+segment that already has a decision) on the ``Review`` sheet:
+
+* ``segment_id`` (locked) and the segment's ``site``, ``sector``, ``method``,
+  ``participant``, ``wave`` and pseudonymised ``text``;
+* up to three suggested codes above the confidence threshold
+  (``suggested_1`` … ``suggested_3``) with their similarity ``score_1`` …
+  ``score_3`` (shaded by a colour scale);
+* the analyst's ``decision`` (a dropdown of ``accept``, ``reject``,
+  ``change``), ``final_code_1`` … ``final_code_3`` (dropdowns of code ids drawn
+  from a range on the hidden ``Codes`` sheet, because Excel caps an inline list
+  at 255 characters), ``coder`` and ``comment``.
+
+Only the decision, final code, coder and comment cells are unlocked; the sheet
+is protected without a password, with filtering, sorting, hiding and resizing
+allowed. Decisions already made are pre-filled. A ``Codebook`` sheet gives each
+code's definition and cues, an ``About`` sheet says how to use the workbook,
+and a hidden ``Issued`` sheet lists the segment IDs as issued, so that the
+import can tell a deleted row from one that was never there.
+
+Every cell goes through :func:`pipeline.spreadsheet.set_cell`, so IDs stay text
+(``00123`` keeps its zeros, 16-digit IDs are not rounded) and text that looks
+like a formula is stored as text.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.protection import SheetProtection
+
+from pipeline import paths
+from pipeline.atomic import atomic_path
+from pipeline.codebook import Codebook, load_codebook
+from pipeline.config import sector_label
+from pipeline.errors import InputError
+from pipeline.review import (
+    ABOUT_SHEET,
+    CODEBOOK_SHEET,
+    CODES_SHEET,
+    DECISION_VALUES,
+    EDITABLE_HEADERS,
+    FINAL_HEADERS,
+    ISSUED_HEADER,
+    ISSUED_SHEET,
+    N_FINAL,
+    N_SUGGESTED,
+    REVIEW_HEADERS,
+    REVIEW_SHEET,
+    SCORE_HEADERS,
+    SUGGESTED_HEADERS,
+)
+from pipeline.review.decisions import current_decisions, read_decisions
+from pipeline.spreadsheet import set_cell
+from pipeline.tables import SEGMENT_COLUMNS
+
+log = logging.getLogger(__name__)
+
+COLUMN_WIDTHS = {
+    "segment_id": 20, "site": 14, "sector": 20, "method": 12, "participant": 12, "wave": 7,
+    "text": 80, "decision": 11, "coder": 12, "comment": 40,
+    **{h: 22 for h in SUGGESTED_HEADERS}, **{h: 8 for h in SCORE_HEADERS},
+    **{h: 22 for h in FINAL_HEADERS},
+}
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+EDITABLE_FILL = PatternFill("solid", fgColor="FFF8DC")  # a light tint marks the cells to fill in
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+UNLOCKED = Protection(locked=False)
+
+SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence", "suggested"]
+
+
+def review_rows(
+    segments: pd.DataFrame,
+    suggestions: pd.DataFrame,
+    decisions: pd.DataFrame,
+    config: dict | None = None,
+    pseudonymise: Callable[[str], str] | None = None,
+) -> pd.DataFrame:
+    """The rows of the Review sheet, as a frame with the sheet's headers.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segments.parquet`` (columns of :data:`pipeline.tables.SEGMENT_COLUMNS`).
+    suggestions : DataFrame
+        ``suggestions.parquet``; only rows with ``suggested == True`` fill
+        ``suggested_n``, in order of ``rank``.
+    decisions : DataFrame
+        ``decisions.parquet`` (may be empty); the current decision of each
+        segment (see :func:`pipeline.review.decisions.current_decisions`) is
+        pre-filled.
+    config : dict, optional
+        Validated configuration (for sector display labels).
+    pseudonymise : callable, optional
+        Applied to every segment text.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`pipeline.review.REVIEW_HEADERS`; one row per segment that
+        is not an interviewer turn or that has a decision, in document order.
+    """
+    config = config or {"sectors": {}}
+    pseudonymise = pseudonymise or (lambda text: text)
+    segments = segments.copy()
+    for column in ("segment_id", "speaker_role", "site", "sector", "method", "participant_id",
+                   "wave", "text", "document_id"):
+        segments[column] = segments[column].fillna("").astype(str)
+    current = current_decisions(decisions)
+    decided = set(current["segment_id"])
+    suggested_ids = set(suggestions["segment_id"].astype(str)) if len(suggestions) else set()
+    keep = (segments["speaker_role"] != "interviewer") | segments["segment_id"].isin(decided | suggested_ids)
+    rows = segments[keep].sort_values(["site", "method", "document_id", "position"], kind="stable")
+
+    shown = suggestions[suggestions["suggested"].astype(bool)] if len(suggestions) else suggestions
+    by_segment: dict[str, list[tuple[str, float]]] = {}
+    if len(shown):
+        for row in shown.sort_values(["segment_id", "rank"]).itertuples(index=False):
+            by_segment.setdefault(str(row.segment_id), []).append((str(row.code_id), float(row.score)))
+
+    decision_of: dict[str, dict] = {}
+    for segment_id, group in current.groupby("segment_id", sort=False):
+        first = group.iloc[0]
+        codes = [c for c in group["code_id"] if c]
+        if len(codes) > N_FINAL:
+            log.warning("Segment %s has %d final codes; the workbook shows the first %d "
+                        "(the others stay recorded in decisions.parquet)", segment_id, len(codes), N_FINAL)
+        decision_of[segment_id] = {"decision": first["decision"], "codes": codes[:N_FINAL],
+                                   "coder": first["coder"], "comment": first["comment"]}
+
+    records = []
+    for segment in rows.itertuples(index=False):
+        record = {
+            "segment_id": segment.segment_id, "site": segment.site,
+            "sector": sector_label(config, segment.sector), "method": segment.method,
+            "participant": segment.participant_id, "wave": segment.wave,
+            "text": pseudonymise(segment.text),
+        }
+        for i, (code_id, score) in enumerate(by_segment.get(segment.segment_id, [])[:N_SUGGESTED]):
+            record[SUGGESTED_HEADERS[i]] = code_id
+            record[SCORE_HEADERS[i]] = round(score, 3)
+        made = decision_of.get(segment.segment_id)
+        if made:
+            record["decision"] = made["decision"]
+            for i, code_id in enumerate(made["codes"]):
+                record[FINAL_HEADERS[i]] = code_id
+            record["coder"] = made["coder"]
+            record["comment"] = made["comment"]
+        records.append(record)
+    return pd.DataFrame(records, columns=REVIEW_HEADERS)
+
+
+def write_review_workbook(rows: pd.DataFrame, codebook: Codebook, path: str | Path,
+                          protect: bool = True) -> None:
+    """Write the review workbook atomically.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        From :func:`review_rows`.
+    codebook : Codebook
+        Fills the ``Codebook`` reference sheet and the hidden ``Codes`` list.
+    path : str or Path
+        Target ``.xlsx``.
+    protect : bool, default True
+        Protect the Review sheet (no password) so that only the decision,
+        final code, coder and comment cells can be edited.
+    """
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = REVIEW_SHEET
+    _write_review_sheet(sheet, rows, codebook, protect)
+    _write_codebook_sheet(workbook.create_sheet(CODEBOOK_SHEET), codebook)
+    _write_about_sheet(workbook.create_sheet(ABOUT_SHEET), protect)
+    _write_codes_sheet(workbook.create_sheet(CODES_SHEET), codebook)
+    _write_issued_sheet(workbook.create_sheet(ISSUED_SHEET), rows)
+    workbook.active = 0
+    with atomic_path(path) as tmp:
+        workbook.save(tmp)
+
+
+def _write_header(sheet, headers: list[str], widths: dict[str, float]) -> None:
+    for column, header in enumerate(headers, start=1):
+        cell = set_cell(sheet.cell(row=1, column=column), header)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = WRAPPED
+        sheet.column_dimensions[get_column_letter(column)].width = widths.get(header, 16)
+
+
+def _write_review_sheet(sheet, rows: pd.DataFrame, codebook: Codebook, protect: bool) -> None:
+    _write_header(sheet, REVIEW_HEADERS, COLUMN_WIDTHS)
+    column_of = {header: i for i, header in enumerate(REVIEW_HEADERS, start=1)}
+    editable = {column_of[h] for h in EDITABLE_HEADERS}
+    score_columns = {column_of[h] for h in SCORE_HEADERS}
+    for r, record in enumerate(rows.itertuples(index=False), start=2):
+        for c, value in enumerate(record, start=1):
+            cell = set_cell(sheet.cell(row=r, column=c), value)
+            cell.alignment = WRAPPED if c in (column_of["text"], column_of["comment"]) else TOP
+            if c in score_columns:
+                cell.number_format = "0.000"
+            else:
+                # "@" keeps whatever is typed here as text (IDs, codes), never a number or date.
+                cell.number_format = "@"
+            if c in editable:
+                cell.protection = UNLOCKED
+                cell.fill = EDITABLE_FILL
+    last_row = max(len(rows) + 1, 2)
+    last_column = get_column_letter(len(REVIEW_HEADERS))
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = f"A1:{last_column}{last_row}"
+
+    for header in SCORE_HEADERS:
+        letter = get_column_letter(column_of[header])
+        sheet.conditional_formatting.add(
+            f"{letter}2:{letter}{last_row}",
+            ColorScaleRule(start_type="num", start_value=0, start_color="FFFFFF",
+                           end_type="num", end_value=1, end_color="63BE7B"),
+        )
+
+    decision = DataValidation(type="list", formula1='"' + ",".join(DECISION_VALUES) + '"',
+                              allow_blank=True, showErrorMessage=True, errorTitle="Decision",
+                              error="Choose accept, reject or change.",
+                              promptTitle="Decision", showInputMessage=True,
+                              prompt="accept = suggested_1 applies; change = the final codes apply; "
+                                     "reject (no final codes) = no code applies")
+    decision.add(f"{get_column_letter(column_of['decision'])}2:"
+                 f"{get_column_letter(column_of['decision'])}{last_row}")
+    sheet.add_data_validation(decision)
+    codes = DataValidation(type="list", formula1=codes_range(codebook), allow_blank=True,
+                           showErrorMessage=True, errorTitle="Code",
+                           error="Choose a code id from the list (see the Codebook sheet).")
+    for header in FINAL_HEADERS:
+        letter = get_column_letter(column_of[header])
+        codes.add(f"{letter}2:{letter}{last_row}")
+    sheet.add_data_validation(codes)
+
+    if protect:
+        # In SheetProtection, False means "this action is NOT blocked".
+        sheet.protection = SheetProtection(
+            sheet=True, sort=False, autoFilter=False, formatColumns=False, formatRows=False,
+            selectLockedCells=False, selectUnlockedCells=False,
+        )
+
+
+def codes_range(codebook: Codebook) -> str:
+    """The validation formula of the final_code dropdowns: a range on the hidden Codes sheet."""
+    return f"{CODES_SHEET}!$A$2:$A${len(codebook.code_ids) + 1}"
+
+
+def _write_codes_sheet(sheet, codebook: Codebook) -> None:
+    set_cell(sheet["A1"], "code_id")
+    set_cell(sheet["B1"], "label")
+    for r, code in enumerate(codebook.codes, start=2):
+        set_cell(sheet.cell(row=r, column=1), code.id)
+        set_cell(sheet.cell(row=r, column=2), code.label)
+    sheet.sheet_state = "hidden"
+
+
+def _write_issued_sheet(sheet, rows: pd.DataFrame) -> None:
+    set_cell(sheet["A1"], ISSUED_HEADER)
+    for r, segment_id in enumerate(rows["segment_id"], start=2):
+        set_cell(sheet.cell(row=r, column=1), segment_id)
+    sheet.sheet_state = "hidden"
+
+
+def _write_codebook_sheet(sheet, codebook: Codebook) -> None:
+    headers = ["code_id", "theme", "label", "definition", "include", "exclude"]
+    _write_header(sheet, headers, {"code_id": 22, "theme": 24, "label": 28, "definition": 60,
+                                   "include": 48, "exclude": 48})
+    r = 2
+    for theme in codebook.themes:
+        for code in theme.codes:
+            values = [code.id, theme.label, code.label, code.definition,
+                      "\n".join(code.include), "\n".join(code.exclude)]
+            for c, value in enumerate(values, start=1):
+                set_cell(sheet.cell(row=r, column=c), value).alignment = WRAPPED
+            r += 1
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = f"A1:F{max(r - 1, 1)}"
+
+
+ABOUT_TEXT = [
+    ("How to use this workbook", True),
+    ("1. Save a copy of this workbook into the project's data/review/ folder, under any name "
+     "(for example coding_review_alice.xlsx). Several analysts can each save their own copy. "
+     "Do not edit reports/review/coding_review.xlsx itself: the pipeline rewrites it.", False),
+    ("2. On the Review sheet, read each segment's text and the suggested codes (suggested_1 is the "
+     "best match; the score is the similarity, shaded from white to green). Fill in the yellow cells:", False),
+    ("   decision = accept: the code in suggested_1 applies (you may also copy it into final_code_1 "
+     "to confirm it).", False),
+    ("   decision = change: the codes you choose in final_code_1 to final_code_3 apply instead.", False),
+    ("   decision = reject with no final codes: no code applies to this segment. "
+     "(reject with final codes is treated as change.)", False),
+    ("   coder: your name or initials (if left empty, the file name is used). comment: anything you "
+     "want to note.", False),
+    ("3. Leave a row's decision empty if you have not reviewed it yet. Sorting, filtering and hiding "
+     "rows is fine: rows are matched by segment_id. Do not edit segment_id, delete rows or merge cells.", False),
+    ("4. Run the pipeline again. Your decisions are read back, and anything that could not be used "
+     "is listed in reports/review/conflicts.csv with its cell (for example Review!N17).", False),
+    ("Rules", True),
+    ("No decision is ever lost: a decision stands until you (the same coder) record a newer decision "
+     "for the same segment. Removing your file or a row later does not undo it; to undo a decision, "
+     "record a new one (reject with no codes means no code applies). Every change is logged in "
+     "data/processed/decisions_audit.csv.", False),
+    ("If the same coder's decision for a segment is in several files, the most recently saved file wins.",
+     False),
+    ("When several analysts code the same segment, the coded data uses the most recent decision; "
+     "the agreement table compares all of them.", False),
+    ("Protection", True),
+    ("The Review sheet is protected WITHOUT a password so that only the yellow cells can be edited. "
+     "Filtering works as normal. Excel refuses to sort a protected range that contains locked cells: "
+     "to sort, choose Review > Unprotect Sheet (no password is asked) — sorting is safe.", False),
+    ("The code lists come from the hidden Codes sheet; the Codebook sheet explains each code. "
+     "A hidden Issued sheet lists the segments as issued, so that deleted rows can be reported: "
+     "leave both in place.", False),
+]
+
+
+def _write_about_sheet(sheet, protect: bool) -> None:
+    sheet.column_dimensions["A"].width = 110
+    for r, (text, heading) in enumerate(ABOUT_TEXT, start=1):
+        if not protect and text.startswith("The Review sheet is protected"):
+            text = "The Review sheet is not protected (review.protect_sheet is false in config.yaml)."
+        cell = set_cell(sheet.cell(row=r, column=1), text)
+        cell.alignment = WRAPPED
+        if heading:
+            cell.font = Font(bold=True, size=12)
+
+
+def project_pseudonymiser(config: dict, root: Path) -> Callable[[str], str]:
+    """THE single place where review texts are pseudonymised.
+
+    Uses :class:`pipeline.anonymise.Pseudonymiser` (names from the participant
+    register, speakers and ``privacy.identifying_terms``). Until that module
+    exists, texts are shown unchanged with a warning.
+    """
+    if importlib.util.find_spec("pipeline.anonymise") is None:
+        log.warning("pipeline.anonymise is not available: texts in the review workbook are "
+                    "NOT pseudonymised")
+        return lambda text: text
+    from pipeline.anonymise import Pseudonymiser
+
+    return Pseudonymiser.from_project(config, root).apply
+
+
+def read_segments(root: Path) -> pd.DataFrame:
+    """``segments.parquet`` with its IDs as text; an InputError if it is missing or incomplete."""
+    path = Path(root) / paths.SEGMENTS
+    if not path.exists():
+        raise InputError("the segments table is missing", file=path, hint="run the ingest stage first")
+    segments = pd.read_parquet(path)
+    missing = [c for c in SEGMENT_COLUMNS if c not in segments.columns]
+    if missing:
+        raise InputError(f"the segments table lacks the columns {missing}", file=path,
+                         hint="re-run the ingest stage")
+    segments["segment_id"] = segments["segment_id"].astype(str)
+    return segments
+
+
+def read_suggestions(root: Path) -> pd.DataFrame:
+    """``suggestions.parquet`` (an empty frame with its columns if absent)."""
+    path = Path(root) / paths.SUGGESTIONS
+    if not path.exists():
+        log.warning("%s is missing: the review workbook has no suggested codes", path)
+        return pd.DataFrame(columns=SUGGESTION_COLUMNS)
+    suggestions = pd.read_parquet(path)
+    missing = [c for c in SUGGESTION_COLUMNS if c not in suggestions.columns]
+    if missing:
+        raise InputError(f"the suggestions table lacks the columns {missing}", file=path,
+                         hint="re-run the suggest stage")
+    suggestions["segment_id"] = suggestions["segment_id"].astype(str)
+    suggestions["code_id"] = suggestions["code_id"].astype(str)
+    return suggestions
+
+
+def run_review_workbook(config: dict, root: Path) -> None:
+    """Stage: write ``reports/review/coding_review.xlsx`` from segments, suggestions and decisions.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (``codebook.file``, ``review.protect_sheet``,
+        ``sectors``, ``privacy``).
+    root : Path
+        The project folder.
+    """
+    root = Path(root)
+    codebook = load_codebook(root / (config.get("codebook") or {}).get("file", "codebook/codebook.yaml"))
+    segments = read_segments(root)
+    suggestions = read_suggestions(root)
+    decisions = read_decisions(root / paths.DECISIONS)
+    rows = review_rows(segments, suggestions, decisions, config, project_pseudonymiser(config, root))
+    protect = (config.get("review") or {}).get("protect_sheet", True)
+    write_review_workbook(rows, codebook, root / paths.REVIEW_WORKBOOK, protect=protect)
+    n_decided = int(rows["decision"].notna().sum())
+    log.info("Review workbook %s: %d segments, %d with a decision already", paths.REVIEW_WORKBOOK,
+             len(rows), n_decided)
+
+
+__all__ = ["review_rows", "write_review_workbook", "run_review_workbook", "codes_range",
+           "project_pseudonymiser", "read_segments", "read_suggestions"]

@@ -1,0 +1,169 @@
+"""The review workbook: layout, validation, protection, pre-filled decisions, safe text."""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipeline import paths
+from pipeline.review import REVIEW_HEADERS
+from pipeline.review.workbook import run_review_workbook
+
+from .conftest import headers, row_of
+
+EXPECTED_HEADERS = [
+    "segment_id", "site", "sector", "method", "participant", "wave", "text",
+    "suggested_1", "score_1", "suggested_2", "score_2", "suggested_3", "score_3",
+    "decision", "final_code_1", "final_code_2", "final_code_3", "coder", "comment",
+]
+
+
+@pytest.fixture
+def workbook(project, config):
+    run_review_workbook(config, project)
+    return openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)
+
+
+def test_headers_are_exact(workbook):
+    assert REVIEW_HEADERS == EXPECTED_HEADERS
+    assert [c.value for c in workbook["Review"][1]] == EXPECTED_HEADERS
+    assert workbook.sheetnames[:3] == ["Review", "Codebook", "About"]
+    assert workbook.active.title == "Review"
+
+
+def test_one_row_per_codable_segment_without_interviewer(workbook):
+    sheet = workbook["Review"]
+    ids = [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)]
+    assert sorted(ids) == sorted(["00123", "1234567890123456", "seg_a", "seg_b", "seg_c"])
+
+
+def test_only_suggested_codes_fill_suggested_columns(workbook):
+    sheet = workbook["Review"]
+    cols = headers(sheet)
+    r = row_of(sheet, "00123")
+    assert sheet.cell(row=r, column=cols["suggested_1"]).value == "res_funding"
+    assert sheet.cell(row=r, column=cols["score_1"]).value == pytest.approx(0.81)
+    assert sheet.cell(row=r, column=cols["suggested_2"]).value == "res_staff"
+    assert sheet.cell(row=r, column=cols["suggested_3"]).value is None  # 0.2: below threshold
+    r = row_of(sheet, "seg_c")                                          # nothing above threshold
+    assert sheet.cell(row=r, column=cols["suggested_1"]).value is None
+
+
+def test_ids_round_trip_as_text(workbook):
+    sheet = workbook["Review"]
+    for segment_id in ("00123", "1234567890123456"):
+        cell = sheet.cell(row=row_of(sheet, segment_id), column=1)
+        assert cell.value == segment_id and cell.data_type == "s"
+
+
+def test_formula_looking_text_is_stored_as_text(project, config):
+    run_review_workbook(config, project)
+    sheet = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)["Review"]
+    cell = sheet.cell(row=row_of(sheet, "seg_c"), column=headers(sheet)["text"])
+    assert cell.data_type == "s"
+    assert cell.value.startswith("=HYPERLINK")
+    # and no formula anywhere in the raw sheet XML
+    import zipfile
+    with zipfile.ZipFile(project / paths.REVIEW_WORKBOOK) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+
+
+def test_code_dropdowns_use_a_range_on_the_hidden_codes_sheet(workbook):
+    sheet = workbook["Review"]
+    validations = sheet.data_validations.dataValidation
+    code_validation = [v for v in validations if "Codes!" in (v.formula1 or "")]
+    assert len(code_validation) == 1
+    assert code_validation[0].formula1 == "Codes!$A$2:$A$5"
+    cols = headers(sheet)
+    ranges = str(code_validation[0].sqref)
+    for name in ("final_code_1", "final_code_2", "final_code_3"):
+        letter = openpyxl.utils.get_column_letter(cols[name])
+        assert f"{letter}2:{letter}6" in ranges
+    decision = [v for v in validations if v.formula1 == '"accept,reject,change"']
+    assert len(decision) == 1
+    codes = workbook["Codes"]
+    assert codes.sheet_state == "hidden"
+    assert [codes.cell(row=r, column=1).value for r in range(2, 6)] == [
+        "res_funding", "res_staff", "rel_trust", "rel_comms"]
+
+
+def test_many_codes_never_use_an_inline_list(project, config):
+    # Long ids: an inline list would exceed Excel's 255-character cap.
+    from .conftest import CODEBOOK, write_codebook
+    import copy
+    book = copy.deepcopy(CODEBOOK)
+    book["themes"].append({"id": "many", "label": "Many", "codes": [
+        {"id": f"a_rather_long_code_identifier_{i:02d}", "label": f"Code {i}", "definition": "x"}
+        for i in range(40)]})
+    write_codebook(project, book)
+    run_review_workbook(config, project)
+    sheet = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)["Review"]
+    for validation in sheet.data_validations.dataValidation:
+        assert len(validation.formula1) < 255
+    assert any(v.formula1 == "Codes!$A$2:$A$45" for v in sheet.data_validations.dataValidation)
+
+
+def test_protection_leaves_decision_cells_unlocked_and_allows_sort_and_filter(workbook):
+    sheet = workbook["Review"]
+    protection = sheet.protection
+    assert protection.sheet is True
+    assert protection.sort is False and protection.autoFilter is False  # False = allowed
+    assert not protection.password
+    cols = headers(sheet)
+    editable = {"decision", "final_code_1", "final_code_2", "final_code_3", "coder", "comment"}
+    for name, column in cols.items():
+        locked = sheet.cell(row=2, column=column).protection.locked
+        assert locked is (name not in editable), name
+
+
+def test_presentation(workbook):
+    sheet = workbook["Review"]
+    assert sheet.freeze_panes == "B2"
+    assert sheet.auto_filter.ref == "A1:S6"
+    cols = headers(sheet)
+    assert sheet.cell(row=2, column=cols["text"]).alignment.wrap_text
+    assert sheet.column_dimensions["G"].width == 80
+    rules = [rule for cf in sheet.conditional_formatting for rule in cf.rules]
+    assert sum(rule.type == "colorScale" for rule in rules) == 3
+
+
+def test_codebook_and_about_sheets(workbook):
+    codebook = workbook["Codebook"]
+    assert [c.value for c in codebook[1]] == ["code_id", "theme", "label", "definition", "include",
+                                             "exclude"]
+    assert codebook["A2"].value == "res_funding" and codebook["B2"].value == "Resources"
+    about = " ".join(str(c.value) for c in workbook["About"]["A"] if c.value)
+    assert "data/review/" in about and "reject" in about and "no password" in about.lower()
+    assert workbook["Issued"].sheet_state == "hidden"
+
+
+def test_decisions_are_prefilled(project, config):
+    decisions = pd.DataFrame([
+        {"segment_id": "seg_a", "coder": "alice", "decision": "accept", "code_id": "rel_trust",
+         "comment": "clear", "source_file": "data/review/a.xlsx", "row": 4,
+         "recorded_at": pd.Timestamp("2025-01-01", tz="UTC"), "orphaned": False},
+        {"segment_id": "seg_b", "coder": "alice", "decision": "change", "code_id": "rel_trust",
+         "comment": "", "source_file": "data/review/a.xlsx", "row": 5,
+         "recorded_at": pd.Timestamp("2025-01-01", tz="UTC"), "orphaned": False},
+        {"segment_id": "seg_b", "coder": "alice", "decision": "change", "code_id": "res_funding",
+         "comment": "", "source_file": "data/review/a.xlsx", "row": 5,
+         "recorded_at": pd.Timestamp("2025-01-01", tz="UTC"), "orphaned": False},
+        # an older decision by another coder loses to alice's (most recent wins)
+        {"segment_id": "seg_b", "coder": "bob", "decision": "reject", "code_id": "",
+         "comment": "", "source_file": "data/review/b.xlsx", "row": 5,
+         "recorded_at": pd.Timestamp("2024-01-01", tz="UTC"), "orphaned": False},
+    ])
+    decisions.to_parquet(project / paths.DECISIONS, index=False)
+    run_review_workbook(config, project)
+    sheet = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)["Review"]
+    cols = headers(sheet)
+    r = row_of(sheet, "seg_a")
+    assert sheet.cell(row=r, column=cols["decision"]).value == "accept"
+    assert sheet.cell(row=r, column=cols["final_code_1"]).value == "rel_trust"
+    assert sheet.cell(row=r, column=cols["coder"]).value == "alice"
+    assert sheet.cell(row=r, column=cols["comment"]).value == "clear"
+    r = row_of(sheet, "seg_b")
+    assert [sheet.cell(row=r, column=cols[f"final_code_{i}"]).value for i in (1, 2, 3)] == [
+        "rel_trust", "res_funding", None]
+    assert sheet.cell(row=r, column=cols["coder"]).value == "alice"
