@@ -1,0 +1,267 @@
+"""Exemplar quotes: the most representative coded segments for each theme.
+
+Choosing
+--------
+Candidates are the segments coded to a theme (interviewer turns never count).
+They are ranked by, in order:
+
+1. reviewed (accepted or changed) before unreviewed suggestions;
+2. a reasonable length: at least ``report.quote_min_chars`` characters after
+   trimming (shorter ones are used only when nothing else is left);
+3. representativeness: the cosine similarity of the segment's embedding to the
+   theme's centroid (the normalised mean of the embeddings of every segment
+   coded to the theme); without embeddings, the suggestion score;
+4. the segment id, so that ties are broken the same way every run.
+
+Quotes are then picked greedily for diversity: at most
+``report.quotes_per_source`` (default 1) from one source, and, for the
+programme-wide quotes, a site not yet quoted is preferred while there is one.
+
+Trimming
+--------
+A text longer than ``report.quote_max_chars`` keeps its whole sentences up to
+that length and ends with `` […]``; a first sentence that alone is too long is
+cut at a word boundary.
+
+Attribution
+-----------
+As evaluation reports write it, without names: the sector's attribution label
+(:func:`pipeline.anonymise.attribution_label`, e.g. "Voluntary sector
+partner", "Statutory sector stakeholder (NHS)"), then, for a register
+participant and when ``report.quote_roles`` is true, their role from the
+register in lower case without bracketed notes ("community development
+worker"), then the method and wave: "Voluntary sector partner, community
+development worker, interview, wave 2". Survey answers without a sector are
+"Survey respondent"; workshop and observation sessions without a sector are
+"Workshop participant" and "Observation notes". The role is the one field that
+can narrow down who spoke in a small site: set ``report.quote_roles: false``
+to leave it out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import paths
+from pipeline.anonymise import attribution_label, read_register_people
+
+QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank", "segment_id",
+                 "quote", "attribution", "representativeness", "reviewed", "method", "sector", "wave"]
+ELISION = " […]"
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')]*\s+")
+DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
+            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
+NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
+                    "observation": "Observation notes", "interview": "Interviewee"}
+
+
+def report_settings(config: dict) -> dict:
+    """The ``report:`` quote settings with defaults filled in."""
+    return {**DEFAULTS, **{k: v for k, v in config.get("report", {}).items() if k in DEFAULTS}}
+
+
+def trim_quote(text: str, max_chars: int = 400) -> str:
+    """Shorten ``text`` to at most ``max_chars`` at a sentence boundary, marking the cut.
+
+    Examples
+    --------
+    >>> trim_quote("One. Two two. Three three three.", 17)
+    'One. Two two. […]'
+    >>> trim_quote("short enough", 400)
+    'short enough'
+    """
+    text = " ".join(str(text).split())
+    if len(text) <= max_chars:
+        return text
+    budget = max_chars - len(ELISION)
+    sentences = _SENTENCE_END.split(text)
+    kept = ""
+    for sentence in sentences:
+        candidate = f"{kept} {sentence}".strip()
+        if len(candidate) > budget:
+            break
+        kept = candidate
+    if not kept:
+        kept = text[:budget].rsplit(" ", 1)[0].rstrip(",;:–- ")
+    return kept + ELISION
+
+
+def read_register_roles(root: Path) -> dict:
+    """participant_id → role from ``participants.csv`` (empty when there is none)."""
+    return {p.participant_id: p.role for p in read_register_people(Path(root) / paths.PARTICIPANTS, named_only=False)
+            if p.role}
+
+
+def role_phrase(role: str) -> str:
+    """``"Partnership manager (to December 2025)"`` → ``"partnership manager"``; acronyms keep their case."""
+    role = re.sub(r"\s*\([^)]*\)", "", str(role or "")).strip()
+    if len(role) > 1 and role[0].isupper() and not role[1].isupper():
+        role = role[0].lower() + role[1:]
+    return role
+
+
+def quote_attribution(method: str, sector: str, wave: str, participant_id: str = "",
+                      config: dict | None = None, roles: dict | None = None) -> str:
+    """How a quote is attributed, e.g. ``"Voluntary sector partner, interview, wave 2"``.
+
+    Parameters
+    ----------
+    method, sector, wave, participant_id : str
+        The segment's metadata.
+    config : dict, optional
+        Uses ``sectors``, ``report.attribution`` and ``report.quote_roles``.
+    roles : dict, optional
+        participant_id → role from the register.
+
+    Examples
+    --------
+    >>> quote_attribution("interview", "voluntary", "2", "P1", roles={"P1": "Community development worker"})
+    'Voluntary sector partner, community development worker, interview, wave 2'
+    >>> quote_attribution("survey", "", "1")
+    'Survey respondent, wave 1'
+    """
+    config = config or {}
+    settings = report_settings(config)
+    if sector:
+        who = attribution_label(sector, config.get("sectors", {}), config.get("report", {}).get("attribution"))
+    else:
+        who = NO_SECTOR_LABELS.get(method, "Participant")
+    parts = [who]
+    role = role_phrase((roles or {}).get(participant_id, "")) if participant_id else ""
+    if role and settings["quote_roles"]:
+        parts.append(role)
+    if sector or method == "interview":
+        parts.append({"survey": "survey response"}.get(method, method))
+    if wave:
+        parts.append(f"wave {wave}")
+    return ", ".join(p for p in parts if p)
+
+
+def representativeness(candidates: pd.DataFrame, embeddings) -> pd.Series:
+    """Cosine of each candidate's embedding to its theme's centroid (NaN without an embedding).
+
+    Parameters
+    ----------
+    candidates : DataFrame
+        ``theme_id, segment_id`` rows (every segment coded to each theme).
+    embeddings : tuple of (list of str, ndarray) or None
+        From :func:`pipeline.embed.read_embeddings` (rows L2-normalised).
+
+    Returns
+    -------
+    Series
+        Aligned with ``candidates``.
+    """
+    out = pd.Series(np.nan, index=candidates.index, dtype=float)
+    if embeddings is None:
+        return out
+    ids, matrix = embeddings
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.size == 0:
+        return out
+    position = {segment_id: i for i, segment_id in enumerate(ids)}
+    rows = candidates["segment_id"].map(position)
+    for theme_id, part in candidates.groupby("theme_id"):
+        found = rows.loc[part.index].dropna().astype(int)
+        if found.empty:
+            continue
+        vectors = matrix[found.to_numpy()]
+        centroid = vectors.mean(axis=0)
+        norm = np.linalg.norm(centroid)
+        if norm == 0:
+            continue
+        out.loc[found.index] = vectors @ (centroid / norm)
+    return out
+
+
+def _candidates(ev, embeddings, settings: dict) -> pd.DataFrame:
+    coded = ev.coded
+    if coded.empty:
+        return pd.DataFrame(columns=["theme_id", "segment_id"])
+    score = pd.to_numeric(coded["score"], errors="coerce") if "score" in coded else pd.Series(np.nan, index=coded.index)
+    frame = coded.assign(score=score).groupby(["theme_id", "segment_id"], as_index=False).agg(
+        reviewed=("reviewed", "any"), score=("score", "max"),
+        **{c: (c, "first") for c in ("text", "source_id", "site", "sector", "method", "wave", "participant_id")},
+    )
+    frame["quote"] = frame["text"].map(lambda t: trim_quote(t, settings["quote_max_chars"]))
+    frame["long_enough"] = frame["quote"].str.len() >= settings["quote_min_chars"]
+    frame["representativeness"] = representativeness(frame, embeddings)
+    frame["rank_key"] = frame["representativeness"].where(frame["representativeness"].notna(),
+                                                          frame["score"].fillna(0) - 10)
+    return frame.sort_values(["theme_id", "reviewed", "long_enough", "rank_key", "segment_id"],
+                             ascending=[True, False, False, False, True]).reset_index(drop=True)
+
+
+def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str | None = None) -> pd.DataFrame:
+    """The first ``n`` rows of a ranked frame, at most ``per_source`` per source.
+
+    When ``spread`` names a column (e.g. ``"site"``), rows with a value not yet
+    picked are preferred while there are any.
+    """
+    picked, used_sources, used_spread = [], {}, set()
+    passes = [True, False] if spread else [False]
+    for prefer_new in passes:
+        for index, row in ranked.iterrows():
+            if len(picked) >= n:
+                break
+            if index in picked or used_sources.get(row["source_id"], 0) >= per_source:
+                continue
+            if prefer_new and row[spread] in used_spread:
+                continue
+            picked.append(index)
+            used_sources[row["source_id"]] = used_sources.get(row["source_id"], 0) + 1
+            if spread:
+                used_spread.add(row[spread])
+    return ranked.loc[picked]
+
+
+def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFrame:
+    """Exemplar quotes per theme (scope ``programme``) and per (site, theme) (scope ``site``).
+
+    Parameters
+    ----------
+    ev : pipeline.triangulate.Evidence
+    embeddings : tuple or None
+        ``(segment_ids, matrix)``; without it quotes are ranked by score.
+    roles : dict, optional
+        participant_id → register role, for attributions.
+
+    Returns
+    -------
+    DataFrame
+        :data:`QUOTE_COLUMNS`; texts are not yet pseudonymised (the caller does
+        that for everything it writes).
+    """
+    settings = report_settings(ev.config)
+    ranked = _candidates(ev, embeddings, settings)
+    records = []
+
+    def add(scope: str, theme_id: str, site: str, chosen: pd.DataFrame) -> None:
+        for rank, row in enumerate(chosen.itertuples(), start=1):
+            records.append({
+                "scope": scope, "theme_id": theme_id, "theme_label": ev.themes.get(theme_id, theme_id),
+                "site": site, "site_label": ev.site_label(site) if site else "All", "rank": rank,
+                "segment_id": row.segment_id, "quote": row.quote,
+                "attribution": quote_attribution(row.method, row.sector, row.wave, row.participant_id,
+                                                 ev.config, roles),
+                "representativeness": None if math.isnan(row.representativeness) else round(float(row.representativeness), 4),
+                "reviewed": bool(row.reviewed), "method": row.method, "sector": row.sector, "wave": row.wave,
+            })
+
+    for theme_id in ev.themes:
+        theme_rows = ranked[ranked["theme_id"] == theme_id]
+        if theme_rows.empty:
+            continue
+        add("programme", theme_id, "", pick_diverse(theme_rows, settings["quotes_per_theme"],
+                                                    settings["quotes_per_source"], spread="site"))
+        for site in ev.all_site_keys():
+            site_rows = theme_rows[theme_rows["site"] == site]
+            if not site_rows.empty:
+                add("site", theme_id, site, pick_diverse(site_rows, settings["quotes_per_site_theme"],
+                                                         settings["quotes_per_source"], spread="sector"))
+    return pd.DataFrame(records, columns=QUOTE_COLUMNS)

@@ -1,0 +1,778 @@
+"""Triangulation: how far each theme is supported across sites, sectors, methods and waves.
+
+Stage ``triangulate`` reads the coded segments and writes tidy tables to
+``reports/tables/`` (for people) and the same tables as parquet to
+``data/processed/triangulation/`` (for the ``report`` stage, so that text read
+back is never the formula-neutralised CSV text). Every text written is
+pseudonymised first.
+
+Counting
+--------
+Evidence is one row per (segment, code) from ``coded_segments.parquet``.
+Accepted and changed codes always count; unreviewed suggestions count only
+when ``triangulate.include_suggested`` is true, and every table then says how
+much of each count comes from them (``suggested_segments``: segments whose
+only evidence for that row is an unreviewed suggestion; ``suggested_only_sources``
+likewise for sources). Interviewer turns never count. Every cell counts
+``segments`` and distinct ``sources`` (a participant, a survey response or an
+observation/workshop session): a theme raised thirty times by one person is one
+source.
+
+Sites and programme organisations
+---------------------------------
+A site key is a *programme organisation* (a funder, a learning partner), not a
+site, when every source there with a known sector belongs to the programme
+sector (``triangulate.programme_sector``, default ``programme``). Programme
+organisations get their own rows in the tables but are never counted in the
+"N of the M sites" wording. Sites are ordered as in the config's ``sites:``,
+then alphabetically.
+
+Evidence strength (``triangulate.evidence``)
+--------------------------------------------
+``strong``
+    at least ``strong.min_methods`` methods AND ``strong.min_sectors`` sectors
+    AND ``strong.min_sources`` sources (defaults 2, 2, 3);
+``moderate``
+    at least ``moderate.min_sources`` sources AND (``moderate.min_methods``
+    methods OR ``moderate.min_sectors`` sectors) (defaults 2; 2 or 2);
+``limited``
+    any other evidence, including a single source;
+``none``
+    no evidence.
+
+Prevalence wording
+------------------
+From the number of sites with at least one source: "all five sites", "both
+sites", "four of the five sites" (all but one, when there are three or more
+sites), "three sites",
+"two sites", "one site", "no sites"; numbers up to twenty in words; the noun is
+``project.site_noun`` (plural ``report.site_noun_plural`` or an English plural).
+
+Sector divergence (``triangulate.compare_groups``)
+--------------------------------------------------
+For two groups of sectors (default voluntary vs statutory health and local
+authority), the sources in each group mentioning the theme against those that
+do not (denominator: every source of that group in ``segments.parquet``) are
+compared with Fisher's exact test (two-sided). Verdict: "not raised by either
+group"; "raised mainly by <group>" when p < ``divergence_alpha``; "shared
+across sectors" when both groups raise it and neither proportion is at least
+twice the other; otherwise "raised more often by <group>, but the difference
+could be chance".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import fisher_exact
+
+from pipeline import paths
+from pipeline.anonymise import Pseudonymiser
+from pipeline.atomic import write_csv, write_parquet
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("code", "theme")
+DIMENSIONS = ("site", "sector", "method", "wave")
+REVIEWED_STATUSES = ("accepted", "changed")
+SUGGESTED_STATUS = "suggested"
+INTERVIEWER_ROLES = ("interviewer",)
+METHOD_LABELS = {"interview": "interview", "survey": "survey", "observation": "observation",
+                 "workshop": "workshop"}
+
+MATRIX_COLUMNS_TAIL = ["segments", "sources", "suggested_segments", "suggested_only_sources",
+                       "sources_in_group", "percent_of_sources"]
+
+NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+                "eighteen", "nineteen", "twenty"]
+
+DEFAULT_EVIDENCE_RULE = {
+    "strong": {"min_methods": 2, "min_sectors": 2, "min_sources": 3},
+    "moderate": {"min_sources": 2, "min_methods": 2, "min_sectors": 2},
+}
+DEFAULT_COMPARE_GROUPS = {
+    "a": {"label": "voluntary sector partners", "sectors": ["voluntary"]},
+    "b": {"label": "statutory partners", "sectors": ["statutory_health", "local_authority"]},
+}
+STRENGTH_ORDER = {"strong": 3, "moderate": 2, "limited": 1, "none": 0}
+
+# Every table the stage writes: name -> CSV path (the parquet copy is in TRIANGULATION_DIR).
+MATRIX_NAMES = [f"matrix_{level}_{dimension}" for level in LEVELS for dimension in DIMENSIONS]
+
+
+def table_csv(name: str) -> str:
+    """``reports/tables/<name>.csv``."""
+    return f"{paths.TABLES}/{name}.csv"
+
+
+def table_parquet(name: str) -> str:
+    """``data/processed/triangulation/<name>.parquet`` (read by the report stage)."""
+    return f"{paths.TRIANGULATION_DIR}/{name}.parquet"
+
+
+TABLE_NAMES = MATRIX_NAMES + ["triangulation", "framework_matrix", "quotes", "site_differences"]
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def number_word(n: int) -> str:
+    """``3`` → ``"three"``; numbers above twenty stay as digits.
+
+    Examples
+    --------
+    >>> number_word(0), number_word(5), number_word(21)
+    ('no', 'five', '21')
+    """
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
+def plural(noun: str, override: str | None = None) -> str:
+    """English plural of a site noun (``"partnership"`` → ``"partnerships"``, ``"locality"`` → ``"localities"``)."""
+    if override:
+        return override
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and len(noun) > 1 and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def prevalence_phrase(k: int, n: int, noun: str = "site", noun_plural: str | None = None) -> str:
+    """How evaluation reports say in how many of the sites a theme was found.
+
+    Parameters
+    ----------
+    k : int
+        Sites with at least one source raising the theme.
+    n : int
+        Sites in the evaluation (programme organisations are not sites).
+    noun, noun_plural : str
+        What a site is called.
+
+    Examples
+    --------
+    >>> [prevalence_phrase(k, 5) for k in range(6)]
+    ['no sites', 'one site', 'two sites', 'three sites', 'four of the five sites', 'all five sites']
+    >>> prevalence_phrase(2, 2, "partnership")
+    'both partnerships'
+    """
+    many = plural(noun, noun_plural)
+    if k <= 0:
+        return f"no {many}"
+    if n == 1 and k >= 1:
+        return f"the one {noun}"
+    if k >= n:
+        return f"both {many}" if n == 2 else f"all {number_word(n)} {many}"
+    if k == 1:
+        return f"one {noun}"
+    if k == n - 1:
+        return f"{number_word(k)} of the {number_word(n)} {many}"
+    return f"{number_word(k)} {many}"
+
+
+def evidence_strength(n_methods: int, n_sectors: int, n_sources: int, rule: dict | None = None) -> str:
+    """Rate the evidence for a theme: ``strong``, ``moderate``, ``limited`` or ``none``.
+
+    Parameters
+    ----------
+    n_methods, n_sectors, n_sources : int
+        Distinct methods, sectors and sources behind the theme.
+    rule : dict, optional
+        ``triangulate.evidence`` (see the module docstring); defaults apply.
+
+    Examples
+    --------
+    >>> evidence_strength(2, 2, 3), evidence_strength(1, 2, 2), evidence_strength(1, 1, 5)
+    ('strong', 'moderate', 'limited')
+    """
+    rule = _merged(DEFAULT_EVIDENCE_RULE, rule or {})
+    strong, moderate = rule["strong"], rule["moderate"]
+    if n_sources <= 0:
+        return "none"
+    if (n_methods >= strong["min_methods"] and n_sectors >= strong["min_sectors"]
+            and n_sources >= strong["min_sources"]):
+        return "strong"
+    if n_sources >= moderate["min_sources"] and (
+            n_methods >= moderate["min_methods"] or n_sectors >= moderate["min_sectors"]):
+        return "moderate"
+    return "limited"
+
+
+def _merged(default: dict, given: dict) -> dict:
+    out = {key: dict(value) for key, value in default.items()}
+    for key, value in given.items():
+        out.setdefault(key, {}).update(value or {})
+    return out
+
+
+def sector_divergence(a_mentioning: int, a_total: int, b_mentioning: int, b_total: int,
+                      a_label: str = "group A", b_label: str = "group B",
+                      alpha: float = 0.05) -> dict:
+    """Compare how often two groups of sources raise a theme (Fisher's exact test).
+
+    Parameters
+    ----------
+    a_mentioning, b_mentioning : int
+        Sources in each group that raise the theme.
+    a_total, b_total : int
+        All sources in each group.
+    a_label, b_label : str
+        How the verdict names each group.
+    alpha : float
+        Significance level for "raised mainly by".
+
+    Returns
+    -------
+    dict
+        ``a_percent``, ``b_percent``, ``odds_ratio``, ``p_value`` and ``verdict``.
+
+    Examples
+    --------
+    >>> sector_divergence(9, 10, 1, 10, "voluntary partners", "statutory partners")["verdict"]
+    'raised mainly by voluntary partners'
+    """
+    a_total, b_total = max(a_total, a_mentioning), max(b_total, b_mentioning)
+    out = {"a_percent": _percent(a_mentioning, a_total), "b_percent": _percent(b_mentioning, b_total),
+           "odds_ratio": math.nan, "p_value": math.nan}
+    if a_mentioning + b_mentioning == 0:
+        out["verdict"] = "not raised by either group"
+        return out
+    if a_total == 0 or b_total == 0:
+        out["verdict"] = "cannot compare: one group has no sources"
+        return out
+    table = [[a_mentioning, a_total - a_mentioning], [b_mentioning, b_total - b_mentioning]]
+    odds, p_value = fisher_exact(table, alternative="two-sided")
+    out["odds_ratio"], out["p_value"] = float(odds), float(p_value)
+    pa, pb = a_mentioning / a_total, b_mentioning / b_total
+    higher = a_label if pa > pb else b_label
+    if p_value < alpha and pa != pb:
+        out["verdict"] = f"raised mainly by {higher}"
+    elif a_mentioning and b_mentioning and max(pa, pb) < 2 * min(pa, pb):
+        out["verdict"] = "shared across sectors"
+    else:
+        out["verdict"] = f"raised more often by {higher}, but the difference could be chance"
+    return out
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else math.nan
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+@dataclass
+class Evidence:
+    """Everything triangulation counts, loaded once.
+
+    Attributes
+    ----------
+    coded : DataFrame
+        One row per (segment, code) that counts as evidence, with ``theme_id``,
+        ``reviewed`` (bool) and the segment metadata.
+    sources : DataFrame
+        One row per distinct source in ``segments.parquet`` (the denominators):
+        ``source_id, site, sector, method, wave``.
+    themes : dict
+        theme_id → label, in codebook order.
+    codes : dict
+        code_id → label, in codebook order.
+    code_theme : dict
+        code_id → theme_id.
+    sites : list of str
+        Site keys that are sites, in report order.
+    programme_sites : list of str
+        Site keys that are programme organisations.
+    config : dict
+    """
+
+    coded: pd.DataFrame
+    sources: pd.DataFrame
+    themes: dict
+    codes: dict
+    code_theme: dict
+    sites: list
+    programme_sites: list
+    config: dict
+    theme_descriptions: dict = field(default_factory=dict)
+    source_waves: pd.DataFrame | None = None   # one row per (source_id, wave): wave denominators
+
+    @property
+    def include_suggested(self) -> bool:
+        return bool(self.config.get("triangulate", {}).get("include_suggested", True))
+
+    def site_label(self, site: str) -> str:
+        return self.config.get("sites", {}).get(site, site)
+
+    def sector_label(self, sector: str) -> str:
+        return self.config.get("sectors", {}).get(sector, sector) if sector else ""
+
+    def all_site_keys(self) -> list:
+        return self.sites + self.programme_sites
+
+    def dimension_values(self, dimension: str) -> list:
+        if dimension == "site":
+            return self.all_site_keys()
+        if dimension == "sector":
+            configured = list(self.config.get("sectors", {}))
+            seen = set(self.sources["sector"]) | set(self.coded["sector"])
+            return [s for s in configured if s in seen] + sorted(s for s in seen - set(configured) if s)
+        if dimension == "method":
+            seen = set(self.sources["method"]) | set(self.coded["method"])
+            return [m for m in METHOD_LABELS if m in seen] + sorted(seen - set(METHOD_LABELS) - {""})
+        if dimension == "wave":
+            seen = {w for w in set(self.sources["wave"]) | set(self.coded["wave"]) if w}
+            return sorted(seen, key=_natural)
+        raise ValueError(dimension)
+
+    def dimension_label(self, dimension: str, value: str) -> str:
+        if dimension == "site":
+            return self.site_label(value)
+        if dimension == "sector":
+            return self.sector_label(value)
+        if dimension == "wave":
+            return f"Wave {value}"
+        return str(value).capitalize()
+
+
+def _natural(value: str):
+    import re
+
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(value))]
+
+
+def _text_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = ""
+        frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+META = ["document_id", "method", "site", "sector", "participant_id", "source_id", "wave", "date",
+        "speaker_role", "question", "text"]
+
+
+def build_evidence(coded: pd.DataFrame, segments: pd.DataFrame, codebook, config: dict) -> Evidence:
+    """Filter the coded segments to what counts and gather the denominators.
+
+    Parameters
+    ----------
+    coded : DataFrame
+        ``coded_segments.parquet``.
+    segments : DataFrame
+        ``segments.parquet`` (for the number of sources in each site, sector,
+        method and wave).
+    codebook : Codebook
+        Gives the themes and codes and their order.
+    config : dict
+        Validated configuration.
+
+    Returns
+    -------
+    Evidence
+    """
+    coded = _text_columns(coded.copy(), ["segment_id", "code_id", "theme_id", "status", *META])
+    segments = _text_columns(segments.copy(), ["segment_id", *META])
+    include_suggested = bool(config.get("triangulate", {}).get("include_suggested", True))
+    statuses = REVIEWED_STATUSES + ((SUGGESTED_STATUS,) if include_suggested else ())
+    coded = coded[coded["status"].isin(statuses)]
+    coded = coded[~coded["speaker_role"].isin(INTERVIEWER_ROLES)]
+    code_theme = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
+    # The codebook is the authority on which theme a code belongs to.
+    mapped = coded["code_id"].map(lambda c: code_theme.get(codebook.resolve_alias(c) or c, ""))
+    coded = coded.assign(
+        code_id=coded["code_id"].map(lambda c: codebook.resolve_alias(c) or c),
+        theme_id=mapped.where(mapped != "", coded["theme_id"]),
+    )
+    unknown = sorted(set(coded["code_id"]) - set(code_theme))
+    if unknown:
+        log.warning("Ignoring %d code(s) not in the codebook: %s", len(unknown), ", ".join(unknown[:10]))
+        coded = coded[coded["code_id"].isin(code_theme)]
+    coded = coded.assign(reviewed=coded["status"].isin(REVIEWED_STATUSES))
+    coded = coded.drop_duplicates(["segment_id", "code_id"]).reset_index(drop=True)
+
+    people = segments[~segments["speaker_role"].isin(INTERVIEWER_ROLES) & (segments["source_id"] != "")]
+    sources = people.drop_duplicates("source_id")[["source_id", "site", "sector", "method", "wave"]]
+    # A source seen in several waves is one source; the wave denominators need every (source, wave).
+    source_waves = people.drop_duplicates(["source_id", "wave"])[["source_id", "wave"]]
+
+    triangulate = config.get("triangulate", {})
+    programme_sector = triangulate.get("programme_sector", "programme")
+    all_sites = set(sources["site"]) | set(coded["site"])
+    all_sites.discard("")
+    programme_sites = []
+    for site in all_sites:
+        sectors = set(sources.loc[sources["site"] == site, "sector"]) | set(coded.loc[coded["site"] == site, "sector"])
+        sectors.discard("")
+        if sectors and sectors <= {programme_sector}:
+            programme_sites.append(site)
+    configured = list(config.get("sites", {}))
+    order = [s for s in configured if s in all_sites] + sorted(all_sites - set(configured))
+    ev = Evidence(
+        coded=coded,
+        sources=sources.reset_index(drop=True),
+        themes={t.id: t.label for t in codebook.themes},
+        codes={c.id: c.label for c in codebook.codes},
+        code_theme=code_theme,
+        sites=[s for s in order if s not in programme_sites],
+        programme_sites=[s for s in order if s in programme_sites],
+        config=config,
+        theme_descriptions={t.id: t.description for t in codebook.themes},
+        source_waves=source_waves.reset_index(drop=True),
+    )
+    return ev
+
+
+def load_evidence(config: dict, root: Path) -> Evidence:
+    """Read coded segments, segments and the codebook below ``root``.
+
+    Raises
+    ------
+    InputError
+        If a table is missing (naming the stage to run).
+    """
+    from pipeline.codebook import load_codebook
+
+    root = Path(root)
+    coded_path, segments_path = root / paths.CODED_SEGMENTS, root / paths.SEGMENTS
+    for path, stage in ((coded_path, "apply_decisions"), (segments_path, "ingest")):
+        if not path.is_file():
+            raise InputError("table not found", file=path, hint=f"run the {stage} stage first")
+    codebook = load_codebook(root / config["codebook"]["file"])
+    return build_evidence(pd.read_parquet(coded_path), pd.read_parquet(segments_path), codebook, config)
+
+
+def _unit_rows(ev: Evidence, level: str) -> pd.DataFrame:
+    """Evidence at the code or theme level: one row per (unit, segment), reviewed if any code was."""
+    key = "code_id" if level == "code" else "theme_id"
+    frame = ev.coded.groupby([key, "segment_id"], as_index=False).agg(
+        reviewed=("reviewed", "any"),
+        **{c: (c, "first") for c in ("source_id", "site", "sector", "method", "wave")},
+    )
+    return frame.rename(columns={key: "unit"})
+
+
+def _counts(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """segments, sources and the parts owed to unreviewed suggestions, per group."""
+    if rows.empty:
+        return pd.DataFrame(columns=by + ["segments", "sources", "suggested_segments", "suggested_only_sources"])
+    grouped = rows.groupby(by)
+    out = grouped.agg(segments=("segment_id", "nunique"), sources=("source_id", "nunique"))
+    out["suggested_segments"] = grouped.apply(lambda g: int((~g["reviewed"]).sum()), include_groups=False)
+    reviewed_sources = rows[rows["reviewed"]].groupby(by)["source_id"].nunique()
+    out["suggested_only_sources"] = out["sources"] - reviewed_sources.reindex(out.index).fillna(0).astype(int)
+    return out.reset_index()
+
+
+def count_matrix(ev: Evidence, level: str, dimension: str) -> pd.DataFrame:
+    """A complete code/theme × site/sector/method/wave table of counts.
+
+    Parameters
+    ----------
+    ev : Evidence
+    level : {"code", "theme"}
+    dimension : {"site", "sector", "method", "wave"}
+
+    Returns
+    -------
+    DataFrame
+        One row per (unit, value), zeros included: ``<level>_id,
+        <level>_label[, theme_id], <dimension>, <dimension>_label, segments,
+        sources, suggested_segments, suggested_only_sources, sources_in_group,
+        percent_of_sources`` (sources raising it as a percentage of all sources
+        in that site/sector/method/wave).
+    """
+    rows = _unit_rows(ev, level)
+    counts = _counts(rows, ["unit", dimension])
+    units = list(ev.codes if level == "code" else ev.themes)
+    values = ev.dimension_values(dimension)
+    grid = pd.MultiIndex.from_product([units, values], names=["unit", dimension]).to_frame(index=False)
+    out = grid.merge(counts, on=["unit", dimension], how="left")
+    for column in ("segments", "sources", "suggested_segments", "suggested_only_sources"):
+        out[column] = out[column].fillna(0).astype(int)
+    denominators = _denominators(ev, dimension)
+    out["sources_in_group"] = out[dimension].map(denominators).fillna(0).astype(int)
+    out["sources_in_group"] = np.maximum(out["sources_in_group"], out["sources"])
+    out["percent_of_sources"] = [
+        _percent(s, t) for s, t in zip(out["sources"], out["sources_in_group"])]
+    labels = ev.codes if level == "code" else ev.themes
+    id_column = f"{level}_id"
+    out.insert(0, id_column, out.pop("unit"))
+    out.insert(1, f"{level}_label", out[id_column].map(labels))
+    if level == "code":
+        out.insert(2, "theme_id", out[id_column].map(ev.code_theme))
+    out.insert(out.columns.get_loc(dimension) + 1, f"{dimension}_label",
+               out[dimension].map(lambda v: ev.dimension_label(dimension, v)))
+    return out
+
+
+def _denominators(ev: Evidence, dimension: str) -> dict:
+    if dimension == "wave":
+        return ev.source_waves.groupby("wave")["source_id"].nunique().to_dict()
+    return ev.sources.groupby(dimension)["source_id"].nunique().to_dict()
+
+
+# --------------------------------------------------------------------------- triangulation
+
+
+def _join_labels(values, label) -> str:
+    return "; ".join(label(v) for v in values)
+
+
+def triangulation_table(ev: Evidence) -> pd.DataFrame:
+    """Per theme (scope ``programme``) and per (theme, site) (scope ``site``): what supports it.
+
+    Returns
+    -------
+    DataFrame
+        ``scope, theme_id, theme_label, site, site_label, segments, sources,
+        suggested_segments, suggested_only_sources, n_methods, methods,
+        n_sectors, sectors, waves, evidence_strength, sites_with_theme,
+        sites_total, prevalence`` and, at programme scope, the sector
+        comparison: ``group_a, group_a_sources, group_a_total, group_a_percent,
+        group_b, group_b_sources, group_b_total, group_b_percent, odds_ratio,
+        fisher_p, sector_verdict``.
+    """
+    tri = ev.config.get("triangulate", {})
+    rule = tri.get("evidence", {})
+    groups = _merged(DEFAULT_COMPARE_GROUPS, tri.get("compare_groups", {}) or {})
+    alpha = float(tri.get("divergence_alpha", 0.05))
+    noun = ev.config.get("project", {}).get("site_noun", "site")
+    noun_plural = ev.config.get("report", {}).get("site_noun_plural")
+    rows = _unit_rows(ev, "theme")
+    method_order = ev.dimension_values("method")
+    sector_order = ev.dimension_values("sector")
+    group_totals = {
+        g: ev.sources.loc[ev.sources["sector"].isin(groups[g]["sectors"]), "source_id"].nunique()
+        for g in ("a", "b")}
+
+    def describe(part: pd.DataFrame) -> dict:
+        methods = [m for m in method_order if m in set(part["method"])]
+        sectors = [s for s in sector_order if s in set(part["sector"]) and s]
+        waves = sorted({w for w in part["wave"] if w}, key=_natural)
+        n_sources = part["source_id"].nunique()
+        reviewed_sources = part.loc[part["reviewed"], "source_id"].nunique()
+        return {
+            "segments": part["segment_id"].nunique(), "sources": n_sources,
+            "suggested_segments": int((~part["reviewed"]).sum()),
+            "suggested_only_sources": n_sources - reviewed_sources,
+            "n_methods": len(methods), "methods": "; ".join(methods),
+            "n_sectors": len(sectors), "sectors": _join_labels(sectors, ev.sector_label),
+            "waves": "; ".join(waves),
+            "evidence_strength": evidence_strength(len(methods), len(sectors), n_sources, rule),
+        }
+
+    records = []
+    n_sites = len(ev.sites)
+    for theme_id, label in ev.themes.items():
+        part = rows[rows["unit"] == theme_id]
+        sites_with = [s for s in ev.sites if s in set(part["site"])]
+        record = {"scope": "programme", "theme_id": theme_id, "theme_label": label, "site": "",
+                  "site_label": "All", **describe(part),
+                  "sites_with_theme": len(sites_with), "sites_total": n_sites,
+                  "prevalence": prevalence_phrase(len(sites_with), n_sites, noun, noun_plural)}
+        mentioning = {g: part.loc[part["sector"].isin(groups[g]["sectors"]), "source_id"].nunique()
+                      for g in ("a", "b")}
+        verdict = sector_divergence(mentioning["a"], group_totals["a"], mentioning["b"], group_totals["b"],
+                                    groups["a"]["label"], groups["b"]["label"], alpha)
+        record.update({
+            "group_a": groups["a"]["label"], "group_a_sources": mentioning["a"],
+            "group_a_total": max(group_totals["a"], mentioning["a"]), "group_a_percent": verdict["a_percent"],
+            "group_b": groups["b"]["label"], "group_b_sources": mentioning["b"],
+            "group_b_total": max(group_totals["b"], mentioning["b"]), "group_b_percent": verdict["b_percent"],
+            "odds_ratio": verdict["odds_ratio"], "fisher_p": verdict["p_value"],
+            "sector_verdict": verdict["verdict"],
+        })
+        records.append(record)
+        for site in ev.all_site_keys():
+            site_part = part[part["site"] == site]
+            records.append({"scope": "site", "theme_id": theme_id, "theme_label": label, "site": site,
+                            "site_label": ev.site_label(site), **describe(site_part),
+                            "sites_with_theme": None, "sites_total": None, "prevalence": ""})
+    table = pd.DataFrame(records)
+    for column in ("sites_with_theme", "sites_total", "group_a_sources", "group_a_total",
+                   "group_b_sources", "group_b_total"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def site_differences(ev: Evidence, threshold_points: float | None = None,
+                     min_sources: int | None = None) -> pd.DataFrame:
+    """How each site compares with the other sites, theme by theme.
+
+    A theme is "more prevalent" at a site when the share of the site's sources
+    raising it is at least ``threshold_points`` percentage points above the
+    share across all other sites together (and "less prevalent" when below),
+    and the site has at least ``min_sources`` sources raising it (for "more")
+    or at least that many sources in all (for "less"). Defaults come from
+    ``triangulate.site_difference_points`` (25) and
+    ``triangulate.site_difference_min_sources`` (2).
+
+    Returns
+    -------
+    DataFrame
+        ``site, site_label, theme_id, theme_label, site_sources, site_total,
+        site_percent, other_sources, other_total, other_percent,
+        difference_points, fisher_p, comparison`` (``more prevalent``,
+        ``less prevalent`` or ``similar``).
+    """
+    tri = ev.config.get("triangulate", {})
+    threshold = float(threshold_points if threshold_points is not None
+                      else tri.get("site_difference_points", 25))
+    minimum = int(min_sources if min_sources is not None else tri.get("site_difference_min_sources", 2))
+    rows = _unit_rows(ev, "theme")
+    totals = ev.sources.groupby("site")["source_id"].nunique().to_dict()
+    records = []
+    for site in ev.all_site_keys():
+        others = [s for s in ev.sites if s != site]
+        site_total = totals.get(site, 0)
+        other_total = sum(totals.get(s, 0) for s in others)
+        for theme_id, label in ev.themes.items():
+            part = rows[rows["unit"] == theme_id]
+            here = part.loc[part["site"] == site, "source_id"].nunique()
+            there = part.loc[part["site"].isin(others), "source_id"].nunique()
+            site_total_ = max(site_total, here)
+            other_total_ = max(other_total, there)
+            p_here, p_there = _percent(here, site_total_), _percent(there, other_total_)
+            diff = (p_here - p_there) if not (math.isnan(p_here) or math.isnan(p_there)) else math.nan
+            p_value = math.nan
+            if site_total_ and other_total_:
+                p_value = float(fisher_exact([[here, site_total_ - here], [there, other_total_ - there]])[1])
+            comparison = "similar"
+            if not math.isnan(diff):
+                if diff >= threshold and here >= minimum:
+                    comparison = "more prevalent"
+                elif diff <= -threshold and site_total_ >= minimum:
+                    comparison = "less prevalent"
+            records.append({
+                "site": site, "site_label": ev.site_label(site), "theme_id": theme_id, "theme_label": label,
+                "site_sources": here, "site_total": site_total_, "site_percent": p_here,
+                "other_sources": there, "other_total": other_total_, "other_percent": p_there,
+                "difference_points": round(diff, 1) if not math.isnan(diff) else math.nan,
+                "fisher_p": p_value, "comparison": comparison,
+            })
+    return pd.DataFrame(records)
+
+
+# --------------------------------------------------------------------------- framework matrix
+
+
+def cell_summary(segments: int, sources: int, methods: str, sectors: str, suggested: int = 0) -> str:
+    """Short evidence summary for one framework-matrix cell.
+
+    Examples
+    --------
+    >>> cell_summary(4, 2, "interview; survey", "Voluntary sector")
+    '4 segments from 2 sources (interview, survey; Voluntary sector)'
+    """
+    if not segments:
+        return "No evidence"
+    detail = ", ".join(m for m in methods.split("; ") if m)
+    if sectors:
+        detail = f"{detail}; {', '.join(s for s in sectors.split('; ') if s)}" if detail else sectors
+    text = (f"{segments} segment{'s' if segments != 1 else ''} from {sources} "
+            f"source{'s' if sources != 1 else ''}")
+    if detail:
+        text += f" ({detail})"
+    if suggested:
+        text += f"; {suggested} from unreviewed suggestions"
+    return text
+
+
+def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
+    """The Framework Method matrix in tidy form: one row per (site, theme).
+
+    Returns
+    -------
+    DataFrame
+        ``site, site_label, theme_id, theme_label, segments, sources,
+        evidence_strength, summary, segment_ids, quote, attribution,
+        quote_segment_id``. ``segment_ids`` lists every segment behind the
+        cell (separated by spaces); the quote is the cell's best exemplar.
+    """
+    rows = _unit_rows(ev, "theme")
+    site_rows = triangulation[triangulation["scope"] == "site"]
+    best = quotes[(quotes["scope"] == "site") & (quotes["rank"] == 1)] if not quotes.empty else quotes
+    best = {(r.site, r.theme_id): r for r in best.itertuples()} if not best.empty else {}
+    records = []
+    for r in site_rows.itertuples():
+        ids = sorted(rows.loc[(rows["unit"] == r.theme_id) & (rows["site"] == r.site), "segment_id"])
+        quote = best.get((r.site, r.theme_id))
+        records.append({
+            "site": r.site, "site_label": r.site_label, "theme_id": r.theme_id, "theme_label": r.theme_label,
+            "segments": r.segments, "sources": r.sources, "evidence_strength": r.evidence_strength,
+            "summary": cell_summary(r.segments, r.sources, r.methods, r.sectors, r.suggested_segments),
+            "segment_ids": " ".join(ids),
+            "quote": quote.quote if quote is not None else "",
+            "attribution": quote.attribution if quote is not None else "",
+            "quote_segment_id": quote.segment_id if quote is not None else "",
+        })
+    return pd.DataFrame(records)
+
+
+# --------------------------------------------------------------------------- stage
+
+
+def compute_tables(ev: Evidence, embeddings=None, register=None) -> dict[str, pd.DataFrame]:
+    """Every triangulation table, keyed by :data:`TABLE_NAMES` (not yet pseudonymised)."""
+    from pipeline.quotes import exemplar_quotes
+
+    tables = {f"matrix_{level}_{dimension}": count_matrix(ev, level, dimension)
+              for level in LEVELS for dimension in DIMENSIONS}
+    tables["triangulation"] = triangulation_table(ev)
+    tables["quotes"] = exemplar_quotes(ev, embeddings, register)
+    tables["framework_matrix"] = framework_matrix(ev, tables["triangulation"], tables["quotes"])
+    tables["site_differences"] = site_differences(ev)
+    return tables
+
+
+def read_project_embeddings(root: Path):
+    """``(segment_ids, matrix)`` from ``embeddings.parquet``, or None (quotes then rank by score)."""
+    path = Path(root) / paths.EMBEDDINGS
+    if not path.is_file():
+        log.warning("No embeddings at %s: exemplar quotes are ranked by suggestion score instead", path)
+        return None
+    from pipeline.embed import read_embeddings
+
+    return read_embeddings(path)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], root: Path, pseudonymiser: Pseudonymiser) -> None:
+    """Pseudonymise every text cell, then write each table as CSV (reports/) and parquet (processed)."""
+    for name, frame in tables.items():
+        safe = pseudonymiser.apply_frame(frame)
+        write_csv(Path(root) / table_csv(name), safe)
+        write_parquet(Path(root) / table_parquet(name), safe)
+
+
+def run_triangulate(config: dict, root: Path) -> None:
+    """Stage ``triangulate``: count, rate and quote the evidence for every theme.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration.
+    root : Path
+        Project folder; reads coded segments, segments, embeddings, the
+        codebook and the register, and writes :data:`TABLE_NAMES` to
+        ``reports/tables/`` and ``data/processed/triangulation/``.
+    """
+    from pipeline.quotes import read_register_roles
+
+    root = Path(root)
+    ev = load_evidence(config, root)
+    pseudonymiser = Pseudonymiser.from_project(config, root)
+    tables = compute_tables(ev, read_project_embeddings(root), read_register_roles(root))
+    write_tables(tables, root, pseudonymiser)
+    log.info("Triangulated %d theme(s) across %d site(s) and %d programme organisation(s)%s",
+             len(ev.themes), len(ev.sites), len(ev.programme_sites),
+             " (unreviewed suggestions included and marked)" if ev.include_suggested else "")
