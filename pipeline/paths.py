@@ -59,3 +59,11 @@ SATURATION_SUMMARY_CSV = f"{TABLES}/saturation_summary.csv"
 SATURATION_FIGURE = f"{FIGURES}/saturation.png"
 COOCCURRENCE_CSV = f"{TABLES}/cooccurrence.csv"
 THEME_NETWORK_FIGURE = f"{FIGURES}/theme_network.png"
+
+# triangulate and report stages
+TRIANGULATION_DIR = f"{PROCESSED}/triangulation"
+FRAMEWORK_MATRIX_CSV = f"{TABLES}/framework_matrix.csv"
+QUOTES_CSV = f"{TABLES}/quotes.csv"
+POSSIBLE_IDENTIFIERS = f"{REPORTS}/review/possible_identifiers.csv"
+HEATMAP_THEME_SITE = f"{FIGURES}/heatmap_theme_site.png"
+HEATMAP_THEME_SECTOR = f"{FIGURES}/heatmap_theme_sector.png"
