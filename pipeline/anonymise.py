@@ -394,8 +394,8 @@ def _id_sort_key(participant_id: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(participant_id))]
 
 
-def read_register_people(path: Path) -> list[Person]:
-    """People from participants.csv; an absent file or name column gives no one.
+def read_register_people(path: Path, named_only: bool = True) -> list[Person]:
+    """People from participants.csv; an absent file (or, with ``named_only``, name column) gives no one.
 
     The ingest stage validates the register; here it is read leniently (any
     header case, any order) because pseudonymisation must never be skipped
@@ -410,16 +410,16 @@ def read_register_people(path: Path) -> list[Person]:
     if not grid.rows:
         return []
     header = [h.strip().lower() for h in grid.rows[0]]
-    if "name" not in header:
+    if named_only and "name" not in header:
         return []
     people = []
     for number, row in enumerate(grid.rows[1:], start=2):
         record = dict(zip(header, (c.strip() for c in row)))
-        if not record.get("name"):
+        if named_only and not record.get("name"):
             continue
         people.append(Person(
             participant_id=record.get("participant_id") or f"row {number}",
-            name=record["name"],
+            name=record.get("name", ""),
             sector=record.get("sector", ""),
             site=record.get("site", ""),
             role=record.get("role", ""),
