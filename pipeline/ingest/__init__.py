@@ -42,6 +42,7 @@ from pipeline.ingest.register import (
 from pipeline.ingest.safety import SafetyLimits
 from pipeline.ingest.session_log import read_session_log
 from pipeline.ingest.speakers import assign_speaker_roles
+from pipeline.ingest.surveys import read_surveys
 from pipeline.ingest.text import read_text_document
 from pipeline.ingest.vtt import read_vtt
 from pipeline.ingest.word import read_docx
@@ -385,11 +386,7 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
 
 
 def _read_surveys(config, raw, limits, problems, root):
-    try:
-        from pipeline.ingest.surveys import read_surveys
-    except ImportError:  # TEMPORARY until pipeline/ingest/surveys lands
-        log.warning("Survey reader not available yet; surveys are not read")
-        return [], []
+    """Survey documents with the fields the other methods get; their problems join ``problems``."""
     result = read_surveys(config, raw, limits)
     before = len(problems.problems)
     problems.problems.extend(result.problems)

@@ -1,0 +1,285 @@
+"""pipeline/ingest/__init__.py: run_ingest on small projects made in tmp_path."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import paths
+from pipeline.config import validate_config
+from pipeline.errors import InputError
+from pipeline.ingest import run_ingest
+from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS
+
+sys.path.insert(0, str(Path(__file__).parent / "ingest"))
+from word_files import make_docx  # noqa: E402 (test helper beside the reader tests)
+
+OUTPUTS = (paths.SEGMENTS, paths.SEGMENTS_CSV, paths.DOCUMENTS, paths.INGEST_LOG, paths.METHODS_CSV,
+           paths.METHODS_WIDE_CSV)
+
+REGISTER = ("participant_id,site,sector,organisation,role,name\n"
+            "P001,quillmere,voluntary,QCA,Manager,Priya Chaudhry\n"
+            "00123,sallowdene,statutory_health,Trust,Director,Richard Stanforth\n"
+            "P900,Calloway Wren Foundation,programme,Calloway Wren Foundation,Officer,Harriet Vale\n")
+
+TEAMS = """WEBVTT
+
+a/1-0
+00:00:01.000 --> 00:00:04.000
+<v Tom Ashdown>Could you describe your role?</v>
+
+a/2-0
+00:00:05.000 --> 00:00:09.000
+<v Richard Stanforth>I chair the board.</v>
+
+a/2-1
+00:00:09.000 --> 00:00:12.000
+<v Richard Stanforth>Since it started.</v>
+"""
+
+
+def make_project(root: Path, config: dict | None = None) -> tuple[Path, dict]:
+    """A small valid project: md, vtt and docx interviews, notes, and a workshop log."""
+    raw = root / "data" / "raw"
+    for folder in ("interviews", "observations", "workshops"):
+        (raw / folder).mkdir(parents=True, exist_ok=True)
+    (raw / "participants.csv").write_text(REGISTER, encoding="utf-8")
+    (raw / "interviews" / "p001_w1.md").write_text(
+        "---\nparticipant: P001\nwave: 1\ndate: 2025-03-04\n---\n\n"
+        "**Interviewer:** How did the partnership start?\n\n"
+        "**Respondent:** It grew out of the food response.\n\nThen the hub opened.\n", encoding="utf-8")
+    (raw / "interviews" / "p00123_w2.vtt").write_text(TEAMS, encoding="utf-8")
+    make_docx(raw / "interviews" / "p900_w1.docx", ["Interviewer: What does the foundation fund?",
+                                                     "Harriet: Partnerships in five places."])
+    (raw / "fieldwork.csv").write_text(
+        "file,participant,site,sector,wave,date\n"
+        "interviews/p00123_w2.vtt,00123,,,2,2025-09-01\n"
+        "interviews/p900_w1.docx,P900,,,1,\n", encoding="utf-8")
+    (raw / "observations" / "board.md").write_text(
+        "---\nsession: Board meeting\nsite: quillmere\nwave: 1\ndate: 2025-03-10\n---\n\n"
+        "The chair opened with referral figures.\n\nDebate about funding.\n", encoding="utf-8")
+    (raw / "workshops" / "workshop_log.csv").write_text(
+        "session,date,site,wave,observer,note\n"
+        "Theory of change,2025-05-01,sallowdene,1,Ana Ruiz,Groups mapped local assets.\n"
+        "Theory of change,2025-05-01,sallowdene,1,Ana Ruiz,Tension about data sharing.\n"
+        "Reflection,2025-11-01,sallowdene,2,Ana Ruiz,Partners reported progress.\n", encoding="utf-8")
+    return root, validate_config(config or {})
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path / "project")
+
+
+def hashes(root: Path) -> dict[str, str]:
+    raw = root / "data" / "raw"
+    return {p.relative_to(raw).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(raw.rglob("*")) if p.is_file()}
+
+
+def outputs_exist(root: Path) -> list[str]:
+    return [o for o in OUTPUTS if (root / o).exists()]
+
+
+def run_expecting_error(root: Path, config: dict) -> InputError:
+    with pytest.raises(InputError) as info:
+        run_ingest(config, root)
+    assert outputs_exist(root) == [], "no output may be written when the run stops"
+    return info.value
+
+
+# ----------------------------------------------------------------- the happy path
+
+
+def test_small_project(project):
+    root, config = project
+    before = hashes(root)
+    run_ingest(config, root)
+    assert hashes(root) == before, "input files must never change"
+    assert outputs_exist(root) == list(OUTPUTS)
+
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    segments = pd.read_parquet(root / paths.SEGMENTS)
+    assert list(documents.columns) == DOCUMENT_COLUMNS and list(segments.columns) == SEGMENT_COLUMNS
+    by_file = documents.set_index("source_file")
+    assert by_file.loc["interviews/p001_w1.md", ["site", "sector", "source_id", "wave", "date"]].tolist() == [
+        "quillmere", "voluntary", "P001", "1", "2025-03-04"]
+    vtt = by_file.loc["interviews/p00123_w2.vtt"]
+    assert (vtt["participant_id"], vtt["site"], vtt["wave"], vtt["source_format"]) == (
+        "00123", "sallowdene", "2", "vtt-teams")
+    assert by_file.loc["interviews/p900_w1.docx", "site"] == "Calloway Wren Foundation"
+    assert by_file.loc["observations/board.md", "title"] == "Board meeting"
+    assert by_file.loc["observations/board.md", "sector"] == ""
+    assert (documents["source_file"] == "workshops/workshop_log.csv").sum() == 2
+    assert segments["segment_id"].is_unique
+
+    roles = segments.set_index("text")["speaker_role"]
+    assert roles["How did the partnership start?"] == "interviewer"
+    assert roles["Then the hub opened."] == "participant"
+    assert roles["Could you describe your role?"] == "interviewer"    # the other of two speakers
+    assert roles["I chair the board. Since it started."] == "participant"  # register name; cues merged
+    assert roles["Partnerships in five places."] == "other"
+    assert roles["The chair opened with referral figures."] == ""
+    assert roles["Groups mapped local assets."] == ""
+    assert "Priya Chaudhry" not in set(segments["speaker"])
+    assert "name" not in segments.columns and "name" not in documents.columns
+
+    methods = pd.read_csv(root / paths.METHODS_CSV, dtype=str)
+    assert set(methods["method"]) == {"interview", "observation", "workshop"}
+    wide = pd.read_csv(root / paths.METHODS_WIDE_CSV, encoding="utf-8-sig")
+    assert wide["site"].tolist()[-1] == "Total"
+    assert int(wide.set_index("site").loc["Total", "total"]) == len(documents)
+
+    ingest_log = pd.read_csv(root / paths.INGEST_LOG, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert set(ingest_log["status"]) == {"read"}
+    assert "data/raw/interviews/p001_w1.md" in set(ingest_log["file"])
+
+
+def test_run_twice_gives_the_same_ids(project):
+    root, config = project
+    run_ingest(config, root)
+    first = pd.read_parquet(root / paths.SEGMENTS)["segment_id"].tolist()
+    (root / "data/raw/observations/extra.md").write_text(
+        "---\nsite: fenhollow\nwave: 2\n---\nNew notes.\n", encoding="utf-8")
+    run_ingest(config, root)
+    second = pd.read_parquet(root / paths.SEGMENTS)["segment_id"].tolist()
+    assert set(first) <= set(second) and len(second) == len(first) + 1
+
+
+def test_non_utf8_register_is_decoded_and_recorded(project):
+    root, config = project
+    register = root / "data/raw/participants.csv"
+    register.write_bytes(REGISTER.replace("Priya Chaudhry", "Zo\u00eb O\u2019Brien").encode("cp1252"))
+    run_ingest(config, root)
+    ingest_log = pd.read_csv(root / paths.INGEST_LOG, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    row = ingest_log.set_index("file").loc[paths.PARTICIPANTS]
+    assert row["encoding"] == "cp1252" and row["status"] == "read"
+
+
+# ----------------------------------------------------------------- every error case
+
+
+def test_corrupt_and_empty_files(project):
+    root, config = project
+    good = (root / "data/raw/interviews/p900_w1.docx").read_bytes()
+    (root / "data/raw/interviews/broken.docx").write_bytes(good[: len(good) // 3])
+    (root / "data/raw/observations/empty.md").write_bytes(b"")
+    error = run_expecting_error(root, config)
+    files = {p.file for p in error.problems}
+    assert {"data/raw/interviews/broken.docx", "data/raw/observations/empty.md"} <= files
+
+
+def test_unknown_sector(project):
+    root, config = project
+    (root / "data/raw/interviews/x.md").write_text(
+        "---\nsite: quillmere\nsector: health\nwave: 1\n---\nText.\n", encoding="utf-8")
+    error = run_expecting_error(root, config)
+    problem = next(p for p in error.problems if p.file == "data/raw/interviews/x.md")
+    assert problem.column == "sector" and "voluntary" in problem.hint
+
+
+def test_unknown_sector_in_register(project):
+    root, config = project
+    (root / "data/raw/participants.csv").write_text(REGISTER + "P5,a,health,,,\n", encoding="utf-8")
+    error = run_expecting_error(root, config)
+    assert [(p.row, p.column) for p in error.problems] == [(5, "sector")]
+
+
+def test_participant_not_in_register(project):
+    root, config = project
+    (root / "data/raw/interviews/x.md").write_text("---\nparticipant: P404\nwave: 1\n---\nText.\n",
+                                                   encoding="utf-8")
+    error = run_expecting_error(root, config)
+    assert any("'P404'" in p.message and "not in" in p.message for p in error.problems)
+
+
+def test_duplicate_participant_ids(project):
+    root, config = project
+    (root / "data/raw/participants.csv").write_text(REGISTER + "P001,fenhollow,voluntary,,,\n",
+                                                    encoding="utf-8")
+    error = run_expecting_error(root, config)
+    assert "rows 2, 5" in str(error)
+
+
+def test_unresolved_metadata_lists_every_file(project):
+    root, config = project
+    interviews = root / "data/raw/interviews"
+    (interviews / "a.md").write_text("No front matter at all.\n", encoding="utf-8")
+    (interviews / "b.vtt").write_text(TEAMS, encoding="utf-8")
+    (interviews / "c.md").write_text("---\nsite: x\nsector: voluntary\n---\nNo wave.\n", encoding="utf-8")
+    (root / "data/raw/observations/d.md").write_text("---\nsite: x\n---\nNo wave.\n", encoding="utf-8")
+    error = run_expecting_error(root, config)
+    unresolved = {p.file: p.message for p in error.problems if "not given" in p.message}
+    assert unresolved == {
+        "data/raw/interviews/a.md": "site, sector, wave not given",
+        "data/raw/interviews/b.vtt": "site, sector, wave not given",
+        "data/raw/interviews/c.md": "wave not given",
+        "data/raw/observations/d.md": "wave not given",
+    }
+
+
+def test_front_matter_and_fieldwork_disagree(project):
+    root, config = project
+    (root / "data/raw/fieldwork.csv").write_text(
+        "file,participant,site,sector,wave,date\n"
+        "interviews/p00123_w2.vtt,00123,,,2,\n"
+        "interviews/p900_w1.docx,P900,,,1,\n"
+        "interviews/p001_w1.md,,,,2,\n", encoding="utf-8")
+    error = run_expecting_error(root, config)
+    problem = error.problems[0]
+    assert problem.column == "wave" and "front matter" in problem.message and "row 4" in problem.message
+
+
+def test_fieldwork_row_for_missing_file(project):
+    root, config = project
+    with (root / "data/raw/fieldwork.csv").open("a", encoding="utf-8") as handle:
+        handle.write("interviews/missing.docx,P001,,,1,\n")
+    error = run_expecting_error(root, config)
+    assert "missing.docx" in str(error)
+
+
+def test_malformed_front_matter(project):
+    root, config = project
+    (root / "data/raw/interviews/bad.md").write_text("---\nwave: [1\n---\nText\n", encoding="utf-8")
+    error = run_expecting_error(root, config)
+    problem = next(p for p in error.problems if p.file.endswith("bad.md"))
+    assert problem.row is not None
+
+
+def test_unsupported_file_type(project):
+    root, config = project
+    (root / "data/raw/interviews/old.doc").write_bytes(b"\xd0\xcf\x11\xe0 legacy")
+    error = run_expecting_error(root, config)
+    assert any(p.file.endswith("old.doc") and ".docx" in p.hint for p in error.problems)
+
+
+# ----------------------------------------------------------------- skip mode
+
+
+def test_skip_mode_leaves_bad_files_out(tmp_path):
+    root, config = make_project(tmp_path / "project", {"ingest": {"on_bad_file": "skip"}})
+    (root / "data/raw/interviews/x.md").write_text("No front matter.\n", encoding="utf-8")
+    (root / "data/raw/observations/empty.txt").write_bytes(b"")
+    before = hashes(root)
+    run_ingest(config, root)
+    assert hashes(root) == before
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    assert "interviews/x.md" not in set(documents["source_file"])
+    assert "interviews/p001_w1.md" in set(documents["source_file"])
+    errors = pd.read_csv(root / paths.INGEST_ERRORS, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert set(errors["file"]) == {"data/raw/interviews/x.md", "data/raw/observations/empty.txt"}
+    ingest_log = pd.read_csv(root / paths.INGEST_LOG, encoding="utf-8-sig", dtype=str,
+                             keep_default_na=False).set_index("file")
+    assert ingest_log.loc["data/raw/interviews/x.md", "status"] == "excluded"
+    assert ingest_log.loc["data/raw/observations/empty.txt", "status"] == "error"
+    assert "not given" in ingest_log.loc["data/raw/interviews/x.md", "message"]
+
+
+def test_skip_mode_still_stops_on_a_broken_register(tmp_path):
+    root, config = make_project(tmp_path / "project", {"ingest": {"on_bad_file": "skip"}})
+    (root / "data/raw/participants.csv").write_text(REGISTER + "P001,a,voluntary,,,\n", encoding="utf-8")
+    run_expecting_error(root, config)
