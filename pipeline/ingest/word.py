@@ -48,7 +48,10 @@ _SKIP = {W + "del", W + "moveFrom", MC + "Fallback", W + "pPr", W + "rPr", W + "
          W + "tblPr", W + "trPr", W + "tcPr", W + "sdtPr"}
 
 # "Priya Chaudhry   0:03" or "Priya Chaudhry 1:02:03": a Teams speaker line.
-_TEAMS_SPEAKER = re.compile(r"^(?P<name>\S.{0,79}?)\s+(?P<time>\d{1,2}(?::\d{2}){1,2})$")
+# The name starts with a letter and holds no digits or commas, so that a header
+# line such as "10 March 2026, 14:03" is not taken for a speaker.
+_TEAMS_SPEAKER = re.compile(r"^(?P<name>[^\W\d][^\d,]{0,79}?)\s+(?P<time>\d{1,2}(?::\d{2}){1,2})$")
+_TEAMS_SYSTEM = re.compile(r"^.{1,80} (started|stopped) transcription$")
 _HEADING_STYLES = ("heading", "title", "subtitle")
 
 
@@ -101,7 +104,7 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
         blocks, preamble = _teams_turns(texts, teams)
         fmt = "docx-teams"
         if preamble:
-            log.info("%s: left out %d line(s) before the first speaker (meeting title, date, length)",
+            log.info("%s: left out %d line(s) of meeting details (title, date, length, transcription notices)",
                      display, preamble)
     else:
         blocks = _paragraph_blocks(texts, with_speakers=method in SPEAKER_METHODS)
@@ -271,8 +274,8 @@ def _teams_turns(texts: list[str], speaker_lines: set[int]) -> tuple[list[Block]
         if index in speaker_lines:
             speaker = _TEAMS_SPEAKER.match(text).group("name").strip()
             continue
-        if speaker is None:
-            preamble += 1
+        if speaker is None or _TEAMS_SYSTEM.match(text):
+            preamble += 1  # meeting title, date, length, "X started transcription"
             continue
         if blocks and blocks[-1].speaker == speaker and index - 1 not in speaker_lines:
             # A second paragraph in the same turn stays its own block (paragraph-sized segments).

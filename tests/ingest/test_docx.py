@@ -55,7 +55,7 @@ def test_speaker_labels_in_an_interview(tmp_path):
 
 def test_teams_docx_transcript_becomes_speaker_turns(tmp_path):
     path = make_docx(tmp_path / "teams.docx", [
-        "Partnership interview", "March 4, 2025, 10:00AM", "32m 10s",
+        "Partnership interview", "10 March 2026, 14:03", "32m 10s", "Tom Ashdown started transcription",
         "Tom Ashdown   0:03", "Thanks for joining.",
         "Priya Chaudhry   0:09", "Happy to help.",
         "Priya Chaudhry   0:15", "It started in 2020.",
