@@ -1,0 +1,196 @@
+"""Stage ``report``: the evaluation workbook, Markdown summaries and figures.
+
+Reads the triangulation tables (``data/processed/triangulation/*.parquet``,
+already pseudonymised), ``reports/tables/methods.csv`` and, when present,
+``reports/tables/agreement.csv``, and writes:
+
+* ``reports/evaluation_tables.xlsx`` (:mod:`pipeline.report.workbook`);
+* ``reports/summary.md`` and ``reports/sites/<site>.md`` (:mod:`pipeline.report.markdown`);
+* ``reports/figures/heatmap_theme_site.png`` and ``heatmap_theme_sector.png``
+  (:mod:`pipeline.report.figures`);
+* ``reports/review/possible_identifiers.csv``: capitalised words that look like
+  names but are in no list, for the analyst to check (it shows those words);
+* ``data/processed/anonymisation_log.csv``: real names and terms → pseudonyms.
+  This is personal data and is never written under ``reports/``.
+
+Everything written under ``reports/`` passes through the pseudonymiser again
+here, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import paths
+from pipeline.anonymise import Pseudonymiser, possible_identifiers, read_register_people
+from pipeline.atomic import write_csv
+from pipeline.errors import InputError
+from pipeline.report.figures import source_heatmap
+from pipeline.report.markdown import ReportData, write_markdown
+from pipeline.report.workbook import Sheet, write_workbook
+from pipeline.triangulate import TABLE_NAMES, table_csv, table_parquet
+
+log = logging.getLogger(__name__)
+
+MATRIX_DESCRIPTIONS = {
+    "site": "site (programme organisations listed after the sites)",
+    "sector": "stakeholder sector",
+    "method": "fieldwork method",
+    "wave": "fieldwork wave",
+}
+
+
+def read_tables(root: Path) -> dict[str, pd.DataFrame]:
+    """The triangulation tables written by the triangulate stage.
+
+    Raises
+    ------
+    InputError
+        If any is missing (naming the stage to run).
+    """
+    tables = {}
+    for name in TABLE_NAMES:
+        path = Path(root) / table_parquet(name)
+        if not path.is_file():
+            raise InputError("triangulation table not found", file=path, hint="run the triangulate stage first")
+        tables[name] = pd.read_parquet(path)
+    return tables
+
+
+def read_optional_csv(path: Path) -> pd.DataFrame:
+    """A CSV from another stage, or an empty frame when it does not exist."""
+    if not Path(path).is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in columns:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def suggestion_note(config: dict) -> str:
+    """What the tables say about unreviewed code suggestions."""
+    if config.get("triangulate", {}).get("include_suggested", True):
+        return ("Counts include code suggestions that no analyst has reviewed yet "
+                "(triangulate.include_suggested: true); the suggested_segments and "
+                "suggested_only_sources columns show how much of each count comes from them.")
+    return ("Only reviewed codes (accepted or changed) are counted; unreviewed suggestions are "
+            "excluded (triangulate.include_suggested: false).")
+
+
+def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, note: str) -> list[Sheet]:
+    """The workbook's table sheets, in order, each paired with its CSV."""
+    sheets = []
+    if not methods.empty:
+        sheets.append(Sheet("Methods", _numeric(methods, ["count"]),
+                            "Fieldwork documents by site, method and wave.", paths.METHODS_CSV))
+    for level in ("theme", "code"):
+        for dimension, description in MATRIX_DESCRIPTIONS.items():
+            name = f"matrix_{level}_{dimension}"
+            sheets.append(Sheet(
+                f"{level.capitalize()} by {dimension}", tables[name],
+                f"Each {level} by {description}: coded segments and distinct sources (a person, survey "
+                f"response or session counts once), the share of that {dimension}'s sources, and how many "
+                "come from unreviewed suggestions.", table_csv(name), note))
+    sheets.append(Sheet("Triangulation", tables["triangulation"],
+                        "Per theme (scope programme) and per theme and site: the methods, sectors and waves "
+                        "behind it, the evidence strength, where it was raised and, programme-wide, the "
+                        "comparison between sector groups (Fisher's exact test).", paths.TRIANGULATION_CSV,
+                        note, wrap=["sector_verdict"]))
+    sheets.append(Sheet("Site differences", tables["site_differences"],
+                        "For each site and theme, the share of the site's sources raising it against the share "
+                        "across the other sites.", table_csv("site_differences"), note))
+    sheets.append(Sheet("Quotes", tables["quotes"],
+                        "Exemplar quotes per theme and per site and theme, most representative first, "
+                        "pseudonymised and attributed by sector, role, method and wave.", paths.QUOTES_CSV,
+                        note, wrap=["quote"]))
+    if not agreement.empty:
+        sheets.append(Sheet("Agreement", _numeric(agreement, ["value", "n"]),
+                            "Inter-coder agreement from double-coded segments.", paths.AGREEMENT_CSV))
+    return sheets
+
+
+def project_known_words(config: dict, root: Path) -> list[str]:
+    """Words that are not personal names: project, site, sector and codebook labels, organisations, roles."""
+    words = [config.get("project", {}).get("name", "")]
+    words += list(config.get("sites", {})) + list(config.get("sites", {}).values())
+    words += list(config.get("sectors", {}).values())
+    try:
+        from pipeline.codebook import load_codebook
+
+        codebook = load_codebook(Path(root) / config["codebook"]["file"])
+        words += [codebook.name] + [t.label for t in codebook.themes] + [c.label for c in codebook.codes]
+    except Exception as error:  # the codebook has its own stage to report problems
+        log.warning("Codebook words not excluded from possible identifiers: %s", error)
+    for person in read_register_people(Path(root) / paths.PARTICIPANTS, named_only=False):
+        words += [person.site, person.role]
+    organisations = read_optional_csv(Path(root) / paths.PARTICIPANTS)
+    if "organisation" in organisations:
+        words += list(organisations["organisation"])
+    return [w for w in words if w]
+
+
+def write_possible_identifiers(config: dict, root: Path, pseudonymiser: Pseudonymiser) -> Path:
+    """``reports/review/possible_identifiers.csv`` from every non-interviewer segment."""
+    target = Path(root) / paths.POSSIBLE_IDENTIFIERS
+    segments_path = Path(root) / paths.SEGMENTS
+    segments = pd.read_parquet(segments_path, columns=None) if segments_path.is_file() else pd.DataFrame(
+        columns=["segment_id", "text"])
+    if "speaker_role" in segments:
+        segments = segments[segments["speaker_role"].fillna("") != "interviewer"]
+    found = possible_identifiers(segments[["segment_id", "text"]], pseudonymiser,
+                                 known_words=project_known_words(config, root))
+    write_csv(target, found)
+    if len(found):
+        log.warning("%d capitalised word(s) look like names but are in no list: see %s",
+                    len(found), paths.POSSIBLE_IDENTIFIERS)
+    return target
+
+
+def run_report(config: dict, root: Path) -> None:
+    """Stage ``report``: write the workbook, summaries, figures and privacy checks.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration.
+    root : Path
+        Project folder.
+    """
+    root = Path(root)
+    pseudonymiser = Pseudonymiser.from_project(config, root)
+    clean = pseudonymiser.apply
+    tables = read_tables(root)
+    methods = read_optional_csv(root / paths.METHODS_CSV)
+    agreement = read_optional_csv(root / paths.AGREEMENT_CSV)
+    note = suggestion_note(config)
+    noun = config.get("project", {}).get("site_noun", "site")
+
+    site_png = source_heatmap(tables["matrix_theme_site"], "site", root / paths.HEATMAP_THEME_SITE,
+                              f"Distinct sources raising each theme, by {noun}", clean)
+    sector_png = source_heatmap(tables["matrix_theme_sector"], "sector", root / paths.HEATMAP_THEME_SECTOR,
+                                "Distinct sources raising each theme, by sector", clean)
+    figures = {"theme_site": "figures/" + site_png.name, "theme_sector": "figures/" + sector_png.name}
+
+    data = ReportData(tables, methods, config, figures)
+    write_markdown(data, root, clean)
+    write_workbook(
+        root / paths.EVALUATION_WORKBOOK,
+        table_sheets(tables, methods, agreement, note),
+        tables["framework_matrix"],
+        [(f"Distinct sources raising each theme, by {noun}", site_png),
+         ("Distinct sources raising each theme, by sector", sector_png)],
+        clean,
+        config.get("project", {}).get("name", "Programme evaluation"),
+        [note, "People are never named: anyone mentioned appears as a role in square brackets."],
+    )
+    write_possible_identifiers(config, root, pseudonymiser)
+    pseudonymiser.write_log(root)
+    log.info("Wrote the evaluation workbook, the programme summary and %d site page(s)", len(data.site_order))

@@ -1,0 +1,413 @@
+"""The Markdown summaries: ``reports/summary.md`` and ``reports/sites/<site>.md``.
+
+Rendered from the Jinja2 templates in ``pipeline/report/templates/``. The
+templates only lay out what is decided here: which themes lead, what their
+prevalence and evidence strength are called, and which quotes illustrate them.
+Every rendered document passes through the pseudonymiser before it is written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from pipeline.atomic import write_text
+from pipeline.triangulate import number_word, plural
+
+METHOD_NOUNS = {"interview": ("interview", "interviews"), "survey": ("survey response", "survey responses"),
+                "workshop": ("workshop", "workshops"), "observation": ("observation", "observations")}
+STRENGTH_WORDS = {"strong": "strong", "moderate": "moderate", "limited": "limited", "none": "no"}
+
+
+# --------------------------------------------------------------------------- Markdown text
+
+
+def md_inline(text) -> str:
+    """Text safe inside a Markdown paragraph, quote or table cell.
+
+    Line breaks become spaces; ``|`` and the characters that would start
+    emphasis, code, HTML or an escape are backslash-escaped.
+
+    Examples
+    --------
+    >>> md_inline("a | b *c*")
+    'a \\\\| b \\\\*c\\\\*'
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    text = " ".join(str(text).split())
+    return re.sub(r"([\\`*_<>|])", r"\\\1", text)
+
+
+def md_table(rows: list[list], headers: list[str], align: list[str] | None = None) -> str:
+    """A GitHub-flavoured pipe table with a header separator row.
+
+    Parameters
+    ----------
+    rows : list of list
+        Cell values (escaped with :func:`md_inline`).
+    headers : list of str
+    align : list of {"l", "r"}, optional
+        Column alignment; left by default.
+
+    Examples
+    --------
+    >>> print(md_table([["a|b", 1]], ["Name", "N"], ["l", "r"]))
+    | Name | N |
+    | :--- | ---: |
+    | a\\|b | 1 |
+    """
+    align = align or ["l"] * len(headers)
+    lines = ["| " + " | ".join(md_inline(h) for h in headers) + " |",
+             "| " + " | ".join(":---" if a == "l" else "---:" for a in align) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:.1f}" if not value.is_integer() else str(int(value))
+    if value is pd.NA or value is None:
+        return ""
+    return md_inline(value) or " "
+
+
+def sentence_list(items: list[str], conjunction: str = "and") -> str:
+    """``["a", "b", "c"]`` → ``"a, b and c"``."""
+    items = [i for i in items if i]
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+def count_phrase(n: int, singular: str, plural_: str | None = None) -> str:
+    """``count_phrase(3, "source")`` → ``"three sources"``; numbers up to twenty in words."""
+    noun = singular if n == 1 else (plural_ or singular + "s")
+    return f"{number_word(n) if n else 'no'} {noun}"
+
+
+def quote_blocks(quotes: list[dict]) -> str:
+    """Block quotes, each followed by its attribution, separated by blank lines."""
+    blocks = []
+    for quote in quotes:
+        attribution = quote["attribution"] + ("" if quote.get("reviewed", True) else " (coding not yet reviewed)")
+        blocks.append(f"> {quote['text']}\n>\n> — {attribution}")
+    return "\n\n".join(blocks)
+
+
+def _environment() -> jinja2.Environment:
+    folder = resources.files("pipeline.report") / "templates"
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=False,  # Markdown, escaped explicitly with md_inline
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["md"] = md_inline
+    environment.globals.update(md_table=md_table, quote_blocks=quote_blocks, sentence_list=sentence_list, count_phrase=count_phrase,
+                               number_word=number_word)
+    return environment
+
+
+def tidy_markdown(text: str) -> str:
+    """At most one blank line in a row, and one trailing newline."""
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+# --------------------------------------------------------------------------- context
+
+
+class ReportData:
+    """The tables a summary is written from (already pseudonymised), with helpers for wording.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        From ``data/processed/triangulation/`` (see :data:`pipeline.triangulate.TABLE_NAMES`).
+    methods : DataFrame
+        ``site, method, wave, count`` (may be empty).
+    config : dict
+    figures : dict
+        figure key → path relative to ``reports/``.
+    """
+
+    def __init__(self, tables: dict, methods: pd.DataFrame, config: dict, figures: dict):
+        self.tables = tables
+        self.methods = methods
+        self.config = config
+        self.figures = figures
+        self.tri = tables["triangulation"]
+        self.programme = self.tri[self.tri["scope"] == "programme"]
+        self.site_rows = self.tri[self.tri["scope"] == "site"]
+        self.quotes = tables["quotes"]
+        self.noun = config.get("project", {}).get("site_noun", "site")
+        self.nouns = plural(self.noun, config.get("report", {}).get("site_noun_plural"))
+        matrix = tables["matrix_theme_site"]
+        self.site_order = list(dict.fromkeys(matrix["site"]))
+        self.site_labels = dict(zip(matrix["site"], matrix["site_label"]))
+        self.include_suggested = bool(config.get("triangulate", {}).get("include_suggested", True))
+        self.sites_total = int(self.programme["sites_total"].dropna().iloc[0]) if len(self.programme) else 0
+
+    # ---- methods
+
+    def methods_table(self, site: str | None = None) -> str:
+        methods = self.methods
+        if methods.empty:
+            return "_No fieldwork table was found (reports/tables/methods.csv)._"
+        if site is not None:
+            methods = methods[methods["site"] == site]
+        counts = methods.assign(count=pd.to_numeric(methods["count"], errors="coerce").fillna(0).astype(int))
+        order = [m for m in METHOD_NOUNS if m in set(counts["method"])] + sorted(
+            set(counts["method"]) - set(METHOD_NOUNS))
+        if site is None:
+            pivot = counts.pivot_table(index="site", columns="method", values="count", aggfunc="sum", fill_value=0)
+            sites = [s for s in self.site_order if s in pivot.index] + sorted(set(pivot.index) - set(self.site_order))
+            rows = [[self.site_labels.get(s, s), *[int(pivot.at[s, m]) if m in pivot.columns else 0 for m in order],
+                     int(pivot.loc[s].sum())] for s in sites]
+            rows.append(["Total", *[int(pivot[m].sum()) if m in pivot.columns else 0 for m in order],
+                         int(pivot.to_numpy().sum())])
+            headers = [self.noun.capitalize(), *[METHOD_NOUNS.get(m, (m, m + "s"))[1].capitalize() for m in order],
+                       "Total"]
+        else:
+            pivot = counts.pivot_table(index="wave", columns="method", values="count", aggfunc="sum", fill_value=0)
+            waves = sorted(pivot.index, key=str)
+            rows = [[f"Wave {w}", *[int(pivot.at[w, m]) if m in pivot.columns else 0 for m in order],
+                     int(pivot.loc[w].sum())] for w in waves]
+            headers = ["Wave", *[METHOD_NOUNS.get(m, (m, m + "s"))[1].capitalize() for m in order], "Total"]
+        return md_table(rows, headers, ["l"] + ["r"] * (len(headers) - 1))
+
+    def fieldwork_sentence(self) -> str:
+        if self.methods.empty:
+            return ""
+        counts = self.methods.assign(count=pd.to_numeric(self.methods["count"], errors="coerce").fillna(0))
+        by_method = counts.groupby("method")["count"].sum()
+        parts = [count_phrase(int(by_method[m]), *METHOD_NOUNS.get(m, (m, m + "s")))
+                 for m in METHOD_NOUNS if m in by_method.index and by_method[m] > 0]
+        waves = sorted({str(w) for w in counts["wave"] if str(w)})
+        sentence = f"The evidence comes from {sentence_list(parts)}"
+        if len(waves) > 1:
+            sentence += f" across {number_word(len(waves))} waves of fieldwork"
+        return sentence + "."
+
+    # ---- themes
+
+    def ranked_themes(self, site: str | None = None) -> pd.DataFrame:
+        frame = self.programme if site is None else self.site_rows[self.site_rows["site"] == site]
+        frame = frame.assign(_strength=frame["evidence_strength"].map(
+            {"strong": 3, "moderate": 2, "limited": 1, "none": 0}))
+        return frame.sort_values(["sources", "_strength", "segments", "theme_label"],
+                                 ascending=[False, False, False, True])
+
+    def theme_table(self, site: str | None = None) -> str:
+        rows = []
+        for r in self.ranked_themes(site).itertuples():
+            row = [r.theme_label]
+            if site is None:
+                row.append(r.prevalence)
+            row += [int(r.sources), int(r.segments), r.methods.replace("; ", ", ") or "–",
+                    r.sectors.replace("; ", ", ") or "–", r.evidence_strength]
+            if self.include_suggested:
+                row.append(int(r.suggested_segments))
+            rows.append(row)
+        headers = ["Theme"] + (["Where it was raised"] if site is None else []) + [
+            "Sources", "Segments", "Methods", "Sectors", "Evidence"]
+        if self.include_suggested:
+            headers.append("Of which unreviewed")
+        align = ["l"] + (["l"] if site is None else []) + ["r", "r", "l", "l", "l"] + (
+            ["r"] if self.include_suggested else [])
+        return md_table(rows, headers, align)
+
+    def theme_paragraph(self, r, site: str | None = None) -> str:
+        """An evaluator's sentence or two about one theme."""
+        methods = [METHOD_NOUNS.get(m, (m, m + "s"))[1] for m in r.methods.split("; ") if m]
+        groups = [self.people_plural(label) for label in r.sectors.split("; ") if label]
+        who = count_phrase(int(r.sources), "source")
+        text = f"Raised by {who} ({count_phrase(int(r.segments), 'coded segment')})"
+        if site is None:
+            text += f" in {r.prevalence}"
+        if methods:
+            text += f", through {sentence_list(methods)}"
+        text += "."
+        if groups:
+            text += f" Those raising it were {sentence_list(groups)}."
+        strength = r.evidence_strength
+        text += f" The evidence is {STRENGTH_WORDS.get(strength, strength)}"
+        text += {"strong": ", drawing on several methods, sectors and sources.",
+                 "moderate": ", with more than one source and some corroboration across methods or sectors.",
+                 "limited": ", resting on few sources or a single method and sector.",
+                 "none": "."}.get(strength, ".")
+        if self.include_suggested and int(r.suggested_segments):
+            text += (f" {count_phrase(int(r.suggested_segments), 'segment').capitalize()} "
+                     f"{'comes' if int(r.suggested_segments) == 1 else 'come'} from code suggestions "
+                     "that have not yet been reviewed.")
+        return md_inline(text)
+
+    def divergence_sentence(self, r) -> str:
+        verdict = getattr(r, "sector_verdict", "")
+        if not isinstance(verdict, str) or not verdict or verdict.startswith("not raised"):
+            return ""
+        detail = (f"{_percent_text(r.group_a_percent)} of {r.group_a}, {int(r.group_a_sources)} of "
+                  f"{int(r.group_a_total)}, against {_percent_text(r.group_b_percent)} of {r.group_b}, "
+                  f"{int(r.group_b_sources)} of {int(r.group_b_total)}")
+        return md_inline(f"Sector comparison: {verdict} ({detail}).")
+
+    def divergence_table(self) -> str:
+        rows = []
+        for r in self.ranked_themes().itertuples():
+            if int(r.sources) == 0:
+                continue
+            rows.append([r.theme_label, f"{int(r.group_a_sources)} of {int(r.group_a_total)}",
+                         f"{int(r.group_b_sources)} of {int(r.group_b_total)}",
+                         "" if pd.isna(r.fisher_p) else f"{r.fisher_p:.3f}", r.sector_verdict])
+        if not rows:
+            return "_No themes have been coded yet._"
+        first = self.programme.iloc[0]
+        headers = ["Theme", f"{first['group_a']} raising it".capitalize(),
+                   f"{first['group_b']} raising it".capitalize(), "Fisher's exact p", "Reading"]
+        return md_table(rows, headers, ["l", "r", "r", "r", "l"])
+
+    def quotes_for(self, theme_id: str, site: str | None = None) -> list[dict]:
+        scope = "programme" if site is None else "site"
+        q = self.quotes[(self.quotes["scope"] == scope) & (self.quotes["theme_id"] == theme_id)]
+        if site is not None:
+            q = q[q["site"] == site]
+        return [{"text": md_inline(row.quote), "attribution": md_inline(row.attribution),
+                 "reviewed": bool(row.reviewed)} for row in q.sort_values("rank").itertuples()]
+
+    def people_plural(self, sector_label: str) -> str:
+        """``"Statutory sector (NHS)"`` → ``"statutory sector stakeholders (NHS)"`` (from the attribution label)."""
+        from pipeline.anonymise import attribution_label
+
+        keys = {label: key for key, label in self.config.get("sectors", {}).items()}
+        label = attribution_label(keys.get(sector_label, sector_label), self.config.get("sectors", {}),
+                                  self.config.get("report", {}).get("attribution"))
+        head, _, tail = label.partition(" (")
+        head = head if head.endswith("s") else head + "s"
+        if head[:1].isupper() and head[1:2].islower():
+            head = head[0].lower() + head[1:]
+        return f"{head} ({tail}" if tail else head
+
+    # ---- sites
+
+    def site_differences(self, site: str) -> dict:
+        diff = self.tables["site_differences"]
+        diff = diff[diff["site"] == site]
+        more = [md_inline(f"{r.theme_label}: {int(r.site_sources)} of {int(r.site_total)} sources here "
+                          f"({_percent_text(r.site_percent)}) against {_percent_text(r.other_percent)} elsewhere")
+                for r in diff[diff["comparison"] == "more prevalent"].sort_values(
+                    "difference_points", ascending=False).itertuples()]
+        less = [md_inline(f"{r.theme_label}: {int(r.site_sources)} of {int(r.site_total)} sources here "
+                          f"({_percent_text(r.site_percent)}) against {_percent_text(r.other_percent)} elsewhere")
+                for r in diff[diff["comparison"] == "less prevalent"].sort_values("difference_points").itertuples()]
+        return {"more": more, "less": less}
+
+
+def _percent_text(value) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:.0f}%"
+
+
+def method_note(config: dict) -> dict:
+    """The rules behind the wording, stated at the end of every summary."""
+    tri = config.get("triangulate", {})
+    from pipeline.triangulate import DEFAULT_EVIDENCE_RULE, _merged
+
+    rule = _merged(DEFAULT_EVIDENCE_RULE, tri.get("evidence", {}))
+    return {
+        "strong": rule["strong"], "moderate": rule["moderate"],
+        "include_suggested": bool(tri.get("include_suggested", True)),
+        "alpha": tri.get("divergence_alpha", 0.05),
+    }
+
+
+# --------------------------------------------------------------------------- render
+
+
+def render_summary(data: ReportData) -> str:
+    """The programme summary, as Markdown (not yet pseudonymised)."""
+    template = _environment().get_template("summary.md.j2")
+    themes = []
+    for r in data.ranked_themes().itertuples():
+        if int(r.sources) == 0:
+            continue
+        paragraph = " ".join(p for p in (data.theme_paragraph(r), data.divergence_sentence(r)) if p)
+        themes.append({"label": md_inline(r.theme_label), "paragraph": paragraph,
+                       "quotes": data.quotes_for(r.theme_id)})
+    not_raised = [md_inline(r.theme_label) for r in data.ranked_themes().itertuples() if int(r.sources) == 0]
+    sites = [{"label": md_inline(data.site_labels.get(s, s)), "file": f"sites/{site_file_name(s)}.md"}
+             for s in data.site_order]
+    text = template.render(
+        project=md_inline(data.config.get("project", {}).get("name", "Programme evaluation")),
+        noun=data.noun, nouns=data.nouns, sites_total=data.sites_total,
+        fieldwork_sentence=md_inline(data.fieldwork_sentence()),
+        methods_table=data.methods_table(), theme_table=data.theme_table(), themes=themes,
+        not_raised=not_raised, divergence_table=data.divergence_table(),
+        figures=data.figures, sites=sites, note=method_note(data.config),
+    )
+    return tidy_markdown(text)
+
+
+def render_site(data: ReportData, site: str) -> str:
+    """One site's summary, as Markdown (not yet pseudonymised)."""
+    template = _environment().get_template("site.md.j2")
+    rows = data.site_rows[data.site_rows["site"] == site]
+    is_programme_org = site in data.site_order[data.sites_total:]
+    themes = []
+    for r in data.ranked_themes(site).itertuples():
+        if int(r.sources) == 0:
+            continue
+        programme = data.programme[data.programme["theme_id"] == r.theme_id].iloc[0]
+        themes.append({"label": md_inline(r.theme_label), "paragraph": data.theme_paragraph(r, site),
+                       "elsewhere": md_inline(f"Across the programme it was raised in {programme['prevalence']}."),
+                       "quotes": data.quotes_for(r.theme_id, site)})
+    not_raised = [md_inline(r.theme_label) for r in data.ranked_themes(site).itertuples() if int(r.sources) == 0]
+    text = template.render(
+        project=md_inline(data.config.get("project", {}).get("name", "Programme evaluation")),
+        site=md_inline(data.site_labels.get(site, site)), noun=data.noun, nouns=data.nouns,
+        is_programme_org=is_programme_org, sources=int(rows["sources"].max()) if len(rows) else 0,
+        methods_table=data.methods_table(site), theme_table=data.theme_table(site), themes=themes,
+        not_raised=not_raised, differences=data.site_differences(site),
+        figures={k: "../" + v for k, v in data.figures.items()}, note=method_note(data.config),
+    )
+    return tidy_markdown(text)
+
+
+def site_file_name(site: str) -> str:
+    """``reports/sites/<site>.md``: the site key, made safe as a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(site)).strip("._") or "site"
+
+
+def write_markdown(data: ReportData, root: Path, pseudonymise) -> list[Path]:
+    """Render and write the summary and every site's page; return the paths written.
+
+    Site pages from an earlier run for sites no longer in the data are removed,
+    so that ``reports/sites/`` always matches the evidence.
+    """
+    from pipeline import paths
+
+    root = Path(root)
+    written = [root / paths.SUMMARY_MD]
+    write_text(written[0], pseudonymise(render_summary(data)))
+    sites_dir = root / paths.SITES_DIR
+    sites_dir.mkdir(parents=True, exist_ok=True)
+    wanted = {site_file_name(s) for s in data.site_order}
+    for stale in sites_dir.glob("*.md"):
+        if stale.name not in wanted and stale.stem not in wanted:
+            stale.unlink()
+    for site in data.site_order:
+        target = sites_dir / f"{site_file_name(site)}.md"
+        write_text(target, pseudonymise(render_site(data, site)))
+        written.append(target)
+    return written

@@ -1,0 +1,138 @@
+"""The Markdown summaries are valid Markdown and never name a participant."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from markdown_it import MarkdownIt
+
+from pipeline import paths
+from pipeline.report import run_report
+from pipeline.report.markdown import md_inline, md_table
+from pipeline.triangulate import run_triangulate
+from synthetic_project import NAMES, make_project
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory) -> Path:
+    root, config = make_project(tmp_path_factory.mktemp("synthetic") / "project")
+    run_triangulate(config, root)
+    run_report(config, root)
+    return root
+
+
+def check_markdown(text: str) -> list[str]:
+    """Problems with a Markdown document: heading levels, tables, stray pipes."""
+    problems = []
+    parser = MarkdownIt("commonmark").enable("table")
+    tokens = parser.parse(text)
+    levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+    if not levels or levels[0] != 1:
+        problems.append("the document must start with one level-1 heading")
+    if levels.count(1) != 1:
+        problems.append(f"{levels.count(1)} level-1 headings")
+    for before, after in zip(levels, levels[1:]):
+        if after > before + 1:
+            problems.append(f"heading level jumps from {before} to {after}")
+    # every pipe-table-looking block must parse as a table with the right number of cells
+    lines = text.splitlines()
+    table_lines = [i for i, line in enumerate(lines) if line.startswith("|")]
+    tables = [t for t in tokens if t.type == "table_open"]
+    blocks = sum(1 for i in table_lines if i == 0 or not lines[i - 1].startswith("|"))
+    if blocks != len(tables):
+        problems.append(f"{blocks} pipe blocks but {len(tables)} parsed tables")
+    for i in table_lines:
+        cells = len(re.split(r"(?<!\\)\|", lines[i].strip())) - 2
+        header_start = i
+        while header_start > 0 and lines[header_start - 1].startswith("|"):
+            header_start -= 1
+        expected = len(re.split(r"(?<!\\)\|", lines[header_start].strip())) - 2
+        if cells != expected:
+            problems.append(f"line {i + 1}: {cells} cells, header has {expected}")
+    for i, token in enumerate(tokens):
+        if token.type == "thead_open":
+            separator = lines[token.map[0] + 1] if token.map else ""
+            if not re.match(r"^\|( ?:?-{3,}:? ?\|)+$", separator):
+                problems.append(f"table at line {token.map[0] + 1} has no header separator row")
+    return problems
+
+
+def test_validator_catches_problems():
+    assert check_markdown("# A\n\n### C\n")
+    assert check_markdown("## A\n")
+    assert check_markdown("# A\n\n| a | b |\n| --- | --- |\n| 1 | 2 | 3 |\n")
+    assert not check_markdown("# A\n\n## B\n\n| a | b |\n| :--- | ---: |\n| x\\|y | 2 |\n")
+
+
+def test_md_helpers_escape_pipes_and_emphasis():
+    assert md_inline("a|b *c*\nd") == "a\\|b \\*c\\* d"
+    table = md_table([["x|y", 1.5]], ["A", "B"], ["l", "r"])
+    assert table.splitlines()[1] == "| :--- | ---: |"
+    assert "x\\|y" in table
+
+
+def test_summary_and_site_pages_are_valid_markdown(reported):
+    files = [reported / paths.SUMMARY_MD, *sorted((reported / paths.SITES_DIR).glob("*.md"))]
+    assert {f.stem for f in files[1:]} == {"north", "south", "east", "funder"}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert check_markdown(text) == [], path.name
+
+
+def test_summary_content(reported):
+    text = (reported / paths.SUMMARY_MD).read_text(encoding="utf-8")
+    assert "all three partnerships" in text and "two of the three partnerships" in text
+    assert "Relationships \\| trust" in text                      # escaped pipe from a codebook label
+    assert "](figures/heatmap_theme_site.png)" in text
+    assert "](sites/north.md)" in text
+    assert "— Voluntary sector partner, partnership manager, interview, wave 1" in text
+    site = (reported / paths.SITES_DIR / "east.md").read_text(encoding="utf-8")
+    assert "](../figures/heatmap_theme_site.png)" in site
+    assert "Legacy: 3 of 3 sources here" in site
+    funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
+    assert "programme's own organisations" in funder
+
+
+def test_figures_written(reported):
+    for path in (paths.HEATMAP_THEME_SITE, paths.HEATMAP_THEME_SECTOR):
+        assert (reported / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _all_report_text(root: Path) -> dict[str, str]:
+    from openpyxl import load_workbook
+
+    texts = {}
+    for path in (root / paths.REPORTS).rglob("*"):
+        if path.suffix in (".md", ".csv"):
+            texts[str(path)] = path.read_text(encoding="utf-8-sig")
+        elif path.suffix == ".xlsx":
+            workbook = load_workbook(path)
+            texts[str(path)] = "\n".join(str(c.value) for ws in workbook for row in ws.iter_rows()
+                                         for c in row if c.value is not None)
+    return texts
+
+
+def test_no_register_name_anywhere_under_reports(reported):
+    texts = _all_report_text(reported)
+    assert any(p.endswith("evaluation_tables.xlsx") for p in texts)
+    words = {w for name in NAMES for w in re.split(r"[\s-]+", name)}
+    for path, text in texts.items():
+        for word in words:
+            assert not re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE), (path, word)
+    # identifying terms are replaced too
+    assert all("Marram Road" not in text for text in texts.values())
+
+
+def test_anonymisation_log_only_in_processed(reported):
+    assert (reported / paths.ANONYMISATION_LOG).is_file()
+    assert not list((reported / paths.REPORTS).rglob("*anonymisation*"))
+    log = pd.read_csv(reported / paths.ANONYMISATION_LOG, encoding="utf-8-sig")
+    assert "Priya Chaudhry" in set(log["real"])
+
+
+def test_possible_identifiers_file(reported):
+    found = pd.read_csv(reported / paths.POSSIBLE_IDENTIFIERS, encoding="utf-8-sig")
+    assert list(found.columns) == ["token", "count", "example_segment_id", "context", "review_note"]
