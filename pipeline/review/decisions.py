@@ -91,7 +91,7 @@ DECISION_COLUMNS = ["segment_id", "coder", "decision", "code_id", "comment", "so
 CONFLICT_COLUMNS = ["file", "sheet", "cell", "segment_id", "problem", "detail"]
 AUDIT_COLUMNS = ["logged_at", "event", "segment_id", "coder", "old_decision", "old_codes",
                  "old_comment", "new_decision", "new_codes", "new_comment", "source_file", "sheet",
-                 "row", "recorded_at", "detail"]
+                 "cell", "row", "recorded_at", "detail"]
 # Audit events that set the state of a (segment, coder) decision; the others are notes.
 STATE_EVENTS = ("new", "changed", "restored")
 CODE_SEPARATOR = ";"  # code ids cannot contain it (see pipeline.codebook.ID_PATTERN)
@@ -114,6 +114,8 @@ class Decision:
     sheet : str
     row : int
         Spreadsheet row it was read from.
+    cell : str
+        Reference of the row's segment_id cell, e.g. ``Review!A17``.
     recorded_at : pandas.Timestamp
         Modification time of the source file (UTC).
     """
@@ -127,6 +129,7 @@ class Decision:
     sheet: str
     row: int
     recorded_at: pd.Timestamp
+    cell: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -312,7 +315,7 @@ def state_from_audit(rows: list[dict]) -> dict[tuple[str, str], Decision]:
             segment_id=row["segment_id"], coder=row["coder"], decision=row["new_decision"],
             codes=tuple(c for c in row["new_codes"].split(CODE_SEPARATOR) if c),
             comment=row["new_comment"], source_file=row["source_file"], sheet=row["sheet"],
-            row=int(row["row"] or 0), recorded_at=pd.Timestamp(row["recorded_at"]),
+            row=int(row["row"] or 0), recorded_at=pd.Timestamp(row["recorded_at"]), cell=row["cell"],
         )
         state[decision.key] = decision
     return state
@@ -328,7 +331,7 @@ def audit_row(event: str, new: Decision, old: Decision | None = None, detail: st
         "old_comment": old.comment if old else "",
         "new_decision": new.decision, "new_codes": CODE_SEPARATOR.join(new.codes),
         "new_comment": new.comment, "source_file": new.source_file, "sheet": new.sheet,
-        "row": str(new.row), "recorded_at": _timestamp_text(new.recorded_at), "detail": detail,
+        "cell": new.cell, "row": str(new.row), "recorded_at": _timestamp_text(new.recorded_at), "detail": detail,
     }
 
 
@@ -370,6 +373,13 @@ def _cell_text(value) -> str:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value).strip()
+
+
+def quote_sheetname(title: str) -> str:
+    """A sheet name as a cell reference writes it: ``Review``, ``'My coding'``."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", title):
+        return title
+    return "'" + title.replace("'", "''") + "'"
 
 
 def _header_name(value) -> str:
@@ -444,7 +454,7 @@ class FileResult:
     source_file: str
     decisions: list[Decision]
     seen_ids: set[str]
-    cleared: list[tuple[str, str, str, int]]   # (segment_id, coder, sheet, row) of empty rows
+    cleared: list[tuple[str, str, str, str]]   # (segment_id, coder, sheet, cell) of empty rows
 
 
 def read_review_file(
@@ -498,9 +508,12 @@ def read_review_file(
     issued = read_issued_ids(workbook)
     issued_from_file = issued is not None
     issued = issued if issued_from_file else fallback_issued
+    issued_set = set(issued)
+
+    where = quote_sheetname(title) + "!"
 
     def ref(row: int, column: int) -> str:
-        return f"{title}!{sheet.cell(row=row, column=column).coordinate}"
+        return where + sheet.cell(row=row, column=column).coordinate
 
     id_col = columns["segment_id"]
     read_cols = [id_col, columns["decision"], *found.final_columns]
@@ -513,7 +526,7 @@ def read_review_file(
     for merged in list(sheet.merged_cells.ranges):
         if merged.max_row <= found.header_row:
             continue
-        conflicts.add(relative, title, f"{title}!{merged.coord}", "", "merged cells",
+        conflicts.add(relative, title, where + merged.coord, "", "merged cells",
                       "merged cells in the data area"
                       + ("; the rows they cover were not imported — unmerge them"
                          if any(merged.min_col <= c <= merged.max_col for c in read_cols)
@@ -550,14 +563,14 @@ def read_review_file(
                 conflicts.add(relative, title, ref(r, id_col), "", "unknown segment_id",
                               "a decision in a row without a segment_id; it was not imported")
             continue
-        if segment_id not in known_ids and segment_id not in issued:
+        if segment_id not in known_ids and segment_id not in issued_set:
             conflicts.add(relative, title, ref(r, id_col), segment_id, "unknown segment_id",
                           "this segment_id is not in the segments table nor in any earlier decision: "
                           "it may have been edited (or Excel dropped leading zeros). The row was "
                           "not imported")
             continue
         if not decision_text and not typed_codes:
-            cleared.append((segment_id, coder, title, r))
+            cleared.append((segment_id, coder, title, ref(r, id_col)))
             continue
         if decision_text and decision_text not in DECISION_VALUES:
             conflicts.add(relative, title, ref(r, columns["decision"]), segment_id, "invalid decision",
@@ -618,7 +631,7 @@ def read_review_file(
                           f"final codes but no decision: imported as change to {', '.join(codes)}")
             decision = CHANGE
         made = Decision(segment_id, coder, decision, tuple(codes), comment, relative, title, r,
-                        recorded_at)
+                        recorded_at, ref(r, id_col))
         candidates.setdefault(made.key, []).append(made)
 
     # Duplicated IDs: every repeat is reported; identical repeats are imported once.
@@ -639,7 +652,7 @@ def read_review_file(
     seen = set(rows_of_id)
     for position, segment_id in enumerate(issued):
         if segment_id not in seen:
-            cell = f"{title}!A{position + 2}" if issued_from_file else title
+            cell = f"{where}A{position + 2}" if issued_from_file else title
             conflicts.add(relative, title, cell, segment_id, "deleted row",
                           "this segment was in the workbook as issued"
                           + (f" (row {position + 2})" if issued_from_file else "")
@@ -773,23 +786,23 @@ def import_decisions(
             else:
                 note("ignored_older", winner, old,
                      f"older than the decision recorded from {old.source_file}")
-                conflicts.add(winner.source_file, winner.sheet, f"{winner.sheet}!A{winner.row}",
+                conflicts.add(winner.source_file, winner.sheet, winner.cell,
                               winner.segment_id, "older decision ignored",
                               f"coder {winner.coder!r} recorded a newer decision in {old.source_file} "
                               f"(row {old.row}); this older file does not replace it")
 
     for result in results:
-        for segment_id, coder, sheet, row in result.cleared:
+        for segment_id, coder, sheet, cell in result.cleared:
             old = state.get((segment_id, coder))
             if old is not None and old.source_file == result.source_file:
-                conflicts.add(result.source_file, sheet, f"{sheet}!A{row}", segment_id, "cleared decision",
+                conflicts.add(result.source_file, sheet, cell, segment_id, "cleared decision",
                               f"the decision of {coder!r} was cleared in this file; the earlier "
                               f"decision ({old.decision} {', '.join(old.codes) or 'no code'}) still "
                               "stands — to undo it, record a new decision")
 
     frame = decisions_frame(state, codebook, segment_ids)
     for decision in state.values():
-        cell = f"{decision.sheet}!A{decision.row}" if decision.sheet else f"row {decision.row}"
+        cell = decision.cell or f"row {decision.row}"
         if decision.segment_id not in segment_ids:
             conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
                           "orphaned decision",

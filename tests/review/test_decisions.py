@@ -1,0 +1,394 @@
+"""Reading decisions back from returned review workbooks."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipeline import paths
+from pipeline.errors import InputError
+from pipeline.review.decisions import read_audit_log, run_review_import
+from pipeline.review.workbook import run_review_workbook
+from pipeline.spreadsheet import set_cell
+
+from .conftest import CODEBOOK, fill, headers, row_of, save_copy, segments_frame, write_codebook
+
+T0 = time.time() - 10_000  # file modification times used to order decisions
+
+
+@pytest.fixture
+def issued(project, config) -> Path:
+    run_review_workbook(config, project)
+    return project / paths.REVIEW_WORKBOOK
+
+
+def inbox(project: Path, name: str) -> Path:
+    return project / paths.REVIEW_INBOX / name
+
+
+def import_all(project, config):
+    run_review_import(config, project)
+    decisions = pd.read_parquet(project / paths.DECISIONS)
+    conflicts = pd.read_csv(project / paths.REVIEW_CONFLICTS, dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig")
+    return decisions, conflicts
+
+
+def codes_of(decisions, segment_id, coder=None):
+    rows = decisions[decisions["segment_id"] == segment_id]
+    if coder is not None:
+        rows = rows[rows["coder"] == coder]
+    return list(rows["code_id"])
+
+
+def problems(conflicts):
+    return {(row.problem, row.cell) for row in conflicts.itertuples()}
+
+
+def test_accept_change_reject_semantics(project, config, issued):
+    def edit(workbook):
+        sheet = workbook["Review"]
+        fill(sheet, "00123", decision="accept")
+        fill(sheet, "1234567890123456", decision="change", final_code_1="rel_trust",
+             final_code_2="staff_old", comment="two codes")
+        fill(sheet, "seg_a", decision="reject")
+        fill(sheet, "seg_b", decision="Accept", final_code_1="rel_comms")  # confirmation
+        fill(sheet, "seg_c", decision="reject", final_code_1="rel_trust")  # treated as change
+
+    save_copy(issued, inbox(project, "alice.xlsx"), edit)
+    decisions, conflicts = import_all(project, config)
+    assert list(decisions.columns) == ["segment_id", "coder", "decision", "code_id", "comment",
+                                       "source_file", "row", "recorded_at", "orphaned"]
+    assert set(decisions["coder"]) == {"alice"}  # the file name when coder is empty
+    assert codes_of(decisions, "00123") == ["res_funding"]
+    assert codes_of(decisions, "1234567890123456") == ["rel_trust", "res_staff"]  # alias mapped
+    assert codes_of(decisions, "seg_a") == [""]
+    assert decisions.set_index("segment_id").loc["seg_a", "decision"] == "reject"
+    assert codes_of(decisions, "seg_b") == ["rel_comms"]
+    assert decisions.set_index("segment_id").loc["seg_b", "decision"] == "accept"
+    assert codes_of(decisions, "seg_c") == ["rel_trust"]
+    assert decisions.set_index("segment_id").loc["seg_c", "decision"] == "change"
+    assert "reject with codes" in set(conflicts["problem"])
+    assert decisions["source_file"].eq("data/review/alice.xlsx").all()
+    assert not decisions["orphaned"].any()
+    row = decisions[decisions["segment_id"] == "00123"]["row"].iloc[0]
+    assert row == row_of(openpyxl.load_workbook(issued)["Review"], "00123")
+
+
+def test_accept_without_suggestion_and_change_without_codes_are_reported(project, config, issued):
+    def edit(workbook):
+        sheet = workbook["Review"]
+        fill(sheet, "seg_c", decision="accept")   # seg_c has no suggestion above threshold
+        fill(sheet, "seg_a", decision="change")
+        fill(sheet, "seg_b", decision="maybe")
+        fill(sheet, "00123", decision="accept")
+
+    save_copy(issued, inbox(project, "alice.xlsx"), edit)
+    decisions, conflicts = import_all(project, config)
+    sheet = openpyxl.load_workbook(issued)["Review"]
+    col = openpyxl.utils.get_column_letter(headers(sheet)["decision"])
+    found = problems(conflicts)
+    assert ("accept without a suggestion", f"Review!{col}{row_of(sheet, 'seg_c')}") in found
+    assert ("change without codes", f"Review!{col}{row_of(sheet, 'seg_a')}") in found
+    assert ("invalid decision", f"Review!{col}{row_of(sheet, 'seg_b')}") in found
+    assert set(decisions["segment_id"]) == {"00123"}
+
+
+def test_sorted_filtered_and_hidden_rows_match_by_segment_id(project, config, issued):
+    def edit(workbook):
+        sheet = workbook["Review"]
+        fill(sheet, "00123", decision="accept", coder="alice")
+        fill(sheet, "seg_a", decision="change", final_code_1="rel_comms", coder="alice")
+        # sort: reverse the data rows
+        rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+        for r, values in enumerate(reversed(rows), start=2):
+            for c, value in enumerate(values, start=1):
+                sheet.cell(row=r, column=c).value = value
+        # filter and hide
+        sheet.auto_filter.add_filter_column(1, ["seg_a"])
+        sheet.row_dimensions[row_of(sheet, "00123")].hidden = True
+        sheet.row_dimensions[row_of(sheet, "seg_a")].hidden = True
+
+    save_copy(issued, inbox(project, "alice.xlsx"), edit)
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "00123") == ["res_funding"]
+    assert codes_of(decisions, "seg_a") == ["rel_comms"]
+    assert conflicts.empty
+
+
+def test_each_problem_is_reported_with_its_cell_and_the_rest_imports(project, config, issued):
+    issued_row = row_of(openpyxl.load_workbook(issued)["Review"], "1234567890123456")
+
+    def edit(workbook):
+        sheet = workbook["Review"]
+        sheet.title = "My coding"                                   # renamed sheet
+        sheet.protection.sheet = False
+        sheet.insert_cols(3)                                         # inserted column
+        sheet.cell(row=1, column=3).value = "my notes"
+        sheet.delete_rows(row_of(sheet, "1234567890123456"))         # deleted row
+        fill(sheet, "00123", decision="accept")                      # fine
+        fill(sheet, "seg_a", decision="change", final_code_1="no_such_code")   # unknown code
+        fill(sheet, "seg_b", decision='="accept"')                   # formula
+        fill(sheet, "seg_c", decision="reject", coder="alice")       # merged cells
+        cols = headers(sheet)
+        r = row_of(sheet, "seg_c")
+        sheet.merge_cells(start_row=r, start_column=cols["coder"], end_row=r,
+                          end_column=cols["comment"])
+        source, last = row_of(sheet, "00123"), sheet.max_row + 1    # duplicated ID
+        for c in range(1, sheet.max_column + 1):
+            sheet.cell(row=last, column=c).value = sheet.cell(row=source, column=c).value
+        edited = sheet.max_row + 1                                   # edited ID
+        sheet.cell(row=edited, column=1).value = "seg_zz"
+        sheet.cell(row=edited, column=cols["decision"]).value = "reject"
+
+    target = save_copy(issued, inbox(project, "alice.xlsx"), edit)
+    sheet = openpyxl.load_workbook(target)["My coding"]
+    letter = {name: openpyxl.utils.get_column_letter(c) for name, c in headers(sheet).items()}
+    rows = {sid: sheet.cell(row=r, column=1).value for r, sid in
+            ((r, sheet.cell(row=r, column=1).value) for r in range(2, sheet.max_row + 1))}
+    assert rows  # sanity
+    seg_c = row_of(sheet, "seg_c")
+    duplicates = [r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=1).value == "00123"]
+
+    decisions, conflicts = import_all(project, config)
+    found = problems(conflicts)
+    where = "'My coding'!"
+    expected = {
+        ("deleted row", f"{where}A{issued_row}"),
+        ("unknown code", f"{where}{letter['final_code_1']}{row_of(sheet, 'seg_a')}"),
+        ("formula", f"{where}{letter['decision']}{row_of(sheet, 'seg_b')}"),
+        ("merged cells", f"{where}{letter['coder']}{seg_c}:{letter['comment']}{seg_c}"),
+        ("duplicated segment_id", f"{where}A{duplicates[1]}"),
+        ("unknown segment_id", f"{where}A{sheet.max_row}"),
+    }
+    assert found == expected, conflicts.to_string()
+    assert set(conflicts["file"]) == {"data/review/alice.xlsx"}
+    assert set(conflicts["sheet"]) == {"My coding"}
+    # everything else is imported
+    assert list(decisions["segment_id"]) == ["00123"]
+    assert codes_of(decisions, "00123") == ["res_funding"]
+
+
+def test_deleted_row_is_reported_with_its_issued_cell(project, config, issued):
+    issued_row = row_of(openpyxl.load_workbook(issued)["Review"], "seg_b")
+
+    def edit(workbook):
+        sheet = workbook["Review"]
+        fill(sheet, "seg_a", decision="accept")
+        sheet.delete_rows(row_of(sheet, "seg_b"))
+
+    save_copy(issued, inbox(project, "alice.xlsx"), edit)
+    decisions, conflicts = import_all(project, config)
+    deleted = conflicts[conflicts["problem"] == "deleted row"]
+    assert list(deleted["segment_id"]) == ["seg_b"]
+    assert list(deleted["cell"]) == [f"Review!A{issued_row}"]
+    assert codes_of(decisions, "seg_a") == ["rel_trust"]
+
+
+def test_two_coders_files(project, config, issued):
+    save_copy(issued, inbox(project, "coding_alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="alice"), T0)
+    save_copy(issued, inbox(project, "coding_bob.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="change", final_code_1="rel_comms",
+                              coder="bob"), T0 + 10)
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a", "alice") == ["rel_trust"]
+    assert codes_of(decisions, "seg_a", "bob") == ["rel_comms"]
+    assert conflicts.empty
+
+
+def test_same_coder_in_two_files_most_recent_wins_and_is_audited(project, config, issued):
+    save_copy(issued, inbox(project, "alice_v1.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="alice"), T0)
+    save_copy(issued, inbox(project, "alice_v2.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="alice"), T0 + 10)
+    decisions, _ = import_all(project, config)
+    assert codes_of(decisions, "seg_a", "alice") == [""]
+    audit = read_audit_log(project / paths.DECISIONS_AUDIT)
+    superseded = [r for r in audit if r["event"] == "superseded"]
+    assert len(superseded) == 1 and superseded[0]["source_file"] == "data/review/alice_v1.xlsx"
+    # importing again adds nothing to the audit log
+    import_all(project, config)
+    assert len(read_audit_log(project / paths.DECISIONS_AUDIT)) == len(audit)
+
+
+def test_changes_are_audited_old_to_new(project, config, issued):
+    target = inbox(project, "alice.xlsx")
+    save_copy(issued, target, lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    import_all(project, config)
+    save_copy(target, target, lambda wb: fill(wb["Review"], "seg_a", decision="change",
+                                              final_code_1="rel_comms", comment="on reflection"),
+              T0 + 100)
+    decisions, _ = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_comms"]
+    audit = read_audit_log(project / paths.DECISIONS_AUDIT)
+    assert [r["event"] for r in audit] == ["new", "changed"]
+    change = audit[-1]
+    assert (change["coder"], change["source_file"]) == ("alice", "data/review/alice.xlsx")
+    assert (change["old_decision"], change["old_codes"]) == ("accept", "rel_trust")
+    assert (change["new_decision"], change["new_codes"], change["new_comment"]) == (
+        "change", "rel_comms", "on reflection")
+    assert change["logged_at"] and change["recorded_at"]
+
+
+def test_decisions_survive_a_removed_file_and_a_deleted_parquet(project, config, issued):
+    target = inbox(project, "alice.xlsx")
+    save_copy(issued, target, lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    save_copy(issued, inbox(project, "bob.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_b", decision="reject"), T0)
+    first, _ = import_all(project, config)
+    target.unlink()                                   # the analyst's file disappears
+    (project / paths.DECISIONS).unlink()              # Snakemake deletes outputs before a re-run
+    second, _ = import_all(project, config)
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
+
+
+def test_cleared_decision_still_stands_and_is_reported(project, config, issued):
+    target = inbox(project, "alice.xlsx")
+    save_copy(issued, target, lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    import_all(project, config)
+    save_copy(target, target, lambda wb: fill(wb["Review"], "seg_a", decision=None), T0 + 100)
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_trust"]
+    assert "cleared decision" in set(conflicts["problem"])
+
+
+def test_an_older_copy_does_not_replace_a_newer_decision(project, config, issued):
+    save_copy(issued, inbox(project, "alice_new.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject"), T0 + 100)
+    import_all(project, config)
+    inbox(project, "alice_new.xlsx").unlink()
+    save_copy(issued, inbox(project, "old.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="alice_new"), T0)
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == [""]
+    assert "older decision ignored" in set(conflicts["problem"])
+
+
+def test_orphaned_decision_is_kept(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    import_all(project, config)
+    from .conftest import SEGMENTS
+    segments_frame([s for s in SEGMENTS if s[0] != "seg_a"]).to_parquet(project / paths.SEGMENTS)
+    decisions, conflicts = import_all(project, config)
+    row = decisions[decisions["segment_id"] == "seg_a"]
+    assert list(row["code_id"]) == ["rel_trust"] and row["orphaned"].all()
+    assert "orphaned decision" in set(conflicts["problem"])
+    # the file still lists seg_a: it is on its Issued sheet, so it is not an "edited" ID
+    assert "unknown segment_id" not in set(conflicts["problem"])
+
+
+def test_new_fieldwork_keeps_earlier_decisions(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    import_all(project, config)
+    from .conftest import SEGMENTS
+    segments_frame(SEGMENTS + [("seg_new", "participant", "A new interview.")]).to_parquet(
+        project / paths.SEGMENTS)
+    (project / paths.DECISIONS).unlink()
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_trust"] and not decisions["orphaned"].any()
+    assert conflicts.empty  # seg_new was not in the workbook as issued: not a deleted row
+
+
+def test_codebook_alias_maps_a_renamed_code_and_removed_codes_are_reported(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"), lambda wb: (
+        fill(wb["Review"], "seg_a", decision="accept"),
+        fill(wb["Review"], "seg_b", decision="change", final_code_1="rel_comms")), T0)
+    import_all(project, config)
+    book = copy.deepcopy(CODEBOOK)
+    relations = book["themes"][1]
+    relations["codes"] = [{"id": "rel_confidence", "label": "Confidence", "definition": "Trust.",
+                           "aliases": ["rel_trust"]}]          # rel_trust renamed; rel_comms removed
+    write_codebook(project, book)
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_confidence"]
+    assert codes_of(decisions, "seg_b") == ["rel_comms"]      # kept as recorded
+    removed = conflicts[conflicts["problem"] == "removed code"]
+    assert list(removed["segment_id"]) == ["seg_b"]
+    assert set(removed["cell"]) == {f"Review!A{row_of(openpyxl.load_workbook(issued)['Review'], 'seg_b')}"}
+    # the file itself still says rel_comms in final_code_1: reported as an unknown code there
+    assert "unknown code" in set(conflicts["problem"])
+
+
+def test_input_files_are_never_modified(project, config, issued):
+    target = save_copy(issued, inbox(project, "alice.xlsx"),
+                       lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    mtime = target.stat().st_mtime_ns
+    import_all(project, config)
+    import_all(project, config)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    assert target.stat().st_mtime_ns == mtime
+
+
+def test_lock_files_are_ignored_and_bad_files_stop_or_skip(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    inbox(project, "~$alice.xlsx").write_bytes(b"lock")
+    decisions, conflicts = import_all(project, config)
+    assert conflicts.empty
+    inbox(project, "broken.xlsx").write_bytes(b"this is not a spreadsheet")
+    with pytest.raises(InputError, match="broken.xlsx"):
+        run_review_import(config, project)
+    config["review"]["on_bad_file"] = "skip"
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_trust"]
+    assert list(conflicts["problem"]) == ["unreadable file"]
+
+
+def test_no_review_files_gives_empty_outputs(project, config):
+    decisions, conflicts = import_all(project, config)
+    assert decisions.empty and conflicts.empty
+    assert list(conflicts.columns) == ["file", "sheet", "cell", "segment_id", "problem", "detail"]
+
+
+def test_formula_looking_comment_survives_the_audit_log(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", comment="'quoted"), T0)
+    import_all(project, config)
+    (project / paths.DECISIONS).unlink()
+    decisions, _ = import_all(project, config)
+    assert decisions.set_index("segment_id").loc["seg_a", "comment"] == "'quoted"
+    assert len(read_audit_log(project / paths.DECISIONS_AUDIT)) == 1
+
+
+@pytest.mark.skipif(shutil.which("libreoffice") is None,
+                    reason="LibreOffice (libreoffice on PATH) is needed to re-save a workbook")
+def test_libreoffice_round_trip(project, config, issued, tmp_path):
+    def edit(workbook):
+        sheet = workbook["Review"]
+        fill(sheet, "00123", decision="accept", coder="alice")
+        fill(sheet, "1234567890123456", decision="change", final_code_1="rel_trust",
+             final_code_2="res_funding", coder="alice")
+        # text typed with a leading apostrophe: stored as text, not as a formula
+        set_cell(sheet.cell(row=row_of(sheet, "1234567890123456"), column=headers(sheet)["comment"]),
+                 "=not a formula")
+        fill(sheet, "seg_a", decision="reject", coder="alice")
+
+    filled = save_copy(issued, tmp_path / "filled" / "alice_lo.xlsx", edit)
+    out = tmp_path / "out"
+    profile = tmp_path / "lo-profile"
+    result = subprocess.run(
+        ["libreoffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+         "xlsx", "--outdir", str(out), str(filled)],
+        capture_output=True, text=True, timeout=180)
+    resaved = out / "alice_lo.xlsx"
+    assert resaved.exists(), result.stdout + result.stderr
+    inbox(project, "alice_lo.xlsx").parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(resaved, inbox(project, "alice_lo.xlsx"))
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "00123") == ["res_funding"]
+    assert codes_of(decisions, "1234567890123456") == ["rel_trust", "res_funding"]
+    assert decisions.set_index("segment_id").loc["seg_a", "decision"] == "reject"
+    assert decisions[decisions["segment_id"] == "1234567890123456"]["comment"].iloc[0] == "=not a formula"
+    assert conflicts.empty, conflicts.to_string()
