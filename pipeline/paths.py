@@ -67,3 +67,8 @@ QUOTES_CSV = f"{TABLES}/quotes.csv"
 POSSIBLE_IDENTIFIERS = f"{REPORTS}/review/possible_identifiers.csv"
 HEATMAP_THEME_SITE = f"{FIGURES}/heatmap_theme_site.png"
 HEATMAP_THEME_SECTOR = f"{FIGURES}/heatmap_theme_sector.png"
+# Tables written by the triangulate stage: CSV under reports/tables/, parquet under TRIANGULATION_DIR.
+TRIANGULATION_TABLES = (
+    [f"matrix_{level}_{dimension}" for level in ("code", "theme") for dimension in ("site", "sector", "method", "wave")]
+    + ["triangulation", "framework_matrix", "quotes", "site_differences"]
+)

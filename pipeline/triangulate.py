@@ -117,7 +117,7 @@ def table_parquet(name: str) -> str:
     return f"{paths.TRIANGULATION_DIR}/{name}.parquet"
 
 
-TABLE_NAMES = MATRIX_NAMES + ["triangulation", "framework_matrix", "quotes", "site_differences"]
+TABLE_NAMES = list(paths.TRIANGULATION_TABLES)  # listed in paths so that the rules need not import this module
 
 
 # --------------------------------------------------------------------------- wording

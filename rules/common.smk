@@ -39,6 +39,11 @@ def final_outputs():
         paths.SUGGESTIONS,
         paths.REVIEW_WORKBOOK,
         paths.CODED_SEGMENTS,
+        paths.TRIANGULATION_CSV,
+        paths.EVALUATION_WORKBOOK,
+        paths.SUMMARY_MD,
+        paths.SITES_DIR,
+        paths.POSSIBLE_IDENTIFIERS,
     ]
 
 
