@@ -13,6 +13,7 @@ include: "rules/common.smk"
 include: "rules/ingest.smk"
 include: "rules/suggest.smk"
 include: "rules/review.smk"
+include: "rules/discover.smk"
 include: "rules/report.smk"
 
 

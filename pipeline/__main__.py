@@ -29,6 +29,9 @@ STAGES = {
     "review_import": "pipeline.review.decisions:run_review_import",
     "review_workbook": "pipeline.review.workbook:run_review_workbook",
     "apply_decisions": "pipeline.review.coded:run_apply_decisions",
+    "discover": "pipeline.discover:run_discover",
+    "saturation": "pipeline.saturation:run_saturation",
+    "cooccurrence": "pipeline.cooccurrence:run_cooccurrence",
     "triangulate": "pipeline.triangulate:run_triangulate",
     "report": "pipeline.report:run_report",
 }

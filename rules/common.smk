@@ -44,6 +44,12 @@ def final_outputs():
         paths.SUMMARY_MD,
         paths.SITES_DIR,
         paths.POSSIBLE_IDENTIFIERS,
+        paths.CANDIDATE_CODES_CSV,
+        paths.CANDIDATE_WORKBOOK,
+        paths.SATURATION_SUMMARY_CSV,
+        paths.SATURATION_FIGURE,
+        paths.COOCCURRENCE_CSV,
+        paths.THEME_NETWORK_FIGURE,
     ]
 
 

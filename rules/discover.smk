@@ -1,0 +1,80 @@
+# ---- beyond the codebook: candidate new codes, saturation, co-occurrence ----
+# Analysts' saved candidate workbooks in data/review/candidates/ are inputs,
+# never outputs. codebook/proposed.yaml is deliberately not a declared output:
+# the discover stage writes it only when a candidate is promoted, and Snakemake
+# must never delete or pre-empt it.
+
+
+def candidate_files():
+    """Analysts' saved copies of the candidate workbook (Office lock and hidden files skipped)."""
+    inbox = Path(paths.CANDIDATE_INBOX)
+    if not inbox.exists():
+        return []
+    return sorted(str(p) for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
+
+
+rule discover:
+    input:
+        paths.SEGMENTS,
+        paths.EMBEDDINGS,
+        paths.SUGGESTIONS,
+        paths.DECISIONS,
+        paths.CODED_SEGMENTS,
+        codebook_file(),
+        register_file(),
+        candidate_files(),
+    output:
+        candidates=report(
+            paths.CANDIDATE_CODES_CSV,
+            caption="../report/candidate_codes.rst",
+            category="Beyond the codebook",
+        ),
+        workbook=paths.CANDIDATE_WORKBOOK,
+    params:
+        stage="discover",
+        settings=settings("discover", "privacy", "sectors", "sites"),
+    log:
+        "logs/discover.log",
+    script:
+        STAGE_SCRIPT
+
+
+rule saturation:
+    input:
+        paths.DOCUMENTS,
+        paths.CODED_SEGMENTS,
+    output:
+        table=paths.SATURATION_CSV,
+        summary=paths.SATURATION_SUMMARY_CSV,
+        figure=report(
+            paths.SATURATION_FIGURE,
+            caption="../report/saturation.rst",
+            category="Beyond the codebook",
+        ),
+    params:
+        stage="saturation",
+        settings=settings("discover", "sites"),
+    log:
+        "logs/saturation.log",
+    script:
+        STAGE_SCRIPT
+
+
+rule cooccurrence:
+    input:
+        paths.CODED_SEGMENTS,
+        codebook_file(),
+    output:
+        table=paths.COOCCURRENCE_CSV,
+        figure=report(
+            paths.THEME_NETWORK_FIGURE,
+            caption="../report/theme_network.rst",
+            category="Beyond the codebook",
+        ),
+    params:
+        stage="cooccurrence",
+        settings=settings("discover"),
+    log:
+        "logs/cooccurrence.log",
+    script:
+        STAGE_SCRIPT
