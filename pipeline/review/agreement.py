@@ -1,0 +1,244 @@
+"""How far analysts agree with the suggestions, and with each other.
+
+Writes ``reports/tables/agreement.csv``, a tidy table with the columns
+``measure, code_id, coder_a, coder_b, value, n``:
+
+``acceptance_rate``
+    Per code: of the analysts' decisions on segments where the code was
+    suggested (above the threshold), the share that kept it among their codes.
+    ``code_id = "(all)"`` pools every suggested code. ``coder_a`` is
+    ``"(all coders)"``; ``n`` counts (decision, suggested code) pairs.
+``kappa_suggestion``
+    Cohen's κ between the suggestions and each coder's decisions
+    (``coder_a = "suggestion"``, ``coder_b`` a coder or ``"(all coders)"``).
+    Per code: the code suggested or not against the code chosen or not, over
+    the coder's decisions. Overall (``"(all)"``): the top suggestion (or none)
+    against the analyst's first code (or none, for a reject).
+``kappa``, ``percent_agreement``
+    For each pair of coders, over the segments both decided. Per code:
+    presence/absence of the code. Overall: the whole set of codes each gave
+    (agreement means exactly the same codes).
+``krippendorff_alpha``, ``percent_agreement`` with ``coder_a = "(all coders)"``
+    Nominal Krippendorff's α over every segment decided by two or more coders
+    (missing decisions allowed), per code and overall as above; the percent
+    agreement is the share of those segments on which all their coders agree.
+
+Orphaned decisions and codes no longer in the codebook are left out (aliases
+are mapped). A measure that is undefined — one category only, too few
+segments — is NaN, with its ``n``, never an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from pipeline.codebook import Codebook
+
+log = logging.getLogger(__name__)
+
+AGREEMENT_COLUMNS = ["measure", "code_id", "coder_a", "coder_b", "value", "n"]
+ALL_CODES = "(all)"
+ALL_CODERS = "(all coders)"
+SUGGESTION = "suggestion"
+NONE = "(none)"
+
+
+def cohen_kappa(a: list, b: list) -> float:
+    """Cohen's κ of two raters' nominal labels on the same units.
+
+    Parameters
+    ----------
+    a, b : sequence
+        Labels, one per unit, in the same order.
+
+    Returns
+    -------
+    float
+        κ = (p_o − p_e) / (1 − p_e); NaN when there are no units or chance
+        agreement is 1 (both raters used one and the same category only).
+
+    Examples
+    --------
+    >>> cohen_kappa(["x", "x", "y", "y"], ["x", "y", "y", "y"])
+    0.5
+    """
+    n = len(a)
+    if n == 0 or n != len(b):
+        return math.nan
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    count_a, count_b = Counter(a), Counter(b)
+    expected = sum(count_a[c] * count_b[c] for c in count_a) / (n * n)
+    if math.isclose(expected, 1.0):
+        return math.nan
+    return (observed - expected) / (1 - expected)
+
+
+def percent_agreement(a: list, b: list) -> float:
+    """Share of units on which two raters give the same label (NaN if no units)."""
+    if not a:
+        return math.nan
+    return sum(x == y for x, y in zip(a, b)) / len(a)
+
+
+def krippendorff_alpha(units: list[list]) -> float:
+    """Nominal Krippendorff's α.
+
+    Parameters
+    ----------
+    units : list of list
+        For each unit, the labels the coders gave it (missing coders omitted).
+        Units with fewer than two labels carry no information and are ignored.
+
+    Returns
+    -------
+    float
+        α, or NaN when it is undefined (fewer than two pairable values, or a
+        single category in all the data).
+    """
+    import krippendorff
+
+    units = [u for u in units if len(u) >= 2]
+    if not units:
+        return math.nan
+    categories = sorted({label for unit in units for label in unit}, key=str)
+    if len(categories) < 2:
+        return math.nan
+    index = {label: i for i, label in enumerate(categories)}
+    width = max(len(u) for u in units)
+    matrix = np.full((width, len(units)), np.nan)
+    for j, unit in enumerate(units):
+        for i, label in enumerate(unit):
+            matrix[i, j] = index[label]
+    try:
+        return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal",
+                                        value_domain=list(range(len(categories)))))
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+
+
+def _decision_codes(decisions: pd.DataFrame, codebook: Codebook) -> dict[tuple[str, str], list[str]]:
+    """(segment_id, coder) -> live codes chosen, in order (empty for a reject); orphans left out."""
+    live = decisions[~decisions["orphaned"].astype(bool)]
+    chosen: dict[tuple[str, str], list[str]] = {}
+    for row in live.itertuples(index=False):
+        codes = chosen.setdefault((row.segment_id, row.coder), [])
+        code_id = codebook.resolve_alias(row.code_id) if row.code_id else None
+        if code_id and code_id not in codes:
+            codes.append(code_id)
+    return chosen
+
+
+def _suggested(suggestions: pd.DataFrame, codebook: Codebook) -> tuple[dict, dict]:
+    """segment_id -> set of suggested codes, and segment_id -> top suggested code."""
+    shown = suggestions[suggestions["suggested"].astype(bool)].sort_values(["segment_id", "rank"])
+    sets: dict[str, set[str]] = {}
+    top: dict[str, str] = {}
+    for row in shown.itertuples(index=False):
+        code_id = codebook.resolve_alias(str(row.code_id))
+        if code_id is None:
+            continue
+        sets.setdefault(str(row.segment_id), set()).add(code_id)
+        top.setdefault(str(row.segment_id), code_id)
+    return sets, top
+
+
+def _row(measure, code_id, coder_a, coder_b, value, n) -> dict:
+    return {"measure": measure, "code_id": code_id, "coder_a": coder_a, "coder_b": coder_b,
+            "value": float(value), "n": int(n)}
+
+
+def _label(codes: list[str]) -> str:
+    return "+".join(sorted(codes)) if codes else NONE
+
+
+def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
+                    codebook: Codebook) -> pd.DataFrame:
+    """Compute every agreement measure (see the module docstring).
+
+    Parameters
+    ----------
+    decisions : DataFrame
+        ``decisions.parquet``.
+    suggestions : DataFrame
+        ``suggestions.parquet`` (``segment_id, code_id, rank, score, confidence, suggested``).
+    codebook : Codebook
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`AGREEMENT_COLUMNS`.
+    """
+    chosen = _decision_codes(decisions, codebook)
+    suggested_sets, top = _suggested(suggestions, codebook)
+    code_order = {code_id: i for i, code_id in enumerate(codebook.code_ids)}
+    rows: list[dict] = []
+
+    # Suggestion acceptance, per code and pooled.
+    accepted, offered = Counter(), Counter()
+    for (segment_id, _coder), codes in chosen.items():
+        for code_id in suggested_sets.get(segment_id, ()):
+            offered[code_id] += 1
+            accepted[code_id] += code_id in codes
+    for code_id in sorted(offered, key=code_order.get):
+        rows.append(_row("acceptance_rate", code_id, ALL_CODERS, "", accepted[code_id] / offered[code_id],
+                         offered[code_id]))
+    total = sum(offered.values())
+    rows.append(_row("acceptance_rate", ALL_CODES, ALL_CODERS, "",
+                     sum(accepted.values()) / total if total else math.nan, total))
+
+    # Suggestions against each coder's decisions, and against all decisions pooled.
+    coders = sorted({coder for _segment, coder in chosen})
+    for coder in coders + ([ALL_CODERS] if len(coders) > 1 else []):
+        keys = [k for k in chosen if coder == ALL_CODERS or k[1] == coder]
+        model = [top.get(segment_id, NONE) for segment_id, _c in keys]
+        human = [chosen[k][0] if chosen[k] else NONE for k in keys]
+        rows.append(_row("kappa_suggestion", ALL_CODES, SUGGESTION, coder, cohen_kappa(model, human),
+                         len(keys)))
+        used = {c for k in keys for c in chosen[k]} | {c for k in keys for c in suggested_sets.get(k[0], ())}
+        for code_id in sorted(used, key=code_order.get):
+            model = [code_id in suggested_sets.get(k[0], ()) for k in keys]
+            human = [code_id in chosen[k] for k in keys]
+            rows.append(_row("kappa_suggestion", code_id, SUGGESTION, coder,
+                             cohen_kappa(model, human), len(keys)))
+
+    # Between coders, on the segments two or more of them decided.
+    by_segment: dict[str, dict[str, list[str]]] = {}
+    for (segment_id, coder), codes in chosen.items():
+        by_segment.setdefault(segment_id, {})[coder] = codes
+    shared = {s: c for s, c in by_segment.items() if len(c) >= 2}
+    if shared:
+        used = sorted({code for per in shared.values() for codes in per.values() for code in codes},
+                      key=code_order.get)
+        for coder_a, coder_b in itertools.combinations(coders, 2):
+            both = [s for s, per in shared.items() if coder_a in per and coder_b in per]
+            if not both:
+                continue
+            a = [_label(shared[s][coder_a]) for s in both]
+            b = [_label(shared[s][coder_b]) for s in both]
+            rows.append(_row("kappa", ALL_CODES, coder_a, coder_b, cohen_kappa(a, b), len(both)))
+            rows.append(_row("percent_agreement", ALL_CODES, coder_a, coder_b, percent_agreement(a, b),
+                             len(both)))
+            for code_id in used:
+                a = [code_id in shared[s][coder_a] for s in both]
+                b = [code_id in shared[s][coder_b] for s in both]
+                rows.append(_row("kappa", code_id, coder_a, coder_b, cohen_kappa(a, b), len(both)))
+                rows.append(_row("percent_agreement", code_id, coder_a, coder_b,
+                                 percent_agreement(a, b), len(both)))
+        units = [[_label(codes) for codes in per.values()] for per in shared.values()]
+        rows.append(_row("krippendorff_alpha", ALL_CODES, ALL_CODERS, "", krippendorff_alpha(units),
+                         len(units)))
+        rows.append(_row("percent_agreement", ALL_CODES, ALL_CODERS, "",
+                         sum(len(set(u)) == 1 for u in units) / len(units), len(units)))
+        for code_id in used:
+            units = [[code_id in codes for codes in per.values()] for per in shared.values()]
+            rows.append(_row("krippendorff_alpha", code_id, ALL_CODERS, "", krippendorff_alpha(units),
+                             len(units)))
+            rows.append(_row("percent_agreement", code_id, ALL_CODERS, "",
+                             sum(len(set(u)) == 1 for u in units) / len(units), len(units)))
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)

@@ -1,0 +1,138 @@
+"""Coded segments: the suggestions, overruled by the analysts' decisions.
+
+``data/processed/coded_segments.parquet`` has one row per segment and code
+with the columns :data:`CODED_COLUMNS`:
+
+* a reviewed segment carries the codes of its current decision — ``status``
+  ``accepted`` (the analyst accepted the suggestion) or ``changed`` (the analyst
+  chose the codes); a segment rejected with no code has no rows;
+* a segment nobody has reviewed carries its suggestions above the threshold
+  (``suggested == True``) with ``status = "suggested"`` and an empty ``coder``.
+
+Multi-coder rule: when several coders decided a segment, the most recent
+decision (latest ``recorded_at``) is the one used here; the agreement table
+(:mod:`pipeline.review.agreement`) compares all of them. Orphaned decisions
+(segments no longer in the segments table) and codes no longer in the codebook
+are left out (aliases are mapped to their code). ``score`` is the suggestion's
+similarity score for that segment and code, or NaN when the code was not among
+the suggestions.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import paths
+from pipeline.atomic import write_csv, write_parquet
+from pipeline.codebook import Codebook, load_codebook
+from pipeline.review import ACCEPT
+from pipeline.review.agreement import agreement_table
+from pipeline.review.decisions import current_decisions, read_decisions
+
+log = logging.getLogger(__name__)
+
+METADATA_COLUMNS = ["document_id", "method", "site", "sector", "participant_id", "source_id", "wave",
+                    "date", "speaker_role", "question", "text"]
+CODED_COLUMNS = ["segment_id", "code_id", "theme_id", "status", "score", "coder", *METADATA_COLUMNS]
+STATUSES = ("accepted", "changed", "suggested")
+
+
+def coded_segments(segments: pd.DataFrame, suggestions: pd.DataFrame, decisions: pd.DataFrame,
+                   codebook: Codebook) -> pd.DataFrame:
+    """Combine suggestions and decisions into one row per segment and code.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segments.parquet``.
+    suggestions : DataFrame
+        ``suggestions.parquet`` (``segment_id, code_id, rank, score, confidence, suggested``).
+    decisions : DataFrame
+        ``decisions.parquet``.
+    codebook : Codebook
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CODED_COLUMNS`, in the segments' order.
+    """
+    segment_ids = set(segments["segment_id"].astype(str))
+    scores = {(str(s), str(c)): float(v) for s, c, v in
+              zip(suggestions["segment_id"], suggestions["code_id"], suggestions["score"])}
+    records = []
+    dropped: set[str] = set()
+
+    current = current_decisions(decisions)
+    current = current[current["segment_id"].isin(segment_ids)]
+    reviewed = set(current["segment_id"])
+    for row in current.itertuples(index=False):
+        if not row.code_id:
+            continue  # rejected: no code applies
+        code_id = codebook.resolve_alias(row.code_id)
+        if code_id is None:
+            dropped.add(row.code_id)
+            continue
+        records.append({"segment_id": row.segment_id, "code_id": code_id,
+                        "status": "accepted" if row.decision == ACCEPT else "changed",
+                        "score": scores.get((row.segment_id, row.code_id),
+                                            scores.get((row.segment_id, code_id), np.nan)),
+                        "coder": row.coder})
+
+    shown = suggestions[suggestions["suggested"].astype(bool)
+                        & ~suggestions["segment_id"].astype(str).isin(reviewed)
+                        & suggestions["segment_id"].astype(str).isin(segment_ids)]
+    for row in shown.sort_values(["segment_id", "rank"]).itertuples(index=False):
+        code_id = codebook.resolve_alias(str(row.code_id))
+        if code_id is None:
+            dropped.add(str(row.code_id))
+            continue
+        records.append({"segment_id": str(row.segment_id), "code_id": code_id, "status": "suggested",
+                        "score": float(row.score), "coder": ""})
+    if dropped:
+        log.warning("Codes no longer in the codebook were left out of the coded segments: %s "
+                    "(list an old id in a code's aliases to keep its decisions)",
+                    ", ".join(sorted(dropped)))
+
+    coded = pd.DataFrame(records, columns=["segment_id", "code_id", "status", "score", "coder"])
+    coded = coded.drop_duplicates(["segment_id", "code_id"], keep="first")
+    coded["theme_id"] = [codebook.theme_of(code_id).id for code_id in coded["code_id"]]
+    meta = segments[["segment_id", *METADATA_COLUMNS]].copy()
+    meta["segment_id"] = meta["segment_id"].astype(str)
+    meta["_order"] = range(len(meta))
+    coded = coded.merge(meta, on="segment_id", how="inner")
+    # Segments in document order; within a segment, the decision's codes or the suggestions' ranks.
+    coded = coded.sort_values(["_order"], kind="stable").drop(columns=["_order"])
+    coded["score"] = coded["score"].astype(float)
+    return coded[CODED_COLUMNS].reset_index(drop=True)
+
+
+def run_apply_decisions(config: dict, root: Path) -> None:
+    """Stage: write ``coded_segments.parquet`` and ``reports/tables/agreement.csv``.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (``codebook.file``).
+    root : Path
+        The project folder.
+    """
+    from pipeline.review.workbook import read_segments, read_suggestions
+
+    root = Path(root)
+    codebook = load_codebook(root / (config.get("codebook") or {}).get("file", "codebook/codebook.yaml"))
+    segments = read_segments(root)
+    suggestions = read_suggestions(root)
+    decisions = read_decisions(root / paths.DECISIONS)
+    coded = coded_segments(segments, suggestions, decisions, codebook)
+    write_parquet(root / paths.CODED_SEGMENTS, coded)
+    agreement = agreement_table(decisions, suggestions, codebook)
+    write_csv(root / paths.AGREEMENT_CSV, agreement)
+    counts = coded["status"].value_counts()
+    log.info("Coded segments: %d rows on %d segments (%d accepted, %d changed, %d suggested); "
+             "agreement: %d measures", len(coded), coded["segment_id"].nunique(),
+             counts.get("accepted", 0), counts.get("changed", 0), counts.get("suggested", 0),
+             len(agreement))
