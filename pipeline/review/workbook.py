@@ -3,8 +3,9 @@
 One row per codable segment (every segment except interviewer turns, plus any
 segment that already has a decision) on the ``Review`` sheet:
 
-* ``segment_id`` (locked) and the segment's ``site``, ``sector``, ``method``,
-  ``participant``, ``wave`` and pseudonymised ``text``;
+* ``segment_id`` (locked) and the segment's ``site``, ``sector`` (its display
+  label), ``method``, ``participant`` (the register ID), ``wave`` and ``text``,
+  pseudonymised like everything under ``reports/``;
 * up to three suggested codes above the confidence threshold
   (``suggested_1`` … ``suggested_3``) with their similarity ``score_1`` …
   ``score_3`` (shaded by a colour scale);
@@ -27,7 +28,6 @@ like a formula is stored as text.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Callable
@@ -106,7 +106,7 @@ def review_rows(
     config : dict, optional
         Validated configuration (for sector display labels).
     pseudonymise : callable, optional
-        Applied to every segment text.
+        Applied to every segment text and pre-filled comment.
 
     Returns
     -------
@@ -159,7 +159,9 @@ def review_rows(
             for i, code_id in enumerate(made["codes"]):
                 record[FINAL_HEADERS[i]] = code_id
             record["coder"] = made["coder"]
-            record["comment"] = made["comment"]
+            # Analysts' comments may name people too; pseudonymising is idempotent, so a
+            # comment re-imported from this workbook changes at most once.
+            record["comment"] = pseudonymise(made["comment"])
         records.append(record)
     return pd.DataFrame(records, columns=REVIEW_HEADERS)
 
@@ -345,14 +347,9 @@ def _write_about_sheet(sheet, protect: bool) -> None:
 def project_pseudonymiser(config: dict, root: Path) -> Callable[[str], str]:
     """THE single place where review texts are pseudonymised.
 
-    Uses :class:`pipeline.anonymise.Pseudonymiser` (names from the participant
-    register, speakers and ``privacy.identifying_terms``). Until that module
-    exists, texts are shown unchanged with a warning.
+    Uses :class:`pipeline.anonymise.Pseudonymiser` (names in the participant
+    register and ``privacy.identifying_terms``), like every text under ``reports/``.
     """
-    if importlib.util.find_spec("pipeline.anonymise") is None:
-        log.warning("pipeline.anonymise is not available: texts in the review workbook are "
-                    "NOT pseudonymised")
-        return lambda text: text
     from pipeline.anonymise import Pseudonymiser
 
     return Pseudonymiser.from_project(config, root).apply

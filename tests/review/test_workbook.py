@@ -167,3 +167,29 @@ def test_decisions_are_prefilled(project, config):
     assert [sheet.cell(row=r, column=cols[f"final_code_{i}"]).value for i in (1, 2, 3)] == [
         "rel_trust", "res_funding", None]
     assert sheet.cell(row=r, column=cols["coder"]).value == "alice"
+
+
+def test_texts_and_comments_are_pseudonymised(project, config):
+    register = project / paths.PARTICIPANTS
+    register.parent.mkdir(parents=True, exist_ok=True)
+    register.write_text("participant_id,site,sector,organisation,role,name\n"
+                        "P001,quillmere,voluntary,Org,Manager,Priya Chaudhry\n", encoding="utf-8")
+    from .conftest import SEGMENTS, segments_frame
+    rows = [("seg_a", "participant", "Priya Chaudhry told us the grant was late.")] + [
+        s for s in SEGMENTS if s[0] != "seg_a"]
+    segments_frame(rows).to_parquet(project / paths.SEGMENTS, index=False)
+    pd.DataFrame([{"segment_id": "seg_a", "coder": "alice", "decision": "reject", "code_id": "",
+                   "comment": "ask Priya", "source_file": "data/review/a.xlsx", "row": 2,
+                   "recorded_at": pd.Timestamp("2025-01-01", tz="UTC"), "orphaned": False}]
+                 ).to_parquet(project / paths.DECISIONS, index=False)
+    run_review_workbook(config, project)
+    workbook = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)
+    sheet = workbook["Review"]
+    r = row_of(sheet, "seg_a")
+    text = sheet.cell(row=r, column=headers(sheet)["text"]).value
+    comment = sheet.cell(row=r, column=headers(sheet)["comment"]).value
+    assert "Priya" not in text and "Chaudhry" not in text and "grant was late" in text
+    assert "Priya" not in comment
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and "Chaudhry" in v for v in row)
