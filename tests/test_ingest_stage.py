@@ -150,6 +150,15 @@ def test_run_twice_gives_the_same_ids(project):
     assert set(first) <= set(second) and len(second) == len(first) + 1
 
 
+def test_readme_and_lock_files_are_ignored(project):
+    root, config = project
+    (root / "data/raw/interviews/README.md").write_text("How these files were named.\n", encoding="utf-8")
+    (root / "data/raw/interviews/~$p900_w1.docx").write_bytes(b"lock")
+    run_ingest(config, root)
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    assert len(documents) == 6
+
+
 def test_non_utf8_register_is_decoded_and_recorded(project):
     root, config = project
     register = root / "data/raw/participants.csv"

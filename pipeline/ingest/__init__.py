@@ -255,8 +255,12 @@ def _fieldwork_files(root: Path, raw: Path):
             continue
         for path in sorted(folder.rglob("*")):
             parts = path.relative_to(folder).parts
-            if path.is_file() and not any(part.startswith((".", "~$")) for part in parts):
-                yield method, path
+            if not path.is_file() or any(part.startswith((".", "~$")) for part in parts):
+                continue  # hidden files and Office lock files (~$x.docx) are not fieldwork
+            if path.stem.lower() == "readme":
+                log.info("Ignoring %s (a README, not fieldwork)", path.relative_to(root).as_posix())
+                continue
+            yield method, path
 
 
 def _read_file(path: Path, raw: Path, method: str, sectors: dict, limits: SafetyLimits,

@@ -28,9 +28,11 @@ _PLAIN_LABEL = re.compile(
     re.S,
 )
 # Words that start a sentence followed by a colon but are not speakers.
-_NOT_SPEAKERS = {"note", "notes", "summary", "context", "action", "actions", "date", "time",
-                 "site", "location", "attendees", "present", "theme", "themes", "update", "example",
-                 "key", "outcome", "outcomes", "next steps", "follow-up", "follow up", "todo", "to do", "observation", "reflection", "nb", "ps"}
+_NOT_SPEAKERS = {
+    "note", "notes", "summary", "context", "action", "actions", "date", "time", "site", "location",
+    "attendees", "present", "theme", "themes", "update", "example", "key", "outcome", "outcomes",
+    "next steps", "follow-up", "follow up", "todo", "to do", "observation", "reflection", "nb", "ps",
+}
 
 
 def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
