@@ -38,11 +38,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipeline.ingest.model import RawDocument
 from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS
+
+if TYPE_CHECKING:  # importing pipeline.ingest here would be circular: it imports this module
+    from pipeline.ingest.model import RawDocument
 
 log = logging.getLogger("pipeline.segment")
 
