@@ -18,7 +18,8 @@ Reading a file
   ``reject`` with final codes, ``accept`` with other final codes, and final
   codes with no decision are imported as ``change`` with a warning in
   conflicts.csv. An empty row is "not reviewed yet".
-* The coder is the row's ``coder`` cell, else the file name without ``.xlsx``.
+* The coder is the row's ``coder`` cell, else the file name without ``.xlsx``;
+  names differing only in case or spacing are one coder (spelt as first recorded).
 * Code ids are checked against the codebook; an old id listed in a code's
   ``aliases`` is mapped to that code.
 
@@ -556,7 +557,7 @@ def read_review_file(
             continue
         decision_text = values[columns["decision"]].lower()
         typed_codes = [(c, values[c]) for c in found.final_columns if values[c]]
-        coder = values.get(columns.get("coder"), "") or coder_default
+        coder = " ".join(values.get(columns.get("coder"), "").split()) or coder_default
         comment = values.get(columns.get("comment"), "")
         if not segment_id:
             if decision_text or typed_codes:
@@ -754,6 +755,16 @@ def import_decisions(
         bad.raise_if_any("review workbooks in data/review/ cannot be used",
                          hint="fix or remove them, or set review.on_bad_file: skip in config.yaml")
 
+    # "Alice", "alice " and "ALICE" are one coder, spelt as first recorded.
+    spelling: dict[str, str] = {}
+    for key in state:
+        spelling.setdefault(_coder_key(key[1]), key[1])
+    for result in results:
+        result.decisions = [replace(d, coder=spelling.setdefault(_coder_key(d.coder), d.coder))
+                            for d in result.decisions]
+        result.cleared = [(s, spelling.setdefault(_coder_key(c), c), sheet, cell)
+                          for s, c, sheet, cell in result.cleared]
+
     # Within the current files, the most recently modified file wins per (segment, coder).
     by_key: dict[tuple[str, str], list[Decision]] = {}
     for result in results:
@@ -816,6 +827,10 @@ def import_decisions(
                               "codebook; the decision is kept but the code is not used — add it "
                               "back, or list it in a code's aliases if it was renamed")
     return frame, conflicts.frame(), new_audit
+
+
+def _coder_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def _relative(path: Path, root: Path) -> str:

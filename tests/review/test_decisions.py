@@ -392,3 +392,11 @@ def test_libreoffice_round_trip(project, config, issued, tmp_path):
     assert decisions.set_index("segment_id").loc["seg_a", "decision"] == "reject"
     assert decisions[decisions["segment_id"] == "1234567890123456"]["comment"].iloc[0] == "=not a formula"
     assert conflicts.empty, conflicts.to_string()
+
+
+def test_coder_names_differing_in_case_are_one_coder(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"), lambda wb: (
+        fill(wb["Review"], "seg_a", decision="accept"),                      # coder from file name
+        fill(wb["Review"], "seg_b", decision="reject", coder=" Alice ")), T0)
+    decisions, _ = import_all(project, config)
+    assert set(decisions["coder"]) == {"alice"}
