@@ -134,8 +134,9 @@ def run_ingest(config: dict, root: Path) -> None:
             if register_ok:
                 _resolve(document, register, fieldwork, sectors, problems, unresolved)
             documents.append(document)
+    read_files = {doc.source_file for doc in documents}
     for name in fieldwork:
-        if not any(doc.source_file == name for doc in documents) and f"data/raw/{name}" not in unreadable:
+        if name not in read_files and f"data/raw/{name}" not in unreadable:
             if name.split("/")[0] == "surveys":
                 continue  # survey exports take their metadata from config.yaml
             problems.add(paths.FIELDWORK, f"names data/raw/{name}, which is not a fieldwork file "
