@@ -10,7 +10,9 @@ They are ranked by, in order:
    trimming (shorter ones are used only when nothing else is left);
 3. representativeness: the cosine similarity of the segment's embedding to the
    theme's centroid (the normalised mean of the embeddings of every segment
-   coded to the theme); without embeddings, the suggestion score;
+   coded to the theme); for a site's quotes, to the centroid of the theme's
+   segments from that site, so that new fieldwork elsewhere never changes a
+   site's quotes; without embeddings, the suggestion score;
 4. the segment id, so that ties are broken the same way every run.
 
 Quotes are then picked greedily for diversity: at most
@@ -142,15 +144,20 @@ def quote_attribution(method: str, sector: str, wave: str, participant_id: str =
     return ", ".join(p for p in parts if p)
 
 
-def representativeness(candidates: pd.DataFrame, embeddings) -> pd.Series:
-    """Cosine of each candidate's embedding to its theme's centroid (NaN without an embedding).
+def representativeness(candidates: pd.DataFrame, embeddings, by=("theme_id",)) -> pd.Series:
+    """Cosine of each candidate's embedding to its group's centroid (NaN without an embedding).
 
     Parameters
     ----------
     candidates : DataFrame
-        ``theme_id, segment_id`` rows (every segment coded to each theme).
+        ``theme_id, segment_id`` rows (every segment coded to each theme), plus
+        the columns named in ``by``.
     embeddings : tuple of (list of str, ndarray) or None
         From :func:`pipeline.embed.read_embeddings` (rows L2-normalised).
+    by : sequence of str
+        The grouping whose centroid is used: the theme for programme-wide
+        quotes, the theme and site for a site's quotes (so that new fieldwork
+        elsewhere never changes which quotes a site's page shows).
 
     Returns
     -------
@@ -166,7 +173,7 @@ def representativeness(candidates: pd.DataFrame, embeddings) -> pd.Series:
         return out
     position = {segment_id: i for i, segment_id in enumerate(ids)}
     rows = candidates["segment_id"].map(position)
-    for theme_id, part in candidates.groupby("theme_id"):
+    for _, part in candidates.groupby(list(by)):
         found = rows.loc[part.index].dropna().astype(int)
         if found.empty:
             continue
@@ -190,11 +197,18 @@ def _candidates(ev, embeddings, settings: dict) -> pd.DataFrame:
     )
     frame["quote"] = frame["text"].map(lambda t: trim_quote(t, settings["quote_max_chars"]))
     frame["long_enough"] = frame["quote"].str.len() >= settings["quote_min_chars"]
-    frame["representativeness"] = representativeness(frame, embeddings)
-    frame["rank_key"] = frame["representativeness"].where(frame["representativeness"].notna(),
-                                                          frame["score"].fillna(0) - 10)
-    return frame.sort_values(["theme_id", "reviewed", "long_enough", "rank_key", "segment_id"],
-                             ascending=[True, False, False, False, True]).reset_index(drop=True)
+    frame["representativeness"] = representativeness(frame, embeddings, ("theme_id",))
+    frame["site_representativeness"] = representativeness(frame, embeddings, ("theme_id", "site"))
+    # Without an embedding the suggestion score ranks, below every embedded segment.
+    fallback = frame["score"].fillna(0) - 10
+    frame["rank_key"] = frame["representativeness"].where(frame["representativeness"].notna(), fallback)
+    frame["site_rank_key"] = frame["site_representativeness"].where(
+        frame["site_representativeness"].notna(), fallback)
+    return frame
+
+
+def _rounded(value) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
 def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str | None = None) -> pd.DataFrame:
@@ -241,7 +255,12 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
     ranked = _candidates(ev, embeddings, settings)
     records = []
 
+    def ordered(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        return frame.sort_values(["reviewed", "long_enough", key, "segment_id"],
+                                 ascending=[False, False, False, True])
+
     def add(scope: str, theme_id: str, site: str, chosen: pd.DataFrame) -> None:
+        cosine = "representativeness" if scope == "programme" else "site_representativeness"
         for rank, row in enumerate(chosen.itertuples(), start=1):
             records.append({
                 "scope": scope, "theme_id": theme_id, "theme_label": ev.themes.get(theme_id, theme_id),
@@ -249,7 +268,7 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
                 "segment_id": row.segment_id, "quote": row.quote,
                 "attribution": quote_attribution(row.method, row.sector, row.wave, row.participant_id,
                                                  ev.config, roles),
-                "representativeness": None if math.isnan(row.representativeness) else round(float(row.representativeness), 4),
+                "representativeness": _rounded(getattr(row, cosine)),
                 "reviewed": bool(row.reviewed), "method": row.method, "sector": row.sector, "wave": row.wave,
             })
 
@@ -257,10 +276,10 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
         theme_rows = ranked[ranked["theme_id"] == theme_id]
         if theme_rows.empty:
             continue
-        add("programme", theme_id, "", pick_diverse(theme_rows, settings["quotes_per_theme"],
+        add("programme", theme_id, "", pick_diverse(ordered(theme_rows, "rank_key"), settings["quotes_per_theme"],
                                                     settings["quotes_per_source"], spread="site"))
         for site in ev.all_site_keys():
-            site_rows = theme_rows[theme_rows["site"] == site]
+            site_rows = ordered(theme_rows[theme_rows["site"] == site], "site_rank_key")
             if not site_rows.empty:
                 add("site", theme_id, site, pick_diverse(site_rows, settings["quotes_per_site_theme"],
                                                          settings["quotes_per_source"], spread="sector"))

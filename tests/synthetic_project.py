@@ -97,8 +97,8 @@ SEGMENTS = [
 
 NEW_INTERVIEW = [
     ("s9", "d_p009_w2", "interview", "south", "local_authority", "P009", "P009", "2", "participant",
-     "When the grant ends the council will try to keep the hub going in Southby." + LONG,
-     [("leg_sustain", "accepted")]),
+     "Our commissioning team is stretched thin and staff time is the real constraint." + LONG,
+     [("res_staff", "accepted")]),
 ]
 
 
