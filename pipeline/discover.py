@@ -26,7 +26,9 @@ Keywords
     Class-based TF-IDF (c-TF-IDF, as in BERTopic) over spaCy lemmas (blank
     English pipeline with the lookup lemmatizer from spacy-lookups-data;
     lower-cased; stop words, punctuation, numbers and one-letter tokens
-    removed). All segments of a cluster form one class, and the noise forms one
+    removed) of the pseudonymised text, with bracketed spans (pseudonyms such
+    as ``[a local venue]``, transcription notes such as ``[laughs]``) removed,
+    so that no name can become a keyword. All segments of a cluster form one class, and the noise forms one
     more: ``weight(t, c) = tf(t, c) / |c| * log(1 + A / f(t))``, with
     ``|c|`` the number of lemmas in class ``c``, ``A`` the average number of
     lemmas per class and ``f(t)`` the frequency of ``t`` across all classes.
@@ -65,6 +67,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +97,7 @@ ANALYST_COLUMNS = ["promote", "label", "definition", "theme"]
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
 LABEL_KEYWORDS = 3
+BRACKETED = re.compile(r"\[[^\]]*\]")
 
 
 @dataclass(frozen=True)
@@ -316,7 +320,8 @@ def discover_candidates(pool: pd.DataFrame, vectors: np.ndarray, settings: Disco
         Their L2-normalised embeddings, row for row.
     settings : DiscoverySettings
     pseudonymise : callable
-        Applied to every exemplar text (``Pseudonymiser.apply``).
+        Applied to every text before keywords and exemplars are taken from it
+        (``Pseudonymiser.apply``).
     site_label, sector_name : callable
         Display names of site and sector keys.
 
@@ -326,7 +331,10 @@ def discover_candidates(pool: pd.DataFrame, vectors: np.ndarray, settings: Disco
         Columns :data:`CANDIDATE_COLUMNS`, one row per candidate, largest first.
     """
     pool = pool.reset_index(drop=True)
-    lemmas = content_lemmas(pool["text"])
+    # Keywords, like exemplars, end up under reports/: work on pseudonymised text
+    # only, without the bracketed pseudonyms themselves (nor notes like [laughs]).
+    pool["text"] = [pseudonymise(str(t)) for t in pool["text"]]
+    lemmas = content_lemmas(BRACKETED.sub(" ", t) for t in pool["text"])
     enough = np.array([len(words) >= settings.min_content_words for words in lemmas], dtype=bool)
     if (~enough).any():
         log.info("%d uncoded segment(s) with fewer than %d content words left out of clustering",
@@ -364,7 +372,7 @@ def discover_candidates(pool: pd.DataFrame, vectors: np.ndarray, settings: Disco
             "methods": _counts_text(cluster_rows["method"], str),
             "exemplar_segment_ids": "; ".join(exemplars["segment_id"].astype(str)),
         }
-        texts = [pseudonymise(str(t)) for t in exemplars["text"]]
+        texts = exemplars["text"].tolist()
         for column, text in zip(EXEMPLAR_COLUMNS, texts + [""] * MAX_EXEMPLARS):
             row[column] = text
         rows.append(row)

@@ -245,6 +245,10 @@ def test_exemplars_are_pseudonymised_and_small_clusters_are_noise():
     assert len(candidates) == 1 and candidates.iloc[0]["size"] == 6
     texts = [candidates.iloc[0][f"exemplar_{i}"] for i in (1, 2, 3)]
     assert all(t.startswith("[P1] lost") for t in texts)
+    # Keywords come from the pseudonymised text without the pseudonyms themselves.
+    keywords = candidates.iloc[0]["keywords"].split(", ")
+    assert "brenda" not in keywords and "p1" not in keywords
+    assert {"broadband", "library", "computer"} <= set(keywords)
     assert candidates.iloc[0]["exemplar_4"] == ""
     assert candidates.iloc[0]["sectors"] == "(none) (6)"
 
