@@ -269,3 +269,16 @@ def test_class_tfidf_weighs_terms_specific_to_a_class():
     assert w["wifi"] > w["library"] > w["grant"]
     assert segment_counts[0][terms.index("wifi")] == 2
     assert proposed_label(["wifi", "library", "grant", "rent"]) == "Wifi / Library / Grant"
+
+
+def test_no_candidates_when_too_few_segments_have_content(tmp_path):
+    pool = pd.DataFrame({"segment_id": ["a", "b"], "document_id": "d", "source_id": "", "site": "",
+                         "sector": "", "method": "interview",
+                         "text": ["Yes.", "Lots of residents cannot get online at the library."]})
+    candidates = discover_candidates(pool, np.eye(2, 4), DiscoverySettings())
+    assert list(candidates.columns) == CANDIDATE_COLUMNS and candidates.empty
+    from pipeline.discover import write_candidate_workbook
+
+    write_candidate_workbook(candidates, ["proposed"], tmp_path / "empty.xlsx")
+    assert [c.value for c in load_workbook(tmp_path / "empty.xlsx")[CANDIDATE_SHEET][1]][:3] == [
+        "candidate_id", "proposed_label", "promote"]
