@@ -72,3 +72,5 @@ TRIANGULATION_TABLES = (
     [f"matrix_{level}_{dimension}" for level in ("code", "theme") for dimension in ("site", "sector", "method", "wave")]
     + ["triangulation", "framework_matrix", "quotes", "site_differences"]
 )
+TRIANGULATION_CSVS = {name: f"{TABLES}/{name}.csv" for name in TRIANGULATION_TABLES}
+TRIANGULATION_PARQUETS = [f"{TRIANGULATION_DIR}/{name}.parquet" for name in TRIANGULATION_TABLES]

@@ -3,34 +3,6 @@
 # stays in data/processed/.
 
 
-def triangulation_csvs():
-    return [f"{paths.TABLES}/{name}.csv" for name in paths.TRIANGULATION_TABLES]
-
-
-# Tables shown in the Snakemake HTML report (with captions); the rest are plain outputs.
-REPORTED_TABLES = (
-    "triangulation",
-    "framework_matrix",
-    "quotes",
-    "matrix_theme_site",
-    "matrix_theme_sector",
-    "matrix_theme_method",
-    "matrix_theme_wave",
-)
-
-
-def unreported_triangulation_csvs():
-    return [
-        f"{paths.TABLES}/{name}.csv"
-        for name in paths.TRIANGULATION_TABLES
-        if name not in REPORTED_TABLES
-    ]
-
-
-def triangulation_parquets():
-    return [f"{paths.TRIANGULATION_DIR}/{name}.parquet" for name in paths.TRIANGULATION_TABLES]
-
-
 rule triangulate:
     input:
         coded=paths.CODED_SEGMENTS,
@@ -59,31 +31,37 @@ rule triangulate:
             subcategory="Quotes",
         ),
         theme_site=report(
-            f"{paths.TABLES}/matrix_theme_site.csv",
+            paths.TRIANGULATION_CSVS["matrix_theme_site"],
             caption="../report/matrix.rst",
             category="Tables",
             subcategory="Matrices",
         ),
         theme_sector=report(
-            f"{paths.TABLES}/matrix_theme_sector.csv",
+            paths.TRIANGULATION_CSVS["matrix_theme_sector"],
             caption="../report/matrix.rst",
             category="Tables",
             subcategory="Matrices",
         ),
         theme_method=report(
-            f"{paths.TABLES}/matrix_theme_method.csv",
+            paths.TRIANGULATION_CSVS["matrix_theme_method"],
             caption="../report/matrix.rst",
             category="Tables",
             subcategory="Matrices",
         ),
         theme_wave=report(
-            f"{paths.TABLES}/matrix_theme_wave.csv",
+            paths.TRIANGULATION_CSVS["matrix_theme_wave"],
             caption="../report/matrix.rst",
             category="Tables",
             subcategory="Matrices",
         ),
-        tables=unreported_triangulation_csvs(),
-        parquet=triangulation_parquets(),
+        tables=[
+            paths.TRIANGULATION_CSVS["matrix_code_site"],
+            paths.TRIANGULATION_CSVS["matrix_code_sector"],
+            paths.TRIANGULATION_CSVS["matrix_code_method"],
+            paths.TRIANGULATION_CSVS["matrix_code_wave"],
+            paths.TRIANGULATION_CSVS["site_differences"],
+        ],
+        parquet=paths.TRIANGULATION_PARQUETS,
     params:
         stage="triangulate",
         settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
@@ -95,7 +73,7 @@ rule triangulate:
 
 rule report:
     input:
-        triangulation_parquets(),
+        paths.TRIANGULATION_PARQUETS,
         segments=paths.SEGMENTS,
         methods=paths.METHODS_CSV,
         agreement=paths.AGREEMENT_CSV,
