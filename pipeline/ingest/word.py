@@ -4,7 +4,8 @@ python-docx's ``Document.paragraphs`` sees only top-level body paragraphs, so
 text in tables, text boxes and tracked insertions would be lost. This module
 walks the body XML in document order instead:
 
-* paragraphs, and the paragraphs of every table cell (nested tables too);
+* paragraphs, and every table row as one line with its cells joined by `` | ``
+  (nested tables flattened into their cell);
 * text boxes (``w:txbxContent``), read once: Word stores a VML copy of each
   modern text box under ``mc:Fallback``, which is skipped;
 * tracked changes as the document now reads: insertions (``w:ins``,
@@ -42,6 +43,8 @@ _TEXT = W + "t"
 _TABS = {W + "tab", W + "ptab"}
 _BREAKS = {W + "br", W + "cr"}
 _PARAGRAPH = W + "p"
+_ROW = W + "tr"
+_CELL = W + "tc"
 _TEXTBOX = W + "txbxContent"
 # Deleted text, VML duplicates of text boxes, and properties never hold current text.
 _SKIP = {W + "del", W + "moveFrom", MC + "Fallback", W + "pPr", W + "rPr", W + "sectPr",
@@ -139,6 +142,18 @@ def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
                 _walk(textbox, heading_ids, out)
         elif tag in _SKIP or not isinstance(tag, str):
             continue  # deletions, VML fallbacks, properties; comments and PIs have non-str tags
+        elif tag == _ROW:
+            # A table row reads as one line ("Lead | Priya | March"): its cells alone
+            # are often single words, which make meaningless segments.
+            cells = []
+            for cell in child.iter(_CELL):
+                if cell.getparent() is child:
+                    inner: list[tuple[str, bool]] = []
+                    _walk(cell, heading_ids, inner)
+                    cells.append(" ".join(text for text, _ in inner))
+            row_text = " | ".join(cell for cell in cells if cell)
+            if row_text:
+                out.append((row_text, False))
         else:
             # Tables, rows, cells, content controls, block-level insertions, custom XML.
             _walk(child, heading_ids, out)

@@ -19,12 +19,13 @@ def test_paragraphs_in_order_and_headings_left_out(tmp_path):
     assert document.source_format == "docx"
 
 
-def test_table_cells_text_boxes_and_tracked_changes(tmp_path):
+def test_table_rows_text_boxes_and_tracked_changes(tmp_path):
     body = textbox_xml("Text in a box.") + tracked_xml("Kept text", "inserted text", "deleted text")
     path = make_docx(tmp_path / "t.docx", ["Before the table."],
                      table=[["Cell one", "Cell two"], ["Cell three", ""]], body_xml=body)
     texts = [b.text for b in read_docx(path, "observations/t.docx", "observation").blocks]
-    assert texts == ["Before the table.", "Cell one", "Cell two", "Cell three",
+    # Each table row is one line, so single-word cells do not become segments of their own.
+    assert texts == ["Before the table.", "Cell one | Cell two", "Cell three",
                      "Text in a box.", "Kept text inserted text"]
     assert not any("deleted" in t for t in texts)
     assert texts.count("Text in a box.") == 1  # the VML fallback copy is not read twice
