@@ -448,4 +448,9 @@ def _log_frame(register_rows, results, survey_rows, documents_frame, bad_files, 
         rows.append(row)
     frame = pd.DataFrame(rows)
     extra = [c for c in frame.columns if c not in INGEST_LOG_COLUMNS]
-    return frame.reindex(columns=INGEST_LOG_COLUMNS + extra)
+    frame = frame.reindex(columns=INGEST_LOG_COLUMNS + extra)
+    # Counts only some file types have (survey exclusions) would otherwise turn into floats.
+    for column in frame.columns:
+        if column.startswith(("n_", "excluded_", "flagged_")):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    return frame

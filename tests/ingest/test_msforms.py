@@ -56,7 +56,7 @@ def test_anonymous_form_with_last_modified_time(tmp_path):
     assert [(b.question, b.text) for b in docs["1"].blocks] == [(CHANGE_Q, "We share a data dashboard.")]
     assert docs["2"].blocks == []  # still a response, counted in the methods table
     log = result.log_rows[0]
-    assert log["documents"] == 2 and "msforms" in log["message"]
+    assert log["n_documents"] == 2 and "msforms" in log["message"]
     assert "1 response answered none" in log["message"]
 
 

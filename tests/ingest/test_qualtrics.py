@@ -85,7 +85,7 @@ def test_three_header_rows_with_newline_in_question_text(tmp_path):
                               "response_id": "R_1", "title": "partners", "finished": True}
     assert docs["R_2"].blocks[0].question == "What has changed? - Other - Text"
     (log,) = result.log_rows
-    assert log["status"] == "read" and log["documents"] == 2 and log["format"] == "qualtrics"
+    assert log["status"] == "read" and log["n_documents"] == 2 and log["format"] == "qualtrics"
     assert log["encoding"] == "utf-8"
 
 

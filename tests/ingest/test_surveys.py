@@ -220,7 +220,7 @@ def test_log_row_has_every_column(tmp_path):
     result = read(tmp_path, generic_rows(["1", "Quillmere", "NHS organisation", "a"]))
     (row,) = result.log_rows
     assert tuple(row) == LOG_COLUMNS
-    assert row["method"] == "survey" and row["status"] == "read" and row["documents"] == 1
+    assert row["method"] == "survey" and row["status"] == "read" and row["n_documents"] == 1
 
 
 QUALTRICS = [["StartDate", "EndDate", "Status", "Finished", "ResponseId", "Q1"],

@@ -58,10 +58,9 @@ READERS = {
 }
 LOGGED_TYPES = ("preview", "test", "spam")
 LOG_COLUMNS = (
-    "file", "method", "format", "encoding", "status", "documents", "excluded_preview",
+    "file", "method", "format", "encoding", "status", "n_documents", "excluded_preview",
     "excluded_test", "excluded_spam", "excluded_unfinished", "flagged_unfinished",
-    "renamed_duplicate_columns", "message",
-    "n_documents", "n_excluded",   # the same counts under the ingest log's common column names
+    "renamed_duplicate_columns", "message", "n_excluded",
 )
 CONFIG_FILE = "config.yaml"
 
@@ -322,7 +321,7 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
     if unanswered:
         notes.append(f"{unanswered} response{'s' if unanswered != 1 else ''} answered none of the text columns")
     log["status"] = "read"
-    log["documents"] = log["n_documents"] = len(documents)
+    log["n_documents"] = len(documents)
     log["n_excluded"] = (sum(log[f"excluded_{kind}"] for kind in LOGGED_TYPES)
                          + sum(other_excluded.values()) + log["excluded_unfinished"])
     log["message"] = "; ".join(notes)
