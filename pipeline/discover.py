@@ -555,7 +555,7 @@ def read_promoted(files: list[Path], codebook) -> list[PromotedCode]:
                              hint="use a theme id from the dropdown, or leave it empty for 'proposed': "
                                   + ", ".join(sorted({t.id for t in codebook.themes} | {PROPOSED_THEME_ID})))
                 continue
-            label = value["label"] or value["proposed_label"]
+            label = " ".join((value["label"] or value["proposed_label"]).split())
             code = PromotedCode(str(path), number, value["candidate_id"], label, value["definition"],
                                 theme, [value[c] for c in EXEMPLAR_COLUMNS if value.get(c)])
             key = " ".join(label.lower().split())
@@ -583,7 +583,12 @@ def proposed_codebook(codebook, promoted: list[PromotedCode], source: str | Path
     taken = set(codebook.theme_ids) | set(codebook.code_ids)
     taken |= {alias for code in codebook.codes for alias in code.aliases}
     themes = {theme["id"]: theme for theme in data["themes"]}
+    live_labels = {c.label.lower(): c.id for c in codebook.codes}
     for code in promoted:
+        if code.label.lower() in live_labels:
+            log.warning("Promoted code %r has the same label as the live code %r; consider a "
+                        "clearer label, or adding the segments to that code instead",
+                        code.label, live_labels[code.label.lower()])
         if code.theme not in themes:
             theme = {"id": code.theme, "label": PROPOSED_THEME_LABEL,
                      "description": "Codes promoted from candidate codes found in the data; "
