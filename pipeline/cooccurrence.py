@@ -60,9 +60,9 @@ def pair_counts(units: pd.Series, items: pd.Series) -> pd.DataFrame:
     Examples
     --------
     >>> pair_counts(pd.Series(["s1", "s1", "s2", "s2"]), pd.Series(["x", "y", "x", "z"]))
-       a  b  count   jaccard
-    0  x  y      1  0.500000
-    1  x  z      1  0.500000
+       a  b  count  jaccard
+    0  x  y      1      0.5
+    1  x  z      1      0.5
     """
     frame = pd.DataFrame({"unit": units.astype(str), "item": items.astype(str)}).drop_duplicates()
     if frame.empty:
