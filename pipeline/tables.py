@@ -38,4 +38,4 @@ SEGMENT_COLUMNS = [
     "text",
 ]
 
-SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence"]
+SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence", "suggested"]

@@ -1,0 +1,356 @@
+"""Fitting the code model: from the codebook's own text and from analysts' decisions.
+
+The suggestion model (:class:`pipeline.suggest.CodeModel`) is fitted here.
+Without any decisions it learns from the codebook alone: each code's label,
+definition, include cues and examples are its labelled training texts. As
+analysts review suggestions, their decisions in
+``data/processed/decisions.parquet`` add to that:
+
+* A segment *accepted* or *changed* to a code (and not orphaned) is an example
+  of that code. Once a code has ``suggest.min_examples_to_learn`` examples,
+  they become extra prototypes of the code and training points of the
+  classifier, next to the codebook text, which keeps counting.
+* A segment *rejected* with no code is text to which no code applies. It joins
+  the null distribution that sets each code's automatic threshold, so
+  suggestions like the ones analysts rejected need a higher score to count.
+
+The fitted model is cached in ``data/processed/cache/learned/`` as ``.npz``
+(numbers and strings only, never pickle), keyed by a hash of everything it is
+fitted from: the embedded codebook text, the reviewed segments' embeddings and
+codes, and the settings. An unchanged codebook and unchanged decisions load it
+from the cache; any change refits it, which takes a second or two on a CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.atomic import atomic_path
+from pipeline.errors import InputError
+from pipeline.suggest import (FALLBACK_THRESHOLD, HIGH_CONFIDENCE_QUANTILE, CodeModel, CodeTexts,
+                              classifier_probability, relevance)
+
+log = logging.getLogger(__name__)
+
+DECISION_COLUMNS_USED = ["segment_id", "decision", "code_id", "orphaned"]
+# Inverse regularisation strength of the logistic regression. The inputs are
+# unit vectors, so one value suits any codebook.
+CLASSIFIER_C = 10.0
+# Folds for cross-fitting the classifier when scoring the null texts.
+NULL_FOLDS = 5
+# How many fitted models the cache keeps (older ones are removed).
+CACHE_KEEP = 5
+SEED = 0
+
+
+@dataclass
+class TrainingExamples:
+    """Reviewed segments usable for learning.
+
+    Attributes
+    ----------
+    segment_ids : list of str
+        One per example; a segment coded with two codes appears twice.
+    code_ids : list of str
+        The (live) code of each example.
+    vectors : numpy.ndarray
+        ``(len(segment_ids), dim)`` embeddings.
+    no_code_segment_ids : list of str
+        Segments rejected with no code (and coded by nobody).
+    no_code_vectors : numpy.ndarray
+    """
+
+    segment_ids: list[str]
+    code_ids: list[str]
+    vectors: np.ndarray
+    no_code_segment_ids: list[str]
+    no_code_vectors: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        """Examples per code."""
+        return pd.Series(self.code_ids, dtype=object).value_counts().to_dict() if self.code_ids else {}
+
+
+def read_decisions(path: str | Path) -> pd.DataFrame:
+    """Read the columns of ``decisions.parquet`` that learning uses.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment_id, decision, code_id, orphaned``; empty if the file is
+        missing (no decisions yet).
+
+    Raises
+    ------
+    InputError
+        If the file exists but lacks those columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in DECISION_COLUMNS_USED})
+    frame = pd.read_parquet(path)
+    missing = [c for c in DECISION_COLUMNS_USED if c not in frame.columns]
+    if missing:
+        raise InputError(f"the decisions table lacks the column(s) {', '.join(missing)}", file=path,
+                         hint="delete it and re-run the review import stage")
+    frame = frame[DECISION_COLUMNS_USED].copy()
+    for column in ("segment_id", "decision", "code_id"):
+        frame[column] = frame[column].fillna("").astype(str).str.strip()
+    frame["decision"] = frame["decision"].str.lower()
+    frame["orphaned"] = frame["orphaned"].fillna(False).astype(bool)
+    return frame
+
+
+def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str],
+                      segment_vectors: np.ndarray) -> TrainingExamples:
+    """Turn decisions into labelled examples, using the current segments' embeddings.
+
+    Orphaned decisions, decisions on segments without an embedding and codes
+    that are no longer in the codebook (aliases resolve to their live code) are
+    left out. Each (segment, code) pair counts once, however many coders chose it.
+
+    Parameters
+    ----------
+    decisions : pandas.DataFrame
+        As returned by :func:`read_decisions`.
+    codebook : pipeline.codebook.Codebook
+    segment_ids : list of str
+        The segments whose embeddings are ``segment_vectors``.
+    segment_vectors : numpy.ndarray
+
+    Returns
+    -------
+    TrainingExamples
+    """
+    row_of = {segment_id: i for i, segment_id in enumerate(segment_ids)}
+    dim = segment_vectors.shape[1] if segment_vectors.ndim == 2 else 0
+    live = decisions[~decisions["orphaned"]] if len(decisions) else decisions
+    coded: dict[tuple[str, str], None] = {}
+    rejected: dict[str, None] = {}
+    for segment_id, decision, code_id in zip(live["segment_id"], live["decision"], live["code_id"]):
+        if segment_id not in row_of:
+            continue
+        if decision in ("accept", "change") and code_id:
+            live_id = codebook.resolve_alias(code_id)
+            if live_id is not None:
+                coded[(segment_id, live_id)] = None
+        elif decision == "reject" and not code_id:
+            rejected[segment_id] = None
+    coded_segments = {segment_id for segment_id, _code in coded}
+    no_code = [s for s in rejected if s not in coded_segments]
+    pairs = list(coded)
+    return TrainingExamples(
+        segment_ids=[s for s, _c in pairs],
+        code_ids=[c for _s, c in pairs],
+        vectors=(segment_vectors[[row_of[s] for s, _c in pairs]] if pairs
+                 else np.zeros((0, dim), dtype=np.float32)),
+        no_code_segment_ids=no_code,
+        no_code_vectors=(segment_vectors[[row_of[s] for s in no_code]] if no_code
+                         else np.zeros((0, dim), dtype=np.float32)),
+    )
+
+
+# -------------------------------------------------------------------- fitting
+
+
+def _fit_classifier(x: np.ndarray, y: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression; codes absent from ``y`` get a very low intercept."""
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((n_codes, x.shape[1]))
+    intercept = np.full(n_codes, -30.0)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        intercept[classes] = 0.0
+        return coef, intercept
+    from threadpoolctl import threadpool_limits
+
+    # One thread: with torch loaded, BLAS and OpenMP threads contend and a fit
+    # that takes 0.1 s on one thread takes seconds on two.
+    with threadpool_limits(1):
+        fitted = LogisticRegression(C=CLASSIFIER_C, max_iter=2000, random_state=SEED).fit(x, y)
+    coef[fitted.classes_] = fitted.coef_
+    intercept[fitted.classes_] = fitted.intercept_
+    return coef, intercept
+
+
+def _null_scores(model: CodeModel, x: np.ndarray, y: np.ndarray, no_code: np.ndarray) -> list[np.ndarray]:
+    """Each code's scores on text that is not about it, with the classifier cross-fitted."""
+    n_codes = model.n_codes
+    scores = relevance(x, model)
+    if model.classifier_weight and model.coef.size:
+        probability = np.zeros((len(x), n_codes))
+        rng = np.random.default_rng(SEED)
+        fold = rng.permutation(len(x)) % NULL_FOLDS
+        for k in range(NULL_FOLDS):
+            held_out = fold == k
+            if not held_out.any():
+                continue
+            coef, intercept = _fit_classifier(x[~held_out], y[~held_out], n_codes)
+            fold_model = CodeModel(**{**model.__dict__, "coef": coef, "intercept": intercept})
+            probability[held_out] = classifier_probability(x[held_out], fold_model)
+        scores = scores + model.classifier_weight * (probability - 1.0 / n_codes)
+    if len(no_code):
+        from pipeline.suggest import score
+
+        no_code_scores = score(no_code, model)
+    else:
+        no_code_scores = np.zeros((0, n_codes))
+    return [np.concatenate([scores[y != c, c], no_code_scores[:, c]]) for c in range(n_codes)]
+
+
+def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
+                   examples: TrainingExamples | None, settings: dict) -> CodeModel:
+    """Fit the suggestion model from the codebook text and, where there are enough, reviewed segments.
+
+    Parameters
+    ----------
+    texts : pipeline.suggest.CodeTexts
+        The codebook's prototype and exclude texts.
+    text_vectors, exclude_vectors : numpy.ndarray
+        Their embeddings.
+    examples : TrainingExamples or None
+        Reviewed segments (None or empty: the codebook alone).
+    settings : dict
+        The ``suggest`` settings (see :func:`pipeline.suggest.suggest_settings`).
+
+    Returns
+    -------
+    pipeline.suggest.CodeModel
+    """
+    n_codes = len(texts.code_ids)
+    index_of = {code_id: i for i, code_id in enumerate(texts.code_ids)}
+    learned_codes: list[str] = []
+    x, y = np.asarray(text_vectors, dtype=np.float32), np.asarray(texts.owner, dtype=np.int64)
+    no_code = np.zeros((0, x.shape[1]), dtype=np.float32)
+    if examples is not None and examples.code_ids:
+        counts = examples.counts()
+        minimum = int(settings["min_examples_to_learn"])
+        learned_codes = [c for c in texts.code_ids if counts.get(c, 0) >= minimum]
+        use = np.array([c in set(learned_codes) for c in examples.code_ids])
+        if use.any():
+            x = np.vstack([x, examples.vectors[use].astype(np.float32)])
+            y = np.concatenate([y, [index_of[c] for c, keep in zip(examples.code_ids, use) if keep]])
+    if examples is not None and len(examples.no_code_vectors):
+        no_code = examples.no_code_vectors.astype(np.float32)
+
+    coef, intercept = (_fit_classifier(x.astype(np.float64), y, n_codes) if n_codes > 1
+                       else (np.zeros((0, x.shape[1])), np.zeros(0)))
+    model = CodeModel(
+        code_ids=list(texts.code_ids), labels=list(texts.labels),
+        prototypes=x, prototype_owner=y,
+        excludes=np.asarray(exclude_vectors, dtype=np.float32).reshape(-1, x.shape[1]),
+        exclude_owner=np.asarray(texts.exclude_owner, dtype=np.int64),
+        coef=coef, intercept=intercept,
+        threshold=np.full(n_codes, FALLBACK_THRESHOLD), high_threshold=np.full(n_codes, np.inf),
+        exclude_weight=float(settings["exclude_weight"]),
+        classifier_weight=float(settings["classifier_weight"]) if n_codes > 1 else 0.0,
+        learned_codes=learned_codes,
+    )
+    if n_codes > 1:
+        quantile = float(settings["auto_threshold_quantile"])
+        for code, null in enumerate(_null_scores(model, x, y, no_code)):
+            if len(null):
+                model.threshold[code] = float(np.quantile(null, quantile))
+                model.high_threshold[code] = float(np.quantile(null, max(quantile, HIGH_CONFIDENCE_QUANTILE)))
+    return model
+
+
+# ---------------------------------------------------------------------- cache
+
+
+def model_cache_key(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
+                    examples: TrainingExamples | None, settings: dict, model_key: str = "") -> str:
+    """Hash of everything :func:`fit_code_model` depends on."""
+    digest = hashlib.sha256()
+    used = {k: settings[k] for k in ("exclude_weight", "classifier_weight", "min_examples_to_learn",
+                                     "auto_threshold_quantile")}
+    digest.update(json.dumps({"model": model_key, "codes": texts.code_ids, "labels": texts.labels,
+                              "texts": texts.texts, "owner": texts.owner.tolist(),
+                              "excludes": texts.exclude_texts,
+                              "exclude_owner": texts.exclude_owner.tolist(), "settings": used,
+                              "version": 1}, sort_keys=True).encode())
+    for array in (text_vectors, exclude_vectors):
+        digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    if examples is not None:
+        digest.update(json.dumps([examples.segment_ids, examples.code_ids,
+                                  examples.no_code_segment_ids]).encode())
+        for array in (examples.vectors, examples.no_code_vectors):
+            digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def save_code_model(path: Path, model: CodeModel) -> None:
+    """Write ``model`` as ``.npz`` (no pickled objects), atomically."""
+    arrays = {name: getattr(model, name) for name in (
+        "prototypes", "prototype_owner", "excludes", "exclude_owner", "coef", "intercept",
+        "threshold", "high_threshold")}
+    arrays["code_ids"] = np.array(model.code_ids, dtype=str)
+    arrays["labels"] = np.array(model.labels, dtype=str)
+    arrays["learned_codes"] = np.array(model.learned_codes, dtype=str)
+    arrays["weights"] = np.array([model.exclude_weight, model.classifier_weight])
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def load_code_model(path: Path) -> CodeModel:
+    """Read a model written by :func:`save_code_model`."""
+    with np.load(path, allow_pickle=False) as data:
+        return CodeModel(
+            code_ids=data["code_ids"].tolist(), labels=data["labels"].tolist(),
+            prototypes=data["prototypes"], prototype_owner=data["prototype_owner"],
+            excludes=data["excludes"], exclude_owner=data["exclude_owner"],
+            coef=data["coef"], intercept=data["intercept"],
+            threshold=data["threshold"], high_threshold=data["high_threshold"],
+            exclude_weight=float(data["weights"][0]), classifier_weight=float(data["weights"][1]),
+            learned_codes=data["learned_codes"].tolist(),
+        )
+
+
+def cached_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
+                      examples: TrainingExamples | None, settings: dict, cache_dir: Path | None,
+                      model_key: str = "") -> CodeModel:
+    """:func:`fit_code_model`, or its cached result when nothing it depends on has changed.
+
+    Parameters
+    ----------
+    cache_dir : Path or None
+        Usually ``root / paths.MODEL_CACHE``; None fits without caching.
+    model_key : str
+        The embedding model's key (see :class:`pipeline.embed.LoadedModel`).
+    Other parameters are those of :func:`fit_code_model`.
+    """
+    if cache_dir is None:
+        return fit_code_model(texts, text_vectors, exclude_vectors, examples, settings)
+    key = model_cache_key(texts, text_vectors, exclude_vectors, examples, settings, model_key)
+    path = Path(cache_dir) / f"{key}.npz"
+    if path.is_file():
+        try:
+            model = load_code_model(path)
+            log.info("Suggestion model loaded from the cache (%s)", path.name)
+            return model
+        except Exception as error:  # a cache is disposable
+            log.warning("Ignoring unreadable model cache %s (%s); refitting", path, error)
+    started = time.perf_counter()
+    model = fit_code_model(texts, text_vectors, exclude_vectors, examples, settings)
+    save_code_model(path, model)
+    n_examples = len(examples.code_ids) if examples is not None else 0
+    log.info("Suggestion model fitted in %.1f s from %d codebook text(s) and %d reviewed example(s); "
+             "learning from decisions for %d code(s)", time.perf_counter() - started,
+             len(texts.texts), n_examples, len(model.learned_codes))
+    for old in sorted(Path(cache_dir).glob("*.npz"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]:
+        old.unlink(missing_ok=True)
+    return model

@@ -1,0 +1,413 @@
+"""Code suggestions: the codebook codes most likely to apply to each segment.
+
+How a segment is scored against a code
+--------------------------------------
+Every piece of a code's text is embedded on its own: the label, the
+definition, "label: definition", each include cue and each example. These are
+the code's *prototypes*. Segments that analysts coded with the code join them
+once there are enough (see :mod:`pipeline.learn`). Two signals are combined:
+
+``relevance``
+    A soft maximum of the segment's cosine similarity to the code's prototypes
+    (``T * log(mean(exp(sim / T)))`` with ``T = 0.1``): close to the best
+    match, but a code whose every prototype fits scores above one with a
+    single lucky match. Each exclude cue is embedded too (without its
+    "(use other_code)" pointer); when a segment is closer to one of them than
+    to any of the code's own prototypes, the difference, times
+    ``suggest.exclude_weight``, is taken off.
+``classifier``
+    A multinomial logistic regression over the codes, trained on the
+    prototypes of every code (and on reviewed segments), so that what tells
+    neighbouring codes apart counts, not only what a code's text resembles.
+
+``score = relevance + classifier_weight * (p(code) - 1 / n_codes)``. It is in
+cosine units: off-topic text scores low for every code whatever the classifier
+says, because the classifier part is at most ``classifier_weight``.
+
+Threshold and confidence
+------------------------
+``suggest.threshold: auto`` (the default) sets one threshold per code from the
+codebook itself: the code's scores on the prototypes of every *other* code
+(in-domain text about something else; the classifier part is cross-fitted so
+that it has not seen the text it scores) and on segments an analyst marked as
+having no code. The threshold is the ``auto_threshold_quantile`` (0.9) of that
+null distribution. A suggestion is ``suggested`` when its score reaches the
+threshold. Confidence is ``high`` when the score also exceeds the code's
+highest null score (rounded to the 0.99 quantile), ``medium`` when it only
+passes the threshold, and ``low`` when it does not. A number for
+``suggest.threshold`` replaces the per-code thresholds for ``suggested``.
+
+Nothing here is tuned to one codebook: there are no per-code settings or
+keyword lists, and benchmarks/suggest_quality.py reports the method on a
+second codebook from another domain with the same settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import paths
+from pipeline.atomic import write_csv, write_parquet
+from pipeline.errors import ConfigError, InputError
+from pipeline.tables import SUGGESTION_COLUMNS
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "top_k": 3,
+    "threshold": "auto",
+    "auto_threshold_quantile": 0.9,
+    "exclude_weight": 0.5,
+    "classifier_weight": 0.5,
+    "min_examples_to_learn": 3,
+}
+# Temperature of the soft maximum over a code's prototypes (cosine units).
+PROTOTYPE_TEMPERATURE = 0.1
+# Quantile of the null distribution above which a suggestion is "high" confidence.
+HIGH_CONFIDENCE_QUANTILE = 0.99
+# Used for "auto" when the codebook has a single code, so there is no null text.
+FALLBACK_THRESHOLD = 0.35
+CONFIDENCE_BANDS = ("high", "medium", "low")
+
+# "(use other_code)" / "(see other_code)" at the end of an exclude cue points to
+# the neighbouring code; it is not part of what the cue describes.
+POINTER = re.compile(r"\s*\((?:use|see|code as|try)\b[^)]*\)\s*$", re.IGNORECASE)
+
+
+def suggest_settings(config: dict) -> dict:
+    """The ``suggest`` section of ``config`` with defaults filled in, checked."""
+    settings = dict(DEFAULTS)
+    settings.update({k: v for k, v in (config.get("suggest") or {}).items() if v is not None})
+    threshold = settings["threshold"]
+    if not (threshold == "auto" or (isinstance(threshold, (int, float)) and not isinstance(threshold, bool))):
+        raise ConfigError(f"suggest.threshold must be 'auto' or a number, not {threshold!r}",
+                          file="config.yaml", hint="use threshold: auto, or e.g. threshold: 0.4")
+    return settings
+
+
+# ------------------------------------------------------------------ code text
+
+
+@dataclass
+class CodeTexts:
+    """The texts that describe each code, flattened for embedding.
+
+    Attributes
+    ----------
+    code_ids, labels : list of str
+        One entry per code, in codebook order.
+    texts : list of str
+        Positive prototype texts (label, definition, "label: definition",
+        include cues, examples).
+    owner : numpy.ndarray
+        Index into ``code_ids`` of each text.
+    exclude_texts : list of str
+        Exclude cues without their "(use ...)" pointer.
+    exclude_owner : numpy.ndarray
+        Index into ``code_ids`` of each exclude cue.
+    """
+
+    code_ids: list[str]
+    labels: list[str]
+    texts: list[str]
+    owner: np.ndarray
+    exclude_texts: list[str]
+    exclude_owner: np.ndarray
+
+
+def code_texts(codebook) -> CodeTexts:
+    """Collect every code's prototype and exclude texts from a :class:`~pipeline.codebook.Codebook`."""
+    texts, owner, excludes, exclude_owner = [], [], [], []
+    for index, code in enumerate(codebook.codes):
+        pieces = [code.label, code.definition, f"{code.label}: {code.definition}",
+                  *code.include, *code.examples]
+        for piece in dict.fromkeys(p.strip() for p in pieces if p and p.strip()):
+            texts.append(piece)
+            owner.append(index)
+        for cue in code.exclude:
+            cleaned = POINTER.sub("", cue).strip()
+            if cleaned:
+                excludes.append(cleaned)
+                exclude_owner.append(index)
+    return CodeTexts(
+        code_ids=list(codebook.code_ids), labels=[c.label for c in codebook.codes],
+        texts=texts, owner=np.array(owner, dtype=np.int64),
+        exclude_texts=excludes, exclude_owner=np.array(exclude_owner, dtype=np.int64),
+    )
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass
+class CodeModel:
+    """Everything needed to score segments against the codes.
+
+    Built by :func:`pipeline.learn.fit_code_model`; every array is plain
+    numbers so the model can be cached as ``.npz``.
+
+    Attributes
+    ----------
+    code_ids, labels : list of str
+    prototypes : numpy.ndarray
+        ``(n_prototypes, dim)`` unit vectors (codebook texts and reviewed segments).
+    prototype_owner : numpy.ndarray
+        Code index of each prototype.
+    excludes : numpy.ndarray
+        ``(n_excludes, dim)`` unit vectors of the exclude cues.
+    exclude_owner : numpy.ndarray
+        Code index of each exclude cue.
+    coef, intercept : numpy.ndarray
+        The classifier, ``(n_codes, dim)`` and ``(n_codes,)``; empty for a
+        single-code codebook.
+    threshold, high_threshold : numpy.ndarray
+        Per-code score thresholds for ``suggested`` and for high confidence.
+    exclude_weight, classifier_weight : float
+    learned_codes : list of str
+        Codes whose prototypes and classifier include reviewed segments.
+    """
+
+    code_ids: list[str]
+    labels: list[str]
+    prototypes: np.ndarray
+    prototype_owner: np.ndarray
+    excludes: np.ndarray
+    exclude_owner: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    threshold: np.ndarray
+    high_threshold: np.ndarray
+    exclude_weight: float
+    classifier_weight: float
+    learned_codes: list[str] = field(default_factory=list)
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.code_ids)
+
+
+def _per_code(values: np.ndarray, owner: np.ndarray, n_codes: int, reduce) -> np.ndarray:
+    out = np.full((values.shape[0], n_codes), np.nan, dtype=np.float64)
+    for code in range(n_codes):
+        columns = owner == code
+        if columns.any():
+            out[:, code] = reduce(values[:, columns])
+    return out
+
+
+def _soft_max(sims: np.ndarray) -> np.ndarray:
+    t = PROTOTYPE_TEMPERATURE
+    top = sims.max(axis=1, keepdims=True)
+    return (top + t * np.log(np.exp((sims - top) / t).mean(axis=1, keepdims=True)))[:, 0]
+
+
+def relevance(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
+    """Similarity of each segment to each code's prototypes, less the exclude penalty.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        ``(n, dim)`` unit vectors of the segments.
+    model : CodeModel
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_codes)`` in cosine units.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    sims = vectors @ model.prototypes.T
+    soft = _per_code(sims, model.prototype_owner, model.n_codes, _soft_max)
+    soft = np.nan_to_num(soft, nan=-1.0)
+    if model.exclude_weight and len(model.excludes):
+        best_own = np.nan_to_num(_per_code(sims, model.prototype_owner, model.n_codes,
+                                           lambda x: x.max(axis=1)), nan=-1.0)
+        best_exclude = _per_code(vectors @ model.excludes.T, model.exclude_owner, model.n_codes,
+                                 lambda x: x.max(axis=1))
+        penalty = np.nan_to_num(np.maximum(best_exclude - best_own, 0.0), nan=0.0)
+        soft = soft - model.exclude_weight * penalty
+    return soft
+
+
+def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
+    """The classifier's probability of each code for each segment (rows sum to 1)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if model.coef.size == 0:
+        return np.full((len(vectors), model.n_codes), 1.0 / max(model.n_codes, 1))
+    logits = vectors @ model.coef.T + model.intercept
+    logits -= logits.max(axis=1, keepdims=True)
+    probability = np.exp(logits)
+    return probability / probability.sum(axis=1, keepdims=True)
+
+
+def score(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
+    """The suggestion score of every code for every segment.
+
+    ``relevance + classifier_weight * (p(code) - 1 / n_codes)``; see the module docstring.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_codes)``; higher is a better fit.
+    """
+    scores = relevance(vectors, model)
+    if model.classifier_weight:
+        probability = classifier_probability(vectors, model)
+        scores = scores + model.classifier_weight * (probability - 1.0 / model.n_codes)
+    return scores
+
+
+def confidence_band(scores: np.ndarray, threshold: np.ndarray, high_threshold: np.ndarray) -> np.ndarray:
+    """``high`` / ``medium`` / ``low`` for each score, given per-code thresholds."""
+    bands = np.where(scores >= threshold, "medium", "low").astype(object)
+    bands[(scores >= threshold) & (scores >= high_threshold)] = "high"
+    return bands
+
+
+def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, top_k: int = 3,
+               threshold: float | str = "auto") -> pd.DataFrame:
+    """The top ``top_k`` codes for each segment, as a tidy table.
+
+    Parameters
+    ----------
+    segment_ids : list of str
+    vectors : numpy.ndarray
+        ``(len(segment_ids), dim)`` unit vectors.
+    model : CodeModel
+    top_k : int
+    threshold : "auto" or float
+        "auto" uses the model's per-code thresholds; a number applies to every code.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`pipeline.tables.SUGGESTION_COLUMNS`: ``segment_id,
+        code_id, rank, score, confidence, suggested``; ``top_k`` rows per
+        segment, rank 1 first.
+
+    Examples
+    --------
+    >>> table = rank_codes(["s1"], vectors, model, top_k=3)    # doctest: +SKIP
+    >>> table["rank"].tolist()
+    [1, 2, 3]
+    """
+    top_k = min(top_k, model.n_codes)
+    n = len(segment_ids)
+    if n == 0:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            SUGGESTION_COLUMNS, ("string", "string", "int64", "float64", "string", "bool"))})
+    scores = score(vectors, model)
+    # Ties (rare) are broken by codebook order, so the table is reproducible.
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
+    top = np.take_along_axis(scores, order, axis=1)
+    if threshold == "auto":
+        limit = model.threshold[order]
+    else:
+        limit = np.full(order.shape, float(threshold))
+    high = np.maximum(model.high_threshold[order], limit)
+    suggested = top >= limit
+    bands = confidence_band(top, limit, high)
+    code_ids = np.array(model.code_ids, dtype=object)
+    return pd.DataFrame({
+        "segment_id": np.repeat(np.array(segment_ids, dtype=object), top_k),
+        "code_id": code_ids[order].reshape(-1),
+        "rank": np.tile(np.arange(1, top_k + 1), n).astype("int64"),
+        "score": np.round(top.reshape(-1), 4).astype("float64"),
+        "confidence": bands.reshape(-1),
+        "suggested": suggested.reshape(-1).astype(bool),
+    })[SUGGESTION_COLUMNS]
+
+
+# -------------------------------------------------------------------- stage
+
+
+def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] | None = None,
+                     segment_vectors: np.ndarray | None = None) -> CodeModel:
+    """Fit (or load from the cache) the code model for ``codebook``.
+
+    Reviewed segments in ``data/processed/decisions.parquet`` are used when
+    ``segment_ids`` and ``segment_vectors`` (the embeddings of the current
+    segments) are given; see :mod:`pipeline.learn`.
+    """
+    from pipeline import learn
+    from pipeline.embed import embed_texts, load_model
+
+    settings = suggest_settings(config)
+    texts = code_texts(codebook)
+    text_vectors = embed_texts(texts.texts, config, root)
+    exclude_vectors = embed_texts(texts.exclude_texts, config, root)
+    examples = None
+    if segment_ids is not None and segment_vectors is not None:
+        decisions = learn.read_decisions(Path(root) / paths.DECISIONS)
+        examples = learn.training_examples(decisions, codebook, segment_ids, segment_vectors)
+    return learn.cached_code_model(
+        texts, text_vectors, exclude_vectors, examples, settings,
+        cache_dir=Path(root) / paths.MODEL_CACHE, model_key=load_model(config, root).key,
+    )
+
+
+def _non_interviewer(segments: pd.DataFrame) -> pd.Series:
+    if "speaker_role" not in segments.columns:
+        return pd.Series(True, index=segments.index)
+    return segments["speaker_role"].fillna("").astype(str).str.lower() != "interviewer"
+
+
+def run_suggest(config: dict, root: Path) -> None:
+    """Stage: suggest the top ``suggest.top_k`` codes for every segment not spoken by an interviewer.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (``codebook``, ``embedding`` and ``suggest`` sections).
+    root : Path
+        The project folder. Reads the segments, their embeddings, the codebook
+        and (when present) the analysts' decisions; writes
+        ``data/processed/suggestions.parquet`` and ``reports/tables/suggestions.csv``.
+
+    Raises
+    ------
+    InputError
+        If the embeddings do not cover the current segments (re-run embed).
+    """
+    from pipeline.codebook import load_codebook
+    from pipeline.embed import read_embeddings, read_segments
+
+    root = Path(root)
+    settings = suggest_settings(config)
+    codebook_file = (config.get("codebook") or {}).get("file", "codebook/codebook.yaml")
+    codebook = load_codebook(root / codebook_file)
+    if not codebook.codes:
+        raise InputError("the codebook has no codes to suggest", file=root / codebook_file,
+                         hint="add at least one code under a theme")
+    segments = read_segments(root)
+    embedded_ids, vectors = read_embeddings(root / paths.EMBEDDINGS)
+    row_of = {segment_id: i for i, segment_id in enumerate(embedded_ids)}
+    segment_ids = segments["segment_id"].astype(str).tolist()
+    missing = [s for s in segment_ids if s not in row_of]
+    if missing:
+        raise InputError(
+            f"{len(missing)} segment(s) have no embedding (e.g. {missing[0]})",
+            file=root / paths.EMBEDDINGS, hint="the embeddings are out of date; re-run the embed stage",
+        )
+    segment_vectors = vectors[[row_of[s] for s in segment_ids]] if segment_ids else vectors[:0]
+
+    model = build_code_model(codebook, config, root, segment_ids, segment_vectors)
+    coded = _non_interviewer(segments).to_numpy()
+    table = rank_codes([s for s, keep in zip(segment_ids, coded) if keep], segment_vectors[coded],
+                       model, top_k=int(settings["top_k"]), threshold=settings["threshold"])
+    write_parquet(root / paths.SUGGESTIONS, table)
+    labels = dict(zip(model.code_ids, model.labels))
+    readable = table.assign(code_label=table["code_id"].map(labels))
+    write_csv(root / paths.SUGGESTIONS_CSV, readable)
+
+    n_segments = int(coded.sum())
+    n_suggested = int(table.loc[table["suggested"], "segment_id"].nunique()) if len(table) else 0
+    log.info("Suggested codes for %d segment(s) (%d interviewer turn(s) skipped); %d have at least "
+             "one code above the threshold%s", n_segments, len(segments) - n_segments, n_suggested,
+             f"; learned from decisions for {len(model.learned_codes)} code(s)" if model.learned_codes else "")
