@@ -18,6 +18,9 @@ They are ranked by, in order:
 Quotes are then picked greedily for diversity: at most
 ``report.quotes_per_source`` (default 1) from one source, and, for the
 programme-wide quotes, a site not yet quoted is preferred while there is one.
+A segment already quoted for another theme in the same document (the
+programme summary, or one site's page) is used again only when the theme has
+no other candidate.
 
 Trimming
 --------
@@ -35,7 +38,8 @@ register in lower case without bracketed notes ("community development
 worker"), then the method and wave: "Voluntary sector partner, community
 development worker, interview, wave 2". Survey answers without a sector are
 "Survey respondent"; workshop and observation sessions without a sector are
-"Workshop participant" and "Observation notes". The role is the one field that
+"Workshop notes" and "Observation notes" (they are the facilitator's or
+observer's record). The role is the one field that
 can narrow down who spoke in a small site: set ``report.quote_roles: false``
 to leave it out.
 """
@@ -58,7 +62,7 @@ ELISION = " […]"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')]*\s+")
 DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
             "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
-NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
+NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop notes",
                     "observation": "Observation notes", "interview": "Interviewee"}
 
 
@@ -211,19 +215,24 @@ def _rounded(value) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
-def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str | None = None) -> pd.DataFrame:
+def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str | None = None,
+                 avoid: set | None = None) -> pd.DataFrame:
     """The first ``n`` rows of a ranked frame, at most ``per_source`` per source.
 
     When ``spread`` names a column (e.g. ``"site"``), rows with a value not yet
-    picked are preferred while there are any.
+    picked are preferred while there are any. Rows whose ``segment_id`` is in
+    ``avoid`` (quoted already for another theme) are taken last.
     """
+    avoid = avoid or set()
     picked, used_sources, used_spread = [], {}, set()
-    passes = [True, False] if spread else [False]
-    for prefer_new in passes:
+    passes = [(True, True), (False, True), (False, False)] if spread else [(False, True), (False, False)]
+    for prefer_new, fresh_only in passes:
         for index, row in ranked.iterrows():
             if len(picked) >= n:
                 break
             if index in picked or used_sources.get(row["source_id"], 0) >= per_source:
+                continue
+            if fresh_only and avoid and row["segment_id"] in avoid:
                 continue
             if prefer_new and row[spread] in used_spread:
                 continue
@@ -259,8 +268,11 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
         return frame.sort_values(["reviewed", "long_enough", key, "segment_id"],
                                  ascending=[False, False, False, True])
 
+    quoted: dict[str, set] = {}  # document ("" for the programme summary, else the site) -> segment ids
+
     def add(scope: str, theme_id: str, site: str, chosen: pd.DataFrame) -> None:
         cosine = "representativeness" if scope == "programme" else "site_representativeness"
+        quoted.setdefault(site, set()).update(chosen["segment_id"])
         for rank, row in enumerate(chosen.itertuples(), start=1):
             records.append({
                 "scope": scope, "theme_id": theme_id, "theme_label": ev.themes.get(theme_id, theme_id),
@@ -277,10 +289,12 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
         if theme_rows.empty:
             continue
         add("programme", theme_id, "", pick_diverse(ordered(theme_rows, "rank_key"), settings["quotes_per_theme"],
-                                                    settings["quotes_per_source"], spread="site"))
+                                                    settings["quotes_per_source"], spread="site",
+                                                    avoid=quoted.get("")))
         for site in ev.all_site_keys():
             site_rows = ordered(theme_rows[theme_rows["site"] == site], "site_rank_key")
             if not site_rows.empty:
                 add("site", theme_id, site, pick_diverse(site_rows, settings["quotes_per_site_theme"],
-                                                         settings["quotes_per_source"], spread="sector"))
+                                                         settings["quotes_per_source"], spread="sector",
+                                                         avoid=quoted.get(site)))
     return pd.DataFrame(records, columns=QUOTE_COLUMNS)

@@ -155,7 +155,7 @@ def test_attribution_rules():
         "Voluntary sector partner, community development worker, interview, wave 2"
     assert quote_attribution("survey", "statutory_health", "1", "", config) == \
         "Statutory sector stakeholder (NHS), survey response, wave 1"
-    assert quote_attribution("workshop", "", "2") == "Workshop participant, wave 2"
+    assert quote_attribution("workshop", "", "2") == "Workshop notes, wave 2"
     no_roles = {**config, "report": {"quote_roles": False}}
     assert quote_attribution("interview", "voluntary", "2", "P1", no_roles, roles) == \
         "Voluntary sector partner, interview, wave 2"
@@ -168,6 +168,9 @@ def test_quotes_come_from_diverse_sources():
     assert list(pick_diverse(ranked, 3).index) == [0, 3, 4]
     assert list(pick_diverse(ranked, 2, spread="site").index) == [0, 4]
     assert list(pick_diverse(ranked, 3, per_source=2).index) == [0, 1, 3]
+    ranked["segment_id"] = ["s0", "s1", "s2", "s3", "s4"]
+    assert list(pick_diverse(ranked, 2, avoid={"s0"}).index) == [3, 4]
+    assert list(pick_diverse(ranked, 3, avoid={"s0"}).index) == [3, 4, 0]
 
 
 def test_quotes_table(ev):
