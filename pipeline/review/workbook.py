@@ -29,6 +29,7 @@ like a formula is stored as text.
 from __future__ import annotations
 
 import logging
+from copy import copy
 from pathlib import Path
 from typing import Callable
 
@@ -133,14 +134,17 @@ def review_rows(
             by_segment.setdefault(str(row.segment_id), []).append((str(row.code_id), float(row.score)))
 
     decision_of: dict[str, dict] = {}
-    for segment_id, group in current.groupby("segment_id", sort=False):
-        first = group.iloc[0]
-        codes = [c for c in group["code_id"] if c]
-        if len(codes) > N_FINAL:
+    for row in current.itertuples(index=False):
+        made = decision_of.setdefault(row.segment_id, {
+            "decision": row.decision, "codes": [], "coder": row.coder, "comment": row.comment})
+        if row.code_id:
+            made["codes"].append(row.code_id)
+    for segment_id, made in decision_of.items():
+        if len(made["codes"]) > N_FINAL:
             log.warning("Segment %s has %d final codes; the workbook shows the first %d "
-                        "(the others stay recorded in decisions.parquet)", segment_id, len(codes), N_FINAL)
-        decision_of[segment_id] = {"decision": first["decision"], "codes": codes[:N_FINAL],
-                                   "coder": first["coder"], "comment": first["comment"]}
+                        "(the others stay recorded in decisions.parquet)", segment_id,
+                        len(made["codes"]), N_FINAL)
+            made["codes"] = made["codes"][:N_FINAL]
 
     records = []
     for segment in rows.itertuples(index=False):
@@ -209,18 +213,22 @@ def _write_review_sheet(sheet, rows: pd.DataFrame, codebook: Codebook, protect: 
     column_of = {header: i for i, header in enumerate(REVIEW_HEADERS, start=1)}
     editable = {column_of[h] for h in EDITABLE_HEADERS}
     score_columns = {column_of[h] for h in SCORE_HEADERS}
+    # Style each column once on a prototype cell and copy its style index to every
+    # cell: assigning style objects cell by cell is what makes openpyxl slow.
+    prototypes = {}
+    for c, header in enumerate(REVIEW_HEADERS, start=1):
+        prototype = sheet.cell(row=2, column=c)
+        prototype.alignment = WRAPPED if header in ("text", "comment") else TOP
+        # "@" keeps whatever is typed in as text (IDs, codes), never a number or date.
+        prototype.number_format = "0.000" if c in score_columns else "@"
+        if c in editable:
+            prototype.protection = UNLOCKED
+            prototype.fill = EDITABLE_FILL
+        prototypes[c] = copy(prototype._style)
     for r, record in enumerate(rows.itertuples(index=False), start=2):
         for c, value in enumerate(record, start=1):
             cell = set_cell(sheet.cell(row=r, column=c), value)
-            cell.alignment = WRAPPED if c in (column_of["text"], column_of["comment"]) else TOP
-            if c in score_columns:
-                cell.number_format = "0.000"
-            else:
-                # "@" keeps whatever is typed here as text (IDs, codes), never a number or date.
-                cell.number_format = "@"
-            if c in editable:
-                cell.protection = UNLOCKED
-                cell.fill = EDITABLE_FILL
+            cell._style = copy(prototypes[c])
     last_row = max(len(rows) + 1, 2)
     last_column = get_column_letter(len(REVIEW_HEADERS))
     sheet.freeze_panes = "B2"
