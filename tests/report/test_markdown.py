@@ -136,3 +136,23 @@ def test_anonymisation_log_only_in_processed(reported):
 def test_possible_identifiers_file(reported):
     found = pd.read_csv(reported / paths.POSSIBLE_IDENTIFIERS, encoding="utf-8-sig")
     assert list(found.columns) == ["token", "count", "example_segment_id", "context", "review_note"]
+
+
+@pytest.mark.slow
+def test_example_reports_name_no_participant(example_run):
+    """On the shipped example, nothing the triangulate and report stages write names anyone in the register."""
+    from pipeline.anonymise import COMMON_WORD_NAMES, read_register_people
+
+    people = read_register_people(example_run / paths.PARTICIPANTS)
+    assert people
+    ours = [paths.SUMMARY_MD, paths.SITES_DIR, paths.EVALUATION_WORKBOOK, paths.POSSIBLE_IDENTIFIERS,
+            *paths.TRIANGULATION_CSVS.values()]
+    texts = {p: t for p, t in _all_report_text(example_run).items()
+             if any(p.startswith(str(example_run / o)) for o in ours)}
+    assert any(p.endswith("summary.md") for p in texts) and len(texts) >= 20
+    for person in people:
+        for word in person.name.split():
+            flags = 0 if word.lower() in COMMON_WORD_NAMES else re.IGNORECASE
+            pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])", flags)
+            for path, text in texts.items():
+                assert not pattern.search(text), (path, word)
