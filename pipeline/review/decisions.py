@@ -726,9 +726,13 @@ def import_decisions(
     state = state_from_audit(audit_rows)
     new_audit: list[dict] = []
     for key, decision in state_from_decisions(previous).items():
-        if key not in state:
+        logged = state.get(key)
+        if logged is None or (decision.recorded_at > logged.recorded_at
+                              and decision.content != logged.content):
+            # decisions.parquet knows a decision the log lacks (a log restored from an
+            # old backup, or made before the log existed): adopt it, and log it.
             state[key] = decision
-            new_audit.append(audit_row("restored", decision, logged_at=now,
+            new_audit.append(audit_row("restored", decision, logged, logged_at=now,
                                        detail="recorded in decisions.parquet but not in the audit log"))
     logged_notes = {(r["event"], r["segment_id"], r["coder"], r["source_file"], r["new_decision"],
                      r["new_codes"], r["new_comment"], r["recorded_at"])

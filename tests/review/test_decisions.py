@@ -400,3 +400,18 @@ def test_coder_names_differing_in_case_are_one_coder(project, config, issued):
         fill(wb["Review"], "seg_b", decision="reject", coder=" Alice ")), T0)
     decisions, _ = import_all(project, config)
     assert set(decisions["coder"]) == {"alice"}
+
+
+def test_a_lost_audit_log_is_rebuilt_from_decisions_parquet(project, config, issued):
+    target = save_copy(issued, inbox(project, "alice.xlsx"),
+                       lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    first, _ = import_all(project, config)
+    (project / paths.DECISIONS_AUDIT).unlink()
+    target.unlink()
+    second, _ = import_all(project, config)
+    pd.testing.assert_frame_equal(first, second)
+    audit = read_audit_log(project / paths.DECISIONS_AUDIT)
+    assert [r["event"] for r in audit] == ["restored"]
+    (project / paths.DECISIONS).unlink()           # and now the log alone suffices
+    third, _ = import_all(project, config)
+    pd.testing.assert_frame_equal(first, third)
