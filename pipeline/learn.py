@@ -10,9 +10,10 @@ analysts review suggestions, their decisions in
   of that code. Once a code has ``suggest.min_examples_to_learn`` examples,
   they become extra prototypes of the code and training points of the
   classifier, next to the codebook text, which keeps counting.
-* A segment *rejected* with no code is text to which no code applies. It joins
-  the null distribution that sets each code's automatic threshold, so
-  suggestions like the ones analysts rejected need a higher score to count.
+* A segment *rejected* with no code is text to which no code applies. It is a
+  training point of the classifier's "none of the codes" class and joins the
+  null distribution that sets each code's automatic threshold, so text like
+  the segments analysts rejected scores lower and needs a higher score to count.
 
 The fitted model is cached in ``data/processed/cache/learned/`` as ``.npz``
 (numbers and strings only, never pickle), keyed by a hash of everything it is
@@ -165,54 +166,82 @@ def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str],
 # -------------------------------------------------------------------- fitting
 
 
-def _fit_classifier(x: np.ndarray, y: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression; codes absent from ``y`` get a very low intercept."""
+def _fit_classifier(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression; classes absent from ``y`` get a very low intercept."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
-    coef = np.zeros((n_codes, x.shape[1]))
-    intercept = np.full(n_codes, -30.0)
+    coef = np.zeros((n_classes, x.shape[1]))
+    intercept = np.full(n_classes, -30.0)
     classes = np.unique(y)
     if len(classes) < 2:
         intercept[classes] = 0.0
         return coef, intercept
-    from threadpoolctl import threadpool_limits
-
     # One thread: with torch loaded, BLAS and OpenMP threads contend and a fit
     # that takes 0.1 s on one thread takes seconds on two.
     with threadpool_limits(1):
         fitted = LogisticRegression(C=CLASSIFIER_C, max_iter=2000, random_state=SEED).fit(x, y)
-    coef[fitted.classes_] = fitted.coef_
-    intercept[fitted.classes_] = fitted.intercept_
+    coef[fitted.classes_] = fitted.coef_ if len(classes) > 2 else np.vstack([-fitted.coef_, fitted.coef_]) / 2
+    intercept[fitted.classes_] = (fitted.intercept_ if len(classes) > 2
+                                  else np.concatenate([-fitted.intercept_, fitted.intercept_]) / 2)
     return coef, intercept
 
 
-def _null_scores(model: CodeModel, x: np.ndarray, y: np.ndarray, no_code: np.ndarray) -> list[np.ndarray]:
-    """Each code's scores on text that is not about it, with the classifier cross-fitted."""
+def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background: int,
+                   quantile: float) -> None:
+    """Set each code's automatic thresholds from text that is not about it.
+
+    Parameters
+    ----------
+    model : CodeModel
+        The fitted model; its ``threshold`` and ``high_threshold`` are set.
+    x, y : numpy.ndarray
+        The classifier's training points and classes (``n_codes`` is "none");
+        the last ``n_background`` points are the background sentences.
+    quantile : float
+
+    Notes
+    -----
+    Every point is scored with the classifier cross-fitted (``NULL_FOLDS``
+    folds), so that no point is scored by a classifier trained on it.
+    ``threshold`` is the higher of two floors: the ``quantile`` of the code's
+    scores on in-domain text about something else (other codes' texts and
+    segments analysts coded with no code), and the same quantile of its scores
+    on the background sentences. ``high_threshold`` uses the 0.99 quantile of
+    the in-domain text (and at least ``threshold``).
+    """
     n_codes = model.n_codes
     scores = relevance(x, model)
     if model.classifier_weight and model.coef.size:
         probability = np.zeros((len(x), n_codes))
-        rng = np.random.default_rng(SEED)
-        fold = rng.permutation(len(x)) % NULL_FOLDS
+        fold = np.random.default_rng(SEED).permutation(len(x)) % NULL_FOLDS
         for k in range(NULL_FOLDS):
             held_out = fold == k
             if not held_out.any():
                 continue
-            coef, intercept = _fit_classifier(x[~held_out], y[~held_out], n_codes)
+            coef, intercept = _fit_classifier(x[~held_out], y[~held_out], n_codes + 1)
             fold_model = CodeModel(**{**model.__dict__, "coef": coef, "intercept": intercept})
             probability[held_out] = classifier_probability(x[held_out], fold_model)
         scores = scores + model.classifier_weight * (probability - 1.0 / n_codes)
-    if len(no_code):
-        from pipeline.suggest import score
-
-        no_code_scores = score(no_code, model)
-    else:
-        no_code_scores = np.zeros((0, n_codes))
-    return [np.concatenate([scores[y != c, c], no_code_scores[:, c]]) for c in range(n_codes)]
+    is_background = np.zeros(len(x), dtype=bool)
+    if n_background:
+        is_background[-n_background:] = True
+    for code in range(n_codes):
+        in_domain = scores[(y != code) & ~is_background, code]
+        background = scores[is_background, code]
+        floor = float(np.quantile(background, quantile)) if len(background) else -np.inf
+        if len(in_domain):
+            model.threshold[code] = max(float(np.quantile(in_domain, quantile)), floor)
+            model.high_threshold[code] = max(
+                float(np.quantile(in_domain, max(quantile, HIGH_CONFIDENCE_QUANTILE))), floor)
+        elif len(background):
+            # A single-code codebook: only the background tells what is off topic.
+            model.threshold[code] = model.high_threshold[code] = float(background.max())
 
 
 def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
-                   examples: TrainingExamples | None, settings: dict) -> CodeModel:
+                   background_vectors: np.ndarray | None, examples: TrainingExamples | None,
+                   settings: dict) -> CodeModel:
     """Fit the suggestion model from the codebook text and, where there are enough, reviewed segments.
 
     Parameters
@@ -221,6 +250,10 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
         The codebook's prototype and exclude texts.
     text_vectors, exclude_vectors : numpy.ndarray
         Their embeddings.
+    background_vectors : numpy.ndarray or None
+        Embeddings of everyday text about none of the codes
+        (:data:`pipeline.suggest.BACKGROUND_TEXTS`): the classifier's "none"
+        class and a floor under the automatic thresholds.
     examples : TrainingExamples or None
         Reviewed segments (None or empty: the codebook alone).
     settings : dict
@@ -231,40 +264,41 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
     pipeline.suggest.CodeModel
     """
     n_codes = len(texts.code_ids)
+    none = n_codes  # the classifier's "none of the codes" class
     index_of = {code_id: i for i, code_id in enumerate(texts.code_ids)}
     learned_codes: list[str] = []
-    x, y = np.asarray(text_vectors, dtype=np.float32), np.asarray(texts.owner, dtype=np.int64)
-    no_code = np.zeros((0, x.shape[1]), dtype=np.float32)
+    prototypes = np.asarray(text_vectors, dtype=np.float32)
+    owner = np.asarray(texts.owner, dtype=np.int64)
+    dim = prototypes.shape[1]
     if examples is not None and examples.code_ids:
         counts = examples.counts()
         minimum = int(settings["min_examples_to_learn"])
         learned_codes = [c for c in texts.code_ids if counts.get(c, 0) >= minimum]
         use = np.array([c in set(learned_codes) for c in examples.code_ids])
         if use.any():
-            x = np.vstack([x, examples.vectors[use].astype(np.float32)])
-            y = np.concatenate([y, [index_of[c] for c, keep in zip(examples.code_ids, use) if keep]])
-    if examples is not None and len(examples.no_code_vectors):
-        no_code = examples.no_code_vectors.astype(np.float32)
+            prototypes = np.vstack([prototypes, examples.vectors[use].astype(np.float32)])
+            owner = np.concatenate([owner, [index_of[c] for c, keep in zip(examples.code_ids, use) if keep]])
+    no_code = (examples.no_code_vectors.astype(np.float32).reshape(-1, dim) if examples is not None
+               else np.zeros((0, dim), dtype=np.float32))
+    background = (np.asarray(background_vectors, dtype=np.float32).reshape(-1, dim)
+                  if background_vectors is not None else np.zeros((0, dim), dtype=np.float32))
+    x = np.vstack([prototypes, no_code, background])
+    y = np.concatenate([owner, np.full(len(no_code) + len(background), none)]).astype(np.int64)
 
-    coef, intercept = (_fit_classifier(x.astype(np.float64), y, n_codes) if n_codes > 1
-                       else (np.zeros((0, x.shape[1])), np.zeros(0)))
+    coef, intercept = _fit_classifier(x.astype(np.float64), y, n_codes + 1)
     model = CodeModel(
         code_ids=list(texts.code_ids), labels=list(texts.labels),
-        prototypes=x, prototype_owner=y,
-        excludes=np.asarray(exclude_vectors, dtype=np.float32).reshape(-1, x.shape[1]),
+        prototypes=prototypes, prototype_owner=owner,
+        excludes=np.asarray(exclude_vectors, dtype=np.float32).reshape(-1, dim),
         exclude_owner=np.asarray(texts.exclude_owner, dtype=np.int64),
         coef=coef, intercept=intercept,
         threshold=np.full(n_codes, FALLBACK_THRESHOLD), high_threshold=np.full(n_codes, np.inf),
         exclude_weight=float(settings["exclude_weight"]),
-        classifier_weight=float(settings["classifier_weight"]) if n_codes > 1 else 0.0,
+        classifier_weight=float(settings["classifier_weight"]),
         learned_codes=learned_codes,
     )
-    if n_codes > 1:
-        quantile = float(settings["auto_threshold_quantile"])
-        for code, null in enumerate(_null_scores(model, x, y, no_code)):
-            if len(null):
-                model.threshold[code] = float(np.quantile(null, quantile))
-                model.high_threshold[code] = float(np.quantile(null, max(quantile, HIGH_CONFIDENCE_QUANTILE)))
+    set_thresholds(model, x.astype(np.float64), y, len(background),
+                   float(settings["auto_threshold_quantile"]))
     return model
 
 
@@ -272,7 +306,8 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
 
 
 def model_cache_key(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
-                    examples: TrainingExamples | None, settings: dict, model_key: str = "") -> str:
+                    background_vectors: np.ndarray | None, examples: TrainingExamples | None,
+                    settings: dict, model_key: str = "") -> str:
     """Hash of everything :func:`fit_code_model` depends on."""
     digest = hashlib.sha256()
     used = {k: settings[k] for k in ("exclude_weight", "classifier_weight", "min_examples_to_learn",
@@ -281,8 +316,9 @@ def model_cache_key(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors:
                               "texts": texts.texts, "owner": texts.owner.tolist(),
                               "excludes": texts.exclude_texts,
                               "exclude_owner": texts.exclude_owner.tolist(), "settings": used,
-                              "version": 1}, sort_keys=True).encode())
-    for array in (text_vectors, exclude_vectors):
+                              "version": 2}, sort_keys=True).encode())
+    for array in (text_vectors, exclude_vectors,
+                  background_vectors if background_vectors is not None else np.zeros(0)):
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
     if examples is not None:
         digest.update(json.dumps([examples.segment_ids, examples.code_ids,
@@ -321,8 +357,8 @@ def load_code_model(path: Path) -> CodeModel:
 
 
 def cached_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
-                      examples: TrainingExamples | None, settings: dict, cache_dir: Path | None,
-                      model_key: str = "") -> CodeModel:
+                      background_vectors: np.ndarray | None, examples: TrainingExamples | None,
+                      settings: dict, cache_dir: Path | None, model_key: str = "") -> CodeModel:
     """:func:`fit_code_model`, or its cached result when nothing it depends on has changed.
 
     Parameters
@@ -334,8 +370,9 @@ def cached_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vector
     Other parameters are those of :func:`fit_code_model`.
     """
     if cache_dir is None:
-        return fit_code_model(texts, text_vectors, exclude_vectors, examples, settings)
-    key = model_cache_key(texts, text_vectors, exclude_vectors, examples, settings, model_key)
+        return fit_code_model(texts, text_vectors, exclude_vectors, background_vectors, examples, settings)
+    key = model_cache_key(texts, text_vectors, exclude_vectors, background_vectors, examples,
+                          settings, model_key)
     path = Path(cache_dir) / f"{key}.npz"
     if path.is_file():
         try:
@@ -345,7 +382,7 @@ def cached_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vector
         except Exception as error:  # a cache is disposable
             log.warning("Ignoring unreadable model cache %s (%s); refitting", path, error)
     started = time.perf_counter()
-    model = fit_code_model(texts, text_vectors, exclude_vectors, examples, settings)
+    model = fit_code_model(texts, text_vectors, exclude_vectors, background_vectors, examples, settings)
     save_code_model(path, model)
     n_examples = len(examples.code_ids) if examples is not None else 0
     log.info("Suggestion model fitted in %.1f s from %d codebook text(s) and %d reviewed example(s); "

@@ -19,6 +19,10 @@ once there are enough (see :mod:`pipeline.learn`). Two signals are combined:
     A multinomial logistic regression over the codes, trained on the
     prototypes of every code (and on reviewed segments), so that what tells
     neighbouring codes apart counts, not only what a code's text resembles.
+    It has one more class, "none of the codes", trained on a fixed set of
+    everyday sentences (:data:`BACKGROUND_TEXTS`) and on segments analysts
+    rejected with no code, so that it does not push off-topic text towards
+    whichever code is least unlike it.
 
 ``score = relevance + classifier_weight * (p(code) - 1 / n_codes)``. It is in
 cosine units: off-topic text scores low for every code whatever the classifier
@@ -26,12 +30,15 @@ says, because the classifier part is at most ``classifier_weight``.
 
 Threshold and confidence
 ------------------------
-``suggest.threshold: auto`` (the default) sets one threshold per code from the
-codebook itself: the code's scores on the prototypes of every *other* code
-(in-domain text about something else; the classifier part is cross-fitted so
-that it has not seen the text it scores) and on segments an analyst marked as
-having no code. The threshold is the ``auto_threshold_quantile`` (0.9) of that
-null distribution. A suggestion is ``suggested`` when its score reaches the
+``suggest.threshold: auto`` (the default) sets one threshold per code from a
+null distribution of text that is not about the code: the prototypes of every
+*other* code and the segments an analyst marked as having no code (in-domain
+text about something else). The threshold is the ``auto_threshold_quantile``
+(0.9) of the code's scores on that text, or the same quantile of its scores
+on the background sentences if that is higher (in a codebook whose codes are
+far apart, text about other codes alone would let small talk through). The
+classifier part of these scores is cross-fitted, so that it never scores
+text it was trained on. A suggestion is ``suggested`` when its score reaches the
 threshold. Confidence is ``high`` when the score also exceeds the code's
 highest null score (rounded to the 0.99 quantile), ``medium`` when it only
 passes the threshold, and ``low`` when it does not. A number for
@@ -74,6 +81,52 @@ HIGH_CONFIDENCE_QUANTILE = 0.99
 # Used for "auto" when the codebook has a single code, so there is no null text.
 FALLBACK_THRESHOLD = 0.35
 CONFIDENCE_BANDS = ("high", "medium", "low")
+
+# Everyday sentences about nothing a programme evaluation codes: the training
+# text of the classifier's "none of the codes" class and a floor under each
+# code's "auto" threshold (see the module docstring).
+BACKGROUND_TEXTS = (
+    "The office was repainted over the summer.",
+    "It rained all morning and cleared up after lunch.",
+    "The kettle in the kitchen has stopped working again.",
+    "We ordered sandwiches and a pot of tea.",
+    "My sister has just bought a new puppy.",
+    "The football was on the television last night.",
+    "They painted the front door dark green.",
+    "Can you pass me that pen, please?",
+    "The printer on the second floor is out of toner.",
+    "It was the hottest day of the year so far.",
+    "I had toast and marmalade for breakfast.",
+    "The lift is out of order, so use the stairs.",
+    "We're going on holiday to the coast in August.",
+    "The shop on the corner sells fresh bread.",
+    "Sorry, my phone battery is about to die.",
+    "The clocks go back next weekend.",
+    "The recording has started, so we can begin.",
+    "Could you say that again? The line is breaking up.",
+    "The window in this room doesn't open.",
+    "I've just got back from the dentist.",
+    "The bins are collected on a Thursday.",
+    "Let me just close the door, it's noisy out there.",
+    "He supports a different team from his brother.",
+    "The garden needs weeding after all that rain.",
+    "We watched a film about penguins.",
+    "The heating comes on at six in the morning.",
+    "The bakery has started opening on Sundays.",
+    "The cat sleeps on the windowsill all afternoon.",
+    "We need more milk for the fridge.",
+    "The wallpaper in the hall is peeling.",
+    "That song was on the radio all summer.",
+    "Okay, thanks, that's everything on my list.",
+    "The building was built in the nineteen sixties.",
+    "Mm, yes. Right. Okay.",
+    "I think the clock on the wall is slow.",
+    "There was a long queue at the post office.",
+    "The river was high after the storm.",
+    "My laptop needed an update before the call.",
+    "We planted tomatoes in the greenhouse.",
+    "Is it all right if I get a glass of water?",
+)
 
 # "(use other_code)" / "(see other_code)" at the end of an exclude cue points to
 # the neighbouring code; it is not part of what the cue describes.
@@ -164,8 +217,10 @@ class CodeModel:
     exclude_owner : numpy.ndarray
         Code index of each exclude cue.
     coef, intercept : numpy.ndarray
-        The classifier, ``(n_codes, dim)`` and ``(n_codes,)``; empty for a
-        single-code codebook.
+        The classifier, ``(n_codes + 1, dim)`` and ``(n_codes + 1,)``: one row
+        per code and a last row for "none of the codes" (trained on the
+        background sentences and on segments rejected with no code). Empty
+        arrays disable the classifier.
     threshold, high_threshold : numpy.ndarray
         Per-code score thresholds for ``suggested`` and for high confidence.
     exclude_weight, classifier_weight : float
@@ -236,14 +291,22 @@ def relevance(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
 
 
 def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
-    """The classifier's probability of each code for each segment (rows sum to 1)."""
+    """The classifier's probability of each code for each segment.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_codes)``. Each row sums to one less the probability of "none of
+        the codes", so off-topic text has a low probability for every code.
+    """
     vectors = np.asarray(vectors, dtype=np.float64)
     if model.coef.size == 0:
         return np.full((len(vectors), model.n_codes), 1.0 / max(model.n_codes, 1))
     logits = vectors @ model.coef.T + model.intercept
     logits -= logits.max(axis=1, keepdims=True)
     probability = np.exp(logits)
-    return probability / probability.sum(axis=1, keepdims=True)
+    probability /= probability.sum(axis=1, keepdims=True)
+    return probability[:, :model.n_codes]
 
 
 def score(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
@@ -342,12 +405,13 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
     texts = code_texts(codebook)
     text_vectors = embed_texts(texts.texts, config, root)
     exclude_vectors = embed_texts(texts.exclude_texts, config, root)
+    background_vectors = embed_texts(list(BACKGROUND_TEXTS), config, root)
     examples = None
     if segment_ids is not None and segment_vectors is not None:
         decisions = learn.read_decisions(Path(root) / paths.DECISIONS)
         examples = learn.training_examples(decisions, codebook, segment_ids, segment_vectors)
     return learn.cached_code_model(
-        texts, text_vectors, exclude_vectors, examples, settings,
+        texts, text_vectors, exclude_vectors, background_vectors, examples, settings,
         cache_dir=Path(root) / paths.MODEL_CACHE, model_key=load_model(config, root).key,
     )
 
