@@ -8,8 +8,15 @@ analysts review suggestions, their decisions in
 
 * A segment *accepted* or *changed* to a code (and not orphaned) is an example
   of that code. Once a code has ``suggest.min_examples_to_learn`` examples,
-  they become extra prototypes of the code and training points of the
-  classifier, next to the codebook text, which keeps counting.
+  they become a second set of prototypes: a segment that is closer to one of
+  them than segments of *different* codes usually are to each other scores
+  higher for the code (:func:`pipeline.suggest.reviewed_similarity`). The
+  codebook text keeps counting in full. Reviewed segments are deliberately
+  not added to the codebook prototypes or to the classifier: on the labelled
+  benchmarks a handful of segments per code, which resemble one another
+  little more than segments of different codes do, made suggestions worse
+  that way (see BENCHMARKS.md), while the gated similarity leaves them
+  unchanged and still moves text phrased like an analyst's example to its code.
 * A segment *rejected* with no code is text to which no code applies. It is a
   training point of the classifier's "none of the codes" class and joins the
   null distribution that sets each code's automatic threshold, so text like
@@ -187,8 +194,13 @@ def _fit_classifier(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.nd
     return coef, intercept
 
 
+# Quantile of the similarities between segments of different codes that a
+# segment must exceed for a reviewed segment's code to gain anything.
+REVIEWED_GATE_QUANTILE = 0.99
+
+
 def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background: int,
-                   quantile: float) -> None:
+                   extra: np.ndarray, extra_owner: np.ndarray, quantile: float) -> None:
     """Set each code's automatic thresholds from text that is not about it.
 
     Parameters
@@ -198,18 +210,23 @@ def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background:
     x, y : numpy.ndarray
         The classifier's training points and classes (``n_codes`` is "none");
         the last ``n_background`` points are the background sentences.
+    extra, extra_owner : numpy.ndarray
+        Reviewed segments and their codes (not trained on by the classifier).
     quantile : float
 
     Notes
     -----
-    Every point is scored with the classifier cross-fitted (``NULL_FOLDS``
-    folds), so that no point is scored by a classifier trained on it.
-    ``threshold`` is the higher of two floors: the ``quantile`` of the code's
-    scores on in-domain text about something else (other codes' texts and
-    segments analysts coded with no code), and the same quantile of its scores
-    on the background sentences. ``high_threshold`` uses the 0.99 quantile of
-    the in-domain text (and at least ``threshold``).
+    The classifier's training points are scored with the classifier
+    cross-fitted (``NULL_FOLDS`` folds), so that no point is scored by a
+    classifier trained on it. ``threshold`` is the higher of two floors: the
+    ``quantile`` of the code's scores on in-domain text about something else
+    (other codes' texts and reviewed segments, and segments analysts coded with
+    no code), and the same quantile of its scores on the background sentences.
+    ``high_threshold`` uses the 0.99 quantile of the in-domain text (and at
+    least ``threshold``).
     """
+    from pipeline.suggest import reviewed_similarity, score
+
     n_codes = model.n_codes
     scores = relevance(x, model)
     if model.classifier_weight and model.coef.size:
@@ -223,11 +240,15 @@ def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background:
             fold_model = CodeModel(**{**model.__dict__, "coef": coef, "intercept": intercept})
             probability[held_out] = classifier_probability(x[held_out], fold_model)
         scores = scores + model.classifier_weight * (probability - 1.0 / n_codes)
+    if model.reviewed_weight and len(model.reviewed):
+        scores = scores + model.reviewed_weight * reviewed_similarity(x, model)
     is_background = np.zeros(len(x), dtype=bool)
     if n_background:
         is_background[-n_background:] = True
+    extra_scores = score(extra, model) if len(extra) else np.zeros((0, n_codes))
     for code in range(n_codes):
-        in_domain = scores[(y != code) & ~is_background, code]
+        in_domain = np.concatenate([scores[(y != code) & ~is_background, code],
+                                    extra_scores[extra_owner != code, code]])
         background = scores[is_background, code]
         floor = float(np.quantile(background, quantile)) if len(background) else -np.inf
         if len(in_domain):
@@ -237,6 +258,24 @@ def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background:
         elif len(background):
             # A single-code codebook: only the background tells what is off topic.
             model.threshold[code] = model.high_threshold[code] = float(background.max())
+
+
+def reviewed_gate(examples: TrainingExamples, prototypes: np.ndarray, owner: np.ndarray,
+                  index_of: dict[str, int]) -> float:
+    """The similarity that reviewed segments reach to text about *different* codes.
+
+    The :data:`REVIEWED_GATE_QUANTILE` of the similarities between each reviewed
+    segment and every reviewed segment or codebook text of another code.
+    """
+    codes = np.array([index_of[c] for c in examples.code_ids])
+    vectors = examples.vectors.astype(np.float32)
+    references = np.vstack([vectors, prototypes])
+    reference_codes = np.concatenate([codes, owner])
+    sims = vectors @ references.T
+    different = codes[:, None] != reference_codes[None, :]
+    if not different.any():
+        return 1.0
+    return float(np.quantile(sims[different], REVIEWED_GATE_QUANTILE))
 
 
 def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: np.ndarray,
@@ -266,18 +305,24 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
     n_codes = len(texts.code_ids)
     none = n_codes  # the classifier's "none of the codes" class
     index_of = {code_id: i for i, code_id in enumerate(texts.code_ids)}
-    learned_codes: list[str] = []
     prototypes = np.asarray(text_vectors, dtype=np.float32)
     owner = np.asarray(texts.owner, dtype=np.int64)
     dim = prototypes.shape[1]
+
+    learned_codes: list[str] = []
+    reviewed = np.zeros((0, dim), dtype=np.float32)
+    reviewed_owner = np.zeros(0, dtype=np.int64)
+    gate = 1.0
     if examples is not None and examples.code_ids:
         counts = examples.counts()
         minimum = int(settings["min_examples_to_learn"])
         learned_codes = [c for c in texts.code_ids if counts.get(c, 0) >= minimum]
-        use = np.array([c in set(learned_codes) for c in examples.code_ids])
+        use = np.isin(np.array(examples.code_ids, dtype=object), learned_codes)
         if use.any():
-            prototypes = np.vstack([prototypes, examples.vectors[use].astype(np.float32)])
-            owner = np.concatenate([owner, [index_of[c] for c, keep in zip(examples.code_ids, use) if keep]])
+            reviewed = examples.vectors[use].astype(np.float32)
+            reviewed_owner = np.array([index_of[c] for c in np.array(examples.code_ids, dtype=object)[use]],
+                                      dtype=np.int64)
+            gate = reviewed_gate(examples, prototypes, owner, index_of)
     no_code = (examples.no_code_vectors.astype(np.float32).reshape(-1, dim) if examples is not None
                else np.zeros((0, dim), dtype=np.float32))
     background = (np.asarray(background_vectors, dtype=np.float32).reshape(-1, dim)
@@ -295,9 +340,10 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
         threshold=np.full(n_codes, FALLBACK_THRESHOLD), high_threshold=np.full(n_codes, np.inf),
         exclude_weight=float(settings["exclude_weight"]),
         classifier_weight=float(settings["classifier_weight"]),
-        learned_codes=learned_codes,
+        learned_codes=learned_codes, reviewed=reviewed, reviewed_owner=reviewed_owner,
+        reviewed_gate=gate, reviewed_weight=float(settings["reviewed_weight"]),
     )
-    set_thresholds(model, x.astype(np.float64), y, len(background),
+    set_thresholds(model, x.astype(np.float64), y, len(background), reviewed, reviewed_owner,
                    float(settings["auto_threshold_quantile"]))
     return model
 
@@ -311,12 +357,12 @@ def model_cache_key(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors:
     """Hash of everything :func:`fit_code_model` depends on."""
     digest = hashlib.sha256()
     used = {k: settings[k] for k in ("exclude_weight", "classifier_weight", "min_examples_to_learn",
-                                     "auto_threshold_quantile")}
+                                     "auto_threshold_quantile", "reviewed_weight")}
     digest.update(json.dumps({"model": model_key, "codes": texts.code_ids, "labels": texts.labels,
                               "texts": texts.texts, "owner": texts.owner.tolist(),
                               "excludes": texts.exclude_texts,
                               "exclude_owner": texts.exclude_owner.tolist(), "settings": used,
-                              "version": 2}, sort_keys=True).encode())
+                              "version": 3}, sort_keys=True).encode())
     for array in (text_vectors, exclude_vectors,
                   background_vectors if background_vectors is not None else np.zeros(0)):
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
@@ -332,11 +378,12 @@ def save_code_model(path: Path, model: CodeModel) -> None:
     """Write ``model`` as ``.npz`` (no pickled objects), atomically."""
     arrays = {name: getattr(model, name) for name in (
         "prototypes", "prototype_owner", "excludes", "exclude_owner", "coef", "intercept",
-        "threshold", "high_threshold")}
+        "threshold", "high_threshold", "reviewed", "reviewed_owner")}
     arrays["code_ids"] = np.array(model.code_ids, dtype=str)
     arrays["labels"] = np.array(model.labels, dtype=str)
     arrays["learned_codes"] = np.array(model.learned_codes, dtype=str)
-    arrays["weights"] = np.array([model.exclude_weight, model.classifier_weight])
+    arrays["weights"] = np.array([model.exclude_weight, model.classifier_weight,
+                                  model.reviewed_weight, model.reviewed_gate])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
@@ -353,6 +400,8 @@ def load_code_model(path: Path) -> CodeModel:
             threshold=data["threshold"], high_threshold=data["high_threshold"],
             exclude_weight=float(data["weights"][0]), classifier_weight=float(data["weights"][1]),
             learned_codes=data["learned_codes"].tolist(),
+            reviewed=data["reviewed"], reviewed_owner=data["reviewed_owner"],
+            reviewed_weight=float(data["weights"][2]), reviewed_gate=float(data["weights"][3]),
         )
 
 

@@ -4,8 +4,7 @@ How a segment is scored against a code
 --------------------------------------
 Every piece of a code's text is embedded on its own: the label, the
 definition, "label: definition", each include cue and each example. These are
-the code's *prototypes*. Segments that analysts coded with the code join them
-once there are enough (see :mod:`pipeline.learn`). Two signals are combined:
+the code's *prototypes*. Three signals are combined:
 
 ``relevance``
     A soft maximum of the segment's cosine similarity to the code's prototypes
@@ -24,9 +23,18 @@ once there are enough (see :mod:`pipeline.learn`). Two signals are combined:
     rejected with no code, so that it does not push off-topic text towards
     whichever code is least unlike it.
 
-``score = relevance + classifier_weight * (p(code) - 1 / n_codes)``. It is in
-cosine units: off-topic text scores low for every code whatever the classifier
-says, because the classifier part is at most ``classifier_weight``.
+``reviewed``
+    Once a code has ``suggest.min_examples_to_learn`` segments that analysts
+    accepted or changed to it (see :mod:`pipeline.learn`), a segment phrased
+    much like one of them scores higher for it: by how far its similarity to
+    the closest one exceeds what segments of *different* codes reach (see
+    :func:`reviewed_similarity`). The codebook text keeps counting in full.
+
+``score = relevance + classifier_weight * (p(code) - 1 / n_codes)
++ reviewed_weight * reviewed``. It is in cosine units: off-topic text scores
+low for every code, because the classifier part is at most
+``classifier_weight`` and the reviewed part is zero unless the text is close
+to an analyst's example.
 
 Threshold and confidence
 ------------------------
@@ -73,6 +81,7 @@ DEFAULTS = {
     "exclude_weight": 0.5,
     "classifier_weight": 0.5,
     "min_examples_to_learn": 3,
+    "reviewed_weight": 0.5,
 }
 # Temperature of the soft maximum over a code's prototypes (cosine units).
 PROTOTYPE_TEMPERATURE = 0.1
@@ -225,7 +234,14 @@ class CodeModel:
         Per-code score thresholds for ``suggested`` and for high confidence.
     exclude_weight, classifier_weight : float
     learned_codes : list of str
-        Codes whose prototypes and classifier include reviewed segments.
+        Codes with enough reviewed segments to learn from.
+    reviewed : numpy.ndarray
+        ``(n_reviewed, dim)`` unit vectors of reviewed segments of the learned codes.
+    reviewed_owner : numpy.ndarray
+        Code index of each reviewed segment.
+    reviewed_gate : float
+        Similarity to a reviewed segment that counts for nothing (see :func:`reviewed_similarity`).
+    reviewed_weight : float
     """
 
     code_ids: list[str]
@@ -241,6 +257,10 @@ class CodeModel:
     exclude_weight: float
     classifier_weight: float
     learned_codes: list[str] = field(default_factory=list)
+    reviewed: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    reviewed_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reviewed_gate: float = 1.0
+    reviewed_weight: float = 0.0
 
     @property
     def n_codes(self) -> int:
@@ -309,10 +329,34 @@ def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     return probability[:, :model.n_codes]
 
 
+def reviewed_similarity(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
+    """How much closer each segment is to a reviewed segment of each code than unrelated text is.
+
+    ``max(0, best similarity to the code's reviewed segments - gate) / (1 - gate)``,
+    where the gate is the similarity that segments coded with *different*
+    codes reach (its 0.99 quantile; see :func:`pipeline.learn.fit_code_model`).
+    Only segments phrased much like ones an analyst has already coded get
+    more than zero; 1 means an identical text.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_codes)`` in [0, 1]; zeros when nothing was learned.
+    """
+    out = np.zeros((len(vectors), model.n_codes))
+    if not len(model.reviewed):
+        return out
+    best = _per_code(np.asarray(vectors, dtype=np.float32) @ model.reviewed.T, model.reviewed_owner,
+                     model.n_codes, lambda x: x.max(axis=1))
+    gate = min(model.reviewed_gate, 0.99)
+    return np.nan_to_num(np.maximum(best - gate, 0.0) / (1.0 - gate), nan=0.0)
+
+
 def score(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     """The suggestion score of every code for every segment.
 
-    ``relevance + classifier_weight * (p(code) - 1 / n_codes)``; see the module docstring.
+    ``relevance + classifier_weight * (p(code) - 1 / n_codes)
+    + reviewed_weight * reviewed_similarity``; see the module docstring.
 
     Returns
     -------
@@ -323,6 +367,8 @@ def score(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     if model.classifier_weight:
         probability = classifier_probability(vectors, model)
         scores = scores + model.classifier_weight * (probability - 1.0 / model.n_codes)
+    if model.reviewed_weight and len(model.reviewed):
+        scores = scores + model.reviewed_weight * reviewed_similarity(vectors, model)
     return scores
 
 
