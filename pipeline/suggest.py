@@ -16,7 +16,7 @@ the code's *prototypes*. Three signals are combined:
     ``suggest.exclude_weight``, is taken off.
 ``classifier``
     A multinomial logistic regression over the codes, trained on the
-    prototypes of every code (and on reviewed segments), so that what tells
+    prototypes of every code, so that what tells
     neighbouring codes apart counts, not only what a code's text resembles.
     It has one more class, "none of the codes", trained on a fixed set of
     everyday sentences (:data:`BACKGROUND_TEXTS`) and on segments analysts
@@ -39,17 +39,18 @@ to an analyst's example.
 Threshold and confidence
 ------------------------
 ``suggest.threshold: auto`` (the default) sets one threshold per code from a
-null distribution of text that is not about the code: the prototypes of every
-*other* code and the segments an analyst marked as having no code (in-domain
-text about something else). The threshold is the ``auto_threshold_quantile``
+null distribution of text that is not about the code: the prototypes and
+reviewed segments of every *other* code and the segments an analyst marked as
+having no code (in-domain text about something else). The threshold is the ``auto_threshold_quantile``
 (0.9) of the code's scores on that text, or the same quantile of its scores
 on the background sentences if that is higher (in a codebook whose codes are
 far apart, text about other codes alone would let small talk through). The
 classifier part of these scores is cross-fitted, so that it never scores
 text it was trained on. A suggestion is ``suggested`` when its score reaches the
-threshold. Confidence is ``high`` when the score also exceeds the code's
-highest null score (rounded to the 0.99 quantile), ``medium`` when it only
-passes the threshold, and ``low`` when it does not. A number for
+threshold. Confidence is ``high`` when the score also reaches the 0.99
+quantile of the code's in-domain null scores (above nearly all text about
+other codes), ``medium`` when it only passes the threshold, and ``low`` when
+it does not. A number for
 ``suggest.threshold`` replaces the per-code thresholds for ``suggested``.
 
 Nothing here is tuned to one codebook: there are no per-code settings or
@@ -414,7 +415,8 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
     scores = score(vectors, model)
     # Ties (rare) are broken by codebook order, so the table is reproducible.
     order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
-    top = np.take_along_axis(scores, order, axis=1)
+    # Rounded as written, so that "suggested" agrees with the score a reader sees.
+    top = np.round(np.take_along_axis(scores, order, axis=1), 4)
     if threshold == "auto":
         limit = model.threshold[order]
     else:
@@ -427,7 +429,7 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
         "segment_id": np.repeat(np.array(segment_ids, dtype=object), top_k),
         "code_id": code_ids[order].reshape(-1),
         "rank": np.tile(np.arange(1, top_k + 1), n).astype("int64"),
-        "score": np.round(top.reshape(-1), 4).astype("float64"),
+        "score": top.reshape(-1).astype("float64"),
         "confidence": bands.reshape(-1),
         "suggested": suggested.reshape(-1).astype(bool),
     })[SUGGESTION_COLUMNS]
@@ -449,9 +451,12 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
 
     settings = suggest_settings(config)
     texts = code_texts(codebook)
-    text_vectors = embed_texts(texts.texts, config, root)
-    exclude_vectors = embed_texts(texts.exclude_texts, config, root)
-    background_vectors = embed_texts(list(BACKGROUND_TEXTS), config, root)
+    # One call, so the embedding cache is read once.
+    vectors = embed_texts(texts.texts + texts.exclude_texts + list(BACKGROUND_TEXTS), config, root)
+    n_texts, n_excludes = len(texts.texts), len(texts.exclude_texts)
+    text_vectors = vectors[:n_texts]
+    exclude_vectors = vectors[n_texts:n_texts + n_excludes]
+    background_vectors = vectors[n_texts + n_excludes:]
     examples = None
     if segment_ids is not None and segment_vectors is not None:
         decisions = learn.read_decisions(Path(root) / paths.DECISIONS)
