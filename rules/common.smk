@@ -1,4 +1,6 @@
 # Shared helpers for the rules: config validation, input discovery, targets.
+import hashlib
+import json
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -13,8 +15,19 @@ STAGE_SCRIPT = "../scripts/stage.py"
 
 def settings(*sections):
     """The config sections a rule depends on, passed as params so that editing
-    them re-runs that rule (and only the rules that use them)."""
-    return {section: config[section] for section in sections}
+    them re-runs that rule (and only the rules that use them).
+
+    `privacy` is passed as a digest, not as it is: `snakemake --report` copies
+    every rule's params into report.html, and privacy.identifying_terms lists
+    real names and places. The digest still re-runs the rules when it changes."""
+    return {
+        section: _digest(config[section]) if section == "privacy" else config[section]
+        for section in sections
+    }
+
+
+def _digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def raw_files():
@@ -63,8 +76,18 @@ def register_file():
 
 
 def review_files():
-    """Analysts' saved workbooks: any .xlsx in data/review/, except Office lock files."""
-    inbox = Path(paths.REVIEW_INBOX)
+    """Analysts' saved review workbooks: any .xlsx in data/review/."""
+    return _saved_workbooks(paths.REVIEW_INBOX)
+
+
+def candidate_files():
+    """Analysts' saved copies of the candidate-code workbook."""
+    return _saved_workbooks(paths.CANDIDATE_INBOX)
+
+
+def _saved_workbooks(folder):
+    """The .xlsx files in a folder, without Office lock files (~$x.xlsx) and hidden files."""
+    inbox = Path(folder)
     if not inbox.exists():
         return []
     return sorted(str(p) for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))

@@ -5,14 +5,6 @@
 # must never delete or pre-empt it.
 
 
-def candidate_files():
-    """Analysts' saved copies of the candidate workbook (Office lock and hidden files skipped)."""
-    inbox = Path(paths.CANDIDATE_INBOX)
-    if not inbox.exists():
-        return []
-    return sorted(str(p) for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
-
-
 rule discover:
     input:
         paths.SEGMENTS,

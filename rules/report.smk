@@ -1,11 +1,6 @@
 # ---- 4. triangulate and report: evidence tables, summaries, figures, workbook ----
 # Everything written under reports/ is pseudonymised; the real -> pseudonym log
 # stays in data/processed/.
-# The privacy settings are passed as a digest, not as they are: `snakemake --report`
-# copies every rule's params into report.html, and privacy.identifying_terms is
-# a list of real names and places. The digest still re-runs these rules when it changes.
-import hashlib
-import json
 
 
 rule triangulate:
@@ -69,10 +64,7 @@ rule triangulate:
         parquet=paths.TRIANGULATION_PARQUETS,
     params:
         stage="triangulate",
-        settings=settings("triangulate", "report", "sectors", "sites", "project"),
-        privacy_digest=hashlib.sha256(
-            json.dumps(config["privacy"], sort_keys=True).encode("utf-8")
-        ).hexdigest(),
+        settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
     log:
         "logs/triangulate.log",
     script:
@@ -113,10 +105,7 @@ rule report:
         anonymisation_log=paths.ANONYMISATION_LOG,
     params:
         stage="report",
-        settings=settings("triangulate", "report", "sectors", "sites", "project"),
-        privacy_digest=hashlib.sha256(
-            json.dumps(config["privacy"], sort_keys=True).encode("utf-8")
-        ).hexdigest(),
+        settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
     log:
         "logs/report.log",
     script:

@@ -465,7 +465,6 @@ def read_review_file(
     known_ids: set[str],
     fallback_issued: list[str],
     conflicts: Conflicts,
-    top_suggestion: dict[str, str] | None = None,
 ) -> FileResult:
     """Read the decisions in one returned review workbook.
 
@@ -484,9 +483,6 @@ def read_review_file(
         Segment IDs assumed issued when the file has no Issued sheet.
     conflicts : Conflicts
         Problems are added here.
-    top_suggestion : dict, optional
-        segment_id → top suggested code, used for ``accept`` only when the
-        sheet has no ``suggested_1`` column.
 
     Returns
     -------
@@ -591,12 +587,10 @@ def read_review_file(
             continue
         decision = decision_text
         if decision == ACCEPT:
-            if "suggested_1" in columns:
-                shown = values[columns["suggested_1"]]
-                shown_cell = ref(r, columns["suggested_1"])
-            else:
-                shown = (top_suggestion or {}).get(segment_id, "")
-                shown_cell = ref(r, columns["decision"])
+            # `accept` means the code the analyst saw in suggested_1. A sheet that
+            # lost that column is reported below ("accept without a suggestion").
+            shown = values[columns["suggested_1"]] if "suggested_1" in columns else ""
+            shown_cell = ref(r, columns.get("suggested_1", columns["decision"]))
             suggested = resolve(shown) if shown else None
             if shown and suggested is None:
                 conflicts.add(relative, title, shown_cell, segment_id, "unknown code",
@@ -682,7 +676,6 @@ def import_decisions(
     audit_rows: list[dict],
     limits: SafetyLimits | None = None,
     on_bad_file: str = "stop",
-    top_suggestion: dict[str, str] | None = None,
     now: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """Merge the decisions in ``files`` with the recorded ones.
@@ -705,8 +698,6 @@ def import_decisions(
     on_bad_file : {"stop", "skip"}
         What to do with a file that is not a usable .xlsx: raise an InputError
         listing every such file, or report it in conflicts and carry on.
-    top_suggestion : dict, optional
-        segment_id → top suggested code, for sheets without a suggested_1 column.
     now : str, optional
         Time stamp for the audit rows (default: now, UTC).
 
@@ -747,7 +738,7 @@ def import_decisions(
         try:
             check_office_file(path, "xlsx", limits)
             results.append(read_review_file(path, relative, resolve, known_ids, fallback_issued,
-                                            conflicts, top_suggestion))
+                                            conflicts))
         except PipelineError as error:
             bad.extend(error)
             conflicts.add(relative, "", "", "", "unreadable file", error.message)
@@ -844,17 +835,6 @@ def _relative(path: Path, root: Path) -> str:
         return Path(path).as_posix()
 
 
-def _top_suggestions(root: Path) -> dict[str, str] | None:
-    """segment_id → top suggested code from suggestions.parquet, if it exists."""
-    path = Path(root) / paths.SUGGESTIONS
-    if not path.exists():
-        return None
-    suggestions = pd.read_parquet(path, columns=["segment_id", "code_id", "rank", "suggested"])
-    shown = suggestions[suggestions["suggested"].astype(bool)].sort_values(["segment_id", "rank"])
-    first = shown.drop_duplicates("segment_id")
-    return dict(zip(first["segment_id"].astype(str), first["code_id"].astype(str)))
-
-
 def run_review_import(config: dict, root: Path) -> None:
     """Stage: merge the decisions in ``data/review/*.xlsx`` into ``decisions.parquet``.
 
@@ -883,7 +863,6 @@ def run_review_import(config: dict, root: Path) -> None:
         files, root, codebook, segments, previous, audit_rows,
         limits=SafetyLimits.from_config(config.get("ingest") or {}),
         on_bad_file=review.get("on_bad_file", "stop"),
-        top_suggestion=_top_suggestions(root),
     )
     # The audit log first: it is the durable record that decisions.parquet is rebuilt from.
     append_audit_log(audit_path, new_audit)
