@@ -112,6 +112,7 @@ class Person:
     sector: str = ""
     site: str = ""
     role: str = ""
+    label: str = ""   # pseudonym label for people outside the register ("Interviewer")
 
 
 def attribution_label(sector: str, sectors: dict, overrides: dict | None = None) -> str:
@@ -250,7 +251,7 @@ class Pseudonymiser:
         self = cls()
         numbers: Counter = Counter()
         for person in people:
-            label = attribution_label(person.sector, sectors, attribution)
+            label = person.label or attribution_label(person.sector, sectors, attribution)
             numbers[label] += 1
             self.person_pseudonyms[person.participant_id] = f"[{label} {numbers[label]}]"
 
@@ -292,7 +293,9 @@ class Pseudonymiser:
 
     @classmethod
     def from_project(cls, config: dict, root: Path) -> "Pseudonymiser":
-        """Build from ``data/raw/participants.csv`` (if present) and the config.
+        """Build from ``data/raw/participants.csv`` (if present), the speakers
+        of transcripts and session logs who are not in it (interviewers,
+        observers, anyone else named as a speaker), and the config.
 
         Parameters
         ----------
@@ -307,6 +310,7 @@ class Pseudonymiser:
         Pseudonymiser
         """
         people = read_register_people(Path(root) / paths.PARTICIPANTS)
+        people += transcript_speakers(Path(root) / paths.SEGMENTS, people)
         return cls.from_people(
             people,
             sectors=config.get("sectors", {}),
@@ -424,6 +428,33 @@ def read_register_people(path: Path, named_only: bool = True) -> list[Person]:
             site=record.get("site", ""),
             role=record.get("role", ""),
         ))
+    return people
+
+
+def transcript_speakers(segments_path: Path, register: list[Person]) -> list[Person]:
+    """Named speakers in the segment table who are not in the register.
+
+    Transcripts name interviewers and observers as speakers; their names are
+    personal data too. Interviewers become "[Interviewer N]", other speakers
+    "[Named person N]", numbered in order of first appearance.
+    """
+    segments_path = Path(segments_path)
+    if not segments_path.exists():
+        return []
+    frame = pd.read_parquet(segments_path, columns=["speaker", "speaker_role"])
+    known = {_key(person.name) for person in register}
+    people: list[Person] = []
+    seen: set[str] = set()
+    for speaker, role in frame.itertuples(index=False):
+        name = " ".join(str(speaker or "").split())
+        key = _key(name)
+        if not name or key in known or key in seen or not _NAME_TOKEN.match(name):
+            continue
+        if all(word in COMMON_CAPITALISED_WORDS for word in key.split()):
+            continue  # a role label such as "Interviewer" or "Respondent", not a name
+        seen.add(key)
+        label = "Interviewer" if role == "interviewer" else "Named person"
+        people.append(Person(participant_id=f"speaker {len(people) + 1:04d}", name=name, label=label))
     return people
 
 

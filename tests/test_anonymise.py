@@ -157,3 +157,22 @@ def test_possible_identifiers(pseudonymiser):
     assert "«Bob»" in bob["context"] and "Priya" not in bob["context"]
     assert "[Voluntary sector partner 1]" in bob["context"]
     assert found["review_note"].str.contains("inside the evaluation team").all()
+
+
+def test_transcript_speakers_outside_the_register_are_pseudonymised(tmp_path):
+    from pipeline import paths
+    from pipeline.anonymise import transcript_speakers
+
+    segments = tmp_path / paths.SEGMENTS
+    segments.parent.mkdir(parents=True)
+    pd.DataFrame({
+        "speaker": ["Rosalind Pryce", "Sarah Lindqvist", "Interviewer", "", "Jo Bloggs"],
+        "speaker_role": ["interviewer", "participant", "interviewer", "", "other"],
+    }).to_parquet(segments)
+    register = [Person("P001", "Sarah Lindqvist", "local_authority")]
+    speakers = transcript_speakers(segments, register)
+    assert [(p.name, p.label) for p in speakers] == [("Rosalind Pryce", "Interviewer"),
+                                                      ("Jo Bloggs", "Named person")]
+    pseudonymiser = Pseudonymiser.from_people(register + speakers, sectors={"local_authority": "Local authority"})
+    text = pseudonymiser.apply("Thanks, Rosalind. Jo Bloggs and SARAH agreed.")
+    assert text == "Thanks, [Interviewer 1]. [Named person 1] and [Local authority stakeholder 1] agreed."
