@@ -39,6 +39,7 @@ from pipeline.ingest.surveys.export import (
     SurveyExport,
     find_column,
     loose,
+    rows_text,
 )
 from pipeline.ingest.surveys.generic import read_generic_export
 from pipeline.ingest.surveys.googleforms import looks_like_googleforms, read_googleforms_export
@@ -392,7 +393,7 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
     if empty:
         problems.append(Problem(
             display, f"{len(empty)} response{'s have' if len(empty) != 1 else ' has'} no response ID "
-            f"(rows {_rows_text(empty)})", row=empty[0], column=column,
+            f"(rows {rows_text(empty)})", row=empty[0], column=column,
             hint="re-export the survey without editing it, or set id_column to a column that is always filled"))
     by_id: dict[str, list[int]] = defaultdict(list)
     for row, value in ids.items():
@@ -401,7 +402,7 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
     for value, rows in by_id.items():
         if len(rows) > 1:
             problems.append(Problem(
-                display, f"response ID {value!r} appears in rows {_rows_text(rows)}", row=rows[1],
+                display, f"response ID {value!r} appears in rows {rows_text(rows)}", row=rows[1],
                 column=column, hint="remove the duplicate responses from the export, or set id_column to "
                 "a column that identifies each response"))
 
@@ -444,7 +445,7 @@ def _map_column(responses, column: Column | None, fixed: str | None, mapping: di
         else:
             where, known = f"{role}s:", ", ".join(repr(k) for k in keys)
         problems.append(Problem(
-            display, f"{role} answer {answer!r} (rows {_rows_text(rows)}) has no entry in {where}",
+            display, f"{role} answer {answer!r} (rows {rows_text(rows)}) has no entry in {where}",
             row=rows[0], column=column.name,
             hint=f"add it to {where} for this survey in config.yaml; known answers: {known}"))
     if blank:
@@ -482,8 +483,3 @@ def _relocate(error: InputError, display: str) -> list[Problem]:
     if error.problems:
         return list(error.problems)
     return [Problem(display, error.message, error.row, error.column, error.hint)]
-
-
-def _rows_text(rows: list[int], limit: int = 10) -> str:
-    text = ", ".join(str(r) for r in rows[:limit])
-    return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")

@@ -244,11 +244,12 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool =
         order = "day/month/year" if use_day_first else "month/day/year"
         notes.append(f"{column}: no date in the file decides the day/month order; read as {order}")
     if unreadable:
-        notes.append(f"{column}: could not read a date in rows {_rows_text(unreadable)}; their date is empty")
+        notes.append(f"{column}: could not read a date in rows {rows_text(unreadable)}; their date is empty")
     return dates, notes
 
 
-def _rows_text(rows: list[int], limit: int = 10) -> str:
+def rows_text(rows: list[int], limit: int = 10) -> str:
+    """Spreadsheet row numbers for a message, e.g. ``4, 7, 9 and 3 more``."""
     text = ", ".join(str(r) for r in rows[:limit])
     return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
@@ -264,3 +265,27 @@ def find_column(columns: list[Column], wanted: str) -> list[Column]:
         if candidates:
             return candidates
     return []
+
+
+def first_column(columns: list[Column], name: str) -> Column | None:
+    """The first column matching ``name`` that is not personal, or None."""
+    found = [c for c in find_column(columns, name) if not c.personal]
+    return found[0] if found else None
+
+
+def set_ids_and_dates(responses: list[Response], id_column: Column | None,
+                      date_column: Column | None, day_first: bool = False) -> list[str]:
+    """Fill each response's default ID and ISO date from the vendor's own columns.
+
+    Returns the notes :func:`iso_dates` makes (for example an assumed day order).
+    """
+    if id_column is not None:
+        for response in responses:
+            response.default_id = response.cells[id_column.index].strip()
+    if date_column is None or not responses:
+        return []
+    dates, notes = iso_dates([r.cells[date_column.index] for r in responses],
+                             [r.row for r in responses], date_column.name, day_first=day_first)
+    for response, date in zip(responses, dates):
+        response.date = date
+    return notes

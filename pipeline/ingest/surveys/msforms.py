@@ -15,11 +15,11 @@ from pipeline.ingest.surveys.export import (
     Response,
     SurveyExport,
     column_letter,
-    find_column,
+    first_column,
     header_key,
     is_blank_row,
     is_personal_header,
-    iso_dates,
+    set_ids_and_dates,
     unique_names,
 )
 from pipeline.ingest.tabular import Grid
@@ -62,23 +62,10 @@ def read_msforms_export(grid: Grid) -> SurveyExport:
                               personal=is_personal_header(original), ignored=quiz))
     responses = [Response(row=offset + 2, cells=cells)
                  for offset, cells in enumerate(rows[1:]) if not is_blank_row(cells)]
-    notes: list[str] = []
-    id_col = _one(columns, ID_COLUMN)
-    if id_col is not None:
-        for response in responses:
-            response.default_id = response.cells[id_col.index].strip()
-    date_col = _one(columns, "Completion time")
-    if date_col is not None and responses:
-        dates, notes = iso_dates([r.cells[date_col.index] for r in responses],
-                                 [r.row for r in responses], date_col.name, day_first=False)
-        for response, date in zip(responses, dates):
-            response.date = date
+    notes = set_ids_and_dates(responses, first_column(columns, ID_COLUMN),
+                              first_column(columns, "Completion time"))
     return SurveyExport(
         format=FORMAT, layout="msforms", columns=columns, responses=responses,
         default_id_column=ID_COLUMN, renamed_columns=renamed, notes=notes,
     )
 
-
-def _one(columns: list[Column], name: str) -> Column | None:
-    found = find_column(columns, name)
-    return found[0] if found else None

@@ -20,15 +20,16 @@ import re
 
 from pipeline.errors import InputError
 from pipeline.ingest.surveys.export import (
-    NORMAL,
     Column,
+    NORMAL,
     Response,
     SurveyExport,
     column_letter,
-    find_column,
+    first_column,
     is_blank_row,
     is_personal_header,
-    iso_dates,
+    rows_text,
+    set_ids_and_dates,
     unique_names,
 )
 from pipeline.ingest.tabular import Grid
@@ -136,9 +137,9 @@ def read_qualtrics_export(grid: Grid) -> SurveyExport:
         ))
 
     notes: list[str] = []
-    status_col = _one(columns, "Status")
-    channel_col = _one(columns, "DistributionChannel")
-    finished_col = _one(columns, "Finished")
+    status_col = first_column(columns, "Status")
+    channel_col = first_column(columns, "DistributionChannel")
+    finished_col = first_column(columns, "Finished")
     responses = []
     unknown_status: dict[str, list[int]] = {}
     unknown_finished: dict[str, list[int]] = {}
@@ -163,21 +164,13 @@ def read_qualtrics_export(grid: Grid) -> SurveyExport:
                 unknown_finished.setdefault(value, []).append(row)
         responses.append(response)
     for value, value_rows in unknown_status.items():
-        notes.append(f"Status {value!r} not recognised in rows {_rows(value_rows)}; read as a normal response")
+        notes.append(f"Status {value!r} not recognised in rows {rows_text(value_rows)}; read as a normal response")
     for value, value_rows in unknown_finished.items():
-        notes.append(f"Finished {value!r} not recognised in rows {_rows(value_rows)}; read as finished")
+        notes.append(f"Finished {value!r} not recognised in rows {rows_text(value_rows)}; read as finished")
 
-    id_col = _one(columns, "ResponseId")
-    for response in responses:
-        if id_col is not None:
-            response.default_id = response.cells[id_col.index].strip()
-    date_col = _one(columns, "EndDate") or _one(columns, "RecordedDate")
-    if date_col is not None and responses:
-        dates, date_notes = iso_dates([r.cells[date_col.index] for r in responses],
-                                      [r.row for r in responses], date_col.name)
-        for response, date in zip(responses, dates):
-            response.date = date
-        notes.extend(date_notes)
+    id_col = first_column(columns, "ResponseId")
+    date_col = first_column(columns, "EndDate") or first_column(columns, "RecordedDate")
+    notes.extend(set_ids_and_dates(responses, id_col, date_col))
 
     layout_text = {"current": "3 header rows", "legacy": "legacy, 2 header rows",
                    "two-row": "2 header rows, ImportId row missing"}[layout]
@@ -192,11 +185,3 @@ def read_qualtrics_export(grid: Grid) -> SurveyExport:
     )
 
 
-def _one(columns: list[Column], name: str) -> Column | None:
-    found = [c for c in find_column(columns, name) if not c.personal]
-    return found[0] if found else None
-
-
-def _rows(rows: list[int], limit: int = 10) -> str:
-    text = ", ".join(str(r) for r in rows[:limit])
-    return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")

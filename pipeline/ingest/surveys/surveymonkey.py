@@ -25,10 +25,10 @@ from pipeline.ingest.surveys.export import (
     Response,
     SurveyExport,
     column_letter,
-    find_column,
+    first_column,
     is_blank_row,
     is_personal_header,
-    iso_dates,
+    set_ids_and_dates,
     unique_names,
 )
 from pipeline.ingest.tabular import Grid
@@ -101,23 +101,10 @@ def read_surveymonkey_export(grid: Grid) -> SurveyExport:
         if is_blank_row(cells):
             continue
         responses.append(Response(row=offset + 3, cells=cells))
-    notes: list[str] = []
-    id_col = _one(columns, ID_COLUMN)
-    if id_col is not None:
-        for response in responses:
-            response.default_id = response.cells[id_col.index].strip()
-    date_col = _one(columns, "End Date")
-    if date_col is not None and responses:
-        dates, notes = iso_dates([r.cells[date_col.index] for r in responses],
-                                 [r.row for r in responses], date_col.name, day_first=False)
-        for response, date in zip(responses, dates):
-            response.date = date
+    notes = set_ids_and_dates(responses, first_column(columns, ID_COLUMN),
+                              first_column(columns, "End Date"))
     return SurveyExport(
         format=FORMAT, layout="surveymonkey (expanded, 2 header rows)", columns=columns,
         responses=responses, default_id_column=ID_COLUMN, renamed_columns=renamed, notes=notes,
     )
 
-
-def _one(columns: list[Column], name: str) -> Column | None:
-    found = find_column(columns, name)
-    return found[0] if found else None
