@@ -755,9 +755,12 @@ def read_codebook_xlsx(path: str | Path) -> Codebook:
     import zipfile
 
     from openpyxl import load_workbook
+
+    from pipeline.ingest.safety import check_office_file
     from openpyxl.utils.exceptions import InvalidFileException
 
     path = Path(path)
+    check_office_file(path, "xlsx")  # zip bombs, entity attacks, macros, Strict OOXML
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
