@@ -77,6 +77,10 @@ rule report:
         segments=paths.SEGMENTS,
         methods=paths.METHODS_CSV,
         agreement=paths.AGREEMENT_CSV,
+        saturation=paths.SATURATION_SUMMARY_CSV,
+        saturation_figure=paths.SATURATION_FIGURE,
+        cooccurrence=paths.COOCCURRENCE_CSV,
+        theme_network=paths.THEME_NETWORK_FIGURE,
         codebook=codebook_file(),
         register=register_file(),
     output:

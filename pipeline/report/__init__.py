@@ -5,7 +5,10 @@ already pseudonymised), ``reports/tables/methods.csv`` and, when present,
 ``reports/tables/agreement.csv``, and writes:
 
 * ``reports/evaluation_tables.xlsx`` (:mod:`pipeline.report.workbook`);
-* ``reports/summary.md`` and ``reports/sites/<site>.md`` (:mod:`pipeline.report.markdown`);
+* ``reports/summary.md`` and ``reports/sites/<site>.md`` (:mod:`pipeline.report.markdown`),
+  which also state code saturation (``reports/tables/saturation_summary.csv``), show the
+  saturation and theme-network figures and the codes most often found together
+  (``reports/tables/cooccurrence.csv``) when those exist;
 * ``reports/figures/heatmap_theme_site.png`` and ``heatmap_theme_sector.png``
   (:mod:`pipeline.report.figures`);
 * ``reports/review/possible_identifiers.csv``: capitalised words that look like
@@ -34,6 +37,9 @@ from pipeline.report.workbook import Sheet, write_workbook
 from pipeline.triangulate import TABLE_NAMES, table_csv, table_parquet
 
 log = logging.getLogger(__name__)
+
+SATURATION_CAPTION = "Code saturation: distinct codes seen after each additional interview"
+THEME_NETWORK_CAPTION = "Themes that occur in the same documents"
 
 MATRIX_DESCRIPTIONS = {
     "site": "site (programme organisations listed after the sites)",
@@ -178,15 +184,24 @@ def run_report(config: dict, root: Path) -> None:
     sector_png = source_heatmap(tables["matrix_theme_sector"], "sector", root / paths.HEATMAP_THEME_SECTOR,
                                 "Distinct sources raising each theme, by sector", clean)
     figures = {"theme_site": "figures/" + site_png.name, "theme_sector": "figures/" + sector_png.name}
+    workbook_figures = [(f"Distinct sources raising each theme, by {noun}", site_png),
+                        ("Distinct sources raising each theme, by sector", sector_png)]
+    # Drawn by the saturation and cooccurrence stages; shown when they have run.
+    for key, path, caption in (("saturation", paths.SATURATION_FIGURE, SATURATION_CAPTION),
+                               ("theme_network", paths.THEME_NETWORK_FIGURE, THEME_NETWORK_CAPTION)):
+        if (root / path).is_file():
+            figures[key] = Path(path).relative_to(paths.REPORTS).as_posix()
+            workbook_figures.append((caption, root / path))
 
-    data = ReportData(tables, methods, config, figures)
+    data = ReportData(tables, methods, config, figures,
+                      saturation=read_optional_csv(root / paths.SATURATION_SUMMARY_CSV),
+                      cooccurrence=read_optional_csv(root / paths.COOCCURRENCE_CSV))
     write_markdown(data, root, clean)
     write_workbook(
         root / paths.EVALUATION_WORKBOOK,
         table_sheets(tables, methods, agreement, note),
         tables["framework_matrix"],
-        [(f"Distinct sources raising each theme, by {noun}", site_png),
-         ("Distinct sources raising each theme, by sector", sector_png)],
+        workbook_figures,
         clean,
         config.get("project", {}).get("name", "Programme evaluation"),
         [note, "People are never named: anyone mentioned appears as a role in square brackets."],

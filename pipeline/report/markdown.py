@@ -140,13 +140,20 @@ class ReportData:
     config : dict
     figures : dict
         figure key → path relative to ``reports/``.
+    saturation : DataFrame, optional
+        ``reports/tables/saturation_summary.csv`` (empty when the saturation stage has not run).
+    cooccurrence : DataFrame, optional
+        ``reports/tables/cooccurrence.csv`` (empty when the cooccurrence stage has not run).
     """
 
-    def __init__(self, tables: dict, methods: pd.DataFrame, config: dict, figures: dict):
+    def __init__(self, tables: dict, methods: pd.DataFrame, config: dict, figures: dict,
+                 saturation: pd.DataFrame | None = None, cooccurrence: pd.DataFrame | None = None):
         self.tables = tables
         self.methods = methods
         self.config = config
         self.figures = figures
+        self.saturation = saturation if saturation is not None else pd.DataFrame()
+        self.cooccurrence = cooccurrence if cooccurrence is not None else pd.DataFrame()
         self.tri = tables["triangulation"]
         self.programme = self.tri[self.tri["scope"] == "programme"]
         self.site_rows = self.tri[self.tri["scope"] == "site"]
@@ -199,6 +206,54 @@ class ReportData:
         if len(waves) > 1:
             sentence += f" across {number_word(len(waves))} waves of fieldwork"
         return sentence + "."
+
+    # ---- saturation and co-occurrence
+
+    def saturation_sentence(self, scope: str = "overall") -> str:
+        """The saturation statement for the programme (``"overall"``) or one site."""
+        from pipeline.saturation import saturation_statement
+
+        frame = self.saturation if "scope" in self.saturation else pd.DataFrame(columns=["scope", "statement"])
+        return md_inline(saturation_statement(frame, scope))
+
+    def site_saturation_sentence(self) -> str:
+        """How many of the sites (not programme organisations) reached saturation on their own."""
+        if "scope" not in self.saturation or not self.sites_total:
+            return ""
+        sites = self.site_order[:self.sites_total]
+        rows = self.saturation[self.saturation["scope"].astype(str).isin(sites)]
+        reached = [self.site_labels.get(s, s) for s in sites
+                   if str(rows.loc[rows["scope"] == s, "saturated"].head(1).squeeze()).lower() == "true"]
+        n = len(reached)
+        if n == self.sites_total:
+            where = f"all {number_word(n)} {self.nouns}" if n > 1 else f"the one {self.noun}"
+        elif n == 0:
+            where = f"none of the {number_word(self.sites_total)} {self.nouns}"
+        else:
+            where = f"{number_word(n)} of the {number_word(self.sites_total)} {self.nouns} ({sentence_list(reached)})"
+        text = f"Taken one {self.noun} at a time, saturation was reached in {where}"
+        if n < self.sites_total:
+            text += f", so findings about a single {self.noun} rest on fewer interviews than the programme-wide ones"
+        return md_inline(text + ".")
+
+    def cooccurrence_table(self, top: int = 5) -> str:
+        """The code pairs found together in the most documents, as a Markdown table."""
+        pairs = self.cooccurrence
+        if pairs.empty or "level" not in pairs:
+            return ""
+        pairs = pairs[pairs["level"] == "document"].assign(
+            count=lambda f: pd.to_numeric(f["count"], errors="coerce").fillna(0).astype(int),
+            jaccard=lambda f: pd.to_numeric(f["jaccard"], errors="coerce"))
+        pairs = pairs[pairs["count"] > 0].sort_values(["count", "jaccard", "code_a", "code_b"],
+                                                      ascending=[False, False, True, True]).head(top)
+        if pairs.empty:
+            return ""
+        codes = self.tables["matrix_code_site"]
+        label = dict(zip(codes["code_id"], codes["code_label"]))
+        rows = [[label.get(r.code_a, r.code_a), label.get(r.code_b, r.code_b), int(r.count),
+                 _percent_text(100 * r.jaccard)] for r in pairs.itertuples()]
+        return md_table(rows, ["Code", "Found with", "Documents with both",
+                               "Share of documents with either"], ["l", "l", "r", "r"])
 
     # ---- themes
 
@@ -354,6 +409,8 @@ def render_summary(data: ReportData) -> str:
         fieldwork_sentence=md_inline(data.fieldwork_sentence()),
         methods_table=data.methods_table(), theme_table=data.theme_table(), themes=themes,
         not_raised=not_raised, divergence_table=data.divergence_table(),
+        saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
+        cooccurrence_table=data.cooccurrence_table(),
         figures=data.figures, sites=sites, note=method_note(data.config),
     )
     return tidy_markdown(text)
@@ -379,6 +436,7 @@ def render_site(data: ReportData, site: str) -> str:
         is_programme_org=is_programme_org, sources=int(rows["sources"].max()) if len(rows) else 0,
         methods_table=data.methods_table(site), theme_table=data.theme_table(site), themes=themes,
         not_raised=not_raised, differences=data.site_differences(site),
+        saturation=data.saturation_sentence(site),
         figures={k: "../" + v for k, v in data.figures.items()}, note=method_note(data.config),
     )
     return tidy_markdown(text)

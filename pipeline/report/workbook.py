@@ -28,6 +28,7 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 HEADER_ROW = 3  # row 1: title; row 2: note; row 3: header
 MAX_WIDTH = 60
+MAX_IMAGE_WIDTH = 900  # pixels on the Figures sheet
 NUMBER_FORMATS = {
     "percent": "0.0", "fisher_p": "0.000", "p_value": "0.000", "odds_ratio": "0.00",
     "representativeness": "0.000", "value": "0.000", "difference_points": "0.0",
@@ -156,7 +157,7 @@ def write_workbook(target: Path, sheets: list[Sheet], framework: pd.DataFrame | 
                         "cell summarises the evidence, gives the best exemplar quote and lists the segment IDs.",
                         "reports/tables/framework_matrix.csv"))
     if figures:
-        entries.append(("Figures", "Heatmaps of the distinct sources raising each theme.",
+        entries.append(("Figures", "; ".join(caption for caption, _ in figures) + ".",
                         "reports/figures/*.png"))
     for name, description, csv in entries:
         row += 1
@@ -182,6 +183,9 @@ def write_workbook(target: Path, sheets: list[Sheet], framework: pd.DataFrame | 
         for caption, path in figures:
             set_cell(ws.cell(row=anchor_row, column=1), pseudonymise(caption)).font = Font(bold=True)
             image = Image(str(path))
+            if image.width > MAX_IMAGE_WIDTH:  # the saturation and network figures are drawn large
+                image.height = int(image.height * MAX_IMAGE_WIDTH / image.width)
+                image.width = MAX_IMAGE_WIDTH
             ws.add_image(image, f"A{anchor_row + 1}")
             anchor_row += int(image.height / 20) + 4
     with atomic_path(target) as tmp:

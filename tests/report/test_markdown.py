@@ -10,8 +10,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from pipeline import paths
+from pipeline.cooccurrence import run_cooccurrence
 from pipeline.report import run_report
 from pipeline.report.markdown import md_inline, md_table
+from pipeline.saturation import run_saturation
 from pipeline.triangulate import run_triangulate
 from synthetic_project import NAMES, make_project
 
@@ -19,6 +21,11 @@ from synthetic_project import NAMES, make_project
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory) -> Path:
     root, config = make_project(tmp_path_factory.mktemp("synthetic") / "project")
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    documents.assign(date=["2025-01-%02d" % (i + 1) for i in range(len(documents))]).to_parquet(
+        root / paths.DOCUMENTS, index=False)
+    run_saturation(config, root)
+    run_cooccurrence(config, root)
     run_triangulate(config, root)
     run_report(config, root)
     return root
@@ -94,6 +101,22 @@ def test_summary_content(reported):
     assert "Legacy: 3 of 3 sources here" in site
     funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
     assert "programme's own organisations" in funder
+
+
+def test_saturation_and_cooccurrence_in_the_summaries(reported):
+    text = (reported / paths.SUMMARY_MD).read_text(encoding="utf-8")
+    assert "Code saturation across the interviews: " in text
+    assert "saturation was reached in none of the three partnerships" in text
+    assert "](figures/saturation.png)" in text and "](figures/theme_network.png)" in text
+    codes_together = text.split("## Codes that occur together", 1)[1].split("\n## ", 1)[0]
+    assert "| Code | Found with | Documents with both |" in codes_together
+    assert "Sustainability" in codes_together and "Funding" in codes_together  # e2: one workshop, both codes
+    site = (reported / paths.SITES_DIR / "east.md").read_text(encoding="utf-8")
+    assert "Code saturation across the interviews here: Only 2 coded interviews" in site
+    assert "](../figures/saturation.png)" in site
+    from openpyxl import load_workbook
+
+    assert len(load_workbook(reported / paths.EVALUATION_WORKBOOK)["Figures"]._images) == 4
 
 
 def test_figures_written(reported):
