@@ -770,6 +770,9 @@ def read_codebook_xlsx(path: str | Path) -> Codebook:
         by_name = {sheet.title.lower(): sheet for sheet in workbook.worksheets}
         sheet = by_name.get("codebook") or workbook.worksheets[0]
         records = [list(row) for row in sheet.iter_rows(values_only=True)]
+    except Exception as error:  # read-only sheets are parsed lazily: damage shows up only here
+        raise InputError(f"cannot read the workbook ({type(error).__name__}: {error})", file=path,
+                         hint="save the codebook from Excel as an .xlsx workbook") from None
     finally:
         workbook.close()
     if not records:

@@ -10,7 +10,10 @@ a bad one.
 
 from __future__ import annotations
 
+import codecs
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 STRICT_SPREADSHEETML = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 STRICT_WORDML = b"http://purl.oclc.org/ooxml/wordprocessingml/main"
 _XML_HEAD_BYTES = 4096  # a DOCTYPE must come before the root element
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError)
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,13 @@ def check_office_file(path: Path, kind: str, limits: SafetyLimits | None = None)
         entries = archive.infolist()
         _check_zip_limits(path, entries, limits)
         names = {entry.filename for entry in entries}
-        _check_package_kind(path, kind, names, archive)
-        _check_no_doctype(path, archive, entries)
+        try:
+            _check_package_kind(path, kind, names, archive)
+            _check_no_doctype(path, archive, entries)
+        except _ZIP_READ_ERRORS as exc:
+            # An encrypted entry, an unknown compression method or damaged data.
+            raise InputError(f"the .{kind} file is damaged or encrypted ({type(exc).__name__}: {exc})",
+                             file=path, hint=f"remove any password, and re-save it as .{kind}") from None
 
 
 def _check_zip_limits(path: Path, entries: list[zipfile.ZipInfo], limits: SafetyLimits) -> None:
@@ -154,9 +163,46 @@ def _check_no_doctype(path: Path, archive: zipfile.ZipFile, entries: list[zipfil
         if not entry.filename.endswith((".xml", ".rels", ".vml")):
             continue
         with archive.open(entry) as handle:
-            head = handle.read(_XML_HEAD_BYTES)
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            declared = _prolog_declares_doctype(handle)
+        if declared:
             raise InputError(
-                f"part {entry.filename!r} declares a DOCTYPE or XML entities, which Office never writes",
+                f"part {entry.filename!r} {declared}, which Office never writes",
                 file=path, hint="the file may be crafted to attack XML parsers; do not use it",
             )
+
+
+def _prolog_declares_doctype(handle) -> str:
+    """Scan an XML part's prolog up to its root element; say what is wrong with it, or ``""``.
+
+    A DOCTYPE may follow any amount of whitespace, comments and processing
+    instructions, so a fixed-size look at the head is not enough; the prolog is
+    read in chunks (and decoded if the part is UTF-16) until the root element starts.
+    """
+    raw = handle.read(_XML_HEAD_BYTES)
+    encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else (
+        "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be" if raw[:1] == b"\x00" else "utf-8")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    text, position, total = decoder.decode(raw).lstrip("\ufeff"), 0, len(raw)
+    while True:
+        match = _PROLOG_ITEM.match(text, position)
+        if match and match.group("doctype"):
+            return "declares a DOCTYPE or XML entities"
+        if match and match.group("root"):
+            return ""
+        if match:
+            position = match.end()
+            continue
+        chunk = handle.read(_XML_HEAD_BYTES)
+        if not chunk:
+            return ""  # no root element: the parser will report the damage
+        total += len(chunk)
+        if total > _MAX_PROLOG_BYTES:
+            return f"has over {_MAX_PROLOG_BYTES // 1024} KB before its root element"
+        text = text[position:] + decoder.decode(chunk)
+        position = 0
+
+
+# One item of an XML prolog: whitespace, a processing instruction, a comment,
+# a DOCTYPE (or any other markup declaration), or the start of the root element.
+_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->|(?P<doctype><!(?:[^-]|-[^-]))|(?P<root><[^!?])", re.DOTALL)
+_MAX_PROLOG_BYTES = 1024 * 1024

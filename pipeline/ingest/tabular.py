@@ -206,7 +206,11 @@ def _read_workbook(path: Path, limits: SafetyLimits, sheet: str | None) -> Grid:
         if hasattr(worksheet, "reset_dimensions"):
             # Files written by other tools often carry a wrong <dimension>; read every cell.
             worksheet.reset_dimensions()
-        rows = [[cell_text(value) for value in row] for row in worksheet.iter_rows(values_only=True)]
+        try:
+            rows = [[cell_text(value) for value in row] for row in worksheet.iter_rows(values_only=True)]
+        except Exception as exc:  # read-only sheets are parsed lazily: damage shows up only here
+            raise InputError(f"sheet {worksheet.title!r} cannot be read ({type(exc).__name__}: {exc})",
+                             file=path, hint="open it in Excel and save it again as .xlsx") from None
         title = worksheet.title
     finally:
         workbook.close()
