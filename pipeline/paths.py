@@ -22,6 +22,8 @@ INGEST_LOG = f"{PROCESSED}/ingest_log.csv"
 INGEST_ERRORS = f"{PROCESSED}/ingest_errors.csv"
 EMBEDDINGS = f"{PROCESSED}/embeddings.parquet"
 EMBEDDING_CACHE = f"{PROCESSED}/cache/embeddings"
+# One part of the embeddings when embedding.shards > 1 (also a Snakemake wildcard pattern).
+EMBEDDING_SHARD = f"{PROCESSED}/embeddings/shard-{{shard}}-of-{{n}}.parquet"
 SUGGESTIONS = f"{PROCESSED}/suggestions.parquet"
 DECISIONS = f"{PROCESSED}/decisions.parquet"
 DECISIONS_AUDIT = f"{PROCESSED}/decisions_audit.csv"
@@ -71,6 +73,10 @@ HEATMAP_THEME_SECTOR = f"{FIGURES}/heatmap_theme_sector.png"
 TRIANGULATION_TABLES = (
     [f"matrix_{level}_{dimension}" for level in ("code", "theme") for dimension in ("site", "sector", "method", "wave")]
     + ["triangulation", "framework_matrix", "quotes", "site_differences"]
+    # the same comparisons code by code, where the differences between sites show
+    + ["triangulation_codes", "site_differences_codes"]
 )
+TRIANGULATION_CODES_CSV = f"{TABLES}/triangulation_codes.csv"
+SITE_DIFFERENCES_CODES_CSV = f"{TABLES}/site_differences_codes.csv"
 TRIANGULATION_CSVS = {name: f"{TABLES}/{name}.csv" for name in TRIANGULATION_TABLES}
 TRIANGULATION_PARQUETS = [f"{TRIANGULATION_DIR}/{name}.parquet" for name in TRIANGULATION_TABLES]

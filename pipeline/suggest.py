@@ -447,7 +447,7 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
     segments) are given; see :mod:`pipeline.learn`.
     """
     from pipeline import learn
-    from pipeline.embed import embed_texts, load_model
+    from pipeline.embed import embed_texts, model_key
 
     settings = suggest_settings(config)
     texts = code_texts(codebook)
@@ -463,7 +463,7 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
         examples = learn.training_examples(decisions, codebook, segment_ids, segment_vectors)
     return learn.cached_code_model(
         texts, text_vectors, exclude_vectors, background_vectors, examples, settings,
-        cache_dir=Path(root) / paths.MODEL_CACHE, model_key=load_model(config, root).key,
+        cache_dir=Path(root) / paths.MODEL_CACHE, model_key=model_key(config, root),
     )
 
 

@@ -15,18 +15,60 @@ rule codebook_export:
         STAGE_SCRIPT
 
 
-rule embed:
-    input:
-        paths.SEGMENTS,
-    output:
-        paths.EMBEDDINGS,
-    params:
-        stage="embed",
-        settings=settings("embedding"),
-    log:
-        "logs/embed.log",
-    script:
-        STAGE_SCRIPT
+# embedding.shards = 1: one embed job. N > 1: N embed_shard jobs (one per
+# shard of segment IDs, e.g. one Slurm job each) and an embed job that merges
+# them. The job count depends on N only, never on the number of documents.
+EMBED_SHARDS = int(config["embedding"].get("shards", 1))
+
+if EMBED_SHARDS == 1:
+
+    rule embed:
+        input:
+            paths.SEGMENTS,
+        output:
+            paths.EMBEDDINGS,
+        params:
+            stage="embed",
+            settings=settings("embedding"),
+        log:
+            "logs/embed.log",
+        script:
+            STAGE_SCRIPT
+
+else:
+
+    rule embed_shard:
+        input:
+            paths.SEGMENTS,
+        output:
+            paths.EMBEDDING_SHARD,
+        wildcard_constraints:
+            shard=r"\d+",
+            n=r"\d+",
+        params:
+            stage="embed_shard",
+            settings=settings("embedding"),
+            shard="{shard}",
+            n="{n}",
+        threads: 2
+        log:
+            "logs/embed_shard-{shard}-of-{n}.log",
+        script:
+            STAGE_SCRIPT
+
+    rule embed:
+        input:
+            paths.SEGMENTS,
+            expand(paths.EMBEDDING_SHARD, shard=range(EMBED_SHARDS), n=EMBED_SHARDS),
+        output:
+            paths.EMBEDDINGS,
+        params:
+            stage="embed_merge",
+            settings=settings("embedding"),
+        log:
+            "logs/embed.log",
+        script:
+            STAGE_SCRIPT
 
 
 rule suggest:
