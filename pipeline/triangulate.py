@@ -4,7 +4,9 @@ Stage ``triangulate`` reads the coded segments and writes tidy tables to
 ``reports/tables/`` (for people) and the same tables as parquet to
 ``data/processed/triangulation/`` (for the ``report`` stage, so that text read
 back is never the formula-neutralised CSV text). Every text written is
-pseudonymised first.
+pseudonymised first. Themes are usually raised everywhere; the code-level
+tables (``triangulation_codes``, ``site_differences_codes``) are where sites
+and sectors differ.
 
 Counting
 --------
@@ -528,8 +530,15 @@ def _join_labels(values, label) -> str:
     return "; ".join(label(v) for v in values)
 
 
-def triangulation_table(ev: Evidence) -> pd.DataFrame:
-    """Per theme (scope ``programme``) and per (theme, site) (scope ``site``): what supports it.
+def triangulation_table(ev: Evidence, level: str = "theme") -> pd.DataFrame:
+    """Per theme or code (scope ``programme``) and per (unit, site) (scope ``site``): what supports it.
+
+    Parameters
+    ----------
+    ev : Evidence
+    level : {"theme", "code"}
+        ``theme`` gives ``triangulation.csv``; ``code`` gives
+        ``triangulation_codes.csv``, where the differences between sites show.
 
     Returns
     -------
@@ -537,10 +546,13 @@ def triangulation_table(ev: Evidence) -> pd.DataFrame:
         ``scope, theme_id, theme_label, site, site_label, segments, sources,
         suggested_segments, suggested_only_sources, n_methods, methods,
         n_sectors, sectors, waves, evidence_strength, sites_with_theme,
-        sites_total, prevalence`` and, at programme scope, the sector
+        sites_total, prevalence, sites_raising`` (the labels of the sites
+        raising it, ``; ``-separated) and, at programme scope, the sector
         comparison: ``group_a, group_a_sources, group_a_total, group_a_percent,
         group_b, group_b_sources, group_b_total, group_b_percent, odds_ratio,
-        fisher_p, sector_verdict``.
+        fisher_p, sector_verdict``. At code level the table starts ``scope,
+        code_id, code_label, theme_id, theme_label`` and ``sites_with_theme``
+        is ``sites_with_code``.
     """
     tri = ev.config.get("triangulate", {})
     rule = tri.get("evidence", {})
@@ -548,7 +560,7 @@ def triangulation_table(ev: Evidence) -> pd.DataFrame:
     alpha = float(tri.get("divergence_alpha", 0.05))
     noun = ev.config.get("project", {}).get("site_noun", "site")
     noun_plural = ev.config.get("report", {}).get("site_noun_plural")
-    rows = _unit_rows(ev, "theme")
+    rows = _unit_rows(ev, level)
     method_order = ev.dimension_values("method")
     sector_order = ev.dimension_values("sector")
     group_totals = {
@@ -573,13 +585,21 @@ def triangulation_table(ev: Evidence) -> pd.DataFrame:
 
     records = []
     n_sites = len(ev.sites)
-    for theme_id, label in ev.themes.items():
-        part = rows[rows["unit"] == theme_id]
+    units = ev.themes if level == "theme" else ev.codes
+    for unit_id, label in units.items():
+        part = rows[rows["unit"] == unit_id]
         sites_with = [s for s in ev.sites if s in set(part["site"])]
-        record = {"scope": "programme", "theme_id": theme_id, "theme_label": label, "site": "",
+        if level == "theme":
+            ids = {"theme_id": unit_id, "theme_label": label}
+        else:
+            theme_id = ev.code_theme.get(unit_id, "")
+            ids = {"code_id": unit_id, "code_label": label, "theme_id": theme_id,
+                   "theme_label": ev.themes.get(theme_id, "")}
+        record = {"scope": "programme", **ids, "site": "",
                   "site_label": "All", **describe(part),
-                  "sites_with_theme": len(sites_with), "sites_total": n_sites,
-                  "prevalence": prevalence_phrase(len(sites_with), n_sites, noun, noun_plural)}
+                  f"sites_with_{level}": len(sites_with), "sites_total": n_sites,
+                  "prevalence": prevalence_phrase(len(sites_with), n_sites, noun, noun_plural),
+                  "sites_raising": "; ".join(ev.site_label(s) for s in sites_with)}
         mentioning = {g: part.loc[part["sector"].isin(groups[g]["sectors"]), "source_id"].nunique()
                       for g in ("a", "b")}
         verdict = sector_divergence(mentioning["a"], group_totals["a"], mentioning["b"], group_totals["b"],
@@ -595,27 +615,36 @@ def triangulation_table(ev: Evidence) -> pd.DataFrame:
         records.append(record)
         for site in ev.all_site_keys():
             site_part = part[part["site"] == site]
-            records.append({"scope": "site", "theme_id": theme_id, "theme_label": label, "site": site,
+            records.append({"scope": "site", **ids, "site": site,
                             "site_label": ev.site_label(site), **describe(site_part),
-                            "sites_with_theme": None, "sites_total": None, "prevalence": ""})
+                            f"sites_with_{level}": None, "sites_total": None, "prevalence": "",
+                            "sites_raising": ""})
     table = pd.DataFrame(records)
-    for column in ("sites_with_theme", "sites_total", "group_a_sources", "group_a_total",
+    for column in (f"sites_with_{level}", "sites_total", "group_a_sources", "group_a_total",
                    "group_b_sources", "group_b_total"):
         table[column] = table[column].astype("Int64")
     return table
 
 
 def site_differences(ev: Evidence, threshold_points: float | None = None,
-                     min_sources: int | None = None) -> pd.DataFrame:
-    """How each site compares with the other sites, theme by theme.
+                     min_sources: int | None = None, level: str = "theme") -> pd.DataFrame:
+    """How each site compares with the other sites, theme by theme or code by code.
 
-    A theme is "more prevalent" at a site when the share of the site's sources
-    raising it is at least ``threshold_points`` percentage points above the
-    share across all other sites together (and "less prevalent" when below),
-    and the site has at least ``min_sources`` sources raising it (for "more")
-    or at least that many sources in all (for "less"). Defaults come from
-    ``triangulate.site_difference_points`` (25) and
-    ``triangulate.site_difference_min_sources`` (2).
+    Themes: a theme is "more prevalent" at a site when the share of the
+    site's sources raising it is at least ``threshold_points`` percentage
+    points above the share across all other sites together (and "less
+    prevalent" when below), and the site has at least ``min_sources`` sources
+    raising it (for "more") or at least that many sources in all (for
+    "less"). Defaults come from ``triangulate.site_difference_points`` (25)
+    and ``triangulate.site_difference_min_sources`` (2).
+
+    Codes: each code is raised by fewer sources, so a fixed number of points
+    would either flag noise or nothing. A code is "more prevalent" (or
+    "less") at a site when Fisher's exact test on the site's sources against
+    the other sites' gives p < ``triangulate.divergence_alpha`` (0.05), with
+    the same ``min_sources`` condition. With many codes compared, a few such
+    contrasts can arise by chance: they are a screen for the analyst, not a
+    confirmatory test.
 
     Returns
     -------
@@ -623,21 +652,24 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
         ``site, site_label, theme_id, theme_label, site_sources, site_total,
         site_percent, other_sources, other_total, other_percent,
         difference_points, fisher_p, comparison`` (``more prevalent``,
-        ``less prevalent`` or ``similar``).
+        ``less prevalent`` or ``similar``); at code level ``code_id,
+        code_label`` come before ``theme_id``.
     """
     tri = ev.config.get("triangulate", {})
     threshold = float(threshold_points if threshold_points is not None
                       else tri.get("site_difference_points", 25))
     minimum = int(min_sources if min_sources is not None else tri.get("site_difference_min_sources", 2))
-    rows = _unit_rows(ev, "theme")
+    alpha = float(tri.get("divergence_alpha", 0.05))
+    rows = _unit_rows(ev, level)
     totals = ev.sources.groupby("site")["source_id"].nunique().to_dict()
+    units = ev.themes if level == "theme" else ev.codes
     records = []
     for site in ev.all_site_keys():
         others = [s for s in ev.sites if s != site]
         site_total = totals.get(site, 0)
         other_total = sum(totals.get(s, 0) for s in others)
-        for theme_id, label in ev.themes.items():
-            part = rows[rows["unit"] == theme_id]
+        for unit_id, label in units.items():
+            part = rows[rows["unit"] == unit_id]
             here = part.loc[part["site"] == site, "source_id"].nunique()
             there = part.loc[part["site"].isin(others), "source_id"].nunique()
             site_total_ = max(site_total, here)
@@ -649,12 +681,20 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
                 p_value = float(fisher_exact([[here, site_total_ - here], [there, other_total_ - there]])[1])
             comparison = "similar"
             if not math.isnan(diff):
-                if diff >= threshold and here >= minimum:
+                notable_more = diff >= threshold if level == "theme" else (diff > 0 and p_value < alpha)
+                notable_less = diff <= -threshold if level == "theme" else (diff < 0 and p_value < alpha)
+                if notable_more and here >= minimum:
                     comparison = "more prevalent"
-                elif diff <= -threshold and site_total_ >= minimum:
+                elif notable_less and site_total_ >= minimum:
                     comparison = "less prevalent"
+            if level == "theme":
+                ids = {"theme_id": unit_id, "theme_label": label}
+            else:
+                theme_id = ev.code_theme.get(unit_id, "")
+                ids = {"code_id": unit_id, "code_label": label, "theme_id": theme_id,
+                       "theme_label": ev.themes.get(theme_id, "")}
             records.append({
-                "site": site, "site_label": ev.site_label(site), "theme_id": theme_id, "theme_label": label,
+                "site": site, "site_label": ev.site_label(site), **ids,
                 "site_sources": here, "site_total": site_total_, "site_percent": p_here,
                 "other_sources": there, "other_total": other_total_, "other_percent": p_there,
                 "difference_points": round(diff, 1) if not math.isnan(diff) else math.nan,
@@ -732,6 +772,8 @@ def compute_tables(ev: Evidence, embeddings=None, register=None) -> dict[str, pd
     tables["quotes"] = exemplar_quotes(ev, embeddings, register)
     tables["framework_matrix"] = framework_matrix(ev, tables["triangulation"], tables["quotes"])
     tables["site_differences"] = site_differences(ev)
+    tables["triangulation_codes"] = triangulation_table(ev, "code")
+    tables["site_differences_codes"] = site_differences(ev, level="code")
     return tables
 
 

@@ -61,6 +61,13 @@ rule triangulate:
             paths.TRIANGULATION_CSVS["matrix_code_wave"],
             paths.TRIANGULATION_CSVS["site_differences"],
         ],
+        code_triangulation=report(
+            paths.TRIANGULATION_CODES_CSV,
+            caption="../report/triangulation.rst",
+            category="Tables",
+            subcategory="Triangulation",
+        ),
+        code_differences=paths.SITE_DIFFERENCES_CODES_CSV,
         parquet=paths.TRIANGULATION_PARQUETS,
     params:
         stage="triangulate",

@@ -140,6 +140,30 @@ def test_site_differences(ev):
     assert cell(diff, site="north", theme_id="legacy")["comparison"] == "less prevalent"
 
 
+def test_code_level_triangulation(ev):
+    tri = triangulation_table(ev, "code")
+    assert list(tri.columns[:5]) == ["scope", "code_id", "code_label", "theme_id", "theme_label"]
+    theme_columns = set(triangulation_table(ev).columns) - {"sites_with_theme"}
+    assert theme_columns | {"code_id", "code_label", "sites_with_code"} == set(tri.columns)
+    trust = cell(tri, scope="programme", code_id="rel_trust")
+    assert trust["theme_id"] == "relationships" and trust["sites_with_code"] == 2
+    assert trust["sites_raising"] == "Northam; Southby" and trust["prevalence"] == "two of the three partnerships"
+    unused = cell(tri, scope="programme", code_id="rel_people")
+    assert unused["sources"] == 0 and unused["evidence_strength"] == "none" and unused["sites_raising"] == ""
+    assert cell(tri, scope="site", code_id="leg_sustain", site="east")["sources"] == 3
+
+
+def test_code_level_site_differences_use_fisher(ev):
+    diff = site_differences(ev, level="code")
+    east = cell(diff, site="east", code_id="leg_sustain")
+    # 3 of 3 sources at Eastwick against 0 of 7 at the other sites: p = 1/120
+    assert east["comparison"] == "more prevalent" and east["fisher_p"] == pytest.approx(1 / 120)
+    assert east["theme_id"] == "legacy"
+    # 1 of 4 against 0 of 6 is 25 points but could easily be chance
+    staff = cell(diff, site="north", code_id="res_staff")
+    assert staff["difference_points"] == 25.0 and staff["comparison"] == "similar"
+
+
 def test_trim_quote_at_sentence_boundary():
     text = "First sentence here. Second sentence is here too. Third one."
     assert trim_quote(text, 55) == "First sentence here. Second sentence is here too." + ELISION

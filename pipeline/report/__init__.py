@@ -113,6 +113,16 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
     sheets.append(Sheet("Site differences", tables["site_differences"],
                         "For each site and theme, the share of the site's sources raising it against the share "
                         "across the other sites.", table_csv("site_differences"), note))
+    sheets.append(Sheet("Triangulation (codes)", tables["triangulation_codes"],
+                        "The Triangulation table code by code: where each code was raised (sites_raising), "
+                        "its evidence strength and, programme-wide, the sector comparison. Themes are raised "
+                        "almost everywhere; the codes show where sites and sectors differ.",
+                        table_csv("triangulation_codes"), note, wrap=["sector_verdict", "sites_raising"]))
+    sheets.append(Sheet("Site differences (codes)", tables["site_differences_codes"],
+                        "For each site and code, the share of the site's sources raising it against the share "
+                        "across the other sites; a code is more or less prevalent when Fisher's exact test gives "
+                        "p below triangulate.divergence_alpha (a screen: some differences arise by chance).",
+                        table_csv("site_differences_codes"), note))
     sheets.append(Sheet("Quotes", tables["quotes"],
                         "Exemplar quotes per theme and per site and theme, most representative first, "
                         "pseudonymised and attributed by sector, role, method and wave.", paths.QUOTES_CSV,

@@ -155,6 +155,7 @@ class ReportData:
         self.saturation = saturation if saturation is not None else pd.DataFrame()
         self.cooccurrence = cooccurrence if cooccurrence is not None else pd.DataFrame()
         self.tri = tables["triangulation"]
+        self.code_tri = tables["triangulation_codes"]
         self.programme = self.tri[self.tri["scope"] == "programme"]
         self.site_rows = self.tri[self.tri["scope"] == "site"]
         self.quotes = tables["quotes"]
@@ -353,6 +354,102 @@ class ReportData:
             head = head[0].lower() + head[1:]
         return f"{head} ({tail}" if tail else head
 
+    # ---- codes: where sites and sectors differ
+
+    def code_where(self, r) -> str:
+        """Where a code was raised, naming the sites unless it was raised everywhere.
+
+        ``"all five partnerships"``, ``"four of the five partnerships (all but Ostleby Vale)"``,
+        ``"two of the five partnerships: Sallowdene and Brackenmouth"``.
+        """
+        k, n = int(r.sites_with_code), self.sites_total
+        named = [s for s in str(r.sites_raising).split("; ") if s]
+        if k == 0:
+            return "only the programme's own organisations" if int(r.sources) else f"no {self.nouns}"
+        if k >= n or n < 2:
+            return r.prevalence
+        if k == n - 1 and n >= 4:
+            missing = [self.site_labels.get(s, s) for s in self.site_order[:n]
+                       if self.site_labels.get(s, s) not in named]
+            return f"{number_word(k)} of the {number_word(n)} {self.nouns} (all but {sentence_list(missing)})"
+        return f"{number_word(k)} of the {number_word(n)} {self.nouns}: {sentence_list(named)}"
+
+    def code_rows(self, theme_id: str | None = None) -> pd.DataFrame:
+        """Programme-wide code triangulation rows (of one theme), most sources first."""
+        codes = self.code_tri[self.code_tri["scope"] == "programme"]
+        if theme_id is not None:
+            codes = codes[codes["theme_id"] == theme_id]
+        return codes.sort_values(["sources", "segments", "code_label"], ascending=[False, False, True],
+                                 kind="stable")
+
+    def code_table(self, theme_id: str) -> str:
+        """The codes of one theme: where raised, sources, evidence strength, the sector reading."""
+        rows = []
+        for r in self.code_rows(theme_id).itertuples():
+            reading = "" if int(r.sources) == 0 else (
+                f"{r.sector_verdict} ({int(r.group_a_sources)} of {int(r.group_a_total)} against "
+                f"{int(r.group_b_sources)} of {int(r.group_b_total)})")
+            rows.append([r.code_label, self.code_where(r), int(r.sources), r.evidence_strength, reading])
+        if not rows:
+            return ""
+        first = self.code_tri.iloc[0]
+        return md_table(rows, ["Code", "Where it was raised", "Sources", "Evidence",
+                               f"Sectors ({first['group_a']} against {first['group_b']})"],
+                        ["l", "l", "r", "l", "l"])
+
+    def site_code_contrasts(self) -> dict:
+        """Codes concentrated in one or two sites, and codes raised in every site.
+
+        A code is concentrated when it was raised in only one or two sites, or
+        when one or two sites raise it notably more often than the others
+        (``site_differences_codes``: Fisher's exact test on the share of sources).
+        """
+        diff = self.tables["site_differences_codes"]
+        diff = diff[(diff["comparison"] == "more prevalent") & diff["site"].isin(self.site_order[:self.sites_total])]
+        concentrated, everywhere = [], []
+        for r in self.code_rows().itertuples():
+            if int(r.sources) == 0:
+                continue
+            k = int(r.sites_with_code)
+            standing_out = diff[diff["code_id"] == r.code_id].sort_values("difference_points", ascending=False)
+            label = f"{r.code_label} ({r.theme_label})"
+            if self.sites_total >= 3 and 1 <= k <= 2:
+                concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)} "
+                                              f"({count_phrase(int(r.sources), 'source')})."))
+            elif 1 <= len(standing_out) <= 2:
+                parts = [f"{int(d.site_sources)} of {d.site_label}'s {int(d.site_total)} sources "
+                         f"({_percent_text(d.site_percent)}, against {_percent_text(d.other_percent)} "
+                         f"in the other {self.nouns})" for d in standing_out.itertuples()]
+                concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)}, but mostly in "
+                                              f"{sentence_list(list(standing_out['site_label']))}: "
+                                              f"{sentence_list(parts)}."))
+            elif self.sites_total >= 2 and k >= self.sites_total:
+                everywhere.append(md_inline(f"{r.code_label} ({int(r.sources)})"))
+        return {"concentrated": concentrated, "everywhere": everywhere}
+
+    def sector_code_lines(self) -> list[str]:
+        """Codes that one sector group raised significantly more often than the other."""
+        lines = []
+        for r in self.code_rows().itertuples():
+            if isinstance(r.sector_verdict, str) and r.sector_verdict.startswith("raised mainly by"):
+                lines.append(md_inline(
+                    f"{r.code_label} ({r.theme_label}): {r.sector_verdict}, "
+                    f"{_percent_text(r.group_a_percent)} of {r.group_a} ({int(r.group_a_sources)} of "
+                    f"{int(r.group_a_total)}) against {_percent_text(r.group_b_percent)} of {r.group_b} "
+                    f"({int(r.group_b_sources)} of {int(r.group_b_total)}), {_p_text(r.fisher_p)}."))
+        return lines
+
+    def site_codes_line(self, theme_id: str, site: str) -> str:
+        """The codes of one theme raised at one site, with their sources there."""
+        rows = self.code_tri[(self.code_tri["scope"] == "site") & (self.code_tri["site"] == site)
+                             & (self.code_tri["theme_id"] == theme_id) & (self.code_tri["sources"] > 0)]
+        rows = rows.sort_values(["sources", "segments", "code_label"], ascending=[False, False, True], kind="stable")
+        if rows.empty:
+            return ""
+        items = [f"{r.code_label} ({count_phrase(int(r.sources), 'source')}, {r.evidence_strength})"
+                 for r in rows.itertuples()]
+        return md_inline(f"Codes raised here: {'; '.join(items)}.")
+
     # ---- sites
 
     def site_differences(self, site: str) -> dict:
@@ -365,7 +462,28 @@ class ReportData:
         less = [md_inline(f"{r.theme_label}: {int(r.site_sources)} of {int(r.site_total)} sources here "
                           f"({_percent_text(r.site_percent)}) against {_percent_text(r.other_percent)} elsewhere")
                 for r in diff[diff["comparison"] == "less prevalent"].sort_values("difference_points").itertuples()]
-        return {"more": more, "less": less}
+        codes = self.tables["site_differences_codes"]
+        codes = codes[codes["site"] == site]
+
+        def code_line(r) -> str:
+            return md_inline(f"{r.code_label} ({r.theme_label}): {int(r.site_sources)} of {int(r.site_total)} "
+                             f"sources here ({_percent_text(r.site_percent)}) against "
+                             f"{_percent_text(r.other_percent)} of the other {self.nouns}' sources "
+                             f"({int(r.other_sources)} of {int(r.other_total)}; {_p_text(r.fisher_p)})")
+
+        codes_more = [code_line(r) for r in codes[codes["comparison"] == "more prevalent"].sort_values(
+            ["difference_points", "code_label"], ascending=[False, True]).itertuples()]
+        codes_less = [code_line(r) for r in codes[codes["comparison"] == "less prevalent"].sort_values(
+            ["difference_points", "code_label"]).itertuples()]
+        return {"more": more, "less": less, "codes_more": codes_more, "codes_less": codes_less,
+                "codes_compared": int(codes["code_id"].nunique())}
+
+
+def _p_text(value) -> str:
+    """``"p = 0.037"``, or ``"p < 0.001"`` for smaller values."""
+    if value is None or pd.isna(value):
+        return "p not computed"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
 def _percent_text(value) -> str:
@@ -399,7 +517,7 @@ def render_summary(data: ReportData) -> str:
             continue
         paragraph = " ".join(p for p in (data.theme_paragraph(r), data.divergence_sentence(r)) if p)
         themes.append({"label": md_inline(r.theme_label), "paragraph": paragraph,
-                       "quotes": data.quotes_for(r.theme_id)})
+                       "codes": data.code_table(r.theme_id), "quotes": data.quotes_for(r.theme_id)})
     not_raised = [md_inline(r.theme_label) for r in data.ranked_themes().itertuples() if int(r.sources) == 0]
     sites = [{"label": md_inline(data.site_labels.get(s, s)), "file": f"sites/{site_file_name(s)}.md"}
              for s in data.site_order]
@@ -409,6 +527,7 @@ def render_summary(data: ReportData) -> str:
         fieldwork_sentence=md_inline(data.fieldwork_sentence()),
         methods_table=data.methods_table(), theme_table=data.theme_table(), themes=themes,
         not_raised=not_raised, divergence_table=data.divergence_table(),
+        contrasts=data.site_code_contrasts(), sector_codes=data.sector_code_lines(),
         saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
         cooccurrence_table=data.cooccurrence_table(),
         figures=data.figures, sites=sites, note=method_note(data.config),
@@ -427,6 +546,7 @@ def render_site(data: ReportData, site: str) -> str:
             continue
         programme = data.programme[data.programme["theme_id"] == r.theme_id].iloc[0]
         themes.append({"label": md_inline(r.theme_label), "paragraph": data.theme_paragraph(r, site),
+                       "codes": data.site_codes_line(r.theme_id, site),
                        "elsewhere": md_inline(f"Across the programme it was raised in {programme['prevalence']}."),
                        "quotes": data.quotes_for(r.theme_id, site)})
     not_raised = [md_inline(r.theme_label) for r in data.ranked_themes(site).itertuples() if int(r.sources) == 0]

@@ -59,6 +59,15 @@ def check_markdown(text: str) -> list[str]:
         expected = len(re.split(r"(?<!\\)\|", lines[header_start].strip())) - 2
         if cells != expected:
             problems.append(f"line {i + 1}: {cells} cells, header has {expected}")
+    for number, line in enumerate(lines, start=1):
+        if re.search(r"\{\{|\{%|\}\}|%\}", line):
+            problems.append(f"line {number}: template syntax left in the text")
+        if re.search(r"(?<![\w-])(nan|None|NaN|<NA>)(?![\w-])", line):
+            problems.append(f"line {number}: a missing value is printed")
+        if re.fullmatch(r"\s*[-*]\s*", line):
+            problems.append(f"line {number}: empty list item")
+        if line.startswith("- ") and i_before_is_text(lines, number - 1):
+            problems.append(f"line {number}: a list must follow a blank line")
     for i, token in enumerate(tokens):
         if token.type == "thead_open":
             separator = lines[token.map[0] + 1] if token.map else ""
@@ -67,8 +76,17 @@ def check_markdown(text: str) -> list[str]:
     return problems
 
 
+def i_before_is_text(lines: list[str], index: int) -> bool:
+    """Whether the line before ``lines[index]`` is paragraph text (not blank, not a list item)."""
+    return index > 0 and bool(lines[index - 1].strip()) and not lines[index - 1].startswith("- ")
+
+
 def test_validator_catches_problems():
     assert check_markdown("# A\n\n### C\n")
+    assert check_markdown("# A\n\nRaised in {{ where }}.\n")
+    assert check_markdown("# A\n\nRaised by nan sources.\n")
+    assert check_markdown("# A\n\nCodes:\n- one\n")
+    assert check_markdown("# A\n\n- \n")
     assert check_markdown("## A\n")
     assert check_markdown("# A\n\n| a | b |\n| --- | --- |\n| 1 | 2 | 3 |\n")
     assert not check_markdown("# A\n\n## B\n\n| a | b |\n| :--- | ---: |\n| x\\|y | 2 |\n")
@@ -101,6 +119,26 @@ def test_summary_content(reported):
     assert "Legacy: 3 of 3 sources here" in site
     funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
     assert "programme's own organisations" in funder
+
+
+def test_code_level_findings(reported):
+    text = (reported / paths.SUMMARY_MD).read_text(encoding="utf-8")
+    # per theme, its codes with where they were raised, sources, evidence and the sector reading
+    resources = text.split("### Resources and capacity", 1)[1].split("\n### ", 1)[0]
+    assert "| Code | Where it was raised | Sources | Evidence | Sectors (" in resources
+    assert "| Funding | all three partnerships | 6 | strong | " in resources
+    assert "| Staff capacity | one of the three partnerships: Northam | 1 | limited |" in resources
+    differ = text.split("## Where partnerships differ", 1)[1].split("\n## ", 1)[0]
+    assert ("Trust (Relationships \\| trust): raised in two of the three partnerships: Northam and Southby "
+            "(three sources).") in differ
+    assert "Sustainability (Legacy): raised in one of the three partnerships: Eastwick" in differ
+    assert "Codes raised in all three partnerships, with none standing out (sources in brackets): Funding (6)." in differ
+    east = (reported / paths.SITES_DIR / "east.md").read_text(encoding="utf-8")
+    contrasts = east.split("## How Eastwick differs", 1)[1].split("\n## ", 1)[0]
+    assert "Codes raised by a notably larger share of sources here than in the other partnerships:" in contrasts
+    assert "- Sustainability (Legacy): 3 of 3 sources here (100%) against 0% of the other partnerships' sources (0 of 7; p = 0.008)" in contrasts
+    assert "Codes raised here: Sustainability (three sources, strong)." in east
+    assert (reported / paths.TRIANGULATION_CODES_CSV).is_file() and (reported / paths.SITE_DIFFERENCES_CODES_CSV).is_file()
 
 
 def test_saturation_and_cooccurrence_in_the_summaries(reported):

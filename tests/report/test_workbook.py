@@ -31,7 +31,8 @@ def test_sheets_present_contents_first(workbook_path):
     workbook = load_workbook(workbook_path)
     assert workbook.sheetnames[0] == "Contents"
     expected = {"Methods", "Theme by site", "Theme by sector", "Theme by method", "Theme by wave",
-                "Code by site", "Triangulation", "Site differences", "Quotes", "Agreement",
+                "Code by site", "Triangulation", "Site differences", "Triangulation (codes)",
+                "Site differences (codes)", "Quotes", "Agreement",
                 "Framework matrix", "Figures"}
     assert expected <= set(workbook.sheetnames)
     listed = {row[0] for row in workbook["Contents"].iter_rows(values_only=True) if row[0]}
