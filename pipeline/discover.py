@@ -42,14 +42,16 @@ Exemplars
 
 Outputs
 -------
-``reports/tables/candidate_codes.csv`` and ``reports/review/candidate_codes.xlsx``
-(sheet ``Candidate codes``, with ``promote``, ``label``, ``definition`` and
-``theme`` columns for the analyst).
+``reports/tables/candidate_codes.csv``. The review workbook
+(``reports/review/coding_review.xlsx``) shows it on its ``Candidate codes``
+sheet (:func:`write_candidate_sheet`), with ``promote``, ``label``,
+``definition`` and ``theme`` columns for the analyst.
 
 Promoting a candidate
 ---------------------
-The analyst saves a copy of ``candidate_codes.xlsx`` into
-``data/review/candidates/`` (any name), sets ``promote`` to ``yes`` and writes
+On the ``Candidate codes`` sheet of their saved copy of the review workbook in
+``data/review/`` (any name; the same copy as their coding decisions), the
+analyst sets ``promote`` to ``yes`` and writes
 a ``definition`` (required), a ``label`` (default: the proposed label) and a
 ``theme`` (an existing theme id or label; empty or ``proposed`` puts the code
 in a theme ``proposed``). The next run writes ``codebook/proposed.yaml``: the
@@ -379,92 +381,121 @@ def discover_candidates(pool: pd.DataFrame, vectors: np.ndarray, settings: Disco
     return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
 
 
-# ------------------------------------------------------------------ the workbook
+# ------------------------------------------------------------------ the review workbook's sheet
 
-WORKBOOK_INSTRUCTIONS = (
-    "Candidate codes: groups of segments that no code in the codebook fits.",
-    "",
-    "1. Save a copy of this workbook into the project's data/review/candidates/ folder, under any name.",
-    "2. For each candidate worth keeping, set promote to yes and write a definition (required). "
-    "Write a label, or the proposed label is used. Pick a theme, or leave it empty to put the code "
-    "in a theme 'proposed'.",
-    "3. Run the pipeline again. codebook/proposed.yaml is then the live codebook plus the promoted "
+CANDIDATE_THEMES_SHEET = "Themes"   # hidden: the list the theme dropdown draws from
+CANDIDATE_THEMES_HEADER = "theme_id"
+CANDIDATE_INSTRUCTIONS = (
+    "The Candidate codes sheet lists groups of segments that no code in the codebook fits "
+    "(reports/tables/candidate_codes.csv).",
+    "1. In your copy of this workbook in data/review/ (the same copy as your review decisions), set "
+    "promote to yes for each candidate worth keeping and write a definition (required). Write a "
+    "label, or the proposed label is used. Pick a theme, or leave it empty to put the code in a "
+    "theme 'proposed'.",
+    "2. Run the pipeline again. codebook/proposed.yaml is then the live codebook plus the promoted "
     "codes; the live codebook itself is never changed.",
-    "4. Read codebook/proposed.yaml, and adopt it by copying it over the live codebook (or by "
+    "3. Read codebook/proposed.yaml, and adopt it by copying it over the live codebook (or by "
     "pointing codebook.file in config.yaml at a renamed copy).",
-    "",
-    "Candidates are renumbered when the data change: what is promoted is the row as saved in your copy.",
-    "Exemplar texts are pseudonymised.",
+    "Candidates are renumbered when the data change: what is promoted is the row as saved in your "
+    "copy. Exemplar texts are pseudonymised.",
 )
+SHEET_COLUMNS = ["candidate_id", "proposed_label", *ANALYST_COLUMNS, "size", "documents", "sources",
+                 "sites", "sectors", "methods", "keywords", *EXEMPLAR_COLUMNS, "exemplar_segment_ids"]
+SHEET_WIDTHS = {"candidate_id": 12, "proposed_label": 28, "promote": 10, "label": 28,
+                "definition": 48, "theme": 18, "keywords": 40, "sites": 28, "sectors": 28,
+                "methods": 18, "exemplar_segment_ids": 30, **{c: 60 for c in EXEMPLAR_COLUMNS}}
 
 
-def write_candidate_workbook(candidates: pd.DataFrame, theme_choices: list[str], target: str | Path) -> None:
-    """Write ``candidates`` as the ``Candidate codes`` sheet, with columns for the analyst.
+def read_candidate_table(path: str | Path) -> pd.DataFrame:
+    """``reports/tables/candidate_codes.csv`` as the discover stage wrote it.
 
-    ``promote`` has a yes/no dropdown and ``theme`` a dropdown of
-    ``theme_choices`` (the codebook's theme ids and ``proposed``). A second
-    sheet, ``About``, says how to promote a candidate.
+    Text that the CSV writer prefixed with an apostrophe (so that a spreadsheet
+    never reads it as a formula) gets its original text back; an absent file
+    gives an empty table with :data:`CANDIDATE_COLUMNS`.
+    """
+    from pipeline.spreadsheet import FORMULA_PREFIXES
+
+    path = Path(path)
+    if not path.is_file():
+        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for column in table.columns:
+        table[column] = [v[1:] if v.startswith("'") and v[1:2] and v[1] in "".join(FORMULA_PREFIXES) else v
+                         for v in table[column]]
+    for column in ("size", "documents", "sources"):
+        if column in table:
+            table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
+    return table
+
+
+def write_candidate_sheet(workbook, candidates: pd.DataFrame, theme_choices: list[str],
+                          protect: bool = True) -> None:
+    """Add the ``Candidate codes`` sheet, with columns for the analyst, to an openpyxl workbook.
+
+    ``promote``, ``label``, ``definition`` and ``theme`` are the only unlocked
+    cells; ``promote`` has a yes/no dropdown and ``theme`` a dropdown of
+    ``theme_choices`` (the codebook's theme ids and ``proposed``) drawn from the
+    hidden ``Themes`` sheet, which this function adds too.
 
     Parameters
     ----------
+    workbook : openpyxl.Workbook
+        The review workbook (see :func:`pipeline.review.workbook.write_review_workbook`).
     candidates : DataFrame
-        Output of :func:`discover_candidates`.
+        Output of :func:`discover_candidates` (or :func:`read_candidate_table`).
     theme_choices : list of str
         Values offered in the ``theme`` dropdown.
-    target : str or Path
-        The workbook to write (atomically).
+    protect : bool
+        Protect the sheet (no password) so that only the analyst's columns can be edited.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.protection import SheetProtection
 
     from pipeline.spreadsheet import set_cell
 
-    columns = ["candidate_id", "proposed_label", *ANALYST_COLUMNS, "size", "documents", "sources",
-               "sites", "sectors", "methods", "keywords", *EXEMPLAR_COLUMNS, "exemplar_segment_ids"]
-    widths = {"candidate_id": 12, "proposed_label": 28, "promote": 10, "label": 28,
-              "definition": 48, "theme": 18, "keywords": 40, "sites": 28, "sectors": 28,
-              "methods": 18, "exemplar_segment_ids": 30, **{c: 60 for c in EXEMPLAR_COLUMNS}}
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = CANDIDATE_SHEET
+    sheet = workbook.create_sheet(CANDIDATE_SHEET)
     header_fill = PatternFill("solid", fgColor="DDE4EE")
     analyst_fill = PatternFill("solid", fgColor="FFF2CC")
     wrapped = Alignment(wrap_text=True, vertical="top")
-    for column, name in enumerate(columns, start=1):
+    unlocked = Protection(locked=False)
+    for column, name in enumerate(SHEET_COLUMNS, start=1):
         cell = set_cell(sheet.cell(row=1, column=column), name)
         cell.font = Font(bold=True)
         cell.fill = analyst_fill if name in ANALYST_COLUMNS else header_fill
-        sheet.column_dimensions[get_column_letter(column)].width = widths.get(name, 11)
+        sheet.column_dimensions[get_column_letter(column)].width = SHEET_WIDTHS.get(name, 11)
+    last_row = max(len(candidates) + 1, 200)
     for row, candidate in enumerate(candidates.to_dict("records"), start=2):
-        for column, name in enumerate(columns, start=1):
+        for column, name in enumerate(SHEET_COLUMNS, start=1):
             cell = set_cell(sheet.cell(row=row, column=column), candidate.get(name, ""))
             cell.alignment = wrapped
-            if name in ANALYST_COLUMNS:
-                cell.fill = analyst_fill
-    last_row = max(len(candidates) + 1, 2)
+    for name in ANALYST_COLUMNS:  # blank rows below the candidates stay editable too
+        column = SHEET_COLUMNS.index(name) + 1
+        for row in range(2, last_row + 1):
+            cell = sheet.cell(row=row, column=column)
+            cell.fill, cell.protection, cell.alignment = analyst_fill, unlocked, wrapped
 
-    lists = workbook.create_sheet("Lists")
-    for index, value in enumerate(theme_choices, start=1):
-        set_cell(lists.cell(row=index, column=1), value)
-    lists.sheet_state = "hidden"
+    themes = workbook.create_sheet(CANDIDATE_THEMES_SHEET)
+    set_cell(themes.cell(row=1, column=1), CANDIDATE_THEMES_HEADER)
+    for index, value in enumerate(theme_choices, start=2):
+        set_cell(themes.cell(row=index, column=1), value)
+    themes.sheet_state = "hidden"
     promote = DataValidation(type="list", formula1='"yes,no"', allow_blank=True,
                              errorTitle="promote", error="Choose yes or no.")
-    theme = DataValidation(type="list", formula1=f"Lists!$A$1:$A${max(len(theme_choices), 1)}",
-                           allow_blank=True, showErrorMessage=False)
+    theme = DataValidation(type="list", allow_blank=True, showErrorMessage=False,
+                           formula1=f"{CANDIDATE_THEMES_SHEET}!$A$2:$A${max(len(theme_choices), 1) + 1}")
     for validation, name in ((promote, "promote"), (theme, "theme")):
-        letter = get_column_letter(columns.index(name) + 1)
-        validation.add(f"{letter}2:{letter}{max(last_row, 200)}")
+        letter = get_column_letter(SHEET_COLUMNS.index(name) + 1)
+        validation.add(f"{letter}2:{letter}{last_row}")
         sheet.add_data_validation(validation)
     sheet.freeze_panes = "C2"
-
-    about = workbook.create_sheet("About")
-    about.column_dimensions["A"].width = 110
-    for index, line in enumerate(WORKBOOK_INSTRUCTIONS, start=1):
-        set_cell(about.cell(row=index, column=1), line).alignment = Alignment(wrap_text=True)
-    with atomic_path(target) as tmp:
-        workbook.save(tmp)
+    if protect:
+        # In SheetProtection, False means "this action is NOT blocked".
+        sheet.protection = SheetProtection(
+            sheet=True, sort=False, autoFilter=False, formatColumns=False, formatRows=False,
+            selectLockedCells=False, selectUnlockedCells=False,
+        )
 
 
 # ------------------------------------------------------------------ promotion
@@ -483,9 +514,31 @@ class PromotedCode:
     examples: list[str] = field(default_factory=list)
 
 
-def candidate_files(root: Path) -> list[Path]:
-    """The analysts' saved candidate workbooks in ``data/review/candidates/`` (lock and hidden files skipped)."""
-    inbox = Path(root) / paths.CANDIDATE_INBOX
+def candidate_sheet_files(files: Iterable[str | Path]) -> list[Path]:
+    """The saved review workbooks (``data/review/*.xlsx``) that have a ``Candidate codes`` sheet.
+
+    Copies saved before the sheet existed, and workbooks that cannot be opened
+    (the review import reports those), are skipped.
+    """
+    from openpyxl import load_workbook
+
+    found = []
+    for path in map(Path, files):
+        try:
+            workbook = load_workbook(path, read_only=True)
+            names = workbook.sheetnames
+            workbook.close()
+        except Exception as error:  # reported, with its cell, by the review import
+            log.warning("%s cannot be opened to look for promoted candidates: %s", path, error)
+            continue
+        if CANDIDATE_SHEET in names:
+            found.append(path)
+    return found
+
+
+def saved_review_files(root: Path) -> list[Path]:
+    """The analysts' saved review workbooks in ``data/review/`` (lock and hidden files skipped)."""
+    inbox = Path(root) / paths.REVIEW_INBOX
     if not inbox.is_dir():
         return []
     return sorted(p for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
@@ -497,7 +550,7 @@ def read_promoted(files: list[Path], codebook) -> list[PromotedCode]:
     Parameters
     ----------
     files : list of Path
-        Saved copies of ``candidate_codes.xlsx``, in the order to apply them.
+        Saved review workbooks with a ``Candidate codes`` sheet, in the order to apply them.
     codebook : Codebook
         The live codebook: a ``theme`` cell must name one of its themes (by id
         or label, any case), ``proposed``, or be empty.
@@ -533,7 +586,8 @@ def read_promoted(files: list[Path], codebook) -> list[PromotedCode]:
         missing = [c for c in ("candidate_id", "proposed_label", *ANALYST_COLUMNS) if c not in header]
         if missing:
             problems.add(path, f"the {CANDIDATE_SHEET!r} sheet lacks the column(s) {', '.join(missing)}",
-                         row=1, hint="save a copy of reports/review/candidate_codes.xlsx and fill that in")
+                         row=1, hint="save a copy of reports/review/coding_review.xlsx and fill in its "
+                         f"{CANDIDATE_SHEET!r} sheet")
             continue
         for number, cells in enumerate(grid.rows[1:], start=2):
             value = dict(zip(header, (c.strip() for c in cells)))
@@ -564,7 +618,7 @@ def read_promoted(files: list[Path], codebook) -> list[PromotedCode]:
                 log.warning("%r is promoted in %s row %d and again in %s row %d; the later one is used",
                             label, earlier.source_file, earlier.row, path, number)
             promoted[key] = code
-    problems.raise_if_any("promoted candidate codes in data/review/candidates/ cannot be used",
+    problems.raise_if_any("promoted candidate codes in data/review/ cannot be used",
                           hint="fix the cells listed and run again")
     return list(promoted.values())
 
@@ -611,7 +665,7 @@ def proposed_codebook(codebook, promoted: list[PromotedCode], source: str | Path
 
 PROPOSED_HEADER = """\
 # PROPOSED codebook, written by the discover stage: the live codebook ({live})
-# plus the candidate codes promoted in data/review/candidates/ ({promoted}).
+# plus the candidate codes promoted in data/review/*.xlsx ({promoted}).
 # It is rewritten on every run that finds a promoted candidate; do not edit it.
 # To adopt it, review it and copy it over the live codebook by hand (or point
 # codebook.file in config.yaml at a renamed copy).
@@ -638,6 +692,25 @@ def _read_table(path: Path, what: str, stage: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+# Before the Candidate codes sheet joined the review workbook, candidates had a
+# workbook of their own and promotions were read from data/review/candidates/.
+LEGACY_CANDIDATE_WORKBOOK = "reports/review/candidate_codes.xlsx"
+LEGACY_CANDIDATE_INBOX = "data/review/candidates"
+
+
+def _retire_candidate_workbook(root: Path) -> None:
+    """Remove the old separate candidate workbook and say where promotions are read now."""
+    old = Path(root) / LEGACY_CANDIDATE_WORKBOOK
+    if old.is_file():
+        old.unlink()
+        log.info("Removed %s: candidate codes are now on the %r sheet of %s", LEGACY_CANDIDATE_WORKBOOK,
+                 CANDIDATE_SHEET, paths.REVIEW_WORKBOOK)
+    inbox = Path(root) / LEGACY_CANDIDATE_INBOX
+    if inbox.is_dir() and any(inbox.glob("*.xlsx")):
+        log.warning("%s/ is no longer read: promote candidates on the %r sheet of your saved review "
+                    "workbook in %s/ instead", LEGACY_CANDIDATE_INBOX, CANDIDATE_SHEET, paths.REVIEW_INBOX)
+
+
 def run_discover(config: dict, root: Path) -> None:
     """Stage: candidate codes from uncoded segments; the proposed codebook from promoted ones.
 
@@ -649,9 +722,9 @@ def run_discover(config: dict, root: Path) -> None:
     root : Path
         The project folder. Reads the segments, embeddings, suggestions,
         decisions and coded segments, the codebook and
-        ``data/review/candidates/*.xlsx``; writes
-        ``reports/tables/candidate_codes.csv``,
-        ``reports/review/candidate_codes.xlsx`` and, when a candidate is
+        ``Candidate codes`` sheet of every ``data/review/*.xlsx``; writes
+        ``reports/tables/candidate_codes.csv`` (shown to the analyst on the
+        review workbook's ``Candidate codes`` sheet) and, when a candidate is
         promoted, ``codebook/proposed.yaml``.
     """
     from pipeline.anonymise import Pseudonymiser
@@ -691,12 +764,11 @@ def run_discover(config: dict, root: Path) -> None:
                                      lambda site: sites.get(site, site),
                                      lambda sector: sector_label(config, sector))
     write_csv(root / paths.CANDIDATE_CODES_CSV, candidates)
-    write_candidate_workbook(candidates, [*codebook.theme_ids, PROPOSED_THEME_ID],
-                             root / paths.CANDIDATE_WORKBOOK)
-    log.info("%d candidate code(s) written to %s and %s", len(candidates),
-             paths.CANDIDATE_CODES_CSV, paths.CANDIDATE_WORKBOOK)
+    _retire_candidate_workbook(root)
+    log.info("%d candidate code(s) written to %s (and the review workbook's %r sheet)", len(candidates),
+             paths.CANDIDATE_CODES_CSV, CANDIDATE_SHEET)
 
-    promoted = read_promoted(candidate_files(root), codebook)
+    promoted = read_promoted(candidate_sheet_files(saved_review_files(root)), codebook)
     target = root / paths.PROPOSED_CODEBOOK
     if not promoted:
         if target.exists():

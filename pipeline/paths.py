@@ -53,8 +53,6 @@ LOGS = "logs"
 
 # Beyond the codebook (pipeline/discover.py, saturation.py, cooccurrence.py).
 CANDIDATE_CODES_CSV = f"{TABLES}/candidate_codes.csv"
-CANDIDATE_WORKBOOK = f"{REPORTS}/review/candidate_codes.xlsx"
-CANDIDATE_INBOX = f"{REVIEW_INBOX}/candidates"    # analysts' saved copies of the candidate workbook
 PROPOSED_CODEBOOK = "codebook/proposed.yaml"      # written only when a candidate is promoted
 SATURATION_CSV = f"{TABLES}/saturation.csv"
 SATURATION_SUMMARY_CSV = f"{TABLES}/saturation_summary.csv"

@@ -58,7 +58,6 @@ def final_outputs():
         paths.SITES_DIR,
         paths.POSSIBLE_IDENTIFIERS,
         paths.CANDIDATE_CODES_CSV,
-        paths.CANDIDATE_WORKBOOK,
         paths.SATURATION_SUMMARY_CSV,
         paths.SATURATION_FIGURE,
         paths.COOCCURRENCE_CSV,
@@ -78,11 +77,6 @@ def register_file():
 def review_files():
     """Analysts' saved review workbooks: any .xlsx in data/review/."""
     return _saved_workbooks(paths.REVIEW_INBOX)
-
-
-def candidate_files():
-    """Analysts' saved copies of the candidate-code workbook."""
-    return _saved_workbooks(paths.CANDIDATE_INBOX)
 
 
 def _saved_workbooks(folder):

@@ -1,8 +1,10 @@
 # ---- beyond the codebook: candidate new codes, saturation, co-occurrence ----
-# Analysts' saved candidate workbooks in data/review/candidates/ are inputs,
-# never outputs. codebook/proposed.yaml is deliberately not a declared output:
-# the discover stage writes it only when a candidate is promoted, and Snakemake
-# must never delete or pre-empt it.
+# Analysts' saved review workbooks in data/review/ are inputs (promotions are read
+# from their Candidate codes sheet), never outputs. The review workbook shows the
+# candidates, so it depends on discover, never the other way round.
+# codebook/proposed.yaml is deliberately not a declared output: the discover stage
+# writes it only when a candidate is promoted, and Snakemake must never delete or
+# pre-empt it.
 
 
 rule discover:
@@ -14,14 +16,13 @@ rule discover:
         paths.CODED_SEGMENTS,
         codebook_file(),
         register_file(),
-        candidate_files(),
+        review_files(),
     output:
         candidates=report(
             paths.CANDIDATE_CODES_CSV,
             caption="../report/candidate_codes.rst",
             category="Beyond the codebook",
         ),
-        workbook=paths.CANDIDATE_WORKBOOK,
     params:
         stage="discover",
         settings=settings("discover", "privacy", "sectors", "sites"),

@@ -24,6 +24,7 @@ rule review_workbook:
         paths.SEGMENTS,
         paths.SUGGESTIONS,
         paths.DECISIONS,
+        paths.CANDIDATE_CODES_CSV,
         codebook_file(),
         register_file(),
     output:

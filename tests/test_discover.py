@@ -22,15 +22,20 @@ from pipeline.config import validate_config
 from pipeline.discover import (
     CANDIDATE_COLUMNS,
     CANDIDATE_SHEET,
+    CANDIDATE_THEMES_SHEET,
     DiscoverySettings,
+    candidate_sheet_files,
     class_tfidf,
     cluster_segments,
     discover_candidates,
     proposed_label,
+    read_candidate_table,
     run_discover,
+    saved_review_files,
 )
 from pipeline.embed import embed_texts, text_hash, write_embeddings
 from pipeline.errors import InputError
+from pipeline.review.workbook import run_review_workbook
 from pipeline.tables import SEGMENT_COLUMNS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discover"
@@ -117,6 +122,7 @@ def project(tmp_path_factory):
     root.mkdir()
     group_of = _build_project(root)
     run_discover(validate_config(dict(CONFIG)), root)
+    run_review_workbook(validate_config(dict(CONFIG)), root)  # shows the candidates to the analyst
     return root, group_of
 
 
@@ -155,27 +161,39 @@ def test_three_to_five_exemplars_closest_to_the_centre(project):
     assert len(exemplars) == 4 == len(candidate.exemplar_segment_ids.split("; "))
 
 
-def test_candidate_workbook_has_the_sheet_and_dropdowns(project):
+def test_review_workbook_has_the_candidate_sheet_and_dropdowns(project):
     root, _ = project
-    workbook = load_workbook(root / paths.CANDIDATE_WORKBOOK)
+    assert not (root / "reports/review/candidate_codes.xlsx").exists()  # no separate workbook any more
+    workbook = load_workbook(root / paths.REVIEW_WORKBOOK)
+    assert workbook.sheetnames[0] == "Review"
     sheet = workbook[CANDIDATE_SHEET]
     header = [c.value for c in sheet[1]]
     for column in ("candidate_id", "proposed_label", "promote", "label", "definition", "theme"):
         assert column in header
     assert sheet.cell(row=2, column=1).value == "C01"
+    assert sheet.cell(row=2, column=header.index("size") + 1).value == 11
+    assert sheet.cell(row=2, column=header.index("exemplar_1") + 1).value == _candidates(root).iloc[0].exemplar_1
     formulas = {dv.formula1 for dv in sheet.data_validations.dataValidation}
     assert '"yes,no"' in formulas
-    assert any(f.startswith("Lists!") for f in formulas)
-    assert [c.value for c in workbook["Lists"]["A"]] == ["resources", "partnership", "proposed"]
+    assert f"{CANDIDATE_THEMES_SHEET}!$A$2:$A$4" in formulas
+    themes = workbook[CANDIDATE_THEMES_SHEET]
+    assert themes.sheet_state == "hidden"
+    assert [c.value for c in themes["A"]] == ["theme_id", "resources", "partnership", "proposed"]
+    # only the analyst's columns can be edited
+    assert sheet.protection.sheet
+    for column in ("promote", "label", "definition", "theme"):
+        assert not sheet.cell(row=2, column=header.index(column) + 1).protection.locked
+    assert sheet.cell(row=2, column=1).protection.locked
 
 
 def _promote(root: Path, name: str, **cells) -> Path:
-    workbook = load_workbook(root / paths.CANDIDATE_WORKBOOK)
+    """Save a copy of the review workbook into data/review/ with row 2 of Candidate codes filled in."""
+    workbook = load_workbook(root / paths.REVIEW_WORKBOOK)
     sheet = workbook[CANDIDATE_SHEET]
     header = [c.value for c in sheet[1]]
     for column, value in cells.items():
         sheet.cell(row=2, column=header.index(column) + 1, value=value)
-    target = root / paths.CANDIDATE_INBOX / name
+    target = root / paths.REVIEW_INBOX / name
     target.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(target)
     return target
@@ -213,6 +231,54 @@ def test_promoted_candidate_goes_into_the_proposed_codebook_only(project):
     finally:
         saved.unlink()
         proposed.unlink(missing_ok=True)
+
+
+def test_review_copies_without_the_candidate_sheet_are_skipped(project):
+    root, _ = project
+    old = root / paths.REVIEW_INBOX / "old copy.xlsx"
+    workbook = load_workbook(root / paths.REVIEW_WORKBOOK)
+    del workbook[CANDIDATE_SHEET]
+    workbook.save(old)
+    (root / paths.REVIEW_INBOX / "~$old copy.xlsx").write_bytes(b"lock")
+    try:
+        assert candidate_sheet_files(saved_review_files(root)) == []
+        run_discover(validate_config(dict(CONFIG)), root)
+        assert not (root / paths.PROPOSED_CODEBOOK).exists()
+    finally:
+        old.unlink()
+        (root / paths.REVIEW_INBOX / "~$old copy.xlsx").unlink()
+
+
+def test_review_import_ignores_the_candidate_sheet(project):
+    from pipeline.review.decisions import run_review_import
+
+    root, _ = project
+    decisions = (root / paths.DECISIONS).read_bytes()
+    saved = _promote(root, "ana review.xlsx", promote="yes", label="Digital exclusion",
+                     definition="Residents unable to get online.")
+    try:
+        run_review_import(validate_config(dict(CONFIG)), root)
+        conflicts = pd.read_csv(root / paths.REVIEW_CONFLICTS, dtype=str, keep_default_na=False)
+        assert conflicts.empty, conflicts
+        imported = pd.read_parquet(root / paths.DECISIONS)
+        assert set(imported["decision"]) <= {"reject", "change"}  # the pre-filled Review rows only
+    finally:
+        saved.unlink()
+        (root / paths.DECISIONS).write_bytes(decisions)
+        for leftover in (paths.DECISIONS_AUDIT, paths.REVIEW_CONFLICTS, paths.PROPOSED_CODEBOOK):
+            (root / leftover).unlink(missing_ok=True)
+
+
+def test_candidate_table_round_trips_formula_like_text(tmp_path):
+    table = pd.DataFrame([{c: "" for c in CANDIDATE_COLUMNS} | {
+        "candidate_id": "C01", "size": 5, "exemplar_1": "=HYPERLINK(1)", "exemplar_2": "'quoted'"}])
+    from pipeline.atomic import write_csv
+
+    write_csv(tmp_path / "c.csv", table)
+    back = read_candidate_table(tmp_path / "c.csv")
+    assert back.iloc[0]["exemplar_1"] == "=HYPERLINK(1)" and back.iloc[0]["exemplar_2"] == "'quoted'"
+    assert back.iloc[0]["size"] == 5
+    assert read_candidate_table(tmp_path / "missing.csv").empty
 
 
 def test_promotion_without_a_definition_names_the_cell(project):
@@ -277,8 +343,12 @@ def test_no_candidates_when_too_few_segments_have_content(tmp_path):
                          "text": ["Yes.", "Lots of residents cannot get online at the library."]})
     candidates = discover_candidates(pool, np.eye(2, 4), DiscoverySettings())
     assert list(candidates.columns) == CANDIDATE_COLUMNS and candidates.empty
-    from pipeline.discover import write_candidate_workbook
+    from openpyxl import Workbook
 
-    write_candidate_workbook(candidates, ["proposed"], tmp_path / "empty.xlsx")
+    from pipeline.discover import write_candidate_sheet
+
+    workbook = Workbook()
+    write_candidate_sheet(workbook, candidates, ["proposed"])
+    workbook.save(tmp_path / "empty.xlsx")
     assert [c.value for c in load_workbook(tmp_path / "empty.xlsx")[CANDIDATE_SHEET][1]][:3] == [
         "candidate_id", "proposed_label", "promote"]

@@ -21,6 +21,13 @@ code's definition and cues, an ``About`` sheet says how to use the workbook,
 and a hidden ``Issued`` sheet lists the segment IDs as issued, so that the
 import can tell a deleted row from one that was never there.
 
+A ``Candidate codes`` sheet lists the candidate new codes of the discover
+stage (``reports/tables/candidate_codes.csv``), laid out by
+:func:`pipeline.discover.write_candidate_sheet`, with ``promote``, ``label``,
+``definition`` and ``theme`` columns; the discover stage reads promotions from
+it in the analysts' saved copies, and the review import ignores it (it has no
+``segment_id`` and ``decision`` headers).
+
 Every cell goes through :func:`pipeline.spreadsheet.set_cell`, so IDs stay text
 (``00123`` keeps its zeros, 16-digit IDs are not rounded) and text that looks
 like a formula is stored as text.
@@ -45,6 +52,13 @@ from pipeline import paths
 from pipeline.atomic import atomic_path
 from pipeline.codebook import Codebook, load_codebook
 from pipeline.config import sector_label
+from pipeline.discover import (
+    CANDIDATE_COLUMNS,
+    CANDIDATE_INSTRUCTIONS,
+    PROPOSED_THEME_ID,
+    read_candidate_table,
+    write_candidate_sheet,
+)
 from pipeline.errors import InputError
 from pipeline.review import (
     ABOUT_SHEET,
@@ -171,7 +185,7 @@ def review_rows(
 
 
 def write_review_workbook(rows: pd.DataFrame, codebook: Codebook, path: str | Path,
-                          protect: bool = True) -> None:
+                          protect: bool = True, candidates: pd.DataFrame | None = None) -> None:
     """Write the review workbook atomically.
 
     Parameters
@@ -185,6 +199,9 @@ def write_review_workbook(rows: pd.DataFrame, codebook: Codebook, path: str | Pa
     protect : bool, default True
         Protect the Review sheet (no password) so that only the decision,
         final code, coder and comment cells can be edited.
+    candidates : DataFrame, optional
+        Candidate codes (:func:`pipeline.discover.read_candidate_table`) for
+        the ``Candidate codes`` sheet; the sheet is written, empty, without them.
     """
     workbook = Workbook()
     sheet = workbook.active
@@ -192,6 +209,8 @@ def write_review_workbook(rows: pd.DataFrame, codebook: Codebook, path: str | Pa
     _write_review_sheet(sheet, rows, codebook, protect)
     _write_codebook_sheet(workbook.create_sheet(CODEBOOK_SHEET), codebook)
     _write_about_sheet(workbook.create_sheet(ABOUT_SHEET), protect)
+    write_candidate_sheet(workbook, candidates if candidates is not None else pd.DataFrame(columns=CANDIDATE_COLUMNS),
+                          [*codebook.theme_ids, PROPOSED_THEME_ID], protect)
     _write_codes_sheet(workbook.create_sheet(CODES_SHEET), codebook)
     _write_issued_sheet(workbook.create_sheet(ISSUED_SHEET), rows)
     workbook.active = 0
@@ -343,7 +362,8 @@ ABOUT_TEXT = [
 
 def _write_about_sheet(sheet, protect: bool) -> None:
     sheet.column_dimensions["A"].width = 110
-    for r, (text, heading) in enumerate(ABOUT_TEXT, start=1):
+    lines = ABOUT_TEXT + [("Candidate codes", True)] + [(line, False) for line in CANDIDATE_INSTRUCTIONS]
+    for r, (text, heading) in enumerate(lines, start=1):
         if not protect and text.startswith("The Review sheet is protected"):
             text = "The Review sheet is not protected (review.protect_sheet is false in config.yaml)."
         cell = set_cell(sheet.cell(row=r, column=1), text)
@@ -394,7 +414,8 @@ def read_suggestions(root: Path) -> pd.DataFrame:
 
 
 def run_review_workbook(config: dict, root: Path) -> None:
-    """Stage: write ``reports/review/coding_review.xlsx`` from segments, suggestions and decisions.
+    """Stage: write ``reports/review/coding_review.xlsx`` from segments, suggestions, decisions
+    and the candidate codes (``reports/tables/candidate_codes.csv``, when the discover stage has run).
 
     Parameters
     ----------
@@ -409,9 +430,18 @@ def run_review_workbook(config: dict, root: Path) -> None:
     segments = read_segments(root)
     suggestions = read_suggestions(root)
     decisions = read_decisions(root / paths.DECISIONS)
-    rows = review_rows(segments, suggestions, decisions, config, project_pseudonymiser(config, root))
+    pseudonymise = project_pseudonymiser(config, root)
+    rows = review_rows(segments, suggestions, decisions, config, pseudonymise)
     protect = (config.get("review") or {}).get("protect_sheet", True)
-    write_review_workbook(rows, codebook, root / paths.REVIEW_WORKBOOK, protect=protect)
+    candidates = read_candidate_table(root / paths.CANDIDATE_CODES_CSV)
+    if not (root / paths.CANDIDATE_CODES_CSV).is_file():
+        log.info("%s is missing (run the discover stage): the Candidate codes sheet is empty",
+                 paths.CANDIDATE_CODES_CSV)
+    # Written pseudonymised by the discover stage; applied again, like everything under reports/.
+    candidates = candidates.assign(**{c: candidates[c].map(pseudonymise) for c in candidates.columns
+                                      if pd.api.types.is_string_dtype(candidates[c])})
+    write_review_workbook(rows, codebook, root / paths.REVIEW_WORKBOOK, protect=protect,
+                          candidates=candidates)
     n_decided = int(rows["decision"].notna().sum())
     log.info("Review workbook %s: %d segments, %d with a decision already", paths.REVIEW_WORKBOOK,
              len(rows), n_decided)

@@ -193,3 +193,35 @@ def test_texts_and_comments_are_pseudonymised(project, config):
     for ws in workbook.worksheets:
         for row in ws.iter_rows(values_only=True):
             assert not any(isinstance(v, str) and "Chaudhry" in v for v in row)
+
+
+def test_candidate_codes_sheet(project, config):
+    from pipeline.atomic import write_csv
+    from pipeline.discover import CANDIDATE_COLUMNS, CANDIDATE_SHEET, CANDIDATE_THEMES_SHEET
+
+    run_review_workbook(config, project)  # before the discover stage has run: the sheet is there, empty
+    sheet = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)[CANDIDATE_SHEET]
+    assert sheet.cell(row=1, column=1).value == "candidate_id" and sheet.cell(row=2, column=1).value is None
+
+    register = project / paths.PARTICIPANTS
+    register.parent.mkdir(parents=True, exist_ok=True)
+    register.write_text("participant_id,site,sector,organisation,role,name\n"
+                        "P001,quillmere,voluntary,Org,Manager,Priya Chaudhry\n", encoding="utf-8")
+    candidate = {c: "" for c in CANDIDATE_COLUMNS} | {
+        "candidate_id": "C01", "proposed_label": "Internet / Online / Phone", "size": 6,
+        "exemplar_1": "=Priya Chaudhry cannot get online at home."}
+    write_csv(project / paths.CANDIDATE_CODES_CSV, pd.DataFrame([candidate]))
+    run_review_workbook(config, project)
+    workbook = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)
+    assert workbook.sheetnames[:4] == ["Review", "Codebook", "About", CANDIDATE_SHEET]
+    sheet = workbook[CANDIDATE_SHEET]
+    cols = headers(sheet)
+    assert sheet.cell(row=2, column=cols["candidate_id"]).value == "C01"
+    assert sheet.cell(row=2, column=cols["size"]).value == 6
+    exemplar = sheet.cell(row=2, column=cols["exemplar_1"])
+    assert exemplar.data_type == "s" and exemplar.value.startswith("=")  # text, never a formula
+    assert "Priya" not in exemplar.value and "cannot get online" in exemplar.value
+    assert [c.value for c in workbook[CANDIDATE_THEMES_SHEET]["A"]] == ["theme_id", "resources",
+                                                                         "relations", "proposed"]
+    about = " ".join(str(c.value) for c in workbook["About"]["A"] if c.value)
+    assert "Candidate codes" in about and "codebook/proposed.yaml" in about
