@@ -91,12 +91,34 @@ def suggestion_note(config: dict) -> str:
             "excluded (triangulate.include_suggested: false).")
 
 
-def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, note: str) -> list[Sheet]:
+def methods_display(methods: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """``methods.csv`` as people read it: site display labels (config ``sites:``) and plain headers.
+
+    Examples
+    --------
+    >>> methods_display(pd.DataFrame({"site": ["q"], "method": ["interview"], "wave": ["1"],
+    ...                               "count": ["4"]}), {"sites": {"q": "Quillmere"}}).columns.tolist()
+    ['Site', 'Method', 'Wave', 'Documents']
+    """
+    noun = config.get("project", {}).get("site_noun", "site")
+    sites = config.get("sites", {})
+    frame = _numeric(methods, ["count"])
+    frame = frame.assign(site=frame["site"].map(lambda key: sites.get(key, key)),
+                         method=frame["method"].map(lambda m: str(m).capitalize()))
+    return frame.rename(columns={"site": noun.capitalize(), "method": "Method", "wave": "Wave",
+                                 "count": "Documents"})
+
+
+def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, note: str,
+                 config: dict | None = None) -> list[Sheet]:
     """The workbook's table sheets, in order, each paired with its CSV."""
+    config = config or {}
+    noun = config.get("project", {}).get("site_noun", "site")
     sheets = []
     if not methods.empty:
-        sheets.append(Sheet("Methods", _numeric(methods, ["count"]),
-                            "Fieldwork documents by site, method and wave.", paths.METHODS_CSV))
+        sheets.append(Sheet("Methods", methods_display(methods, config),
+                            f"Fieldwork documents by {noun}, method and wave (the CSV has the {noun} keys).",
+                            paths.METHODS_CSV))
     for level in ("theme", "code"):
         for dimension, description in MATRIX_DESCRIPTIONS.items():
             name = f"matrix_{level}_{dimension}"
@@ -209,7 +231,7 @@ def run_report(config: dict, root: Path) -> None:
     write_markdown(data, root, clean)
     write_workbook(
         root / paths.EVALUATION_WORKBOOK,
-        table_sheets(tables, methods, agreement, note),
+        table_sheets(tables, methods, agreement, note, config),
         tables["framework_matrix"],
         workbook_figures,
         clean,

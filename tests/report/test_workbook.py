@@ -69,6 +69,15 @@ def test_header_style_freeze_and_numbers(workbook_path):
     assert isinstance(sheet.cell(row=HEADER_ROW + 1, column=sources).value, int)
 
 
+def test_methods_sheet_uses_display_labels(workbook_path):
+    sheet = load_workbook(workbook_path)["Methods"]
+    assert [c.value for c in sheet[HEADER_ROW]] == ["Partnership", "Method", "Wave", "Documents"]
+    sites = {sheet.cell(row=r, column=1).value for r in range(HEADER_ROW + 1, sheet.max_row + 1)}
+    assert sites == {"Northam", "Southby", "Eastwick", "The Foundation"}
+    assert sheet.cell(row=HEADER_ROW + 1, column=2).value in {"Interview", "Survey", "Workshop"}
+    assert isinstance(sheet.cell(row=HEADER_ROW + 1, column=4).value, int)
+
+
 def test_framework_sheet_is_sites_by_themes(workbook_path):
     sheet = load_workbook(workbook_path)["Framework matrix"]
     assert [c.value for c in sheet[HEADER_ROW]] == ["Site", "Resources and capacity",
