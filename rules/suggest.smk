@@ -30,6 +30,9 @@ if EMBED_SHARDS == 1:
         params:
             stage="embed",
             settings=settings("embedding"),
+        # Snakemake sets OMP_NUM_THREADS to a job's threads (1 by default), and
+        # torch follows it: embedding is the long job, so it gets every core.
+        threads: 4
         log:
             "logs/embed.log",
         script:
@@ -50,7 +53,7 @@ else:
             settings=settings("embedding"),
             shard="{shard}",
             n="{n}",
-        threads: 2
+        threads: 4
         log:
             "logs/embed_shard-{shard}-of-{n}.log",
         script:
