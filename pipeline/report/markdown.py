@@ -397,6 +397,18 @@ class ReportData:
                                f"Sectors ({first['group_a']} against {first['group_b']})"],
                         ["l", "l", "r", "l", "l"])
 
+    def themes_everywhere_sentence(self) -> str:
+        """How many themes every site raised: why the comparison moves to codes."""
+        raised = self.programme[self.programme["sources"] > 0]
+        everywhere = int((raised["sites_with_theme"] >= self.sites_total).sum()) if self.sites_total else 0
+        n = len(raised)
+        if everywhere == n and n > 1:
+            text = f"All {number_word(n)} themes with any evidence were raised in every {self.noun}."
+        else:
+            text = (f"{number_word(everywhere).capitalize()} of the {number_word(n)} themes with any evidence "
+                    f"{'was' if everywhere == 1 else 'were'} raised in every {self.noun}.")
+        return md_inline(text)
+
     def site_code_contrasts(self) -> dict:
         """Codes concentrated in one or two sites, and codes raised in every site.
 
@@ -528,6 +540,7 @@ def render_summary(data: ReportData) -> str:
         methods_table=data.methods_table(), theme_table=data.theme_table(), themes=themes,
         not_raised=not_raised, divergence_table=data.divergence_table(),
         contrasts=data.site_code_contrasts(), sector_codes=data.sector_code_lines(),
+        themes_everywhere=data.themes_everywhere_sentence(),
         saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
         cooccurrence_table=data.cooccurrence_table(),
         figures=data.figures, sites=sites, note=method_note(data.config),
