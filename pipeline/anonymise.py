@@ -100,6 +100,8 @@ COMMON_CAPITALISED_WORDS = frozenset("""
 _WORD = r"[^\W\d_]"  # a letter, in any script
 _NAME_TOKEN = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*")
 # Titles are matched only as written ("Dr", "DR"), never lower-case ("we miss Sarah").
+# Runs of letters and digits: how a text is indexed against the register (see Pseudonymiser._compile).
+_ALNUM_RUN = re.compile(r"[^\W_]+")
 _TITLE_PATTERN = r"(?-i:(?:" + "|".join(TITLES + tuple(t.upper() for t in TITLES)) + r")\.?\s+)?"
 
 
@@ -218,6 +220,9 @@ class Pseudonymiser:
     person_pseudonyms: dict[str, str] = field(default_factory=dict)  # participant_id -> pseudonym
     _pattern: re.Pattern | None = field(default=None, init=False, repr=False)
     _exact: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _rank: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _by_first_token: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _patterns: dict[tuple, re.Pattern] = field(default_factory=dict, init=False, repr=False)
 
     # ------------------------------------------------------------------ building
 
@@ -320,18 +325,48 @@ class Pseudonymiser:
 
     def _compile(self) -> None:
         self._exact = {}
+        self._by_first_token = {}
+        self._patterns = {}
         if not self.replacements:
             self._pattern = None
             return
-        alternatives = []
         # Longest first, so a full name wins over its first name.
-        for key in sorted(self.replacements, key=lambda k: (-len(k), k)):
-            alternatives.append(_variant_pattern(key, key in self.case_sensitive))
-        body = "|".join(f"(?:{a})" for a in alternatives)
-        self._pattern = re.compile(
-            rf"(?<![\w\-])({_TITLE_PATTERN}(?:{body}))(?![\w]|[\-’'][^\W\d_]{{2,}})",
-            re.IGNORECASE,
-        )
+        ordered = sorted(self.replacements, key=lambda k: (-len(k), k))
+        self._rank = {key: rank for rank, key in enumerate(ordered)}
+        self._pattern = self._pattern_for(tuple(ordered))
+        # A one-pattern alternation of every variant costs time per variant at
+        # every position of every text, and the register grows with the project
+        # (thousands of names: hours for 100k segments). A variant can only match
+        # where its first alphanumeric run occurs as a whole run in the text, so
+        # each text is matched against the variants whose first run it contains
+        # (same alternatives in the same order, so the same result).
+        for key in ordered:
+            runs = _ALNUM_RUN.findall(key.casefold())
+            self._by_first_token.setdefault(runs[0] if runs else "", []).append(key)
+
+    def _pattern_for(self, keys: tuple[str, ...]) -> re.Pattern:
+        pattern = self._patterns.get(keys)
+        if pattern is None:
+            body = "|".join(f"(?:{_variant_pattern(key, key in self.case_sensitive)})" for key in keys)
+            pattern = re.compile(
+                rf"(?<![\w\-])({_TITLE_PATTERN}(?:{body}))(?![\w]|[\-’'][^\W\d_]{{2,}})",
+                re.IGNORECASE,
+            )
+            if len(self._patterns) < 10000:   # bounded: texts mention few names
+                self._patterns[keys] = pattern
+        return pattern
+
+    def _text_pattern(self, text: str) -> re.Pattern | None:
+        """The pattern of the variants that can occur in ``text`` (None: none can)."""
+        if self._pattern is None:
+            return None
+        index = self._by_first_token
+        candidates = set(index.get("", ()))
+        for run in set(_ALNUM_RUN.findall(text.casefold())):
+            candidates.update(index.get(run, ()))
+        if not candidates:
+            return None
+        return self._pattern_for(tuple(sorted(candidates, key=self._rank.__getitem__)))
 
     # ------------------------------------------------------------------ use
 
@@ -342,7 +377,8 @@ class Pseudonymiser:
         """
         if not isinstance(text, str) or self._pattern is None or not text:
             return text
-        return self._pattern.sub(self._replace, text)
+        pattern = self._text_pattern(text)
+        return pattern.sub(self._replace, text) if pattern is not None else text
 
     def _replace(self, match: re.Match) -> str:
         found = match.group(1)
@@ -363,7 +399,10 @@ class Pseudonymiser:
 
     def contains_identifier(self, text: str) -> bool:
         """True if ``text`` still contains a name or term that :meth:`apply` would replace."""
-        return bool(self._pattern and isinstance(text, str) and self._pattern.search(text))
+        if not (self._pattern and isinstance(text, str)):
+            return False
+        pattern = self._text_pattern(text)
+        return bool(pattern is not None and pattern.search(text))
 
     def known_words(self) -> set[str]:
         """Every lower-cased word of every name and term (used to skip them as unknown names)."""
