@@ -29,9 +29,7 @@ Training is a plain PyTorch loop over sentence-transformers' own losses, so no
 from __future__ import annotations
 
 import argparse
-import random
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import learn, suggest  # noqa: E402
+from pipeline import finetune, learn, suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data"
@@ -57,14 +55,7 @@ def base_path() -> str:
 
 
 def load_base():
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(base_path(), device="cpu", local_files_only=True)
-    model.max_seq_length = 128
-    return model
+    return finetune.load_base(base_path(), 128)
 
 
 def encode(model, texts: list[str]) -> np.ndarray:
@@ -77,119 +68,18 @@ def encode(model, texts: list[str]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ training
+# The training loop lives in pipeline/finetune.py (used by suggest.fine_tune).
 
 
-def make_pairs(texts: list[str], labels: list[int], negatives: list[tuple[str, int]], per_text: int,
-               rng: random.Random) -> list[tuple[str, str, float]]:
-    """SetFit pairs: for each text, ``per_text`` same-code (1) and ``per_text`` other-code (0) pairs.
-
-    Each exclude cue of a code is paired (0) with ``per_text`` texts of that code.
-    """
-    by_code: dict[int, list[int]] = {}
-    for i, c in enumerate(labels):
-        by_code.setdefault(c, []).append(i)
-    pairs = []
-    for i, c in enumerate(labels):
-        same = [j for j in by_code[c] if j != i]
-        other = [j for j in range(len(texts)) if labels[j] != c]
-        for _ in range(per_text):
-            if same:
-                pairs.append((texts[i], texts[rng.choice(same)], 1.0))
-            if other:
-                pairs.append((texts[i], texts[rng.choice(other)], 0.0))
-    for cue, c in negatives:
-        own = by_code.get(c, [])
-        for j in rng.sample(own, min(per_text, len(own))):
-            pairs.append((cue, texts[j], 0.0))
-    rng.shuffle(pairs)
-    return pairs
-
-
-def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, int]], *, loss: str,
-              per_text: int, batch_size: int, lr: float, seed: int, epochs: int = 1):
-    """Fine-tune a fresh copy of the base model; returns (model, seconds, n_steps)."""
-    import torch
-    from sentence_transformers import losses
-
-    torch.manual_seed(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    rng = random.Random(seed)
-    model = load_base()
-    started = time.perf_counter()
-    if loss == "cosine":
-        objective = losses.CosineSimilarityLoss(model)
-        batches = []
-        for _ in range(epochs):
-            pairs = make_pairs(texts, labels, negatives, per_text, rng)
-            batches += [pairs[i:i + batch_size] for i in range(0, len(pairs), batch_size)]
-    elif loss == "mnrl":
-        # (text, another text of the same code) with in-batch negatives; one text per code per batch
-        # so that no in-batch "negative" shares the anchor's code.
-        objective = losses.MultipleNegativesRankingLoss(model)
-        by_code: dict[int, list[int]] = {}
-        for i, c in enumerate(labels):
-            by_code.setdefault(c, []).append(i)
-        size = min(batch_size, len(by_code))
-        batches = []
-        for _ in range(epochs * per_text):
-            pending = [i for i in range(len(texts)) if len(by_code[labels[i]]) > 1]
-            rng.shuffle(pending)
-            while len(pending) > 1:
-                current, used, rest = [], set(), []
-                for i in pending:
-                    if labels[i] in used or len(current) == size:
-                        rest.append(i)
-                        continue
-                    same = [j for j in by_code[labels[i]] if j != i]
-                    current.append((texts[i], texts[rng.choice(same)]))
-                    used.add(labels[i])
-                if len(current) < 2:
-                    break
-                batches.append(current)
-                pending = rest
-    elif loss == "triplet":
-        objective = losses.BatchHardSoftMarginTripletLoss(model)
-        batches = []
-        for _ in range(epochs * per_text):
-            order = list(range(len(texts)))
-            rng.shuffle(order)
-            batches += [[(texts[i], labels[i]) for i in order[k:k + batch_size]]
-                        for k in range(0, len(order), batch_size)]
-    else:
-        raise ValueError(loss)
-
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    warmup = max(1, len(batches) // 10)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (len(batches) - step) / len(batches)))
-    model.train()
-    for batch in batches:
-        if loss == "cosine":
-            features = [model.preprocess([a for a, _b, _y in batch]), model.preprocess([b for _a, b, _y in batch])]
-            target = torch.tensor([y for _a, _b, y in batch], dtype=torch.float32)
-        elif loss == "mnrl":
-            features = [model.preprocess([a for a, _b in batch]), model.preprocess([b for _a, b in batch])]
-            target = None
-        else:
-            features = [model.preprocess([t for t, _c in batch])]
-            target = torch.tensor([c for _t, c in batch])
-        value = objective(features, target)
-        value.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-    model.eval()
-    return model, time.perf_counter() - started, len(batches)
+def fine_tune(texts, labels, negatives, **kwargs):
+    """:func:`pipeline.finetune.fine_tune` from the packaged base model; returns (model, seconds, n_steps)."""
+    return finetune.fine_tune(texts, labels, negatives, base=base_path(), max_seq_length=128, **kwargs)
 
 
 # ------------------------------------------------------------------- scoring
 
 
-def codebook_training(texts: suggest.CodeTexts) -> tuple[list[str], list[int], list[tuple[str, int]]]:
-    return (list(texts.texts), [int(o) for o in texts.owner],
-            [(t, int(o)) for t, o in zip(texts.exclude_texts, texts.exclude_owner)])
+codebook_training = finetune.codebook_training
 
 
 def metrics(scores: np.ndarray, gold: np.ndarray, n_codes: int) -> dict:

@@ -83,6 +83,7 @@ DEFAULTS = {
     "classifier_weight": 0.5,
     "min_examples_to_learn": 3,
     "reviewed_weight": 0.5,
+    "fine_tune": False,
 }
 # Temperature of the soft maximum over a code's prototypes (cosine units).
 PROTOTYPE_TEMPERATURE = 0.1
@@ -484,6 +485,9 @@ def run_suggest(config: dict, root: Path) -> None:
         The project folder. Reads the segments, their embeddings, the codebook
         and (when present) the analysts' decisions; writes
         ``data/processed/suggestions.parquet`` and ``reports/tables/suggestions.csv``.
+        With ``suggest.fine_tune`` the segments and code texts are first
+        re-embedded with a model fine-tuned on the codebook and the reviewed
+        segments (see :mod:`pipeline.finetune`).
 
     Raises
     ------
@@ -512,7 +516,19 @@ def run_suggest(config: dict, root: Path) -> None:
         )
     segment_vectors = vectors[[row_of[s] for s in segment_ids]] if segment_ids else vectors[:0]
 
-    model = build_code_model(codebook, config, root, segment_ids, segment_vectors)
+    model_config = config
+    if settings["fine_tune"]:
+        # Re-embed the segments (and, in build_code_model, the code texts) with a model
+        # fine-tuned on the codebook and the reviewed segments; see pipeline.finetune.
+        from pipeline import finetune, learn
+        from pipeline.embed import embed_texts
+
+        examples = finetune.reviewed_examples(learn.read_decisions(root / paths.DECISIONS), codebook, segments)
+        model_config = finetune.fine_tuned_config(
+            config, finetune.fine_tuned_model_dir(codebook, examples, config, root))
+        texts = segments["text"].tolist()
+        segment_vectors = embed_texts(texts, model_config, root) if texts else segment_vectors
+    model = build_code_model(codebook, model_config, root, segment_ids, segment_vectors)
     coded = _non_interviewer(segments).to_numpy()
     table = rank_codes([s for s, keep in zip(segment_ids, coded) if keep], segment_vectors[coded],
                        model, top_k=int(settings["top_k"]), threshold=settings["threshold"])

@@ -1,0 +1,311 @@
+"""Contrastive (SetFit-style) fine-tuning of the embedding model on the codebook, cached.
+
+Opt-in with ``suggest.fine_tune: true``. The configured sentence-transformers
+model (by default all-MiniLM-L6-v2) is fine-tuned with
+``MultipleNegativesRankingLoss`` on (text, another text of the same code)
+pairs: each code's codebook texts (label, definition, "label: definition",
+include cues, examples; see :func:`pipeline.suggest.code_texts`) and the
+segments analysts have coded with it. A batch holds one text per code, so no
+in-batch "negative" shares the anchor's code. Training is a plain PyTorch loop
+over sentence-transformers' own losses (no ``datasets`` / ``accelerate`` /
+``setfit``), seeded.
+
+The fine-tuned model is saved under ``data/processed/cache/finetuned/<hash>``,
+where the hash covers the base model's key, the codebook texts, the reviewed
+examples (segment text -> code) and the training settings, and is reused as
+long as none of them change. It is written atomically: trained into a temp
+folder beside it, then renamed. The suggest stage then embeds the segments and
+code texts with it through the ordinary embedding cache (keyed by the
+fine-tuned model's own hash) and scores them as usual.
+
+benchmarks/finetune_experiment.py measures what it gains (BENCHMARKS.md,
+"Suggestion quality").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import paths
+
+log = logging.getLogger(__name__)
+
+FINETUNED_CACHE = f"{paths.PROCESSED}/cache/finetuned"
+# Training settings (see BENCHMARKS.md); part of the cache key.
+FINETUNE_DEFAULTS = {
+    "loss": "mnrl",
+    "passes": 2,
+    "batch_size": 16,
+    "lr": 5e-5,
+    "seed": 0,
+    "max_seq_length": 128,
+}
+# Fine-tuned models kept in the cache (each is the size of the base model).
+CACHE_KEEP = 2
+# Bump when the training code changes what it produces.
+VERSION = 1
+
+
+def load_base(base_path: str | Path, max_seq_length: int = 128):
+    """A fresh copy of the sentence-transformers model in ``base_path``, on the CPU, offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True)
+    model.max_seq_length = int(max_seq_length)
+    return model
+
+
+def make_pairs(texts: list[str], labels: list[int], negatives: list[tuple[str, int]], per_text: int,
+               rng: random.Random) -> list[tuple[str, str, float]]:
+    """SetFit pairs: for each text, ``per_text`` same-code (1) and ``per_text`` other-code (0) pairs.
+
+    Each exclude cue of a code is paired (0) with ``per_text`` texts of that code.
+    """
+    by_code: dict[int, list[int]] = {}
+    for i, c in enumerate(labels):
+        by_code.setdefault(c, []).append(i)
+    pairs = []
+    for i, c in enumerate(labels):
+        same = [j for j in by_code[c] if j != i]
+        other = [j for j in range(len(texts)) if labels[j] != c]
+        for _ in range(per_text):
+            if same:
+                pairs.append((texts[i], texts[rng.choice(same)], 1.0))
+            if other:
+                pairs.append((texts[i], texts[rng.choice(other)], 0.0))
+    for cue, c in negatives:
+        own = by_code.get(c, [])
+        for j in rng.sample(own, min(per_text, len(own))):
+            pairs.append((cue, texts[j], 0.0))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, int]], *, base: str | Path,
+              loss: str = "mnrl", per_text: int = 2, batch_size: int = 16, lr: float = 5e-5, seed: int = 0,
+              epochs: int = 1, max_seq_length: int = 128):
+    """Fine-tune a fresh copy of the model in ``base``; returns (model, seconds, n_steps).
+
+    Parameters
+    ----------
+    texts, labels : list
+        Training texts and the code (an integer) of each.
+    negatives : list of (str, int)
+        Texts that are *not* about a code (exclude cues); used by ``loss="cosine"`` only.
+    base : str or Path
+        The sentence-transformers folder to start from.
+    loss : {"mnrl", "cosine", "triplet"}
+        ``MultipleNegativesRankingLoss`` on same-code pairs with one text per
+        code per batch; SetFit's ``CosineSimilarityLoss`` on pairs; or
+        ``BatchHardSoftMarginTripletLoss``.
+    per_text : int
+        cosine: same-code and other-code pairs per text; mnrl / triplet: passes over the texts.
+    """
+    import torch
+
+    try:
+        from sentence_transformers.sentence_transformer import losses
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import losses
+
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    rng = random.Random(seed)
+    model = load_base(base, max_seq_length)
+    started = time.perf_counter()
+    if loss == "cosine":
+        objective = losses.CosineSimilarityLoss(model)
+        batches = []
+        for _ in range(epochs):
+            pairs = make_pairs(texts, labels, negatives, per_text, rng)
+            batches += [pairs[i:i + batch_size] for i in range(0, len(pairs), batch_size)]
+    elif loss == "mnrl":
+        # (text, another text of the same code) with in-batch negatives; one text per code per batch
+        # so that no in-batch "negative" shares the anchor's code.
+        objective = losses.MultipleNegativesRankingLoss(model)
+        by_code: dict[int, list[int]] = {}
+        for i, c in enumerate(labels):
+            by_code.setdefault(c, []).append(i)
+        size = min(batch_size, len(by_code))
+        batches = []
+        for _ in range(epochs * per_text):
+            pending = [i for i in range(len(texts)) if len(by_code[labels[i]]) > 1]
+            rng.shuffle(pending)
+            while len(pending) > 1:
+                current, used, rest = [], set(), []
+                for i in pending:
+                    if labels[i] in used or len(current) == size:
+                        rest.append(i)
+                        continue
+                    same = [j for j in by_code[labels[i]] if j != i]
+                    current.append((texts[i], texts[rng.choice(same)]))
+                    used.add(labels[i])
+                if len(current) < 2:
+                    break
+                batches.append(current)
+                pending = rest
+    elif loss == "triplet":
+        objective = losses.BatchHardSoftMarginTripletLoss(model)
+        batches = []
+        for _ in range(epochs * per_text):
+            order = list(range(len(texts)))
+            rng.shuffle(order)
+            batches += [[(texts[i], labels[i]) for i in order[k:k + batch_size]]
+                        for k in range(0, len(order), batch_size)]
+    else:
+        raise ValueError(loss)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    warmup = max(1, len(batches) // 10)
+    n_batches = max(1, len(batches))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (n_batches - step) / n_batches))
+    model.train()
+    for batch in batches:
+        if loss == "cosine":
+            features = [model.preprocess([a for a, _b, _y in batch]), model.preprocess([b for _a, b, _y in batch])]
+            target = torch.tensor([y for _a, _b, y in batch], dtype=torch.float32)
+        elif loss == "mnrl":
+            features = [model.preprocess([a for a, _b in batch]), model.preprocess([b for _a, b in batch])]
+            target = None
+        else:
+            features = [model.preprocess([t for t, _c in batch])]
+            target = torch.tensor([c for _t, c in batch])
+        value = objective(features, target)
+        value.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+    model.eval()
+    return model, time.perf_counter() - started, len(batches)
+
+
+def codebook_training(texts) -> tuple[list[str], list[int], list[tuple[str, int]]]:
+    """(texts, code index of each, exclude cues with their code) of a :class:`pipeline.suggest.CodeTexts`."""
+    return (list(texts.texts), [int(o) for o in texts.owner],
+            [(t, int(o)) for t, o in zip(texts.exclude_texts, texts.exclude_owner)])
+
+
+# ---------------------------------------------------------------- the stage
+
+
+def reviewed_examples(decisions, codebook, segments) -> list[tuple[str, str]]:
+    """(segment text, live code ID) of every segment analysts coded, as :func:`pipeline.learn.training_examples`.
+
+    Parameters
+    ----------
+    decisions : pandas.DataFrame
+        As returned by :func:`pipeline.learn.read_decisions`.
+    codebook : pipeline.codebook.Codebook
+    segments : pandas.DataFrame
+        ``segment_id`` and ``text`` of the current segments.
+    """
+    from pipeline import learn
+
+    segment_ids = segments["segment_id"].astype(str).tolist()
+    text_of = dict(zip(segment_ids, segments["text"].fillna("").astype(str)))
+    examples = learn.training_examples(decisions, codebook, segment_ids,
+                                       np.zeros((len(segment_ids), 0), dtype=np.float32))
+    return [(text_of[s], c) for s, c in zip(examples.segment_ids, examples.code_ids)]
+
+
+def finetune_key(base_key: str, texts, examples: list[tuple[str, str]], settings: dict) -> str:
+    """Hash of everything the fine-tuned model depends on."""
+    payload = {"base": base_key, "codes": list(texts.code_ids), "texts": list(texts.texts),
+               "owner": [int(o) for o in texts.owner], "excludes": list(texts.exclude_texts),
+               "exclude_owner": [int(o) for o in texts.exclude_owner],
+               "examples": [list(pair) for pair in examples], "settings": settings, "version": VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    done = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".tmp-") and p != keep]
+    for old in sorted(done, key=lambda p: p.stat().st_mtime)[:max(0, len(done) - (CACHE_KEEP - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, config: dict, root: Path,
+                         settings: dict | None = None) -> Path:
+    """The folder of the model fine-tuned on ``codebook`` and ``examples``; trained only when not cached.
+
+    Parameters
+    ----------
+    codebook : pipeline.codebook.Codebook
+    examples : list of (str, str) or None
+        Reviewed segments as (segment text, code ID); codes not in the codebook are ignored.
+    config : dict
+        Validated configuration (the ``embedding`` section names the base model).
+    root : Path
+        The project folder; models live under ``data/processed/cache/finetuned/``.
+    settings : dict, optional
+        Overrides of :data:`FINETUNE_DEFAULTS`.
+
+    Returns
+    -------
+    Path
+        A sentence-transformers folder.
+    """
+    from pipeline.embed import verified_model_files
+    from pipeline.suggest import code_texts
+
+    settings = {**FINETUNE_DEFAULTS, **(settings or {})}
+    base_path, _sha, base_key = verified_model_files(config, root)
+    texts = code_texts(codebook)
+    index = {code_id: i for i, code_id in enumerate(texts.code_ids)}
+    # Sorted and deduplicated, so the order decisions were made in does not matter.
+    pairs = sorted({(str(t), str(c)) for t, c in (examples or []) if c in index and str(t).strip()})
+    key = finetune_key(base_key, texts, pairs, settings)
+    cache_dir = Path(root) / FINETUNED_CACHE
+    target = cache_dir / key
+    if (target / "modules.json").is_file():
+        log.info("Fine-tuned model loaded from the cache (%s)", key)
+        return target
+
+    train_texts, labels, negatives = codebook_training(texts)
+    train_texts += [t for t, _c in pairs]
+    labels += [index[c] for _t, c in pairs]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}.", dir=cache_dir))
+    try:
+        model, seconds, steps = fine_tune(
+            train_texts, labels, negatives, base=base_path, loss=settings["loss"],
+            per_text=int(settings["passes"]), batch_size=int(settings["batch_size"]), lr=float(settings["lr"]),
+            seed=int(settings["seed"]), max_seq_length=int(settings["max_seq_length"]))
+        model.save(str(tmp))
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / "modules.json").is_file():  # not just another process finishing first
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log.info("Fine-tuned the embedding model in %.1f s (%d step(s)) on %d codebook text(s) and %d reviewed "
+             "segment(s); saved as %s", seconds, steps, len(texts.texts), len(pairs), key)
+    _prune(cache_dir, target)
+    return target
+
+
+def fine_tuned_config(config: dict, model_dir: Path) -> dict:
+    """``config`` with ``embedding.model_path`` pointing at ``model_dir`` (its weights are not pinned).
+
+    Passed to :func:`pipeline.embed.embed_texts`, it embeds with the fine-tuned
+    model through the ordinary cache, keyed by that model's own hash.
+    """
+    embedding = {**(config.get("embedding") or {}), "model_path": str(Path(model_dir).resolve()),
+                 "model_sha256": None}
+    return {**config, "embedding": embedding}
