@@ -1,0 +1,135 @@
+"""End to end, the way an evaluation team works across waves.
+
+On a temporary copy of the example: run the workflow; an analyst returns a
+coded workbook; new fieldwork arrives; nothing changes. Each re-run must do
+only what depends on the change, and no analyst decision may be lost.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import copy_example, run_snakemake
+from pipeline import paths
+
+pytestmark = pytest.mark.slow
+
+NEW_INTERVIEW = """---
+participant: P002
+wave: 2
+date: 2026-05-20
+---
+**Interviewer:** What has changed for patients since we last spoke?
+
+**Respondent:** The social prescribing referrals now go straight to the community referral hub, and the
+waiting time for a first conversation has dropped from six weeks to about ten days. Patients who
+used to bounce between the surgery and the council now get one named contact.
+
+**Respondent:** What worries me is the data. We still cannot see in our clinical system whether a
+referral was picked up, so the practice staff ring the hub to check, which wastes everyone's time.
+"""
+
+
+def planned_jobs(project: Path) -> dict[str, int]:
+    """Rule -> job count from a dry run's job stats ({} when nothing is to be done)."""
+    result = run_snakemake(project, "--dry-run", "--quiet", "rules")
+    jobs = {}
+    for line in result.stdout.splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
+        if match and match.group(1) not in ("total", "count"):
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def fill_review_workbook(issued: Path, returned: Path) -> dict[str, tuple[str, list[str]]]:
+    """Code a few rows the way an analyst would and save a copy; return what was decided."""
+    workbook = load_workbook(issued)
+    sheet = workbook["Review"]
+    header = {cell.value: cell.column for cell in sheet[1]}
+    decided: dict[str, tuple[str, list[str]]] = {}
+    codes = [row[0].value for row in workbook["Codes"].iter_rows(min_row=2) if row[0].value]
+    for row in range(2, sheet.max_row + 1):
+        segment = sheet.cell(row, header["segment_id"]).value
+        suggested = sheet.cell(row, header["suggested_1"]).value
+        if not suggested or len(decided) >= 12:
+            continue
+        if len(decided) < 8:
+            decision, final = "accept", [suggested]
+        elif len(decided) < 11:
+            other = next(code for code in codes if code != suggested)
+            decision, final = "change", [other]
+            sheet.cell(row, header["final_code_1"]).value = other
+        else:
+            decision, final = "reject", []
+        sheet.cell(row, header["decision"]).value = decision
+        sheet.cell(row, header["coder"]).value = "Analyst A"
+        decided[segment] = (decision, final)
+    workbook.save(returned)
+    return decided
+
+
+def coded_statuses(project: Path, segment_ids) -> dict[str, set[tuple[str, str]]]:
+    coded = pd.read_parquet(project / paths.CODED_SEGMENTS)
+    coded = coded[coded["segment_id"].isin(segment_ids)]
+    return {sid: set(zip(group["code_id"], group["status"])) for sid, group in coded.groupby("segment_id")}
+
+
+def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_path):
+    project = copy_example(tmp_path / "project")
+    run_snakemake(project)
+    assert planned_jobs(project) == {}
+
+    # 1. An analyst returns a coded copy of the review workbook.
+    returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
+    returned.parent.mkdir(parents=True, exist_ok=True)
+    decided = fill_review_workbook(project / paths.REVIEW_WORKBOOK, returned)
+    returned_bytes = returned.read_bytes()
+    jobs = planned_jobs(project)
+    assert "review_import" in jobs and "ingest" not in jobs and "embed" not in jobs
+    run_snakemake(project)
+    statuses = coded_statuses(project, decided)
+    for segment, (decision, final) in decided.items():
+        expected = {"accept": "accepted", "change": "changed"}.get(decision)
+        if expected:
+            assert statuses[segment] == {(code, expected) for code in final}, segment
+        else:
+            assert segment not in statuses  # rejected: no code applies
+    assert returned.read_bytes() == returned_bytes  # the analyst's file is an input, never touched
+
+    # 2. New fieldwork: one interview at one site.
+    site_pages = {p.name: p.read_text(encoding="utf-8") for p in (project / paths.SITES_DIR).glob("*.md")}
+    segments_before = pd.read_parquet(project / paths.SEGMENTS)
+    time.sleep(1)  # distinct modification times
+    (project / paths.METHOD_FOLDERS["interview"] / "quillmere_p002_w2.md").write_text(NEW_INTERVIEW, encoding="utf-8")
+    jobs = planned_jobs(project)
+    assert jobs.get("ingest") == 1 and jobs.get("report") == 1
+    assert "codebook_export" not in jobs  # the codebook did not change
+    run_snakemake(project)
+
+    segments_after = pd.read_parquet(project / paths.SEGMENTS)
+    new_ids = set(segments_after["segment_id"]) - set(segments_before["segment_id"])
+    assert set(segments_before["segment_id"]) <= set(segments_after["segment_id"])  # stable IDs
+    assert len(new_ids) == 3
+    embed_log = (project / "logs" / "embed.log").read_text(encoding="utf-8")
+    assert re.search(r"Embedding 3 new text\(s\)", embed_log), embed_log
+    assert coded_statuses(project, decided) == statuses  # every earlier decision still applies
+    changed = {name for name, text in site_pages.items()
+               if (project / paths.SITES_DIR / name).read_text(encoding="utf-8") != text}
+    assert "quillmere.md" in changed
+    quillmere = (project / paths.SITES_DIR / "quillmere.md").read_text(encoding="utf-8")
+    assert "| Wave 2 | 4 |" in quillmere  # interviews in wave 2: three before, four now
+
+    # 3. The analyst's file is removed: the decisions stay (the audit log remembers them).
+    shutil.move(returned, tmp_path / "analyst_a.xlsx")
+    run_snakemake(project)
+    assert coded_statuses(project, decided) == statuses
+
+    # 4. Nothing changed: nothing to do.
+    assert planned_jobs(project) == {}
