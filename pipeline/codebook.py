@@ -1201,6 +1201,18 @@ def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
 # ------------------------------------------------------------------------ stage
 
 
+def project_codebook(config: dict, root: str | Path) -> Codebook:
+    """The project's live codebook: ``config["codebook"]["file"]`` under ``root``.
+
+    A config without the key (some tests pass partial configs) uses the
+    schema's default, ``codebook/codebook.yaml``.
+    """
+    return load_codebook(Path(root) / (config.get("codebook") or {}).get("file", DEFAULT_CODEBOOK_FILE))
+
+
+DEFAULT_CODEBOOK_FILE = "codebook/codebook.yaml"
+
+
 def run_codebook_export(config: dict, root: Path) -> None:
     """Stage: validate the configured codebook and export it for QDA tools and analysts.
 
@@ -1213,8 +1225,7 @@ def run_codebook_export(config: dict, root: Path) -> None:
         The project folder. Writes ``reports/codebook.qdc`` and ``reports/codebook.xlsx``.
     """
     root = Path(root)
-    codebook_file = (config.get("codebook") or {}).get("file", "codebook/codebook.yaml")
-    codebook = load_codebook(root / codebook_file)
+    codebook = project_codebook(config, root)
     write_codebook_qdc(codebook, root / paths.CODEBOOK_QDC)
     write_codebook_xlsx(codebook, root / paths.CODEBOOK_XLSX)
     log.info("Codebook %r (%d themes, %d codes) exported to %s and %s", codebook.name,

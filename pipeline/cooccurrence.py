@@ -213,14 +213,14 @@ def run_cooccurrence(config: dict, root: Path) -> None:
         The project folder. Reads ``coded_segments.parquet`` and the codebook;
         writes ``reports/tables/cooccurrence.csv`` and ``reports/figures/theme_network.png``.
     """
-    from pipeline.codebook import load_codebook
+    from pipeline.codebook import project_codebook
 
     root = Path(root)
     settings = config.get("discover", {})
     include_suggested = settings.get("include_suggested", True)
     min_count = settings.get("min_cooccurrence", 3)
     coded = pd.read_parquet(root / paths.CODED_SEGMENTS)
-    codebook = load_codebook(root / config["codebook"]["file"])
+    codebook = project_codebook(config, root)
     table = cooccurrence_table(coded, include_suggested)
     write_csv(root / paths.COOCCURRENCE_CSV, table)
     graph = theme_graph(coded, include_suggested, min_count,

@@ -494,13 +494,12 @@ def run_suggest(config: dict, root: Path) -> None:
     InputError
         If the embeddings do not cover the current segments (re-run embed).
     """
-    from pipeline.codebook import load_codebook
+    from pipeline.codebook import project_codebook
     from pipeline.embed import read_embeddings, read_segments
 
     root = Path(root)
     settings = suggest_settings(config)
-    codebook_file = (config.get("codebook") or {}).get("file", "codebook/codebook.yaml")
-    codebook = load_codebook(root / codebook_file)
+    codebook = project_codebook(config, root)
     if not codebook.codes:
         raise InputError("the codebook has no codes to suggest", file=root / codebook_file,
                          hint="add at least one code under a theme")

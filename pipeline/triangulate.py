@@ -442,14 +442,14 @@ def load_evidence(config: dict, root: Path) -> Evidence:
     InputError
         If a table is missing (naming the stage to run).
     """
-    from pipeline.codebook import load_codebook
+    from pipeline.codebook import project_codebook
 
     root = Path(root)
     coded_path, segments_path = root / paths.CODED_SEGMENTS, root / paths.SEGMENTS
     for path, stage in ((coded_path, "apply_decisions"), (segments_path, "ingest")):
         if not path.is_file():
             raise InputError("table not found", file=path, hint=f"run the {stage} stage first")
-    codebook = load_codebook(root / config["codebook"]["file"])
+    codebook = project_codebook(config, root)
     return build_evidence(pd.read_parquet(coded_path), pd.read_parquet(segments_path), codebook, config)
 
 

@@ -161,9 +161,9 @@ def project_known_words(config: dict, root: Path) -> list[str]:
     words += list(config.get("sites", {})) + list(config.get("sites", {}).values())
     words += list(config.get("sectors", {}).values())
     try:
-        from pipeline.codebook import load_codebook
+        from pipeline.codebook import project_codebook
 
-        codebook = load_codebook(Path(root) / config["codebook"]["file"])
+        codebook = project_codebook(config, root)
         words += [codebook.name] + [t.label for t in codebook.themes] + [c.label for c in codebook.codes]
     except Exception as error:  # the codebook has its own stage to report problems
         log.warning("Codebook words not excluded from possible identifiers: %s", error)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from pipeline import paths
 from pipeline.atomic import write_csv, write_parquet
-from pipeline.codebook import Codebook, load_codebook
+from pipeline.codebook import Codebook, project_codebook
 from pipeline.review import ACCEPT
 from pipeline.review.agreement import agreement_table
 from pipeline.review.decisions import current_decisions, read_decisions
@@ -123,7 +123,7 @@ def run_apply_decisions(config: dict, root: Path) -> None:
     from pipeline.review.workbook import read_segments, read_suggestions
 
     root = Path(root)
-    codebook = load_codebook(root / (config.get("codebook") or {}).get("file", "codebook/codebook.yaml"))
+    codebook = project_codebook(config, root)
     segments = read_segments(root)
     suggestions = read_suggestions(root)
     decisions = read_decisions(root / paths.DECISIONS)

@@ -73,7 +73,7 @@ from openpyxl import load_workbook
 
 from pipeline import paths
 from pipeline.atomic import atomic_path, write_csv, write_parquet
-from pipeline.codebook import Codebook, load_codebook
+from pipeline.codebook import Codebook, project_codebook
 from pipeline.errors import InputError, PipelineError, ProblemCollector
 from pipeline.ingest.safety import SafetyLimits, check_office_file
 from pipeline.review import (
@@ -853,7 +853,7 @@ def run_review_import(config: dict, root: Path) -> None:
 
     root = Path(root)
     review = config.get("review") or {}
-    codebook = load_codebook(root / (config.get("codebook") or {}).get("file", "codebook/codebook.yaml"))
+    codebook = project_codebook(config, root)
     segments = read_segments(root)
     previous = read_decisions(root / paths.DECISIONS)
     audit_path = root / paths.DECISIONS_AUDIT

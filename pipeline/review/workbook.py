@@ -50,7 +50,7 @@ from openpyxl.worksheet.protection import SheetProtection
 
 from pipeline import paths
 from pipeline.atomic import atomic_path
-from pipeline.codebook import Codebook, load_codebook
+from pipeline.codebook import Codebook, project_codebook
 from pipeline.config import sector_label
 from pipeline.discover import (
     CANDIDATE_COLUMNS,
@@ -426,7 +426,7 @@ def run_review_workbook(config: dict, root: Path) -> None:
         The project folder.
     """
     root = Path(root)
-    codebook = load_codebook(root / (config.get("codebook") or {}).get("file", "codebook/codebook.yaml"))
+    codebook = project_codebook(config, root)
     segments = read_segments(root)
     suggestions = read_suggestions(root)
     decisions = read_decisions(root / paths.DECISIONS)
