@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import scale  # noqa: E402
+from benchmarks_md import machine, replace_section  # noqa: E402
 import suggest_quality as sq  # noqa: E402
 from pipeline import suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
@@ -131,7 +132,7 @@ def run(n_texts: int, repeats: int) -> dict:
                          "cosine_min": round(float(cosine.min()), 4), "quality": quality(encode)}
         print(name, json.dumps(results[name]), flush=True)
     return {"n_texts": n_texts, "mean_chars": round(float(np.mean([len(t) for t in texts]))),
-            "machine": scale.machine(), "options": results}
+            "machine": machine(), "options": results}
 
 
 def table(result: dict) -> str:
@@ -152,18 +153,11 @@ def table(result: dict) -> str:
 
 def write_section(result: dict, notes: str) -> None:
     """Replace (or add) the ``## Encoding speed`` section of BENCHMARKS.md."""
-    import re
-
-    path = REPO / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
     body = (f"{SECTION}\n\nCommand: `.venv/bin/python benchmarks/encode_speed.py --texts "
             f"{result['n_texts']} --repeats 1 --write` ({result['n_texts']} synthetic segments, mean "
             f"{result['mean_chars']} characters). Machine: {result['machine']}.\n\n"
             + table(result) + "\n\n" + notes.strip() + "\n")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    text = pattern.sub(lambda _m: body + "\n", text) if pattern.search(text) else \
-        text.rstrip("\n") + "\n\n" + body
-    path.write_text(text, encoding="utf-8")
+    replace_section(SECTION, body)
 
 
 def main(argv: list[str] | None = None) -> int:

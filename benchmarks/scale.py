@@ -45,7 +45,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import re
 import resource
@@ -56,6 +55,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmarks_md import machine, replace_section
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -383,26 +384,6 @@ def encode_floor(texts: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu_started
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory_gb = 0
-    try:
-        import psutil
-
-        memory_gb = round(psutil.virtual_memory().total / 2**30)
-    except ImportError:
-        pass
-    import torch
-
-    return (f"{os.cpu_count()} cores ({cpu}), {memory_gb} GB RAM, no GPU; Python "
-            f"{platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
 
 
 def bench(n_segments: int, keep: Path | None) -> dict:
@@ -497,8 +478,6 @@ def breakdown(results: dict) -> str:
 
 
 def write_section(results: dict, notes: str) -> None:
-    path = REPO / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
     any_result = next(iter(results.values()))
     body = (f"{SECTION}\n\nCommand: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000` "
             f"(then `--write`). Machine: {any_result['machine']}; run {any_result['date']}. "
@@ -506,10 +485,7 @@ def write_section(results: dict, notes: str) -> None:
             + table(results) + "\n\nCold-run seconds per rule (from Snakemake's log timestamps; jobs "
             "overlap on 2 cores, so they do not sum to the wall time):\n\n" + breakdown(results)
             + "\n\n" + notes.strip() + "\n")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    text = pattern.sub(lambda _m: body + "\n", text) if pattern.search(text) else \
-        text.rstrip("\n") + "\n\n" + body
-    path.write_text(text, encoding="utf-8")
+    replace_section(SECTION, body)
 
 
 def main(argv: list[str] | None = None) -> int:

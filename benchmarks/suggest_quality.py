@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
-import re
 import sys
 import tempfile
 import time
@@ -41,6 +38,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks_md import machine, replace_section  # noqa: E402
 from pipeline import learn, suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
 from pipeline.embed import embed_texts  # noqa: E402
@@ -186,22 +184,6 @@ def segment_similarity(vectors: np.ndarray, gold: np.ndarray) -> tuple[float, fl
 # ------------------------------------------------------------------- report
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = ""
-    try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{kb / 1024 ** 2:.0f} GB RAM"
-    except (OSError, AttributeError):
-        pass
-    return f"{os.cpu_count()} CPU cores ({cpu or 'unknown CPU'}), {ram or 'RAM unknown'}, no GPU"
 
 
 def _pct(x: float) -> str:
@@ -314,17 +296,6 @@ def report(results: list[dict], seeds: list[int], settings: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) this script's section of BENCHMARKS.md, leaving the others alone."""
-    from pipeline.atomic import write_text
-
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text(path, text.rstrip("\n") + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(results, seeds, settings)
     print(section)
     if args.write:
-        write_section(REPO / "BENCHMARKS.md", section)
+        replace_section(SECTION, section)
         print(f"Updated {REPO / 'BENCHMARKS.md'}", file=sys.stderr)
     return 0
 

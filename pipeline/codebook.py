@@ -1201,13 +1201,18 @@ def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
 # ------------------------------------------------------------------------ stage
 
 
-def project_codebook(config: dict, root: str | Path) -> Codebook:
-    """The project's live codebook: ``config["codebook"]["file"]`` under ``root``.
+def codebook_path(config: dict, root: str | Path) -> Path:
+    """Where the project's live codebook is: ``config["codebook"]["file"]`` under ``root``.
 
     A config without the key (some tests pass partial configs) uses the
     schema's default, ``codebook/codebook.yaml``.
     """
-    return load_codebook(Path(root) / (config.get("codebook") or {}).get("file", DEFAULT_CODEBOOK_FILE))
+    return Path(root) / (config.get("codebook") or {}).get("file", DEFAULT_CODEBOOK_FILE)
+
+
+def project_codebook(config: dict, root: str | Path) -> Codebook:
+    """The project's live codebook (see :func:`codebook_path`)."""
+    return load_codebook(codebook_path(config, root))
 
 
 DEFAULT_CODEBOOK_FILE = "codebook/codebook.yaml"

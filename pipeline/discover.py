@@ -80,7 +80,7 @@ import pandas as pd
 import yaml
 
 from pipeline import paths
-from pipeline.atomic import atomic_path, write_csv, write_text
+from pipeline.atomic import write_csv, write_text
 from pipeline.config import sector_label
 from pipeline.errors import ConfigError, InputError, ProblemCollector
 

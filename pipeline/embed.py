@@ -15,7 +15,6 @@ so a dot product is a cosine similarity.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sys

@@ -494,14 +494,14 @@ def run_suggest(config: dict, root: Path) -> None:
     InputError
         If the embeddings do not cover the current segments (re-run embed).
     """
-    from pipeline.codebook import project_codebook
+    from pipeline.codebook import codebook_path, project_codebook
     from pipeline.embed import read_embeddings, read_segments
 
     root = Path(root)
     settings = suggest_settings(config)
     codebook = project_codebook(config, root)
     if not codebook.codes:
-        raise InputError("the codebook has no codes to suggest", file=root / codebook_file,
+        raise InputError("the codebook has no codes to suggest", file=codebook_path(config, root),
                          hint="add at least one code under a theme")
     segments = read_segments(root)
     embedded_ids, vectors = read_embeddings(root / paths.EMBEDDINGS)

@@ -2,7 +2,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -24,7 +23,6 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
 def test_killed_writer_leaves_no_partial_file_and_next_run_recovers(tmp_path):
     target = tmp_path / "out.xlsx"
     code = f"""
-import time
 from openpyxl import Workbook
 from pipeline.atomic import atomic_path
 with atomic_path({str(target)!r}) as tmp:

@@ -46,7 +46,7 @@ from pipeline.ingest.surveys.googleforms import looks_like_googleforms, read_goo
 from pipeline.ingest.surveys.msforms import looks_like_msforms, read_msforms_export
 from pipeline.ingest.surveys.qualtrics import looks_like_qualtrics, read_qualtrics_export
 from pipeline.ingest.surveys.surveymonkey import looks_like_surveymonkey, read_surveymonkey_export
-from pipeline.ingest.tabular import Grid, read_grid
+from pipeline.ingest.tabular import read_grid
 
 __all__ = ["SurveyResult", "read_surveys", "detect_format", "READERS"]
 
