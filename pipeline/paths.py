@@ -49,7 +49,6 @@ SUMMARY_MD = f"{REPORTS}/summary.md"
 SITES_DIR = f"{REPORTS}/sites"
 FIGURES = f"{REPORTS}/figures"
 
-LOGS = "logs"
 
 # Beyond the codebook (pipeline/discover.py, saturation.py, cooccurrence.py).
 CANDIDATE_CODES_CSV = f"{TABLES}/candidate_codes.csv"
