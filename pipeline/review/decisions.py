@@ -849,7 +849,7 @@ def run_review_import(config: dict, root: Path) -> None:
     root : Path
         The project folder.
     """
-    from pipeline.review.workbook import read_segments
+    from pipeline.segment import read_segments
 
     root = Path(root)
     review = config.get("review") or {}

@@ -77,8 +77,9 @@ from pipeline.review import (
     SUGGESTED_HEADERS,
 )
 from pipeline.review.decisions import current_decisions, read_decisions
+from pipeline.segment import read_segments
 from pipeline.spreadsheet import set_cell
-from pipeline.tables import SEGMENT_COLUMNS
+from pipeline.tables import SUGGESTION_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,6 @@ EDITABLE_FILL = PatternFill("solid", fgColor="FFF8DC")  # a light tint marks the
 WRAPPED = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 UNLOCKED = Protection(locked=False)
-
-SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence", "suggested"]
 
 
 def review_rows(
@@ -383,19 +382,6 @@ def project_pseudonymiser(config: dict, root: Path) -> Callable[[str], str]:
     return Pseudonymiser.from_project(config, root).apply
 
 
-def read_segments(root: Path) -> pd.DataFrame:
-    """``segments.parquet`` with its IDs as text; an InputError if it is missing or incomplete."""
-    path = Path(root) / paths.SEGMENTS
-    if not path.exists():
-        raise InputError("the segments table is missing", file=path, hint="run the ingest stage first")
-    segments = pd.read_parquet(path)
-    missing = [c for c in SEGMENT_COLUMNS if c not in segments.columns]
-    if missing:
-        raise InputError(f"the segments table lacks the columns {missing}", file=path,
-                         hint="re-run the ingest stage")
-    segments["segment_id"] = segments["segment_id"].astype(str)
-    return segments
-
 
 def read_suggestions(root: Path) -> pd.DataFrame:
     """``suggestions.parquet`` (an empty frame with its columns if absent)."""
@@ -448,4 +434,4 @@ def run_review_workbook(config: dict, root: Path) -> None:
 
 
 __all__ = ["review_rows", "write_review_workbook", "run_review_workbook", "codes_range",
-           "project_pseudonymiser", "read_segments", "read_suggestions"]
+           "project_pseudonymiser", "read_suggestions"]
