@@ -530,6 +530,15 @@ def _join_labels(values, label) -> str:
     return "; ".join(label(v) for v in values)
 
 
+def _unit_ids(ev: Evidence, level: str, unit_id: str, label: str) -> dict:
+    """The identifying columns of a theme's or a code's row (a code also names its theme)."""
+    if level == "theme":
+        return {"theme_id": unit_id, "theme_label": label}
+    theme_id = ev.code_theme.get(unit_id, "")
+    return {"code_id": unit_id, "code_label": label, "theme_id": theme_id,
+            "theme_label": ev.themes.get(theme_id, "")}
+
+
 def triangulation_table(ev: Evidence, level: str = "theme") -> pd.DataFrame:
     """Per theme or code (scope ``programme``) and per (unit, site) (scope ``site``): what supports it.
 
@@ -589,12 +598,7 @@ def triangulation_table(ev: Evidence, level: str = "theme") -> pd.DataFrame:
     for unit_id, label in units.items():
         part = rows[rows["unit"] == unit_id]
         sites_with = [s for s in ev.sites if s in set(part["site"])]
-        if level == "theme":
-            ids = {"theme_id": unit_id, "theme_label": label}
-        else:
-            theme_id = ev.code_theme.get(unit_id, "")
-            ids = {"code_id": unit_id, "code_label": label, "theme_id": theme_id,
-                   "theme_label": ev.themes.get(theme_id, "")}
+        ids = _unit_ids(ev, level, unit_id, label)
         record = {"scope": "programme", **ids, "site": "",
                   "site_label": "All", **describe(part),
                   f"sites_with_{level}": len(sites_with), "sites_total": n_sites,
@@ -687,12 +691,7 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
                     comparison = "more prevalent"
                 elif notable_less and site_total_ >= minimum:
                     comparison = "less prevalent"
-            if level == "theme":
-                ids = {"theme_id": unit_id, "theme_label": label}
-            else:
-                theme_id = ev.code_theme.get(unit_id, "")
-                ids = {"code_id": unit_id, "code_label": label, "theme_id": theme_id,
-                       "theme_label": ev.themes.get(theme_id, "")}
+            ids = _unit_ids(ev, level, unit_id, label)
             records.append({
                 "site": site, "site_label": ev.site_label(site), **ids,
                 "site_sources": here, "site_total": site_total_, "site_percent": p_here,
