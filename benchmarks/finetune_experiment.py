@@ -40,12 +40,8 @@ sys.path.insert(0, str(REPO))
 
 from pipeline import finetune, learn, suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
+from suggest_quality import SETS  # noqa: E402  (the same labelled sets)
 
-DATA = REPO / "benchmarks" / "data"
-SETS = {
-    "example": (REPO / "codebook" / "codebook.yaml", DATA / "labelled_segments.csv"),
-    "holdout": (DATA / "holdout_codebook.yaml", DATA / "holdout_labelled.csv"),
-}
 
 
 def base_path() -> str:
