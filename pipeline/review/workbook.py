@@ -30,18 +30,25 @@ it in the analysts' saved copies, and the review import ignores it (it has no
 
 Every cell goes through :func:`pipeline.spreadsheet.set_cell`, so IDs stay text
 (``00123`` keeps its zeros, 16-digit IDs are not rounded) and text that looks
-like a formula is stored as text.
+like a formula is stored as text. The Review sheet's rows after the first are
+the exception in form only: for speed they are written as XML directly (see
+:func:`_add_review_rows`), with the same cleaning and exactly the XML openpyxl
+writes for the first row.
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from copy import copy
+import re
+import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+from xml.sax.saxutils import escape
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.compat import safe_string
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
@@ -78,7 +85,7 @@ from pipeline.review import (
 )
 from pipeline.review.decisions import current_decisions, read_decisions
 from pipeline.segment import read_segments
-from pipeline.spreadsheet import set_cell
+from pipeline.spreadsheet import clean_cell_text, set_cell
 from pipeline.tables import SUGGESTION_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -213,8 +220,10 @@ def write_review_workbook(rows: pd.DataFrame, codebook: Codebook, path: str | Pa
     _write_codes_sheet(workbook.create_sheet(CODES_SHEET), codebook)
     _write_issued_sheet(workbook.create_sheet(ISSUED_SHEET), rows)
     workbook.active = 0
+    saved = io.BytesIO()
+    workbook.save(saved)
     with atomic_path(path) as tmp:
-        workbook.save(tmp)
+        _add_review_rows(saved, tmp, sheet, rows)
 
 
 def _write_header(sheet, headers: list[str], widths: dict[str, float]) -> None:
@@ -227,26 +236,25 @@ def _write_header(sheet, headers: list[str], widths: dict[str, float]) -> None:
 
 
 def _write_review_sheet(sheet, rows: pd.DataFrame, codebook: Codebook, protect: bool) -> None:
+    """The Review sheet's header, first row and settings; :func:`_add_review_rows` adds the rest.
+
+    Row 2 holds the first record (empty cells when there is none) and gives
+    each column its style: wrapped or top-aligned, a number format, and for
+    the analyst's columns an unlocked, tinted cell.
+    """
     _write_header(sheet, REVIEW_HEADERS, COLUMN_WIDTHS)
     column_of = {header: i for i, header in enumerate(REVIEW_HEADERS, start=1)}
     editable = {column_of[h] for h in EDITABLE_HEADERS}
     score_columns = {column_of[h] for h in SCORE_HEADERS}
-    # Style each column once on a prototype cell and copy its style index to every
-    # cell: assigning style objects cell by cell is what makes openpyxl slow.
-    prototypes = {}
-    for c, header in enumerate(REVIEW_HEADERS, start=1):
-        prototype = sheet.cell(row=2, column=c)
-        prototype.alignment = WRAPPED if header in ("text", "comment") else TOP
+    first = next(rows.itertuples(index=False), [None] * len(REVIEW_HEADERS))
+    for c, (header, value) in enumerate(zip(REVIEW_HEADERS, first), start=1):
+        cell = set_cell(sheet.cell(row=2, column=c), value)
+        cell.alignment = WRAPPED if header in ("text", "comment") else TOP
         # "@" keeps whatever is typed in as text (IDs, codes), never a number or date.
-        prototype.number_format = "0.000" if c in score_columns else "@"
+        cell.number_format = "0.000" if c in score_columns else "@"
         if c in editable:
-            prototype.protection = UNLOCKED
-            prototype.fill = EDITABLE_FILL
-        prototypes[c] = copy(prototype._style)
-    for r, record in enumerate(rows.itertuples(index=False), start=2):
-        for c, value in enumerate(record, start=1):
-            cell = set_cell(sheet.cell(row=r, column=c), value)
-            cell._style = copy(prototypes[c])
+            cell.protection = UNLOCKED
+            cell.fill = EDITABLE_FILL
     last_row = max(len(rows) + 1, 2)
     last_column = get_column_letter(len(REVIEW_HEADERS))
     sheet.freeze_panes = "B2"
@@ -283,6 +291,101 @@ def _write_review_sheet(sheet, rows: pd.DataFrame, codebook: Codebook, protect: 
             sheet=True, sort=False, autoFilter=False, formatColumns=False, formatRows=False,
             selectLockedCells=False, selectUnlockedCells=False,
         )
+
+
+# ------------------------------------------------------- the Review sheet's rows
+#
+# openpyxl spends about 30 µs on each cell (a Cell object, its style, then the
+# XML), i.e. minutes for 100,000 segments. Rows 3 onwards of the Review sheet
+# are therefore written as XML text straight into the saved file, in exactly
+# the form openpyxl gives row 2: inline strings, the column's style of row 2,
+# numbers as openpyxl formats them. Every string goes through
+# clean_cell_text, as in set_cell, and is stored as text, never as a formula.
+
+# Characters that XML 1.0 cannot hold and clean_cell_text leaves in; lxml
+# refuses them too, so the workbook fails exactly as it did with openpyxl.
+NOT_XML_CHARACTERS = re.compile("[\ud800-\udfff\ufffe\uffff]")
+ROWS_PER_BLOCK = 2000
+
+
+def _add_review_rows(saved: io.BytesIO, target: Path, sheet, rows: pd.DataFrame) -> None:
+    """Copy the workbook ``saved`` by openpyxl to ``target``, adding Review rows 3 onwards.
+
+    Parameters
+    ----------
+    saved : io.BytesIO
+        The workbook as saved by openpyxl, whose Review sheet holds rows 1 and 2
+        (see :func:`_write_review_sheet`).
+    target : Path
+        Where the complete workbook is written.
+    sheet : openpyxl.worksheet.worksheet.Worksheet
+        The Review sheet of the saved workbook; gives the XML file's name and
+        each column's style.
+    rows : DataFrame
+        All the Review rows (from :func:`review_rows`); the first is already in ``saved``.
+    """
+    member = sheet.path.lstrip("/")
+    styles = [sheet.cell(row=2, column=c).style_id for c in range(1, len(REVIEW_HEADERS) + 1)]
+    letters = [get_column_letter(c) for c in range(1, len(REVIEW_HEADERS) + 1)]
+    written = f'<dimension ref="{sheet.calculate_dimension()}"/>'.encode()
+    complete = f'<dimension ref="A1:{letters[-1]}{max(len(rows) + 1, 2)}"/>'.encode()
+    with zipfile.ZipFile(saved) as source, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as complete_zip:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename != member:
+                complete_zip.writestr(info, data)
+                continue
+            if data.count(b"</sheetData>") != 1 or data.count(written) != 1:
+                raise RuntimeError(f"unexpected layout of {member} as written by openpyxl")
+            head, tail = data.replace(written, complete).split(b"</sheetData>")
+            with complete_zip.open(info.filename, "w") as xml:
+                xml.write(head)
+                for block in _rows_xml(rows.iloc[1:], styles, letters, first_row=3):
+                    xml.write(block)
+                xml.write(b"</sheetData>" + tail)
+
+
+def _rows_xml(rows: pd.DataFrame, styles: list[int], letters: list[str],
+              first_row: int) -> Iterator[bytes]:
+    """The ``<row>`` elements of ``rows``, in blocks of bytes, numbered from ``first_row``."""
+    columns = [rows[c].astype(object).where(rows[c].notna(), None).tolist() for c in rows.columns]
+    records = list(zip(*columns))
+    for start in range(0, len(records), ROWS_PER_BLOCK):
+        block = []
+        for r, values in enumerate(records[start:start + ROWS_PER_BLOCK], start=first_row + start):
+            block.append(f'<row r="{r}">')
+            block.extend(_cell_xml(f"{letter}{r}", style, value)
+                         for letter, style, value in zip(letters, styles, values))
+            block.append("</row>")
+        # Markup is ASCII; other characters become references (&#233;), as openpyxl writes them.
+        yield "".join(block).encode("ascii", "xmlcharrefreplace")
+
+
+def _cell_xml(ref: str, style: int, value) -> str:
+    """One cell, as openpyxl writes it after :func:`pipeline.spreadsheet.set_cell`.
+
+    ``value`` is None (an empty cell), a string (cleaned, stored as text), a
+    bool or a number; the caller encodes the result as ASCII with character
+    references, as openpyxl does.
+    """
+    if value is None:
+        return f'<c r="{ref}" s="{style}" t="n"></c>'
+    if isinstance(value, str):
+        text = clean_cell_text(value, f"{REVIEW_SHEET}!{ref}")
+        if not text:
+            return f'<c r="{ref}" s="{style}" t="inlineStr"></c>'
+        if NOT_XML_CHARACTERS.search(text):
+            raise ValueError(f"All strings must be XML compatible ({REVIEW_SHEET}!{ref})")
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        text = escape(text, {"\r": "&#13;"})  # as lxml escapes text
+        return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, (bool, int, float)):
+        kind = "b" if isinstance(value, bool) else "n"
+        return f'<c r="{ref}" s="{style}" t="{kind}"><v>{safe_string(value)}</v></c>'
+    raise TypeError(f"cannot write a {type(value).__name__} into {REVIEW_SHEET}!{ref}")
 
 
 def codes_range(codebook: Codebook) -> str:
