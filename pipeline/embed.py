@@ -14,11 +14,13 @@ so a dot product is a cosine similarity.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +46,10 @@ WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 CONFIG_FILES = ("modules.json", "sentence_bert_config.json", "config.json",
                 "1_Pooling/config.json", "tokenizer.json")
 # How many newly embedded texts are written to the cache at a time, so that an
-# interrupted run keeps most of its work.
+# interrupted run keeps most of its work. Each flush adds one part to the cache.
 CACHE_FLUSH_EVERY = 4096
+# Beyond this many parts, a model's cache is merged into one part, so that reads stay quick.
+CACHE_MAX_PARTS = 16
 
 EMBEDDING_COLUMNS = ["segment_id", "text_hash", "embedding"]
 
@@ -268,38 +272,117 @@ def _arrow_to_vectors(column: pa.ChunkedArray | pa.Array, where: Path) -> np.nda
 
 
 def cache_file(root: Path, model_key: str) -> Path:
-    """The embedding cache of one model: ``<EMBEDDING_CACHE>/<model key>.parquet``."""
-    return Path(root) / paths.EMBEDDING_CACHE / f"{model_key}.parquet"
+    """The embedding cache of one model: the folder ``<EMBEDDING_CACHE>/<model key>``.
+
+    The folder holds parquet parts ``part-<random>.parquet`` (``text_hash``,
+    ``embedding``), each written atomically and never changed: adding vectors
+    adds a part, so a flush costs the size of the new vectors, not of the whole
+    cache. Older versions kept the cache in one file, ``<model key>.parquet``
+    beside the folder; it is still read, and is merged into the folder (then
+    removed) when the parts are next compacted.
+    """
+    return Path(root) / paths.EMBEDDING_CACHE / model_key
+
+
+def _single_file_cache(path: Path) -> Path:
+    """The one-file cache of older versions that belongs to the cache folder ``path``."""
+    return path.with_name(f"{path.name}.parquet")
+
+
+def _cache_parts(path: Path) -> list[Path]:
+    """The parts of a model's cache (see :func:`cache_file`), the one-file cache first."""
+    parts = sorted(path.glob("part-*.parquet")) if path.is_dir() else []
+    single = _single_file_cache(path)
+    return [single, *parts] if single.is_file() else parts
+
+
+def _read_cache_parts(path: Path) -> tuple[dict[str, np.ndarray], list[Path], list[Path]]:
+    """Read every part of a model's cache.
+
+    A part that disappears before it is read was merged by another process's
+    compaction into a new part, so the folder is listed again until no new part
+    shows up; nothing is missed.
+
+    Returns
+    -------
+    entries : dict
+        ``{text hash: vector}`` of every readable part.
+    read : list of Path
+        The parts read.
+    unreadable : list of Path
+        Parts that are not readable caches (a warning is logged for each).
+    """
+    entries: dict[str, np.ndarray] = {}
+    read: list[Path] = []
+    unreadable: list[Path] = []
+    seen: set[Path] = set()
+    while new_parts := [part for part in _cache_parts(path) if part not in seen]:
+        seen.update(new_parts)
+        for part in new_parts:
+            try:
+                table = pq.read_table(part, columns=["text_hash", "embedding"])
+                vectors = _arrow_to_vectors(table.column("embedding"), part)
+            except FileNotFoundError:
+                continue
+            except Exception as error:  # a cache is disposable: warn, and the texts are embedded again
+                log.warning("Ignoring unreadable embedding cache part %s (%s); it is removed at "
+                            "the next compaction", part, error)
+                unreadable.append(part)
+                continue
+            entries.update(zip(table.column("text_hash").to_pylist(), vectors))
+            read.append(part)
+    return entries, read, unreadable
 
 
 def read_cache(path: Path) -> dict[str, np.ndarray]:
-    """Read a cache file into ``{text hash: vector}``; an unreadable cache is empty."""
-    if not path.is_file():
-        return {}
-    try:
-        table = pq.read_table(path, columns=["text_hash", "embedding"])
-        vectors = _arrow_to_vectors(table.column("embedding"), path)
-    except Exception as error:  # a cache is disposable: warn and rebuild
-        log.warning("Ignoring unreadable embedding cache %s (%s); it will be rebuilt", path, error)
-        return {}
-    return dict(zip(table.column("text_hash").to_pylist(), vectors))
+    """Read a model's cache (see :func:`cache_file`) into ``{text hash: vector}``.
+
+    Unreadable parts are left out with a warning; a missing cache is empty.
+    """
+    return _read_cache_parts(Path(path))[0]
+
+
+def _write_cache_part(path: Path, entries: dict[str, np.ndarray]) -> None:
+    hashes = list(entries)
+    table = pa.table({"text_hash": pa.array(hashes, pa.string()),
+                      "embedding": _vectors_to_arrow(np.stack([entries[h] for h in hashes]))})
+    with atomic_path(path / f"part-{uuid.uuid4().hex}.parquet") as tmp:
+        pq.write_table(table, tmp)
 
 
 def write_cache(path: Path, new: dict[str, np.ndarray]) -> None:
-    """Add ``new`` vectors to the cache file, atomically.
+    """Add ``new`` vectors to a model's cache (see :func:`cache_file`) as a new part.
 
-    The file is re-read just before writing, so entries another process added
-    in the meantime are kept.
+    The part is written atomically under a name of its own, so processes that
+    add vectors at the same time never overwrite each other. When the cache has
+    more than :data:`CACHE_MAX_PARTS` parts, they are compacted
+    (:func:`compact_cache`).
     """
     if not new:
         return
-    merged = read_cache(path)
-    merged.update(new)
-    hashes = list(merged)
-    table = pa.table({"text_hash": pa.array(hashes, pa.string()),
-                      "embedding": _vectors_to_arrow(np.stack([merged[h] for h in hashes]))})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    path = Path(path)
+    _write_cache_part(path, new)
+    if len(_cache_parts(path)) > CACHE_MAX_PARTS:
+        compact_cache(path)
+
+
+def compact_cache(path: Path) -> None:
+    """Merge the parts of a model's cache into one part, and remove unreadable parts.
+
+    The merged part is written before any part is removed, and only the parts
+    this call has read are removed: a part another process adds meanwhile is
+    kept, and two processes compacting at once at worst leave the same entries
+    in two parts until the next compaction.
+    """
+    path = Path(path)
+    entries, read, unreadable = _read_cache_parts(path)
+    if entries:
+        _write_cache_part(path, entries)
+    for part in read + unreadable:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+    log.info("Compacted the embedding cache %s: %d part(s) into one, %d entries",
+             path, len(read), len(entries))
 
 
 # ----------------------------------------------------------------- embedding

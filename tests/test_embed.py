@@ -101,7 +101,7 @@ def test_cache_is_reused_and_extended(tmp_path, count_encoded):
     texts = ["The grant ends in March.", "We share a data system now.", "The grant ends in March."]
     first = embed.embed_texts(texts, {}, tmp_path)
     assert count_encoded["texts"] == 2  # duplicates are embedded once
-    assert len(list((tmp_path / paths.EMBEDDING_CACHE).glob("*.parquet"))) == 1
+    assert len(list((tmp_path / paths.EMBEDDING_CACHE).glob("*/part-*.parquet"))) == 1
 
     second = embed.embed_texts(texts, {}, tmp_path)
     assert count_encoded["texts"] == 2  # nothing new
@@ -114,8 +114,8 @@ def test_cache_is_reused_and_extended(tmp_path, count_encoded):
 
 def test_unreadable_cache_is_rebuilt(tmp_path, count_encoded):
     embed.embed_texts(["One."], {}, tmp_path)
-    cache = next((tmp_path / paths.EMBEDDING_CACHE).glob("*.parquet"))
-    cache.write_bytes(b"not parquet")
+    part = next((tmp_path / paths.EMBEDDING_CACHE).glob("*/part-*.parquet"))
+    part.write_bytes(b"not parquet")
     vectors = embed.embed_texts(["One."], {}, tmp_path)
     assert vectors.shape == (1, 384)
     assert count_encoded["texts"] == 2
