@@ -52,6 +52,8 @@ CACHE_FLUSH_EVERY = 4096
 CACHE_MAX_PARTS = 16
 
 EMBEDDING_COLUMNS = ["segment_id", "text_hash", "embedding"]
+# Parquet metadata key under which embeddings and shard files name the model that made them.
+MODEL_KEY_METADATA = b"pipeline.model_key"
 
 
 @dataclass
@@ -471,15 +473,26 @@ def embed_texts(texts: list[str], config: dict, root: Path) -> np.ndarray:
 
 
 def write_embeddings(path: str | Path, segment_ids: list[str], text_hashes: list[str],
-                     vectors: np.ndarray) -> None:
-    """Write the embeddings table (``segment_id, text_hash, embedding``) atomically."""
+                     vectors: np.ndarray, key: str = "") -> None:
+    """Write the embeddings table (``segment_id, text_hash, embedding``) atomically.
+
+    ``key``, the cache key of the model that made the vectors, is kept in the
+    file's metadata (see :func:`embeddings_model_key`).
+    """
     table = pa.table({
         "segment_id": pa.array(list(segment_ids), pa.string()),
         "text_hash": pa.array(list(text_hashes), pa.string()),
         "embedding": _vectors_to_arrow(vectors.reshape(len(segment_ids), -1)),
     })
+    if key:
+        table = table.replace_schema_metadata({MODEL_KEY_METADATA: key.encode()})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+
+
+def embeddings_model_key(path: str | Path) -> str:
+    """The key of the model that made an embeddings (or shard) file; "" if it does not say."""
+    return (pq.read_schema(path).metadata or {}).get(MODEL_KEY_METADATA, b"").decode()
 
 
 def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
@@ -524,14 +537,19 @@ def run_embed(config: dict, root: Path) -> None:
     root : Path
         The project folder. Reads ``data/processed/segments.parquet``; writes
         ``data/processed/embeddings.parquet`` with ``segment_id``, ``text_hash``
-        and ``embedding`` (a list of float32, L2-normalised).
+        and ``embedding`` (a list of float32, L2-normalised). With
+        ``suggest.fine_tune`` the fine-tuned model embeds (see
+        :func:`pipeline.finetune.encoder_config`).
     """
+    from pipeline.finetune import encoder_config
+
     root = Path(root)
     segments = read_segments(root, EMBED_COLUMNS)
+    config = encoder_config(config, root)
     texts = segments["text"].tolist()
     vectors = embed_texts(texts, config, root)
     write_embeddings(root / paths.EMBEDDINGS, segments["segment_id"].astype(str).tolist(),
-                     [text_hash(t) for t in texts], vectors)
+                     [text_hash(t) for t in texts], vectors, model_key(config, root))
     log.info("Embedded %d segment(s) into %s", len(texts), paths.EMBEDDINGS)
 
 
@@ -543,8 +561,6 @@ def run_embed(config: dict, root: Path) -> None:
 # number of jobs is fixed by N, never by the number of documents. Shard jobs
 # read the embedding cache but never write it: the merge adds every new vector
 # to the cache, so concurrent jobs on a shared filesystem do not race on it.
-
-SHARD_MODEL_KEY = b"pipeline.model_key"
 
 
 def shard_of(segment_id: str, n: int) -> int:
@@ -589,7 +605,10 @@ def run_embed_shard(config: dict, root: Path, shard: int | str = 0, n: int | str
     n : int, optional
         The number of shards; defaults to ``embedding.shards``.
     """
+    from pipeline.finetune import encoder_config
+
     root = Path(root)
+    config = encoder_config(config, root)
     shard, n = int(shard), int(n) if n is not None else embedding_shards(config)
     if not 0 <= shard < n:
         raise ConfigError(f"shard {shard} is outside 0..{n - 1}", file="config.yaml",
@@ -612,7 +631,7 @@ def run_embed_shard(config: dict, root: Path, shard: int | str = 0, n: int | str
         "segment_id": pa.array(mine["segment_id"].astype(str).tolist(), pa.string()),
         "text_hash": pa.array(hashes, pa.string()),
         "embedding": _vectors_to_arrow(vectors.reshape(len(hashes), loaded.dimension)),
-    }).replace_schema_metadata({SHARD_MODEL_KEY: loaded.key.encode()})
+    }).replace_schema_metadata({MODEL_KEY_METADATA: loaded.key.encode()})
     with atomic_path(shard_path(root, shard, n)) as tmp:
         pq.write_table(table, tmp)
 
@@ -628,6 +647,8 @@ def run_embed_merge(config: dict, root: Path) -> None:
     InputError
         If a shard file is missing, or the shards do not cover every segment.
     """
+    from pipeline.finetune import encoder_config
+
     root = Path(root)
     n = embedding_shards(config)
     segments = read_segments(root, EMBED_COLUMNS)
@@ -640,7 +661,7 @@ def run_embed_merge(config: dict, root: Path) -> None:
             raise InputError("embedding shard not found", file=path,
                              hint="run the embed_shard jobs first (snakemake embed)")
         table = pq.read_table(path)
-        keys.add((table.schema.metadata or {}).get(SHARD_MODEL_KEY, b"").decode())
+        keys.add((table.schema.metadata or {}).get(MODEL_KEY_METADATA, b"").decode())
         offset = sum(len(p) for p in parts)
         for i, segment_id in enumerate(table.column("segment_id").to_pylist()):
             row_of[segment_id] = offset + i
@@ -654,10 +675,14 @@ def run_embed_merge(config: dict, root: Path) -> None:
     stacked = np.concatenate(non_empty) if non_empty else np.zeros((0, 0), dtype=np.float32)
     order = np.array([row_of[s] for s in segment_ids], dtype=np.int64)
     vectors = stacked[order] if len(order) else stacked[:0]
-    write_embeddings(root / paths.EMBEDDINGS, segment_ids, [hashes[i] for i in order], vectors)
-    keys.discard("")
-    if len(keys) == 1 and len(order):
-        path = cache_file(root, keys.pop())
+    key = model_key(encoder_config(config, root), root)
+    if keys - {"", key}:
+        raise InputError("an embedding shard was made with another model than the one configured now",
+                         file=shard_path(root, 0, n),
+                         hint="re-run every embed_shard job (snakemake --forcerun embed_shard)")
+    write_embeddings(root / paths.EMBEDDINGS, segment_ids, [hashes[i] for i in order], vectors, key)
+    if len(order):
+        path = cache_file(root, key)
         cached = read_cache(path)
         write_cache(path, {hashes[i]: stacked[i] for i in order if hashes[i] not in cached})
     log.info("Merged %d embedding shard(s): %d segment(s) into %s", n, len(segment_ids), paths.EMBEDDINGS)

@@ -144,7 +144,7 @@ def test_run_embed_embeds_every_segment(tmp_path):
     })
     (tmp_path / paths.PROCESSED).mkdir(parents=True)
     segments.to_parquet(tmp_path / paths.SEGMENTS)
-    embed.run_embed({}, tmp_path)
+    embed.run_embed({"suggest": {"fine_tune": False}}, tmp_path)   # the packaged model (fine-tuning: test_finetune.py)
 
     table = pd.read_parquet(tmp_path / paths.EMBEDDINGS)
     assert list(table.columns) == embed.EMBEDDING_COLUMNS
@@ -153,6 +153,7 @@ def test_run_embed_embeds_every_segment(tmp_path):
     ids, vectors = embed.read_embeddings(tmp_path / paths.EMBEDDINGS)
     np.testing.assert_array_equal(vectors[1], vectors[2])
     np.testing.assert_allclose(vectors, embed.embed_texts(segments["text"].tolist(), {}, tmp_path))
+    assert embed.embeddings_model_key(tmp_path / paths.EMBEDDINGS) == embed.model_key({}, tmp_path)
 
 
 def test_run_embed_without_segments_says_to_ingest(tmp_path):
