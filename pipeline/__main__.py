@@ -24,6 +24,7 @@ log = logging.getLogger("pipeline")
 STAGES = {
     "ingest": "pipeline.ingest:run_ingest",
     "codebook_export": "pipeline.codebook:run_codebook_export",
+    "finetune": "pipeline.finetune:run_finetune",
     "embed": "pipeline.embed:run_embed",
     "embed_shard": "pipeline.embed:run_embed_shard",
     "embed_merge": "pipeline.embed:run_embed_merge",

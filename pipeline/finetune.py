@@ -1,25 +1,28 @@
 """Contrastive (SetFit-style) fine-tuning of the embedding model on the codebook, cached.
 
-Opt-in with ``suggest.fine_tune: true``. The configured sentence-transformers
+On by default (``suggest.fine_tune``). The configured sentence-transformers
 model (by default all-MiniLM-L6-v2) is fine-tuned with
 ``MultipleNegativesRankingLoss`` on (text, another text of the same code)
 pairs: each code's codebook texts (label, definition, "label: definition",
-include cues, examples; see :func:`pipeline.suggest.code_texts`) and the
-segments analysts have coded with it. A batch holds one text per code, so no
-in-batch "negative" shares the anchor's code. Training is a plain PyTorch loop
-over sentence-transformers' own losses (no ``datasets`` / ``accelerate`` /
-``setfit``), seeded.
+include cues, examples; see :func:`pipeline.suggest.code_texts`) and up to
+:data:`MAX_REVIEWED_PER_CODE` segments analysts have coded with it. A batch
+holds one text per code, so no in-batch "negative" shares the anchor's code.
+Training is a plain PyTorch loop over sentence-transformers' own losses (no
+``datasets`` / ``accelerate`` / ``setfit``), seeded.
 
 The fine-tuned model is saved under ``data/processed/cache/finetuned/<hash>``,
 where the hash covers the base model's key, the codebook texts, the reviewed
 examples (segment text -> code) and the training settings, and is reused as
 long as none of them change. It is written atomically: trained into a temp
-folder beside it, then renamed. The suggest stage then embeds the segments and
-code texts with it through the ordinary embedding cache (keyed by the
-fine-tuned model's own hash) and scores them as usual.
+folder beside it, then renamed. The finetune stage (:func:`run_finetune`)
+names it in ``data/processed/encoder.json`` with its weights' sha256; the
+embed and suggest stages then embed segments and code texts with it through
+the ordinary embedding cache (keyed by the fine-tuned model's own hash), so
+every segment is encoded once per model.
 
-benchmarks/finetune_experiment.py measures what it gains (BENCHMARKS.md,
-"Suggestion quality").
+benchmarks/suggest_quality.py measures what it gains (BENCHMARKS.md,
+"Suggestion quality"); benchmarks/finetune_experiment.py tries other losses
+and settings.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import paths
+from pipeline.atomic import atomic_path
+from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +49,16 @@ FINETUNED_CACHE = f"{paths.PROCESSED}/cache/finetuned"
 # Training settings (see BENCHMARKS.md); part of the cache key.
 FINETUNE_DEFAULTS = {
     "loss": "mnrl",
-    "passes": 2,
+    "passes": 3,
     "batch_size": 16,
     "lr": 5e-5,
     "seed": 0,
     "max_seq_length": 128,
 }
+# Reviewed segments per code that the model is trained on, at most (chosen by
+# text hash, so the choice is stable): training time grows with the number of
+# texts, and a few dozen segments per code carry most of what they can teach.
+MAX_REVIEWED_PER_CODE = 48
 # Fine-tuned models kept in the cache (each is the size of the base model).
 CACHE_KEEP = 2
 # Bump when the training code changes what it produces.
@@ -223,6 +232,20 @@ def reviewed_examples(decisions, codebook, segments) -> list[tuple[str, str]]:
     return [(text_of[s], c) for s, c in zip(examples.segment_ids, examples.code_ids)]
 
 
+def capped(pairs: list[tuple[str, str]], per_code: int = MAX_REVIEWED_PER_CODE) -> list[tuple[str, str]]:
+    """At most ``per_code`` (text, code) pairs per code: those whose texts' sha256 come first, in input order."""
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    kept: dict[str, list[str]] = {}
+    for text, code in sorted(pairs, key=lambda pair: digest(pair[0])):
+        kept.setdefault(code, [])
+        if len(kept[code]) < per_code:
+            kept[code].append(text)
+    chosen = {(text, code) for code, texts in kept.items() for text in texts}
+    return [pair for pair in pairs if pair in chosen]
+
+
 def finetune_key(base_key: str, texts, examples: list[tuple[str, str]], settings: dict) -> str:
     """Hash of everything the fine-tuned model depends on."""
     payload = {"base": base_key, "codes": list(texts.code_ids), "texts": list(texts.texts),
@@ -232,10 +255,21 @@ def finetune_key(base_key: str, texts, examples: list[tuple[str, str]], settings
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
 
 
-def _prune(cache_dir: Path, keep: Path) -> None:
+def _prune(root: Path, cache_dir: Path, keep: Path) -> None:
+    """Remove all but the newest :data:`CACHE_KEEP` fine-tuned models, with their embedding caches."""
+    from pipeline.embed import cache_file, model_key
+
     done = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".tmp-") and p != keep]
     for old in sorted(done, key=lambda p: p.stat().st_mtime)[:max(0, len(done) - (CACHE_KEEP - 1))]:
+        try:
+            embeddings = cache_file(root, model_key(fine_tuned_config({}, old), root))
+        except Exception as error:  # an unreadable model: nothing of it is worth keeping
+            log.warning("Could not find the embedding cache of %s (%s)", old.name, error)
+            embeddings = None
         shutil.rmtree(old, ignore_errors=True)
+        if embeddings is not None:
+            shutil.rmtree(embeddings, ignore_errors=True)
+            embeddings.with_suffix(".parquet").unlink(missing_ok=True)
 
 
 def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, config: dict, root: Path,
@@ -267,7 +301,7 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     texts = code_texts(codebook)
     index = {code_id: i for i, code_id in enumerate(texts.code_ids)}
     # Sorted and deduplicated, so the order decisions were made in does not matter.
-    pairs = sorted({(str(t), str(c)) for t, c in (examples or []) if c in index and str(t).strip()})
+    pairs = capped(sorted({(str(t), str(c)) for t, c in (examples or []) if c in index and str(t).strip()}))
     key = finetune_key(base_key, texts, pairs, settings)
     cache_dir = Path(root) / FINETUNED_CACHE
     target = cache_dir / key
@@ -280,6 +314,9 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     labels += [index[c] for _t, c in pairs]
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}.", dir=cache_dir))
+    # mkdtemp makes the folder private; give it the cache folder's permissions, so that a
+    # team sharing the project folder can use the model.
+    tmp.chmod(cache_dir.stat().st_mode & 0o777)
     try:
         model, seconds, steps = fine_tune(
             train_texts, labels, negatives, base=base_path, loss=settings["loss"],
@@ -296,16 +333,83 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
             shutil.rmtree(tmp, ignore_errors=True)
     log.info("Fine-tuned the embedding model in %.1f s (%d step(s)) on %d codebook text(s) and %d reviewed "
              "segment(s); saved as %s", seconds, steps, len(texts.texts), len(pairs), key)
-    _prune(cache_dir, target)
+    _prune(Path(root), cache_dir, target)
     return target
 
 
-def fine_tuned_config(config: dict, model_dir: Path) -> dict:
-    """``config`` with ``embedding.model_path`` pointing at ``model_dir`` (its weights are not pinned).
+def fine_tuned_config(config: dict, model_dir: Path, weights_sha256: str | None = None) -> dict:
+    """``config`` with ``embedding.model_path`` pointing at ``model_dir``.
 
     Passed to :func:`pipeline.embed.embed_texts`, it embeds with the fine-tuned
-    model through the ordinary cache, keyed by that model's own hash.
+    model through the ordinary cache, keyed by that model's own hash. With
+    ``weights_sha256`` the weights are checked against it, as the base
+    model's are.
     """
     embedding = {**(config.get("embedding") or {}), "model_path": str(Path(model_dir).resolve()),
-                 "model_sha256": None}
+                 "model_sha256": weights_sha256}
     return {**config, "embedding": embedding}
+
+
+def fine_tune_enabled(config: dict) -> bool:
+    """``suggest.fine_tune`` (default true)."""
+    from pipeline.suggest import suggest_settings
+
+    return bool(suggest_settings(config)["fine_tune"])
+
+
+def run_finetune(config: dict, root: Path) -> None:
+    """Stage: fine-tune the embedding model on the codebook and the reviewed segments.
+
+    Writes ``data/processed/encoder.json``, which names the fine-tuned model
+    (under ``data/processed/cache/finetuned/``) and its weights' sha256; the
+    embed and suggest stages embed with it (see :func:`encoder_config`). The
+    model is trained only when the codebook texts, the reviewed segments or
+    the settings changed since it was last trained.
+    """
+    from pipeline.codebook import project_codebook
+    from pipeline.embed import verified_model_files
+    from pipeline.learn import read_decisions
+    from pipeline.segment import read_segments
+    from pipeline.suggest import suggest_settings
+
+    root = Path(root)
+    codebook = project_codebook(config, root)
+    segments = read_segments(root, ["segment_id", "text"])
+    examples = reviewed_examples(read_decisions(root / paths.DECISIONS), codebook, segments)
+    passes = int(suggest_settings(config)["fine_tune_passes"])
+    model_dir = fine_tuned_model_dir(codebook, examples, config, root, settings={"passes": passes})
+    _path, weights_sha256, key = verified_model_files(fine_tuned_config(config, model_dir), root)
+    manifest = {"model_dir": model_dir.relative_to(root).as_posix(), "weights_sha256": weights_sha256,
+                "embedding_key": key}
+    with atomic_path(root / paths.ENCODER) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def encoder_config(config: dict, root: Path) -> dict:
+    """The configuration to embed segments and code texts with.
+
+    ``config`` itself unless ``suggest.fine_tune`` is on; then ``config``
+    pointing at the fine-tuned model that ``data/processed/encoder.json``
+    names, so that every stage embeds with the same encoder.
+
+    Raises
+    ------
+    InputError
+        If fine-tuning is on and the manifest or its model is missing.
+    """
+    if not fine_tune_enabled(config):
+        return config
+    path = Path(root) / paths.ENCODER
+    hint = "run the finetune stage first (snakemake finetune, or python -m pipeline finetune)"
+    if not path.is_file():
+        raise InputError("the fine-tuned model manifest is missing (suggest.fine_tune is on)", file=path,
+                         hint=hint)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        model_dir = Path(root) / manifest["model_dir"]
+        weights_sha256 = manifest["weights_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"no usable fine-tuned model manifest ({error})", file=path, hint=hint) from error
+    if not (model_dir / "modules.json").is_file():
+        raise InputError("the fine-tuned model this manifest names is missing", file=model_dir, hint=hint)
+    return fine_tuned_config(config, model_dir, weights_sha256)

@@ -21,6 +21,8 @@ DOCUMENTS = f"{PROCESSED}/documents.parquet"
 INGEST_LOG = f"{PROCESSED}/ingest_log.csv"
 INGEST_ERRORS = f"{PROCESSED}/ingest_errors.csv"
 EMBEDDINGS = f"{PROCESSED}/embeddings.parquet"
+# Which fine-tuned model the embed and suggest stages use (suggest.fine_tune).
+ENCODER = f"{PROCESSED}/encoder.json"
 EMBEDDING_CACHE = f"{PROCESSED}/cache/embeddings"
 # One part of the embeddings when embedding.shards > 1 (also a Snakemake wildcard pattern).
 EMBEDDING_SHARD = f"{PROCESSED}/embeddings/shard-{{shard}}-of-{{n}}.parquet"

@@ -15,6 +15,38 @@ rule codebook_export:
         STAGE_SCRIPT
 
 
+# suggest.fine_tune (the default): the embedding model is first fine-tuned on
+# the codebook and the analysts' coded segments, and every stage embeds with
+# that model, so the segments are encoded once. Editing the codebook or new
+# decisions therefore re-run finetune and embed (the fine-tuned model, and with
+# it every embedding, changes); new fieldwork alone reuses the cached model.
+FINE_TUNE = bool(config["suggest"].get("fine_tune", True))
+
+
+def encoder():
+    """encoder.json (which fine-tuned model to embed with), when fine-tuning is on."""
+    return [paths.ENCODER] if FINE_TUNE else []
+
+
+if FINE_TUNE:
+
+    rule finetune:
+        input:
+            paths.SEGMENTS,
+            paths.DECISIONS,
+            codebook_file(),
+        output:
+            paths.ENCODER,
+        params:
+            stage="finetune",
+            settings=settings("embedding", "suggest"),
+        threads: 4
+        log:
+            "logs/finetune.log",
+        script:
+            STAGE_SCRIPT
+
+
 # embedding.shards = 1: one embed job. N > 1: N embed_shard jobs (one per
 # shard of segment IDs, e.g. one Slurm job each) and an embed job that merges
 # them. The job count depends on N only, never on the number of documents.
@@ -25,6 +57,7 @@ if EMBED_SHARDS == 1:
     rule embed:
         input:
             paths.SEGMENTS,
+            encoder(),
         output:
             paths.EMBEDDINGS,
         params:
@@ -43,6 +76,7 @@ else:
     rule embed_shard:
         input:
             paths.SEGMENTS,
+            encoder(),
         output:
             paths.EMBEDDING_SHARD,
         wildcard_constraints:
@@ -62,6 +96,7 @@ else:
     rule embed:
         input:
             paths.SEGMENTS,
+            encoder(),
             expand(paths.EMBEDDING_SHARD, shard=range(EMBED_SHARDS), n=EMBED_SHARDS),
         output:
             paths.EMBEDDINGS,
@@ -80,6 +115,7 @@ rule suggest:
         paths.EMBEDDINGS,
         paths.DECISIONS,
         codebook_file(),
+        encoder(),
     output:
         suggestions=paths.SUGGESTIONS,
         table=paths.SUGGESTIONS_CSV,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hashlib
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +15,8 @@ import yaml
 from pipeline import finetune, paths, suggest
 from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
-from pipeline.embed import model_location, run_embed
+from pipeline.embed import cache_file, embed_texts, model_key, model_location, read_embeddings, run_embed
+from pipeline.errors import ConfigError, InputError
 
 # Three codes, four texts each (label, definition, "label: definition", one example).
 CODEBOOK = {
@@ -137,28 +141,86 @@ def test_a_failed_fine_tune_leaves_no_temp_folder(project, monkeypatch):
     assert sorted(p.name for p in cache_dir(project).iterdir()) == before
 
 
-def test_fine_tune_off_gives_the_same_suggestions_as_before(project):
-    run_embed(validate_config({}), project)
-    suggest.run_suggest({}, project)     # no suggest section at all: the behaviour before the option
-    before = pd.read_parquet(project / paths.SUGGESTIONS)
-    suggest.run_suggest(validate_config({"suggest": {"fine_tune": False}}), project)
-    after = pd.read_parquet(project / paths.SUGGESTIONS)
-    pd.testing.assert_frame_equal(before, after)
-    np.testing.assert_array_equal(before["score"].to_numpy(), after["score"].to_numpy())
+FROZEN = {"suggest": {"fine_tune": False}}
+TUNED = {"suggest": {"fine_tune": True, "fine_tune_passes": 1}}   # the settings of the `tuned` fixture
 
 
-def test_fine_tune_on_re_embeds_with_the_cached_model(tuned, project, monkeypatch):
-    run_embed(validate_config({}), project)
-    suggest.run_suggest(validate_config({}), project)
+def test_fine_tune_off_needs_no_encoder_manifest(project):
+    config = validate_config(FROZEN)
+    assert finetune.encoder_config(config, project) is config
+    run_embed(config, project)
+    suggest.run_suggest(config, project)
+    assert set(pd.read_parquet(project / paths.SUGGESTIONS)["segment_id"]) == {"s1", "s2", "s3", "s5"}
+
+
+def test_without_the_manifest_the_embed_stage_says_to_run_finetune(tmp_path):
+    with pytest.raises(InputError, match="fine-tuned model manifest is missing") as caught:
+        finetune.encoder_config(validate_config({}), tmp_path)
+    assert paths.ENCODER in str(caught.value) and "finetune stage" in str(caught.value)
+
+
+def test_the_stages_embed_and_suggest_with_the_fine_tuned_model(tuned, project, monkeypatch):
+    config = validate_config(FROZEN)
+    run_embed(config, project)
+    frozen_vectors = read_embeddings(project / paths.EMBEDDINGS)[1]
+    suggest.run_suggest(config, project)
     frozen = pd.read_parquet(project / paths.SUGGESTIONS)
-    monkeypatch.setitem(finetune.FINETUNE_DEFAULTS, "passes", 1)
+
     trainer = CountingTrainer(finetune.fine_tune)
     monkeypatch.setattr(finetune, "fine_tune", trainer)
-    suggest.run_suggest(validate_config({"suggest": {"fine_tune": True}}), project)
+    config = validate_config(TUNED)
+    finetune.run_finetune(config, project)
     assert trainer.calls == 0        # the model of the `tuned` fixture: same codebook, no decisions
+    manifest = json.loads((project / paths.ENCODER).read_text(encoding="utf-8"))
+    assert project / manifest["model_dir"] == tuned
+    assert manifest["weights_sha256"] == hashlib.sha256((tuned / "model.safetensors").read_bytes()).hexdigest()
+
+    run_embed(config, project)
+    ids, tuned_vectors = read_embeddings(project / paths.EMBEDDINGS)
+    expected = finetune.load_base(tuned).encode([t for _s, _r, t in SEGMENTS], normalize_embeddings=True)
+    np.testing.assert_allclose(tuned_vectors, expected, atol=1e-5)
+    assert not np.allclose(tuned_vectors, frozen_vectors, atol=1e-3)
+
+    suggest.run_suggest(config, project)
     table = pd.read_parquet(project / paths.SUGGESTIONS)
     assert list(table.columns) == list(frozen.columns)
     assert set(table["segment_id"]) == {"s1", "s2", "s3", "s5"}
     assert not np.array_equal(table["score"].to_numpy(), frozen["score"].to_numpy())
-    # The segments and code texts were embedded with the fine-tuned model, in its own cache file.
-    assert len(list((project / paths.EMBEDDING_CACHE).glob("*.parquet"))) == 2
+    first = table[table["rank"] == 1].set_index("segment_id")
+    assert first.loc[["s1", "s2", "s3"], "code_id"].tolist() == ["funding", "volunteers", "wellbeing"]
+    assert first.loc[["s1", "s2", "s3"], "suggested"].all()
+    assert not table.loc[table["segment_id"] == "s5", "suggested"].any()    # the car park: no code
+
+
+def test_tampered_fine_tuned_weights_are_refused(tuned, project):
+    config = validate_config(TUNED)
+    finetune.run_finetune(config, project)
+    manifest_path = project / paths.ENCODER
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["weights_sha256"] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ConfigError, match="sha256"):
+        embed_texts(["A text no cache has seen before, 7f3a."], finetune.encoder_config(config, project), project)
+    finetune.run_finetune(config, project)   # the stage rewrites the manifest from the model itself
+
+
+def test_reviewed_segments_are_capped_per_code_stably():
+    pairs = [(f"text {i}", "funding") for i in range(10)] + [("other", "volunteers")]
+    kept = finetune.capped(pairs, per_code=4)
+    assert len([p for p in kept if p[1] == "funding"]) == 4 and ("other", "volunteers") in kept
+    assert kept == [p for p in pairs if p in kept]              # input order
+    more = finetune.capped(pairs + [("text 99", "funding")], per_code=4)
+    assert len(set(kept) - set(more)) <= 1                      # one new text displaces at most one
+
+
+def test_old_models_are_pruned_with_their_embedding_caches(tuned, project):
+    """Runs last: it retires the `tuned` fixture's model."""
+    config = validate_config(FROZEN)
+    tuned_cache = cache_file(project, model_key(finetune.fine_tuned_config(config, tuned), project))
+    embed_texts(["A text for the cache of the first model."], finetune.fine_tuned_config(config, tuned), project)
+    assert tuned_cache.is_dir()
+    for i in range(2):      # two newer models; CACHE_KEEP = 2 keeps the newest two
+        finetune.fine_tuned_model_dir(codebook(), [(f"Brand new text {i}.", "funding")], config, project,
+                                      settings=TINY)
+    assert not tuned.exists() and not tuned_cache.exists()
+    assert len([p for p in cache_dir(project).iterdir() if p.is_dir()]) == finetune.CACHE_KEEP

@@ -81,10 +81,17 @@ def coded_statuses(project: Path, segment_ids) -> dict[str, set[tuple[str, str]]
     return {sid: set(zip(group["code_id"], group["status"])) for sid, group in coded.groupby("segment_id")}
 
 
+def log_of(project: Path, rule: str) -> str:
+    return (project / "logs" / f"{rule}.log").read_text(encoding="utf-8")
+
+
 def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_path):
     project = copy_example(tmp_path / "project")
+    with (project / "config.yaml").open("a", encoding="utf-8") as config:
+        config.write("\nsuggest:\n  fine_tune_passes: 1   # the default path, trained quickly\n")
     run_snakemake(project)
     assert planned_jobs(project) == {}
+    assert "Fine-tuned the embedding model" in log_of(project, "finetune")
 
     # 1. An analyst returns a coded copy of the review workbook.
     returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
@@ -92,8 +99,13 @@ def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_p
     decided = fill_review_workbook(project / paths.REVIEW_WORKBOOK, returned)
     returned_bytes = returned.read_bytes()
     jobs = planned_jobs(project)
-    assert "review_import" in jobs and "ingest" not in jobs and "embed" not in jobs
+    assert "review_import" in jobs and "ingest" not in jobs
+    # The decisions are training data of the fine-tuned encoder, so it is re-trained
+    # and every segment is embedded with the new model.
+    assert "finetune" in jobs and "embed" in jobs
     run_snakemake(project)
+    assert "Fine-tuned the embedding model" in log_of(project, "finetune")
+    assert "and 11 reviewed segment(s)" in log_of(project, "finetune")    # 8 accepted, 3 changed
     statuses = coded_statuses(project, decided)
     for segment, (decision, final) in decided.items():
         expected = {"accept": "accepted", "change": "changed"}.get(decision)
@@ -117,7 +129,9 @@ def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_p
     new_ids = set(segments_after["segment_id"]) - set(segments_before["segment_id"])
     assert set(segments_before["segment_id"]) <= set(segments_after["segment_id"])  # stable IDs
     assert len(new_ids) == 3
-    embed_log = (project / "logs" / "embed.log").read_text(encoding="utf-8")
+    # Same codebook and decisions: the fine-tuned model is reused, and only the new text is embedded.
+    assert "loaded from the cache" in log_of(project, "finetune")
+    embed_log = log_of(project, "embed")
     assert re.search(r"Embedding 3 new text\(s\)", embed_log), embed_log
     assert coded_statuses(project, decided) == statuses  # every earlier decision still applies
     changed = {name for name, text in site_pages.items()

@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from pipeline import embed, paths
+from pipeline.config import validate_config
+from pipeline.finetune import FINETUNED_CACHE, encoder_config, run_finetune
 from pipeline.suggest import run_suggest
 from tests.conftest import REPO, run_snakemake
 
@@ -68,8 +70,14 @@ def test_three_shards_give_the_same_embeddings_and_suggestions_as_one(tmp_path):
     for root in (one, three):
         root.mkdir()
         segments = make_segments(root)
-    config_one = {"embedding": {"shards": 1}}
-    config_three = {"embedding": {"shards": 3}}
+    # The default path: a fine-tuned encoder (one pass to keep the test quick), trained once
+    # and shared, as a cluster's shard jobs share the project folder.
+    tuned = {"fine_tune": True, "fine_tune_passes": 1}
+    config_one = validate_config({"embedding": {"shards": 1}, "suggest": tuned})
+    config_three = validate_config({"embedding": {"shards": 3}, "suggest": tuned})
+    run_finetune(config_one, one)
+    shutil.copytree(one / FINETUNED_CACHE, three / FINETUNED_CACHE)
+    shutil.copy2(one / paths.ENCODER, three / paths.ENCODER)
 
     embed.run_embed(config_one, one)
     for shard in range(3):
@@ -83,7 +91,7 @@ def test_three_shards_give_the_same_embeddings_and_suggestions_as_one(tmp_path):
     np.testing.assert_allclose(vectors_three, vectors_one, atol=1e-5)
 
     # The merge filled the cache: a second sharded run embeds nothing new.
-    cache = embed.read_cache(embed.cache_file(three, embed.load_model({}, three).key))
+    cache = embed.read_cache(embed.cache_file(three, embed.model_key(encoder_config(config_three, three), three)))
     assert {embed.text_hash(t) for t in TEXTS} <= set(cache)
 
     run_suggest(config_one, one)
@@ -97,10 +105,29 @@ def test_three_shards_give_the_same_embeddings_and_suggestions_as_one(tmp_path):
 def test_merge_reports_a_missing_shard(tmp_path):
     from pipeline.errors import InputError
 
+    config = {"embedding": {"shards": 2}, "suggest": {"fine_tune": False}}
     make_segments(tmp_path)
-    embed.run_embed_shard({"embedding": {"shards": 2}}, tmp_path, 0, 2)
+    embed.run_embed_shard(config, tmp_path, 0, 2)
     with pytest.raises(InputError, match="shard not found"):
-        embed.run_embed_merge({"embedding": {"shards": 2}}, tmp_path)
+        embed.run_embed_merge(config, tmp_path)
+
+
+def test_merge_refuses_a_shard_made_with_another_model(tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipeline.errors import InputError
+
+    config = {"embedding": {"shards": 2}, "suggest": {"fine_tune": False}}
+    make_segments(tmp_path)
+    for shard in range(2):
+        embed.run_embed_shard(config, tmp_path, shard, 2)
+    stale = embed.shard_path(tmp_path, 1, 2)
+    table = pq.read_table(stale)
+    pq.write_table(table.replace_schema_metadata({embed.MODEL_KEY_METADATA: b"an-older-model"}), stale)
+    with pytest.raises(InputError, match="another model") as caught:
+        embed.run_embed_merge(config, tmp_path)
+    assert "forcerun embed_shard" in str(caught.value)
+    assert not (tmp_path / paths.EMBEDDINGS).exists()
 
 
 # ----------------------------------------------------------------- workflow

@@ -65,7 +65,8 @@ def write_project(root: Path, config_suggest: dict | None = None) -> dict:
     (root / paths.PROCESSED).mkdir(parents=True, exist_ok=True)
     pd.DataFrame([{"segment_id": s, "speaker_role": r, "text": t} for s, r, t, _ in SEGMENTS]).to_parquet(
         root / paths.SEGMENTS)
-    return validate_config({"suggest": config_suggest or {}})
+    # The scoring itself, on the packaged model; fine-tuning is tested in test_finetune.py.
+    return validate_config({"suggest": {"fine_tune": False, **(config_suggest or {})}})
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,7 @@ def test_bad_threshold_setting_is_a_config_error():
 
 
 def test_scores_are_deterministic(project, suggestions):
-    config = validate_config({})
+    config = validate_config({"suggest": {"fine_tune": False}})
     suggest.run_suggest(config, project)
     again = pd.read_parquet(project / paths.SUGGESTIONS)
     pd.testing.assert_frame_equal(suggestions, again)
