@@ -340,6 +340,7 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
         threshold=np.full(n_codes, FALLBACK_THRESHOLD), high_threshold=np.full(n_codes, np.inf),
         exclude_weight=float(settings["exclude_weight"]),
         classifier_weight=float(settings["classifier_weight"]),
+        class_counts=np.bincount(y, minlength=n_codes + 1).astype(np.float64),
         learned_codes=learned_codes, reviewed=reviewed, reviewed_owner=reviewed_owner,
         reviewed_gate=gate, reviewed_weight=float(settings["reviewed_weight"]),
     )
@@ -362,7 +363,7 @@ def model_cache_key(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors:
                               "texts": texts.texts, "owner": texts.owner.tolist(),
                               "excludes": texts.exclude_texts,
                               "exclude_owner": texts.exclude_owner.tolist(), "settings": used,
-                              "version": 3}, sort_keys=True).encode())
+                              "version": 4}, sort_keys=True).encode())
     for array in (text_vectors, exclude_vectors,
                   background_vectors if background_vectors is not None else np.zeros(0)):
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
@@ -378,7 +379,7 @@ def save_code_model(path: Path, model: CodeModel) -> None:
     """Write ``model`` as ``.npz`` (no pickled objects), atomically."""
     arrays = {name: getattr(model, name) for name in (
         "prototypes", "prototype_owner", "excludes", "exclude_owner", "coef", "intercept",
-        "threshold", "high_threshold", "reviewed", "reviewed_owner")}
+        "threshold", "high_threshold", "reviewed", "reviewed_owner", "class_counts")}
     arrays["code_ids"] = np.array(model.code_ids, dtype=str)
     arrays["labels"] = np.array(model.labels, dtype=str)
     arrays["learned_codes"] = np.array(model.learned_codes, dtype=str)
@@ -399,7 +400,7 @@ def load_code_model(path: Path) -> CodeModel:
             coef=data["coef"], intercept=data["intercept"],
             threshold=data["threshold"], high_threshold=data["high_threshold"],
             exclude_weight=float(data["weights"][0]), classifier_weight=float(data["weights"][1]),
-            learned_codes=data["learned_codes"].tolist(),
+            class_counts=data["class_counts"], learned_codes=data["learned_codes"].tolist(),
             reviewed=data["reviewed"], reviewed_owner=data["reviewed_owner"],
             reviewed_weight=float(data["weights"][2]), reviewed_gate=float(data["weights"][3]),
         )

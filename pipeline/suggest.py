@@ -1,5 +1,9 @@
 """Code suggestions: the codebook codes most likely to apply to each segment.
 
+Segments and code texts are embedded with the same encoder: by default the
+embedding model fine-tuned on the codebook and the analysts' coded segments
+(:mod:`pipeline.finetune`, ``suggest.fine_tune``), else the packaged model.
+
 How a segment is scored against a code
 --------------------------------------
 Every piece of a code's text is embedded on its own: the label, the
@@ -47,11 +51,19 @@ on the background sentences if that is higher (in a codebook whose codes are
 far apart, text about other codes alone would let small talk through). The
 classifier part of these scores is cross-fitted, so that it never scores
 text it was trained on. A suggestion is ``suggested`` when its score reaches the
-threshold. Confidence is ``high`` when the score also reaches the 0.99
-quantile of the code's in-domain null scores (above nearly all text about
-other codes), ``medium`` when it only passes the threshold, and ``low`` when
-it does not. A number for
-``suggest.threshold`` replaces the per-code thresholds for ``suggested``.
+threshold and "none of the codes" is not the classifier's most likely class
+once each class's probability is divided by its share of the training texts
+(:func:`none_is_likeliest`, so that a codebook's size does not decide it),
+unless the segment is phrased much like one analysts coded. That
+second condition matters
+with a fine-tuned encoder: the codebook texts are then its training data, pulled
+towards their own codes and away from the others, so the in-domain null sits
+low and thresholds from it alone let off-topic text through (BENCHMARKS.md).
+Confidence is ``high`` when the score also reaches the 0.99 quantile of the
+code's in-domain null scores (above nearly all text about other codes),
+``medium`` when it only passes the threshold, and ``low`` when it does not. A
+number for ``suggest.threshold`` replaces the per-code thresholds and the
+"none" condition for ``suggested``.
 
 Nothing here is tuned to one codebook: there are no per-code settings or
 keyword lists, and benchmarks/suggest_quality.py reports the method on a
@@ -83,7 +95,8 @@ DEFAULTS = {
     "classifier_weight": 0.5,
     "min_examples_to_learn": 3,
     "reviewed_weight": 0.5,
-    "fine_tune": False,
+    "fine_tune": True,
+    "fine_tune_passes": 3,
 }
 # Temperature of the soft maximum over a code's prototypes (cosine units).
 PROTOTYPE_TEMPERATURE = 0.1
@@ -92,6 +105,7 @@ HIGH_CONFIDENCE_QUANTILE = 0.99
 # Used for "auto" when the codebook has a single code, so there is no null text.
 FALLBACK_THRESHOLD = 0.35
 CONFIDENCE_BANDS = ("high", "medium", "low")
+
 
 # Everyday sentences about nothing a programme evaluation codes: the training
 # text of the classifier's "none of the codes" class and a floor under each
@@ -235,6 +249,8 @@ class CodeModel:
     threshold, high_threshold : numpy.ndarray
         Per-code score thresholds for ``suggested`` and for high confidence.
     exclude_weight, classifier_weight : float
+    class_counts : numpy.ndarray
+        Training texts of each classifier class (the codes, then "none").
     learned_codes : list of str
         Codes with enough reviewed segments to learn from.
     reviewed : numpy.ndarray
@@ -258,6 +274,7 @@ class CodeModel:
     high_threshold: np.ndarray
     exclude_weight: float
     classifier_weight: float
+    class_counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     learned_codes: list[str] = field(default_factory=list)
     reviewed: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     reviewed_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -329,6 +346,21 @@ def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     probability = np.exp(logits)
     probability /= probability.sum(axis=1, keepdims=True)
     return probability[:, :model.n_codes]
+
+
+def none_is_likeliest(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
+    """Whether "none of the codes" is the classifier's most likely class for each segment.
+
+    Each class's probability is first divided by its share of the training
+    texts, so that the many background sentences against few texts per code
+    (or the reverse) do not decide it. False everywhere without a classifier.
+    """
+    if model.coef.size == 0 or len(model.class_counts) != model.n_codes + 1:
+        return np.zeros(len(vectors), dtype=bool)
+    codes = classifier_probability(vectors, model)
+    probability = np.column_stack([codes, 1.0 - codes.sum(axis=1)])
+    share = np.maximum(model.class_counts, 1) / max(model.class_counts.sum(), 1)
+    return (probability / share).argmax(axis=1) == model.n_codes
 
 
 def reviewed_similarity(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
@@ -420,6 +452,10 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
     top = np.round(np.take_along_axis(scores, order, axis=1), 4)
     if threshold == "auto":
         limit = model.threshold[order]
+        # Text the classifier finds likeliest about none of the codes, and not phrased
+        # like any segment analysts coded: no code is suggested, however it ranks.
+        off_topic = none_is_likeliest(vectors, model) & ~(reviewed_similarity(vectors, model) > 0).any(axis=1)
+        limit = np.where(off_topic[:, None], np.inf, limit)
     else:
         limit = np.full(order.shape, float(threshold))
     high = np.maximum(model.high_threshold[order], limit)
@@ -485,9 +521,9 @@ def run_suggest(config: dict, root: Path) -> None:
         The project folder. Reads the segments, their embeddings, the codebook
         and (when present) the analysts' decisions; writes
         ``data/processed/suggestions.parquet`` and ``reports/tables/suggestions.csv``.
-        With ``suggest.fine_tune`` the segments and code texts are first
-        re-embedded with a model fine-tuned on the codebook and the reviewed
-        segments (see :mod:`pipeline.finetune`).
+        With ``suggest.fine_tune`` the code texts are embedded with the
+        fine-tuned model that the segments were embedded with (see
+        :mod:`pipeline.finetune`).
 
     Raises
     ------
@@ -495,7 +531,8 @@ def run_suggest(config: dict, root: Path) -> None:
         If the embeddings do not cover the current segments (re-run embed).
     """
     from pipeline.codebook import codebook_path, project_codebook
-    from pipeline.embed import EMBED_COLUMNS, read_embeddings
+    from pipeline.embed import EMBED_COLUMNS, embeddings_model_key, model_key, read_embeddings
+    from pipeline.finetune import encoder_config
     from pipeline.segment import read_segments
 
     root = Path(root)
@@ -516,18 +553,13 @@ def run_suggest(config: dict, root: Path) -> None:
         )
     segment_vectors = vectors[[row_of[s] for s in segment_ids]] if segment_ids else vectors[:0]
 
-    model_config = config
-    if settings["fine_tune"]:
-        # Re-embed the segments (and, in build_code_model, the code texts) with a model
-        # fine-tuned on the codebook and the reviewed segments; see pipeline.finetune.
-        from pipeline import finetune, learn
-        from pipeline.embed import embed_texts
-
-        examples = finetune.reviewed_examples(learn.read_decisions(root / paths.DECISIONS), codebook, segments)
-        model_config = finetune.fine_tuned_config(
-            config, finetune.fine_tuned_model_dir(codebook, examples, config, root))
-        texts = segments["text"].tolist()
-        segment_vectors = embed_texts(texts, model_config, root) if texts else segment_vectors
+    # With suggest.fine_tune the segments were embedded with the fine-tuned model;
+    # the code texts must be too (see pipeline.finetune).
+    model_config = encoder_config(config, root)
+    made_by = embeddings_model_key(root / paths.EMBEDDINGS)
+    if made_by and made_by != model_key(model_config, root):
+        raise InputError("the embeddings were made with another model than the one configured now",
+                         file=root / paths.EMBEDDINGS, hint="re-run the embed stage")
     model = build_code_model(codebook, model_config, root, segment_ids, segment_vectors)
     coded = _non_interviewer(segments).to_numpy()
     table = rank_codes([s for s, keep in zip(segment_ids, coded) if keep], segment_vectors[coded],

@@ -90,8 +90,12 @@ def project(tmp_path_factory) -> Path:
     (root / paths.PROCESSED).mkdir(parents=True)
     pd.DataFrame({"segment_id": [s for s, _t in SEGMENTS], "speaker_role": "participant",
                   "text": [t for _s, t in SEGMENTS]}).to_parquet(root / paths.SEGMENTS)
-    run_embed(validate_config({}), root)
+    run_embed(FROZEN, root)
     return root
+
+
+# Learning on the packaged model; fine-tuning on decisions is tested in test_finetune.py.
+FROZEN = validate_config({"suggest": {"fine_tune": False}})
 
 
 def codebook():
@@ -109,7 +113,7 @@ def model_for(root: Path, decisions: pd.DataFrame | None, **settings) -> suggest
     elif (root / paths.DECISIONS).exists():
         (root / paths.DECISIONS).unlink()
     ids, vectors = segment_vectors(root)
-    config = validate_config({"suggest": settings})
+    config = validate_config({"suggest": {"fine_tune": False, **settings}})
     return suggest.build_code_model(codebook(), config, root, ids, vectors)
 
 
@@ -205,7 +209,7 @@ def test_model_is_cached_until_decisions_change(project, monkeypatch):
 
 def test_suggest_stage_uses_decisions(project):
     decisions_frame(ROTA_DECISIONS).to_parquet(project / paths.DECISIONS)
-    suggest.run_suggest(validate_config({}), project)
+    suggest.run_suggest(FROZEN, project)
     table = pd.read_parquet(project / paths.SUGGESTIONS)
     first = table[table["rank"] == 1].set_index("segment_id")["code_id"]
     assert first["u1"] == "communication" and first["u2"] == "communication"
