@@ -54,11 +54,11 @@ text it was trained on. A suggestion is ``suggested`` when its score reaches the
 threshold and "none of the codes" is not the classifier's most likely class
 once each class's probability is divided by its share of the training texts
 (:func:`none_is_likeliest`, so that a codebook's size does not decide it),
-unless the segment is phrased much like one analysts coded. That
-second condition matters
-with a fine-tuned encoder: the codebook texts are then its training data, pulled
-towards their own codes and away from the others, so the in-domain null sits
-low and thresholds from it alone let off-topic text through (BENCHMARKS.md).
+unless the segment is phrased much like one analysts coded. That second
+condition matters with a fine-tuned encoder: the codebook texts are then its
+training data, pulled towards their own codes and away from the others, so the
+in-domain null sits low and thresholds from it alone let off-topic text
+through (BENCHMARKS.md).
 Confidence is ``high`` when the score also reaches the 0.99 quantile of the
 code's in-domain null scores (above nearly all text about other codes),
 ``medium`` when it only passes the threshold, and ``low`` when it does not. A
@@ -105,7 +105,6 @@ HIGH_CONFIDENCE_QUANTILE = 0.99
 # Used for "auto" when the codebook has a single code, so there is no null text.
 FALLBACK_THRESHOLD = 0.35
 CONFIDENCE_BANDS = ("high", "medium", "low")
-
 
 # Everyday sentences about nothing a programme evaluation codes: the training
 # text of the classifier's "none of the codes" class and a floor under each
