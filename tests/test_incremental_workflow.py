@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from openpyxl import load_workbook
 
 from conftest import copy_example, run_snakemake
@@ -147,3 +148,18 @@ def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_p
 
     # 4. Nothing changed: nothing to do.
     assert planned_jobs(project) == {}
+
+
+def test_a_codebook_edit_retrains_the_encoder_and_re_suggests_but_does_not_re_ingest(example_run, tmp_path):
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
+    assert planned_jobs(project) == {}
+    time.sleep(1)
+    path = project / "codebook" / "codebook.yaml"
+    codebook = yaml.safe_load(path.read_text(encoding="utf-8"))
+    codebook["themes"][0]["codes"][0].setdefault("include", []).append("a grant that ended early")
+    path.write_text(yaml.safe_dump(codebook, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    jobs = planned_jobs(project)
+    # The codebook is what the encoder is fine-tuned on, so it is re-trained and the segments
+    # are embedded with it; the fieldwork is not read again.
+    assert {"codebook_export", "finetune", "embed", "suggest", "review_workbook", "report"} <= set(jobs)
+    assert "ingest" not in jobs
