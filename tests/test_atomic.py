@@ -20,6 +20,18 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_follow_the_umask_like_an_ordinary_write(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        write_parquet(tmp_path / "table.parquet", pd.DataFrame({"a": [1]}))
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(old)
+    mode = (tmp_path / "table.parquet").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_killed_writer_leaves_no_partial_file_and_next_run_recovers(tmp_path):
     target = tmp_path / "out.xlsx"
     code = f"""
