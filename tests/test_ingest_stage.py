@@ -266,6 +266,21 @@ def test_unsupported_file_type(project):
     assert any(p.file.endswith("old.doc") and ".docx" in p.hint for p in error.problems)
 
 
+def test_symbolic_links_are_not_followed(project, tmp_path):
+    root, config = project
+    outside = tmp_path / "elsewhere"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.md").write_text("---\nparticipant: P001\nwave: 1\n---\nNot fieldwork.\n")
+    (outside / "folder" / "other.md").write_text("---\nparticipant: P001\nwave: 1\n---\nNor this.\n")
+    (root / "data/raw/interviews/linked.md").symlink_to(outside / "secret.md")
+    (root / "data/raw/interviews/linked_folder").symlink_to(outside / "folder", target_is_directory=True)
+    error = run_expecting_error(root, config)
+    linked = sorted(p.file for p in error.problems if "symbolic link" in p.message)
+    assert [Path(f).name for f in linked] == ["linked.md", "linked_folder"]
+    assert all("copy the file" in p.hint for p in error.problems if "symbolic link" in p.message)
+    assert not (root / paths.SEGMENTS).exists()
+
+
 # ----------------------------------------------------------------- skip mode
 
 

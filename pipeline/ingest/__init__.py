@@ -256,7 +256,8 @@ def _fieldwork_files(root: Path, raw: Path):
             continue
         for path in sorted(folder.rglob("*")):
             parts = path.relative_to(folder).parts
-            if not path.is_file() or any(part.startswith((".", "~$")) for part in parts):
+            # A link (to a file or a folder) is yielded so that _read_file reports it.
+            if not (path.is_file() or path.is_symlink()) or any(part.startswith((".", "~$")) for part in parts):
                 continue  # hidden files and Office lock files (~$x.docx) are not fieldwork
             if path.stem.lower() == "readme":
                 log.info("Ignoring %s (a README, not fieldwork)", path.relative_to(root).as_posix())
@@ -270,6 +271,10 @@ def _read_file(path: Path, raw: Path, method: str, sectors: dict, limits: Safety
     display = f"data/raw/{source_file}"
     suffix = path.suffix.lower()
     result = FileResult(display, method, format=suffix.lstrip("."))
+    if any(p.is_symlink() for p in (path, *path.parents) if p != raw and p.is_relative_to(raw)):
+        problems.add(display, "is a symbolic link; links are not followed, so that nothing outside the "
+                              "project folder is read", hint="copy the file or folder itself into data/raw/")
+        return result
     if suffix not in READABLE[method]:
         hint = "save it as " + ", ".join(READABLE[method]) + ", or move it out of data/raw/"
         if suffix in (".doc", ".rtf", ".pdf", ".odt"):
