@@ -43,6 +43,14 @@ def raw_files():
     )
 
 
+FINE_TUNE = bool(config["suggest"].get("fine_tune", True))
+
+
+def encoder():
+    """encoder.json (which fine-tuned model to embed with), when suggest.fine_tune is on."""
+    return [paths.ENCODER] if FINE_TUNE else []
+
+
 def final_outputs():
     return [
         paths.SEGMENTS,

@@ -20,14 +20,6 @@ rule codebook_export:
 # that model, so the segments are encoded once. Editing the codebook or new
 # decisions therefore re-run finetune and embed (the fine-tuned model, and with
 # it every embedding, changes); new fieldwork alone reuses the cached model.
-FINE_TUNE = bool(config["suggest"].get("fine_tune", True))
-
-
-def encoder():
-    """encoder.json (which fine-tuned model to embed with), when fine-tuning is on."""
-    return [paths.ENCODER] if FINE_TUNE else []
-
-
 if FINE_TUNE:
 
     rule finetune:
