@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.atomic import atomic_path
-from pipeline.errors import InputError
+from pipeline.tables import read_checked
 from pipeline.suggest import (FALLBACK_THRESHOLD, HIGH_CONFIDENCE_QUANTILE, CodeModel, CodeTexts,
                               classifier_probability, relevance)
 
@@ -108,10 +108,7 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         return pd.DataFrame({c: pd.Series(dtype=object) for c in DECISION_COLUMNS_USED})
-    frame = pd.read_parquet(path)
-    missing = [c for c in DECISION_COLUMNS_USED if c not in frame.columns]
-    if missing:
-        raise InputError(f"the decisions table lacks the column(s) {', '.join(missing)}", file=path,
+    frame = read_checked(path, DECISION_COLUMNS_USED, "decisions",
                          hint="delete it and re-run the review import stage")
     frame = frame[DECISION_COLUMNS_USED].copy()
     for column in ("segment_id", "decision", "code_id"):

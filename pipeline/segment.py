@@ -45,7 +45,7 @@ import pandas as pd
 
 from pipeline import paths
 from pipeline.errors import InputError
-from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS
+from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS, read_checked
 
 if TYPE_CHECKING:  # importing pipeline.ingest here would be circular: it imports this module
     from pipeline.ingest.model import RawDocument
@@ -282,11 +282,7 @@ def read_segments(root, required=SEGMENT_COLUMNS) -> pd.DataFrame:
     path = Path(root) / paths.SEGMENTS
     if not path.is_file():
         raise InputError("the segments table is missing", file=path, hint="run the ingest stage first")
-    segments = pd.read_parquet(path)
-    missing = [c for c in required if c not in segments.columns]
-    if missing:
-        raise InputError(f"the segments table lacks the columns {missing}", file=path,
-                         hint="re-run the ingest stage")
+    segments = read_checked(path, required, "segments", hint="re-run the ingest stage")
     segments["segment_id"] = segments["segment_id"].astype(str)
     segments["text"] = segments["text"].fillna("").astype(str)
     return segments

@@ -1,6 +1,7 @@
 """The data contract: the columns of every tidy table passed between stages.
 
-The README documents these; readers and writers check against them.
+The README documents these; readers and writers check against them
+(:func:`read_checked`).
 """
 
 METHODS = ("interview", "survey", "observation", "workshop")
@@ -39,3 +40,22 @@ SEGMENT_COLUMNS = [
 ]
 
 SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence", "suggested"]
+
+
+def read_checked(path, required, name: str, hint: str):
+    """Read a parquet table a stage wrote, checking that it has the ``required`` columns.
+
+    Raises
+    ------
+    pipeline.errors.InputError
+        Naming the file, the table (``name``) and the missing columns, with ``hint``.
+    """
+    import pandas as pd
+
+    from pipeline.errors import InputError
+
+    frame = pd.read_parquet(path)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"the {name} table lacks the column(s) {', '.join(missing)}", file=path, hint=hint)
+    return frame

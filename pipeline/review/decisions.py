@@ -84,6 +84,7 @@ from pipeline.review import (
     REJECT,
 )
 from pipeline.spreadsheet import FORMULA_PREFIXES
+from pipeline.tables import read_checked
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +165,7 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return empty_decisions()
-    frame = pd.read_parquet(path)
-    missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"the decisions table lacks the columns {missing}", file=path,
+    frame = read_checked(path, DECISION_COLUMNS, "decisions",
                          hint="delete it and run the pipeline again: it is rebuilt from the audit log")
     for column in ("segment_id", "coder", "decision", "code_id", "comment", "source_file"):
         frame[column] = frame[column].fillna("").astype(str)

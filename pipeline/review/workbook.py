@@ -66,7 +66,6 @@ from pipeline.discover import (
     read_candidate_table,
     write_candidate_sheet,
 )
-from pipeline.errors import InputError
 from pipeline.review import (
     ABOUT_SHEET,
     CODEBOOK_SHEET,
@@ -86,7 +85,7 @@ from pipeline.review import (
 from pipeline.review.decisions import current_decisions, read_decisions
 from pipeline.segment import read_segments
 from pipeline.spreadsheet import clean_cell_text, set_cell
-from pipeline.tables import SUGGESTION_COLUMNS
+from pipeline.tables import SUGGESTION_COLUMNS, read_checked
 
 log = logging.getLogger(__name__)
 
@@ -492,11 +491,7 @@ def read_suggestions(root: Path) -> pd.DataFrame:
     if not path.exists():
         log.warning("%s is missing: the review workbook has no suggested codes", path)
         return pd.DataFrame(columns=SUGGESTION_COLUMNS)
-    suggestions = pd.read_parquet(path)
-    missing = [c for c in SUGGESTION_COLUMNS if c not in suggestions.columns]
-    if missing:
-        raise InputError(f"the suggestions table lacks the columns {missing}", file=path,
-                         hint="re-run the suggest stage")
+    suggestions = read_checked(path, SUGGESTION_COLUMNS, "suggestions", hint="re-run the suggest stage")
     suggestions["segment_id"] = suggestions["segment_id"].astype(str)
     suggestions["code_id"] = suggestions["code_id"].astype(str)
     return suggestions
