@@ -30,6 +30,20 @@ def copy_example(target: Path) -> Path:
     return target
 
 
+def write_codebook_and_segments(root: Path, codebook: dict, segments: list[tuple[str, str, str]]) -> Path:
+    """A project with ``codebook/codebook.yaml`` and a segments table of (segment_id, speaker_role, text)."""
+    import pandas as pd
+    import yaml
+
+    from pipeline import paths
+
+    (root / "codebook").mkdir(parents=True, exist_ok=True)
+    (root / "codebook" / "codebook.yaml").write_text(yaml.safe_dump(codebook), encoding="utf-8")
+    (root / paths.PROCESSED).mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(segments, columns=["segment_id", "speaker_role", "text"]).to_parquet(root / paths.SEGMENTS)
+    return root
+
+
 def run_snakemake(project: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the repo's Snakefile on ``project`` with the test interpreter's environment."""
     env = dict(os.environ)

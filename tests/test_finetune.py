@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from conftest import write_codebook_and_segments
 from pipeline import finetune, paths, suggest
 from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
@@ -60,12 +60,7 @@ def leftovers(root: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("finetune") / "project"
-    (root / "codebook").mkdir(parents=True)
-    (root / "codebook" / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK), encoding="utf-8")
-    (root / paths.PROCESSED).mkdir(parents=True)
-    pd.DataFrame([{"segment_id": s, "speaker_role": r, "text": t} for s, r, t in SEGMENTS]).to_parquet(
-        root / paths.SEGMENTS)
+    root = write_codebook_and_segments(tmp_path_factory.mktemp("finetune") / "project", CODEBOOK, SEGMENTS)
     return root
 
 

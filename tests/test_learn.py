@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from conftest import write_codebook_and_segments
 from pipeline import learn, paths, suggest
 from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
@@ -84,12 +84,8 @@ ROTA_DECISIONS = [(s, "change", "communication") for s, _t in ROTA_CODED]
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("learn") / "project"
-    (root / "codebook").mkdir(parents=True)
-    (root / "codebook" / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK), encoding="utf-8")
-    (root / paths.PROCESSED).mkdir(parents=True)
-    pd.DataFrame({"segment_id": [s for s, _t in SEGMENTS], "speaker_role": "participant",
-                  "text": [t for _s, t in SEGMENTS]}).to_parquet(root / paths.SEGMENTS)
+    root = write_codebook_and_segments(tmp_path_factory.mktemp("learn") / "project", CODEBOOK,
+                                       [(s, "participant", t) for s, t in SEGMENTS])
     run_embed(FROZEN, root)
     return root
 

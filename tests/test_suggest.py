@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from conftest import write_codebook_and_segments
 from pipeline import learn, paths, suggest
 from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
@@ -60,11 +60,7 @@ def codebook():
 
 
 def write_project(root: Path, config_suggest: dict | None = None) -> dict:
-    (root / "codebook").mkdir(parents=True, exist_ok=True)
-    (root / "codebook" / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK), encoding="utf-8")
-    (root / paths.PROCESSED).mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([{"segment_id": s, "speaker_role": r, "text": t} for s, r, t, _ in SEGMENTS]).to_parquet(
-        root / paths.SEGMENTS)
+    write_codebook_and_segments(root, CODEBOOK, [(s, r, t) for s, r, t, _ in SEGMENTS])
     # The scoring itself, on the packaged model; fine-tuning is tested in test_finetune.py.
     return validate_config({"suggest": {"fine_tune": False, **(config_suggest or {})}})
 
