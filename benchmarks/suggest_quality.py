@@ -274,9 +274,10 @@ def report(results: list[dict], seeds: list[int], settings: dict) -> str:
               "contrastively trained linear or small MLP adapters on the frozen embeddings (no gain: "
               "the fine-tuning's gain needs the encoder itself to change). Fine-tuning variants "
               "(`benchmarks/finetune_experiment.py`): SetFit's own pair loss (`CosineSimilarityLoss`) "
-              "did less than MNRL (example 0.53 / 0.78 with one seed), lr 1e-4 did worse than 5e-5, "
-              "and 3 passes over the codebook did better than 2 (mean of 5 seeds 0.57 / 0.81 against "
-              "0.56 / 0.80)."]
+              "did less than MNRL (example 0.53 / 0.78 with one seed, measured in an earlier session), "
+              "lr 1e-4 did worse than 5e-5 (seed 0: 0.52 / 0.79 against 0.56 / 0.79; `--lr 1e-4`), and 3 "
+              "passes over the codebook did better than 2 (mean of 5 seeds 0.57 / 0.81 against 0.56 / 0.80; "
+              "`--seeds 5 --pairs 3` against `--seeds 5`)."]
     lines += ["", f"### Learning from decisions (50/50 stratified split, mean of seeds {seeds})", "",
               "Half of each labelled set is treated as accepted decisions; the other half is scored. "
               "With fine-tuning, the encoder is re-trained on the codebook and the reviewed half, as the "
