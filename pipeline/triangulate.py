@@ -355,7 +355,7 @@ def _text_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
     for column in columns:
         if column not in frame.columns:
             frame[column] = ""
-        frame[column] = frame[column].fillna("").astype(str)
+        frame[column] = frame[column].fillna("").astype(str).astype(object)
     return frame
 
 
