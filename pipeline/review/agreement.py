@@ -134,9 +134,11 @@ def _decision_codes(decisions: pd.DataFrame, codebook: Codebook) -> dict[tuple[s
     return chosen
 
 
-def _suggested(suggestions: pd.DataFrame, codebook: Codebook) -> tuple[dict, dict]:
-    """segment_id -> set of suggested codes, and segment_id -> top suggested code."""
-    shown = suggestions[suggestions["suggested"].astype(bool)].sort_values(["segment_id", "rank"])
+def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[str]) -> tuple[dict, dict]:
+    """segment_id -> set of suggested codes, and segment_id -> top suggested code, for ``segment_ids``."""
+    shown = suggestions[suggestions["suggested"].astype(bool)
+                        & suggestions["segment_id"].astype(str).isin(segment_ids)]
+    shown = shown.sort_values(["segment_id", "rank"])
     sets: dict[str, set[str]] = {}
     top: dict[str, str] = {}
     for row in shown.itertuples(index=False):
@@ -175,7 +177,7 @@ def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
         Columns :data:`AGREEMENT_COLUMNS`.
     """
     chosen = _decision_codes(decisions, codebook)
-    suggested_sets, top = _suggested(suggestions, codebook)
+    suggested_sets, top = _suggested(suggestions, codebook, {segment_id for segment_id, _coder in chosen})
     code_order = {code_id: i for i, code_id in enumerate(codebook.code_ids)}
     rows: list[dict] = []
 

@@ -61,45 +61,44 @@ def coded_segments(segments: pd.DataFrame, suggestions: pd.DataFrame, decisions:
         Columns :data:`CODED_COLUMNS`, in the segments' order.
     """
     segment_ids = set(segments["segment_id"].astype(str))
-    scores = {(str(s), str(c)): float(v) for s, c, v in
-              zip(suggestions["segment_id"], suggestions["code_id"], suggestions["score"])}
-    records = []
-    dropped: set[str] = set()
-
+    suggestions = suggestions.assign(segment_id=suggestions["segment_id"].astype(str),
+                                     code_id=suggestions["code_id"].astype(str))
     current = current_decisions(decisions)
     current = current[current["segment_id"].isin(segment_ids)]
     reviewed = set(current["segment_id"])
-    for row in current.itertuples(index=False):
-        if not row.code_id:
-            continue  # rejected: no code applies
-        code_id = codebook.resolve_alias(row.code_id)
-        if code_id is None:
-            dropped.add(row.code_id)
-            continue
-        records.append({"segment_id": row.segment_id, "code_id": code_id,
-                        "status": "accepted" if row.decision == ACCEPT else "changed",
-                        "score": scores.get((row.segment_id, row.code_id),
-                                            scores.get((row.segment_id, code_id), np.nan)),
-                        "coder": row.coder})
-
+    decided = current[current["code_id"].fillna("").astype(str) != ""]   # rejected: no code applies
     shown = suggestions[suggestions["suggested"].astype(bool)
-                        & ~suggestions["segment_id"].astype(str).isin(reviewed)
-                        & suggestions["segment_id"].astype(str).isin(segment_ids)]
-    for row in shown.sort_values(["segment_id", "rank"]).itertuples(index=False):
-        code_id = codebook.resolve_alias(str(row.code_id))
-        if code_id is None:
-            dropped.add(str(row.code_id))
-            continue
-        records.append({"segment_id": str(row.segment_id), "code_id": code_id, "status": "suggested",
-                        "score": float(row.score), "coder": ""})
+                        & ~suggestions["segment_id"].isin(reviewed)
+                        & suggestions["segment_id"].isin(segment_ids)].sort_values(["segment_id", "rank"])
+    live = {code: codebook.resolve_alias(code) for code in set(decided["code_id"]) | set(shown["code_id"])}
+    dropped = {code for code, live_id in live.items() if live_id is None}
+
+    # A decision's score is its suggestion's, under the code as recorded or as it is now.
+    score_of = suggestions.drop_duplicates(["segment_id", "code_id"], keep="last").set_index(
+        ["segment_id", "code_id"])["score"]
+    decided = decided.assign(live_id=decided["code_id"].map(live))
+    decided = decided[decided["live_id"].notna()]
+    recorded = score_of.reindex(pd.MultiIndex.from_arrays([decided["segment_id"], decided["code_id"]]))
+    renamed = score_of.reindex(pd.MultiIndex.from_arrays([decided["segment_id"], decided["live_id"]]))
+    score = np.where(recorded.isna(), renamed.to_numpy(dtype=float), recorded.to_numpy(dtype=float))
+    reviewed_rows = pd.DataFrame({
+        "segment_id": decided["segment_id"].to_numpy(), "code_id": decided["live_id"].to_numpy(),
+        "status": np.where(decided["decision"].to_numpy() == ACCEPT, "accepted", "changed"),
+        "score": score, "coder": decided["coder"].to_numpy()})
+    shown = shown.assign(live_id=shown["code_id"].map(live))
+    shown = shown[shown["live_id"].notna()]
+    suggested_rows = pd.DataFrame({
+        "segment_id": shown["segment_id"].to_numpy(), "code_id": shown["live_id"].to_numpy(),
+        "status": "suggested", "score": shown["score"].to_numpy(dtype=float), "coder": ""})
     if dropped:
         log.warning("Codes no longer in the codebook were left out of the coded segments: %s "
                     "(list an old id in a code's aliases to keep its decisions)",
                     ", ".join(sorted(dropped)))
 
-    coded = pd.DataFrame(records, columns=["segment_id", "code_id", "status", "score", "coder"])
+    coded = pd.concat([reviewed_rows, suggested_rows], ignore_index=True)
     coded = coded.drop_duplicates(["segment_id", "code_id"], keep="first")
-    coded["theme_id"] = [codebook.theme_of(code_id).id for code_id in coded["code_id"]]
+    theme_of = {code_id: codebook.theme_of(code_id).id for code_id in set(coded["code_id"])}
+    coded["theme_id"] = coded["code_id"].map(theme_of)
     meta = segments[["segment_id", *METADATA_COLUMNS]].copy()
     meta["segment_id"] = meta["segment_id"].astype(str)
     meta["_order"] = range(len(meta))
