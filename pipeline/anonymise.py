@@ -218,8 +218,7 @@ class Pseudonymiser:
     case_sensitive: set[str] = field(default_factory=set)         # variants matched only capitalised
     log_rows: list[dict] = field(default_factory=list)
     person_pseudonyms: dict[str, str] = field(default_factory=dict)  # participant_id -> pseudonym
-    _pattern: re.Pattern | None = field(default=None, init=False, repr=False)
-    _exact: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _active: bool = field(default=False, init=False, repr=False)   # any name or term to replace
     _rank: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _by_first_token: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
     _patterns: dict[tuple, re.Pattern] = field(default_factory=dict, init=False, repr=False)
@@ -324,16 +323,12 @@ class Pseudonymiser:
         )
 
     def _compile(self) -> None:
-        self._exact = {}
         self._by_first_token = {}
         self._patterns = {}
-        if not self.replacements:
-            self._pattern = None
-            return
+        self._active = bool(self.replacements)
         # Longest first, so a full name wins over its first name.
         ordered = sorted(self.replacements, key=lambda k: (-len(k), k))
         self._rank = {key: rank for rank, key in enumerate(ordered)}
-        self._pattern = self._pattern_for(tuple(ordered))
         # A one-pattern alternation of every variant costs time per variant at
         # every position of every text, and the register grows with the project
         # (thousands of names: hours for 100k segments). A variant can only match
@@ -358,7 +353,7 @@ class Pseudonymiser:
 
     def _text_pattern(self, text: str) -> re.Pattern | None:
         """The pattern of the variants that can occur in ``text`` (None: none can)."""
-        if self._pattern is None:
+        if not self._active:
             return None
         index = self._by_first_token
         candidates = set(index.get("", ()))
@@ -375,7 +370,7 @@ class Pseudonymiser:
 
         Non-string values (numbers, missing values) are returned unchanged.
         """
-        if not isinstance(text, str) or self._pattern is None or not text:
+        if not isinstance(text, str) or not self._active or not text:
             return text
         pattern = self._text_pattern(text)
         return pattern.sub(self._replace, text) if pattern is not None else text
@@ -399,7 +394,7 @@ class Pseudonymiser:
 
     def contains_identifier(self, text: str) -> bool:
         """True if ``text`` still contains a name or term that :meth:`apply` would replace."""
-        if not (self._pattern and isinstance(text, str)):
+        if not (self._active and isinstance(text, str)):
             return False
         pattern = self._text_pattern(text)
         return bool(pattern is not None and pattern.search(text))
@@ -480,7 +475,8 @@ def transcript_speakers(segments_path: Path, register: list[Person]) -> list[Per
     segments_path = Path(segments_path)
     if not segments_path.exists():
         return []
-    frame = pd.read_parquet(segments_path, columns=["speaker", "speaker_role"])
+    # One row per speaker and role, in order of first appearance.
+    frame = pd.read_parquet(segments_path, columns=["speaker", "speaker_role"]).drop_duplicates()
     known = {_key(person.name) for person in register}
     people: list[Person] = []
     seen: set[str] = set()
@@ -558,24 +554,41 @@ def possible_identifiers(
 
     counts: Counter = Counter()
     first: dict[str, tuple[str, str, int]] = {}
+    known: dict[str, bool] = {}   # token -> skipped or already replaced (tokens repeat a lot)
+
+    def is_known(token: str) -> bool:
+        if token not in known:
+            known[token] = (token.lower().replace("’", "'") in skip
+                            or pseudonymiser is not None and pseudonymiser.contains_identifier(token))
+        return known[token]
+
+    reportable: dict[str, bool] = {}   # word -> whether it could be reported when not after a title
+
+    def could_report(word: str) -> bool:
+        if word not in reportable:
+            token = _token(word)
+            lowered = token.lower().replace("’", "'")
+            reportable[word] = (token[:1].isupper() and len(token) >= 2 and not token.isupper()
+                                and lowered not in lower_seen and not is_known(token))
+        return reportable[word]
+
     for segment_id, text in pairs:
+        # Most texts hold no word that could be reported; find that out cheaply first.
+        if not _TITLE_TOKEN.search(text) and not any(map(could_report, _NAME_TOKEN.findall(text))):
+            continue
         titled = {m.start(2) for m in _TITLE_TOKEN.finditer(text)}
         for match in _NAME_TOKEN.finditer(text):
-            token = match.group(0).rstrip("'’")
-            if token.endswith(("'s", "’s")):
-                token = token[:-2]
-            if not token[:1].isupper() or len(token) < 2:
+            token = _token(match.group(0))
+            if not token[:1].isupper() or len(token) < 2 or is_known(token):
                 continue
             lowered = token.lower().replace("’", "'")
-            if lowered in skip or pseudonymiser is not None and pseudonymiser.contains_identifier(token):
-                continue
             after_title = match.start() in titled
             if not after_title:
                 if token.isupper():  # acronyms (NHS, ICB) and shouting
                     continue
                 if lowered in lower_seen:
                     continue
-                if _SENTENCE_START.search(text[: match.start()]):
+                if _starts_sentence(text, match.start()):
                     continue
             counts[token] += 1
             first.setdefault(token, (segment_id, text, match.start()))
@@ -587,6 +600,24 @@ def possible_identifiers(
         rows.append({"token": token, "count": count, "example_segment_id": segment_id,
                      "context": context, "review_note": REVIEW_NOTE})
     return pd.DataFrame(rows, columns=POSSIBLE_IDENTIFIER_COLUMNS)
+
+
+def _token(word: str) -> str:
+    """A word as :func:`possible_identifiers` reports it: without a trailing apostrophe or 's."""
+    word = word.rstrip("'’")
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether ``text[start:]`` begins a sentence (:data:`_SENTENCE_START` on what comes before).
+
+    Only the last characters before ``start`` decide it, so a short window is
+    searched; the whole prefix only when the window is (nearly) all whitespace.
+    """
+    window = text[max(0, start - 64):start]
+    if start > 64 and len(window.strip()) < 2:
+        window = text[:start]
+    return bool(_SENTENCE_START.search(window))
 
 
 def _context(text: str, start: int, length: int, width: int, pseudonymiser: Pseudonymiser | None) -> str:
