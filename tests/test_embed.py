@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -128,7 +129,19 @@ def test_embeddings_table_round_trip(tmp_path):
     ids, read_back = embed.read_embeddings(target)
     assert ids == ["a", "b", "c"]
     np.testing.assert_array_equal(read_back, vectors)
-    assert pq.read_schema(target).field("embedding").type.value_type == "float"
+    # Stored as 5 float32s of bytes each, which parquet decodes fast.
+    assert pq.read_schema(target).field("embedding").type == pa.binary(5 * 4)
+
+
+def test_embeddings_written_as_lists_of_floats_are_still_read(tmp_path):
+    """Projects embedded before the binary form keep working until the embed stage rewrites them."""
+    vectors = np.random.default_rng(1).normal(size=(4, 6)).astype(np.float32)
+    target = tmp_path / "embeddings.parquet"
+    pq.write_table(pa.table({"segment_id": ["a", "b", "c", "d"], "text_hash": ["1", "2", "3", "4"],
+                             "embedding": pa.array(vectors.tolist(), type=pa.list_(pa.float32()))}), target)
+    ids, read_back = embed.read_embeddings(target)
+    assert ids == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(read_back, vectors)
 
 
 def test_read_embeddings_reports_a_missing_file(tmp_path):
