@@ -172,8 +172,7 @@ def representativeness(candidates: pd.DataFrame, embeddings, by=("theme_id",)) -
     if embeddings is None:
         return out
     ids, matrix = embeddings
-    matrix = np.asarray(matrix, dtype=float)
-    if matrix.size == 0:
+    if np.asarray(matrix).size == 0:
         return out
     position = {segment_id: i for i, segment_id in enumerate(ids)}
     rows = candidates["segment_id"].map(position)
@@ -181,7 +180,7 @@ def representativeness(candidates: pd.DataFrame, embeddings, by=("theme_id",)) -
         found = rows.loc[part.index].dropna().astype(int)
         if found.empty:
             continue
-        vectors = matrix[found.to_numpy()]
+        vectors = np.asarray(matrix[found.to_numpy()], dtype=float)   # only the rows used, in float64
         centroid = vectors.mean(axis=0)
         norm = np.linalg.norm(centroid)
         if norm == 0:

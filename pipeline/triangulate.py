@@ -306,6 +306,7 @@ class Evidence:
     config: dict
     theme_descriptions: dict = field(default_factory=dict)
     source_waves: pd.DataFrame | None = None   # one row per (source_id, wave): wave denominators
+    _unit_rows: dict = field(default_factory=dict, init=False, repr=False)   # level -> _unit_rows()
 
     @property
     def include_suggested(self) -> bool:
@@ -390,11 +391,10 @@ def build_evidence(coded: pd.DataFrame, segments: pd.DataFrame, codebook, config
     coded = coded[~coded["speaker_role"].isin(INTERVIEWER_ROLES)]
     code_theme = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
     # The codebook is the authority on which theme a code belongs to.
-    mapped = coded["code_id"].map(lambda c: code_theme.get(codebook.resolve_alias(c) or c, ""))
-    coded = coded.assign(
-        code_id=coded["code_id"].map(lambda c: codebook.resolve_alias(c) or c),
-        theme_id=mapped.where(mapped != "", coded["theme_id"]),
-    )
+    live = {c: codebook.resolve_alias(c) or c for c in coded["code_id"].unique()}
+    live_ids = coded["code_id"].map(live)
+    mapped = live_ids.map({c: code_theme.get(c, "") for c in live.values()})
+    coded = coded.assign(code_id=live_ids, theme_id=mapped.where(mapped != "", coded["theme_id"]))
     unknown = sorted(set(coded["code_id"]) - set(code_theme))
     if unknown:
         log.warning("Ignoring %d code(s) not in the codebook: %s", len(unknown), ", ".join(unknown[:10]))
@@ -454,22 +454,32 @@ def load_evidence(config: dict, root: Path) -> Evidence:
 
 
 def _unit_rows(ev: Evidence, level: str) -> pd.DataFrame:
-    """Evidence at the code or theme level: one row per (unit, segment), reviewed if any code was."""
-    key = "code_id" if level == "code" else "theme_id"
-    frame = ev.coded.groupby([key, "segment_id"], as_index=False).agg(
-        reviewed=("reviewed", "any"),
-        **{c: (c, "first") for c in ("source_id", "site", "sector", "method", "wave")},
-    )
-    return frame.rename(columns={key: "unit"})
+    """Evidence at the code or theme level: one row per (unit, segment), reviewed if any code was.
+
+    Computed once per level (every table uses it); callers must not modify it."""
+    if level not in ev._unit_rows:
+        key = "code_id" if level == "code" else "theme_id"
+        frame = ev.coded.groupby([key, "segment_id"], as_index=False).agg(
+            reviewed=("reviewed", "any"),
+            **{c: (c, "first") for c in ("source_id", "site", "sector", "method", "wave")},
+        )
+        ev._unit_rows[level] = frame.rename(columns={key: "unit"})
+    return ev._unit_rows[level]
+
+
+def _parts(rows: pd.DataFrame, column: str) -> dict:
+    """``rows`` split by the values of ``column`` (one pass, instead of a comparison per value)."""
+    return {value: part for value, part in rows.groupby(column, sort=False)}
 
 
 def _counts(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """segments, sources and the parts owed to unreviewed suggestions, per group."""
     if rows.empty:
         return pd.DataFrame(columns=by + ["segments", "sources", "suggested_segments", "suggested_only_sources"])
-    grouped = rows.groupby(by)
-    out = grouped.agg(segments=("segment_id", "nunique"), sources=("source_id", "nunique"))
-    out["suggested_segments"] = grouped.apply(lambda g: int((~g["reviewed"]).sum()), include_groups=False)
+    grouped = rows.assign(unreviewed=~rows["reviewed"]).groupby(by)
+    out = grouped.agg(segments=("segment_id", "nunique"), sources=("source_id", "nunique"),
+                      suggested_segments=("unreviewed", "sum"))
+    out["suggested_segments"] = out["suggested_segments"].astype(int)
     reviewed_sources = rows[rows["reviewed"]].groupby(by)["source_id"].nunique()
     out["suggested_only_sources"] = out["sources"] - reviewed_sources.reindex(out.index).fillna(0).astype(int)
     return out.reset_index()
@@ -595,8 +605,10 @@ def triangulation_table(ev: Evidence, level: str = "theme") -> pd.DataFrame:
     records = []
     n_sites = len(ev.sites)
     units = ev.themes if level == "theme" else ev.codes
+    by_unit = _parts(rows, "unit")
     for unit_id, label in units.items():
-        part = rows[rows["unit"] == unit_id]
+        part = by_unit.get(unit_id, rows.iloc[:0])
+        by_site = _parts(part, "site")
         sites_with = [s for s in ev.sites if s in set(part["site"])]
         ids = _unit_ids(ev, level, unit_id, label)
         record = {"scope": "programme", **ids, "site": "",
@@ -618,7 +630,7 @@ def triangulation_table(ev: Evidence, level: str = "theme") -> pd.DataFrame:
         })
         records.append(record)
         for site in ev.all_site_keys():
-            site_part = part[part["site"] == site]
+            site_part = by_site.get(site, part.iloc[:0])
             records.append({"scope": "site", **ids, "site": site,
                             "site_label": ev.site_label(site), **describe(site_part),
                             f"sites_with_{level}": None, "sites_total": None, "prevalence": "",
@@ -668,14 +680,17 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
     totals = ev.sources.groupby("site")["source_id"].nunique().to_dict()
     units = ev.themes if level == "theme" else ev.codes
     records = []
+    # unit -> site -> the sources raising the unit there
+    sources = {unit: part.groupby("site")["source_id"].agg(set).to_dict()
+               for unit, part in _parts(rows, "unit").items()}
     for site in ev.all_site_keys():
         others = [s for s in ev.sites if s != site]
         site_total = totals.get(site, 0)
         other_total = sum(totals.get(s, 0) for s in others)
         for unit_id, label in units.items():
-            part = rows[rows["unit"] == unit_id]
-            here = part.loc[part["site"] == site, "source_id"].nunique()
-            there = part.loc[part["site"].isin(others), "source_id"].nunique()
+            by_site = sources.get(unit_id, {})
+            here = len(by_site.get(site, ()))
+            there = len(set().union(*(by_site.get(s, ()) for s in others)))
             site_total_ = max(site_total, here)
             other_total_ = max(other_total, there)
             p_here, p_there = _percent(here, site_total_), _percent(there, other_total_)
@@ -742,9 +757,10 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
     site_rows = triangulation[triangulation["scope"] == "site"]
     best = quotes[(quotes["scope"] == "site") & (quotes["rank"] == 1)] if not quotes.empty else quotes
     best = {(r.site, r.theme_id): r for r in best.itertuples()} if not best.empty else {}
+    segment_ids = rows.groupby(["unit", "site"])["segment_id"].agg(sorted).to_dict()
     records = []
     for r in site_rows.itertuples():
-        ids = sorted(rows.loc[(rows["unit"] == r.theme_id) & (rows["site"] == r.site), "segment_id"])
+        ids = segment_ids.get((r.theme_id, r.site), [])
         quote = best.get((r.site, r.theme_id))
         records.append({
             "site": r.site, "site_label": r.site_label, "theme_id": r.theme_id, "theme_label": r.theme_label,
