@@ -35,8 +35,14 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` with every text cell passed through :func:`neutralise_formula`."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise_formula)
+        series = out[column]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        # Find the few cells at risk vectorised; only those go through neutralise_formula.
+        text = series.astype("string") if series.dtype == object else series
+        risky = text.str.startswith(FORMULA_PREFIXES, na=False).to_numpy(dtype=bool)
+        if risky.any():
+            out[column] = series.where(~risky, series[risky].map(neutralise_formula))
     return out
 
 
