@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/scale.py --sizes 1000 10000     # print the results
     .venv/bin/python benchmarks/scale.py --sizes 100000 --keep /tmp/scale100k
+    .venv/bin/python benchmarks/scale.py --again 100000 --keep /tmp/scale100k
     .venv/bin/python benchmarks/scale.py --write                # table -> BENCHMARKS.md
 
 For each size it generates a synthetic project in the data contract in a temp
@@ -33,6 +34,10 @@ The **floor** is the time ``SentenceTransformer.encode`` takes on exactly the
 cold run's segment texts (batch 64, normalised, in this process, after the
 runs), i.e. the cost of the embeddings alone, without reading, segmenting,
 caching, suggesting or reporting. ``cold / floor`` is the target ratio.
+
+``--again`` re-measures the +1-interview and no-change runs on a kept project
+with the current code (after a change to the later stages), keeping its cold
+run and floor; the entry then records ``reruns_date``.
 
 Results are added to ``benchmarks/scale_results.json`` (one entry per size, so
 the 100k run can be done separately); ``--write`` rebuilds the ``## Scale``
@@ -426,6 +431,31 @@ def bench(n_segments: int, keep: Path | None) -> dict:
     return result
 
 
+def again(n_segments: int, base: Path) -> dict:
+    """Re-measure the +1-interview and no-change runs on a project kept by ``--keep``.
+
+    The interview added by the first benchmark is taken out and the workflow
+    brought up to date without it (not timed); then it is put back and the two
+    runs are timed with the current code. The cold run and the floor are kept.
+    """
+    project = base / "project"
+    results = load_results()
+    if str(n_segments) not in results or not project.is_dir():
+        raise SystemExit(f"no kept project for {n_segments} segments in {base} (run --sizes with --keep first)")
+    (added,) = (project / "data" / "raw" / "interviews").glob("holt_p*_w2.md")
+    text = added.read_text(encoding="utf-8")
+    added.unlink()
+    run_workflow(project, "without_again")
+    added.write_text(text, encoding="utf-8")
+    result = results[str(n_segments)]
+    result["one_more"] = run_workflow(project, "one_more_again")
+    print(f"[{n_segments}] +1 interview again: {result['one_more']['seconds']} s", flush=True)
+    result["no_change"] = run_workflow(project, "no_change_again")
+    print(f"[{n_segments}] no change again: {result['no_change']['seconds']} s", flush=True)
+    result["reruns_date"] = dt.date.today().isoformat()
+    return result
+
+
 def dry_run_jobs(project: Path) -> dict:
     """Jobs and DAG-build time of a dry run of every rule (``--forceall -n``)."""
     env = dict(os.environ)
@@ -493,12 +523,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=[],
                         help="target segment counts to run (e.g. 1000 10000 100000)")
     parser.add_argument("--keep", type=Path, default=None, help="build the project here and keep it")
+    parser.add_argument("--again", type=int, nargs="*", default=[],
+                        help="sizes whose kept project (--keep) re-measures the +1 and no-change runs")
     parser.add_argument("--write", action="store_true", help="rebuild the ## Scale section of BENCHMARKS.md")
     parser.add_argument("--notes", type=Path, default=None,
                         help="a Markdown file appended to the section (findings, fixes)")
     args = parser.parse_args(argv)
     for size in args.sizes:
         result = bench(size, args.keep / str(size) if args.keep else None)
+        results = load_results()
+        results[str(size)] = result
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    for size in args.again:
+        if not args.keep:
+            raise SystemExit("--again needs --keep, the folder the projects were kept in")
+        result = again(size, args.keep / str(size))
         results = load_results()
         results[str(size)] = result
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
