@@ -17,7 +17,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from conftest import copy_example, run_snakemake
+from conftest import copy_example, quick_fine_tuning, run_snakemake
 from pipeline import paths
 
 pytestmark = pytest.mark.slow
@@ -87,9 +87,7 @@ def log_of(project: Path, rule: str) -> str:
 
 
 def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_path):
-    project = copy_example(tmp_path / "project")
-    with (project / "config.yaml").open("a", encoding="utf-8") as config:
-        config.write("\nsuggest:\n  fine_tune_passes: 1   # the default path, trained quickly\n")
+    project = quick_fine_tuning(copy_example(tmp_path / "project"))
     run_snakemake(project)
     assert planned_jobs(project) == {}
     assert "Fine-tuned the embedding model" in log_of(project, "finetune")
