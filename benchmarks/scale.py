@@ -455,7 +455,8 @@ def again(n_segments: int, base: Path) -> dict:
     results = load_results()
     if str(n_segments) not in results or not project.is_dir():
         raise SystemExit(f"no kept project for {n_segments} segments in {base} (run --sizes with --keep first)")
-    (added,) = (project / "data" / "raw" / "interviews").glob("holt_p*_w2.md")
+    # add_interview's file: the highest participant number (IDs are zero-padded).
+    added = max((project / "data" / "raw" / "interviews").glob("holt_p*_w2.md"))
     text = added.read_text(encoding="utf-8")
     added.unlink()
     run_workflow(project, "without_again")
