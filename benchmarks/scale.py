@@ -444,6 +444,11 @@ def bench(n_segments: int, keep: Path | None) -> dict:
     return result
 
 
+def added_interview(project: Path) -> Path:
+    """The file add_interview wrote: the highest participant number (IDs are zero-padded)."""
+    return max((project / "data" / "raw" / "interviews").glob("holt_p*_w2.md"))
+
+
 def again(n_segments: int, base: Path) -> dict:
     """Re-measure the +1-interview and no-change runs on a project kept by ``--keep``.
 
@@ -455,8 +460,7 @@ def again(n_segments: int, base: Path) -> dict:
     results = load_results()
     if str(n_segments) not in results or not project.is_dir():
         raise SystemExit(f"no kept project for {n_segments} segments in {base} (run --sizes with --keep first)")
-    # add_interview's file: the highest participant number (IDs are zero-padded).
-    added = max((project / "data" / "raw" / "interviews").glob("holt_p*_w2.md"))
+    added = added_interview(project)
     text = added.read_text(encoding="utf-8")
     added.unlink()
     run_workflow(project, "without_again")
@@ -467,16 +471,20 @@ def again(n_segments: int, base: Path) -> dict:
     result["no_change"] = run_workflow(project, "no_change_again")
     print(f"[{n_segments}] no change again: {result['no_change']['seconds']} s", flush=True)
     result["reruns_date"] = dt.date.today().isoformat()
-    if "floor_distinct_seconds" not in result:
-        # The cold run's texts: every segment but those of the interview added since.
-        import pandas as pd
-
-        from pipeline import paths
-
-        segments = pd.read_parquet(project / paths.SEGMENTS, columns=["source_file", "text"])
-        cold = segments[segments["source_file"] != f"interviews/{added.name}"]
-        distinct_floor(result, cold["text"].astype(str).tolist())
     return result
+
+
+def cold_texts(project: Path) -> list[str]:
+    """The segment texts of the cold run: every segment but those of the interview added since."""
+    import pandas as pd
+
+    from pipeline import paths
+
+    added = added_interview(project)
+    documents = pd.read_parquet(project / paths.DOCUMENTS, columns=["document_id", "source_file"])
+    later = set(documents.loc[documents["source_file"] == f"interviews/{added.name}", "document_id"])
+    segments = pd.read_parquet(project / paths.SEGMENTS, columns=["document_id", "text"])
+    return segments.loc[~segments["document_id"].isin(later), "text"].astype(str).tolist()
 
 
 def dry_run_jobs(project: Path) -> dict:
@@ -566,6 +574,10 @@ def main(argv: list[str] | None = None) -> int:
         results = load_results()
         results[str(size)] = result
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        if "floor_distinct_seconds" not in result:
+            distinct_floor(result, cold_texts(args.keep / str(size) / "project"))
+            results[str(size)] = result
+            RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     if args.write:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
         write_section(load_results(), notes)
