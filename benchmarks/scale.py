@@ -221,6 +221,9 @@ def interview_text(maker: TextMaker, rng: random.Random, pid: str, wave: str, da
     return "\n".join(lines)
 
 
+TURNS = 8   # interviewer questions per interview: 8 questions + 8 answers = 16 segments
+
+
 def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
     """Write a synthetic project of about ``n_segments`` segments; returns what was written."""
     import yaml
@@ -232,7 +235,7 @@ def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
         (raw / folder).mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "codebook", root / "codebook")
 
-    turns = 8                                   # 8 questions + 8 answers = 16 segments
+    turns = TURNS
     n_interviews = max(2, round(n_segments * 0.75 / (2 * turns)))
     n_responses = max(3, round(n_segments * 0.15 / len(SURVEY_QUESTIONS)))
     paragraphs = 8
@@ -453,19 +456,23 @@ def again(n_segments: int, base: Path) -> dict:
     """Re-measure the +1-interview and no-change runs on a project kept by ``--keep``.
 
     The interview added by the first benchmark is taken out and the workflow
-    brought up to date without it (not timed); then it is put back and the two
-    runs are timed with the current code. The cold run and the floor are kept.
+    brought up to date without it (not timed); then a new interview with new
+    text takes its place and the two runs are timed with the current code. The
+    cold run and the floor are kept.
     """
     project = base / "project"
     results = load_results()
     if str(n_segments) not in results or not project.is_dir():
         raise SystemExit(f"no kept project for {n_segments} segments in {base} (run --sizes with --keep first)")
     added = added_interview(project)
-    text = added.read_text(encoding="utf-8")
     added.unlink()
     run_workflow(project, "without_again")
-    added.write_text(text, encoding="utf-8")
+    # A new interview for the same participant: new text, which the embedding
+    # cache has never seen (putting the old file back would cost no encoding).
+    seed = int(time.time())
+    add_interview(project, {"extra": (added.stem.split("_")[1].upper(), TURNS, None)}, seed=seed)
     result = results[str(n_segments)]
+    result["reruns_seed"] = seed
     result["one_more"] = run_workflow(project, "one_more_again")
     print(f"[{n_segments}] +1 interview again: {result['one_more']['seconds']} s", flush=True)
     result["no_change"] = run_workflow(project, "no_change_again")
