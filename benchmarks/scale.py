@@ -549,9 +549,9 @@ def breakdown(results: dict) -> str:
 
 def write_section(results: dict, notes: str) -> None:
     any_result = next(iter(results.values()))
-    body = (f"{SECTION}\n\nCommand: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000` "
-            f"(then `--write`). Machine: {any_result['machine']}; run {any_result['date']}. "
-            "Other engineers' jobs shared the machine, so times carry some noise.\n\n"
+    body = (f"{SECTION}\n\nCommands: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 "
+            f"--keep DIR`, then `--again 100000 1000 10000 --keep DIR` and `--write`. Machine: {any_result['machine']}; run {any_result['date']}. "
+            "The conditions of each row are described below the tables.\n\n"
             + table(results) + "\n\nCold-run seconds per rule (from Snakemake's log timestamps; jobs "
             "overlap on 2 cores, so they do not sum to the wall time):\n\n" + breakdown(results)
             + "\n\n" + notes.strip() + "\n")
