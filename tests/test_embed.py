@@ -90,6 +90,17 @@ def test_custom_model_path_relative_to_the_project(tmp_path):
                                embed.embed_texts(texts, {}, tmp_path / "other"), atol=1e-6)
 
 
+def test_at_most_two_models_stay_loaded_least_recently_used_first_out(tmp_path):
+    configs = [{"embedding": {"model_path": str(copy_model(tmp_path / name))}} for name in ("a", "b", "c")]
+    first = embed.load_model(configs[0], tmp_path)
+    embed.load_model(configs[1], tmp_path)
+    assert embed.load_model(configs[0], tmp_path) is first   # reused, and now the most recent
+    embed.load_model(configs[2], tmp_path)                   # evicts b, the least recently used
+    held = {loaded.path.name for loaded in embed._LOADED.values()}
+    assert held == {"a", "c"}
+    assert embed.load_model(configs[0], tmp_path) is first
+
+
 def test_missing_or_invalid_model_folder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         embed.load_model({"embedding": {"model_path": str(tmp_path / "nowhere")}}, tmp_path)
