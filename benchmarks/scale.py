@@ -235,8 +235,7 @@ def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
         (raw / folder).mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "codebook", root / "codebook")
 
-    turns = TURNS
-    n_interviews = max(2, round(n_segments * 0.75 / (2 * turns)))
+    n_interviews = max(2, round(n_segments * 0.75 / (2 * TURNS)))
     n_responses = max(3, round(n_segments * 0.15 / len(SURVEY_QUESTIONS)))
     paragraphs = 8
     n_observations = max(1, round(n_segments * 0.10 / paragraphs))
@@ -252,7 +251,7 @@ def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
         wave = str(1 + i % 2)
         date = f"202{4 + int(wave)}-0{1 + i % 9}-1{i % 9}"
         (raw / "interviews" / f"{SITES[i % len(SITES)]}_p{i:05d}_w{wave}.md").write_text(
-            interview_text(maker, rng, f"P{i:05d}", wave, date, turns), encoding="utf-8")
+            interview_text(maker, rng, f"P{i:05d}", wave, date, TURNS), encoding="utf-8")
 
     import csv
 
@@ -280,7 +279,7 @@ def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
     (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return {"interviews": n_interviews, "survey_responses": n_responses,
             "observations": n_observations, "documents": n_interviews + 1 + n_observations,
-            "extra": (f"P{n_interviews:05d}", turns, rng.getstate())}
+            "extra": (f"P{n_interviews:05d}", TURNS, rng.getstate())}
 
 
 def add_interview(root: Path, written: dict, seed: int = 99) -> None:
@@ -463,7 +462,8 @@ def again(n_segments: int, base: Path) -> dict:
     project = base / "project"
     results = load_results()
     if str(n_segments) not in results or not project.is_dir():
-        raise SystemExit(f"no kept project for {n_segments} segments in {base} (run --sizes with --keep first)")
+        raise SystemExit(f"no kept project for {n_segments} segments in {base} "
+                         "(run --sizes with --keep first)")
     added = added_interview(project)
     added.unlink()
     run_workflow(project, "without_again")
@@ -514,6 +514,13 @@ def load_results() -> dict:
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
 
+def save_result(size: int, result: dict) -> None:
+    """Store one size's entry in the results file, keeping the other sizes'."""
+    results = load_results()
+    results[str(size)] = result
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+
+
 def table(results: dict) -> str:
     rows = ["| segments (documents) | run | wall time | CPU time | peak RSS, tree (largest process) | jobs | "
             "encode floor, wall (CPU) | cold / floor, wall (CPU) | target |",
@@ -528,7 +535,8 @@ def table(results: dict) -> str:
             floor = f"{r['floor_seconds']} s ({r.get('floor_cpu_seconds', '?')} s)" if name == "cold" else ""
             ratio = f"{r['cold_over_floor']} ({r.get('cold_over_floor_cpu', '?')})" if name == "cold" else ""
             if name == "cold" and "floor_distinct_seconds" in r:
-                ratio += f"; distinct texts: {r['cold_over_floor_distinct']} ({r['floor_distinct_seconds']} s)"
+                ratio += (f"; distinct texts: {r['cold_over_floor_distinct']} "
+                          f"({r['floor_distinct_seconds']} s)")
             rows.append(f"| {label if name == 'cold' else ''} | {name} | {run['seconds']} s | "
                         f"{run.get('cpu_seconds', '?')} s | "
                         f"{run['peak_rss_mb']:,} MB ({run['peak_single_rss_mb']:,} MB) | {run['jobs']} | "
@@ -550,7 +558,8 @@ def breakdown(results: dict) -> str:
 def write_section(results: dict, notes: str) -> None:
     any_result = next(iter(results.values()))
     body = (f"{SECTION}\n\nCommands: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 "
-            f"--keep DIR`, then `--again 100000 1000 10000 --keep DIR` and `--write`. Machine: {any_result['machine']}; run {any_result['date']}. "
+            "--keep DIR`, then `--again 100000 1000 10000 --keep DIR` and `--write`. "
+            f"Machine: {any_result['machine']}; run {any_result['date']}. "
             "The conditions of each row are described below the tables.\n\n"
             + table(results) + "\n\nCold-run seconds per rule (from Snakemake's log timestamps; jobs "
             "overlap on 2 cores, so they do not sum to the wall time):\n\n" + breakdown(results)
@@ -570,21 +579,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="a Markdown file appended to the section (findings, fixes)")
     args = parser.parse_args(argv)
     for size in args.sizes:
-        result = bench(size, args.keep / str(size) if args.keep else None)
-        results = load_results()
-        results[str(size)] = result
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        save_result(size, bench(size, args.keep / str(size) if args.keep else None))
     for size in args.again:
         if not args.keep:
             raise SystemExit("--again needs --keep, the folder the projects were kept in")
         result = again(size, args.keep / str(size))
-        results = load_results()
-        results[str(size)] = result
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        save_result(size, result)   # before the floor, which takes long at 100k
         if "floor_distinct_seconds" not in result:
             distinct_floor(result, cold_texts(args.keep / str(size) / "project"))
-            results[str(size)] = result
-            RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+            save_result(size, result)
     if args.write:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
         write_section(load_results(), notes)
