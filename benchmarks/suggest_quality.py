@@ -316,7 +316,9 @@ def report(results: list[dict], seeds: list[int], settings: dict) -> str:
               "defaults (0.565): reviewed_weight 1.0 0.557 and 2.0 0.509; classifier_weight 1.0 0.574 and "
               "0.25 0.559; reviewed segments as extra codebook prototypes and classifier points 0.561. A vote "
               "of the nearest reviewed segments (2 splits) was worse by 0.02–0.09. None of these differences "
-              "exceeds the split-to-split spread, so the defaults stay."]
+              "exceeds the split-to-split spread, so the defaults stay (commands: "
+              "`benchmarks/experiments/learning_variants.py example` and `learning_variants_more.py "
+              "example 2`, one-off scripts)."]
 
     lines += ["", "### The automatic threshold (rank-1 codes)", "",
               f"Off-topic: the {len(OFF_TOPIC)} lines of small talk and meeting logistics in "
