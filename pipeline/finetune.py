@@ -365,12 +365,16 @@ def run_finetune(config: dict, root: Path) -> None:
     embed and suggest stages embed with it (see :func:`encoder_config`). The
     model is trained only when the codebook texts, the reviewed segments or
     the settings changed since it was last trained.
+
+    The codebook's texts are embedded here too, into the fine-tuned model's
+    embedding cache, while the model is loaded anyway: the suggest stage then
+    finds them in the cache and does not load the model itself.
     """
     from pipeline.codebook import project_codebook
-    from pipeline.embed import verified_model_files
+    from pipeline.embed import embed_texts, verified_model_files
     from pipeline.learn import read_decisions
     from pipeline.segment import read_segments
-    from pipeline.suggest import suggest_settings
+    from pipeline.suggest import code_texts, model_texts, suggest_settings
 
     root = Path(root)
     codebook = project_codebook(config, root)
@@ -378,7 +382,9 @@ def run_finetune(config: dict, root: Path) -> None:
     examples = reviewed_examples(read_decisions(root / paths.DECISIONS), codebook, segments)
     passes = int(suggest_settings(config)["fine_tune_passes"])
     model_dir = fine_tuned_model_dir(codebook, examples, config, root, settings={"passes": passes})
-    _path, weights_sha256, key = verified_model_files(fine_tuned_config(config, model_dir), root)
+    encoder = fine_tuned_config(config, model_dir)
+    _path, weights_sha256, key = verified_model_files(encoder, root)
+    embed_texts(model_texts(code_texts(codebook)), encoder, root)
     manifest = {"model_dir": model_dir.relative_to(root).as_posix(), "weights_sha256": weights_sha256,
                 "embedding_key": key}
     with atomic_path(root / paths.ENCODER) as tmp:

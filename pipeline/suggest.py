@@ -219,6 +219,11 @@ def code_texts(codebook) -> CodeTexts:
     )
 
 
+def model_texts(texts: CodeTexts) -> list[str]:
+    """Every text the code model embeds: prototypes, exclude cues, then the background sentences."""
+    return texts.texts + texts.exclude_texts + list(BACKGROUND_TEXTS)
+
+
 # ---------------------------------------------------------------- the model
 
 
@@ -488,7 +493,7 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
     settings = suggest_settings(config)
     texts = code_texts(codebook)
     # One call, so the embedding cache is read once.
-    vectors = embed_texts(texts.texts + texts.exclude_texts + list(BACKGROUND_TEXTS), config, root)
+    vectors = embed_texts(model_texts(texts), config, root)
     n_texts, n_excludes = len(texts.texts), len(texts.exclude_texts)
     text_vectors = vectors[:n_texts]
     exclude_vectors = vectors[n_texts:n_texts + n_excludes]

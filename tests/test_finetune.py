@@ -6,13 +6,14 @@ from pathlib import Path
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import write_codebook_and_segments
-from pipeline import finetune, paths, suggest
+from pipeline import embed, finetune, paths, suggest
 from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
 from pipeline.embed import cache_file, embed_texts, model_key, model_location, read_embeddings, run_embed
@@ -185,6 +186,23 @@ def test_the_stages_embed_and_suggest_with_the_fine_tuned_model(tuned, project, 
     assert first.loc[["s1", "s2", "s3"], "code_id"].tolist() == ["funding", "volunteers", "wellbeing"]
     assert first.loc[["s1", "s2", "s3"], "suggested"].all()
     assert not table.loc[table["segment_id"] == "s5", "suggested"].any()    # the car park: no code
+
+
+def test_the_suggest_stage_finds_the_code_texts_embedded_by_finetune(tuned, tmp_path, monkeypatch):
+    """The finetune stage embeds the codebook's texts, so suggest never loads the model."""
+    root = write_codebook_and_segments(tmp_path / "project", CODEBOOK, SEGMENTS)
+    shutil.copytree(tuned, cache_dir(root) / tuned.name)   # the fine-tuned model, without its embeddings
+    config = validate_config(TUNED)
+    finetune.run_finetune(config, root)
+    run_embed(config, root)
+
+    def no_model(*_args, **_kwargs):
+        raise AssertionError("the suggest stage loaded the embedding model")
+
+    monkeypatch.setattr(embed, "load_model", no_model)
+    suggest.run_suggest(config, root)
+    first = pd.read_parquet(root / paths.SUGGESTIONS).query("rank == 1").set_index("segment_id")
+    assert first.loc[["s1", "s2", "s3"], "code_id"].tolist() == ["funding", "volunteers", "wellbeing"]
 
 
 def test_tampered_fine_tuned_weights_are_refused(tuned, project):
