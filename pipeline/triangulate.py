@@ -71,7 +71,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact
 
 from pipeline import paths
 from pipeline.anonymise import Pseudonymiser
@@ -213,6 +212,15 @@ def _merged(default: dict, given: dict) -> dict:
     for key, value in given.items():
         out.setdefault(key, {}).update(value or {})
     return out
+
+
+def fisher_exact(table, alternative: str = "two-sided"):
+    """scipy's Fisher exact test, imported when first used: scipy.stats takes
+    over a second to import, and the report stage imports this module only for
+    its wording helpers."""
+    from scipy.stats import fisher_exact as test
+
+    return test(table, alternative=alternative)
 
 
 def sector_divergence(a_mentioning: int, a_total: int, b_mentioning: int, b_total: int,
