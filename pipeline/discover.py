@@ -221,11 +221,11 @@ def cluster_segments(vectors: np.ndarray, distance_threshold: float = 0.75,
         A label per row: ``0, 1, …`` for clusters, largest first (ties by first
         row), and ``-1`` for noise.
     """
-    from sklearn.cluster import AgglomerativeClustering
-
     n = len(vectors)
     if n < max(min_cluster_size, 2):
         return np.full(n, -1, dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+
     raw = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                   distance_threshold=distance_threshold).fit_predict(vectors)
     sizes = Counter(raw.tolist())
@@ -332,6 +332,10 @@ def discover_candidates(pool: pd.DataFrame, vectors: np.ndarray, settings: Disco
     DataFrame
         Columns :data:`CANDIDATE_COLUMNS`, one row per candidate, largest first.
     """
+    if len(pool) < settings.min_cluster_size:   # no cluster can form: spare loading spaCy
+        log.info("%d uncoded segment(s): fewer than a cluster's minimum of %d, so no candidates",
+                 len(pool), settings.min_cluster_size)
+        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
     pool = pool.reset_index(drop=True)
     # Keywords, like exemplars, end up under reports/: work on pseudonymised text
     # only, without the bracketed pseudonyms themselves (nor notes like [laughs]).

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from pipeline import paths
+from pipeline import discover, paths
 from pipeline.codebook import load_codebook
 from pipeline.config import validate_config
 from pipeline.discover import (
@@ -327,6 +327,18 @@ def test_cluster_labels_are_ordered_by_size():
     assert cluster_segments(vectors[:2], 0.5, 3).tolist() == [-1, -1]
 
 
+def test_a_pool_smaller_than_a_cluster_needs_no_lemmas(monkeypatch):
+    def no_spacy():
+        raise AssertionError("spaCy was loaded for a pool too small to cluster")
+
+    monkeypatch.setattr(discover, "lemmatizer", no_spacy)
+    pool = pd.DataFrame({"segment_id": ["a", "b"], "document_id": "d", "source_id": "", "site": "",
+                         "sector": "", "method": "interview",
+                         "text": ["Lots of residents cannot get online.", "The library wifi is slow."]})
+    candidates = discover_candidates(pool, np.eye(2, 4), DiscoverySettings(min_cluster_size=3))
+    assert list(candidates.columns) == CANDIDATE_COLUMNS and candidates.empty
+
+
 def test_class_tfidf_weighs_terms_specific_to_a_class():
     lemmas = [["wifi", "library"], ["wifi", "grant"], ["grant", "budget"], ["grant", "rent"]]
     classes, terms, weights, segment_counts = class_tfidf(lemmas, np.array([0, 0, 1, 1]))
@@ -338,10 +350,10 @@ def test_class_tfidf_weighs_terms_specific_to_a_class():
 
 
 def test_no_candidates_when_too_few_segments_have_content(tmp_path):
-    pool = pd.DataFrame({"segment_id": ["a", "b"], "document_id": "d", "source_id": "", "site": "",
-                         "sector": "", "method": "interview",
-                         "text": ["Yes.", "Lots of residents cannot get online at the library."]})
-    candidates = discover_candidates(pool, np.eye(2, 4), DiscoverySettings())
+    texts = ["Yes.", "No.", "Mm, yes.", "Right.", "OK.", "Lots of residents cannot get online at the library."]
+    pool = pd.DataFrame({"segment_id": list("abcdef"), "document_id": "d", "source_id": "", "site": "",
+                         "sector": "", "method": "interview", "text": texts})
+    candidates = discover_candidates(pool, np.eye(6, 8), DiscoverySettings(min_cluster_size=5))
     assert list(candidates.columns) == CANDIDATE_COLUMNS and candidates.empty
     from openpyxl import Workbook
 
