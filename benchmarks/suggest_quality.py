@@ -315,10 +315,13 @@ def report(results: list[dict], seeds: list[int], settings: dict) -> str:
               "codebook and its reviewed half, κ over 5 splits), the other settings tried did not beat the "
               "defaults (0.565): reviewed_weight 1.0 0.557 and 2.0 0.509; classifier_weight 1.0 0.574 and "
               "0.25 0.559; reviewed segments as extra codebook prototypes and classifier points 0.561. A vote "
-              "of the nearest reviewed segments (2 splits) was worse by 0.02–0.09. None of these differences "
-              "exceeds the split-to-split spread, so the defaults stay (commands: "
-              "`benchmarks/experiments/learning_variants.py example` and `learning_variants_more.py "
-              "example 2`, one-off scripts)."]
+              "of the nearest reviewed segments (2 splits) was worse by 0.02–0.09. On the fine-tuning side "
+              "(first 2 splits, against 0.522 and 0.652 for the default there), each reviewed segment three "
+              "times per pass gave 0.500 and 0.576, and 5 passes 0.511 on the first: both worse, so the "
+              "runs were stopped there. None of these variants beats the defaults by more than the "
+              "split-to-split spread, so the defaults stay (commands: "
+              "`benchmarks/experiments/learning_variants.py example`, `learning_variants_more.py "
+              "example 2` and `finetune_learning_variants.py example default,rep3,pass5`, one-off scripts)."]
 
     lines += ["", "### The automatic threshold (rank-1 codes)", "",
               f"Off-topic: the {len(OFF_TOPIC)} lines of small talk and meeting logistics in "
