@@ -68,6 +68,8 @@ def check_markdown(text: str) -> list[str]:
             problems.append(f"line {number}: empty list item")
         if line.startswith("- ") and i_before_is_text(lines, number - 1):
             problems.append(f"line {number}: a list must follow a blank line")
+        if line.startswith("#") and number > 1 and lines[number - 2].strip():
+            problems.append(f"line {number}: a heading must follow a blank line")
     for i, token in enumerate(tokens):
         if token.type == "thead_open":
             separator = lines[token.map[0] + 1] if token.map else ""
@@ -87,6 +89,7 @@ def test_validator_catches_problems():
     assert check_markdown("# A\n\nRaised by nan sources.\n")
     assert check_markdown("# A\n\nCodes:\n- one\n")
     assert check_markdown("# A\n\n- \n")
+    assert check_markdown("# A\n\nText.\n## B\n")
     assert check_markdown("## A\n")
     assert check_markdown("# A\n\n| a | b |\n| --- | --- |\n| 1 | 2 | 3 |\n")
     assert not check_markdown("# A\n\n## B\n\n| a | b |\n| :--- | ---: |\n| x\\|y | 2 |\n")
@@ -143,14 +146,15 @@ def test_code_level_findings(reported):
 
 def test_saturation_and_cooccurrence_in_the_summaries(reported):
     text = (reported / paths.SUMMARY_MD).read_text(encoding="utf-8")
-    assert "Code saturation across the interviews: " in text
+    assert ("\n\n**Code saturation.** 1 new code emerged in the last 3 of 8 interviews (most recently in "
+            "interview 6): saturation not reached.") in text
     assert "saturation was reached in none of the three partnerships" in text
     assert "](figures/saturation.png)" in text and "](figures/theme_network.png)" in text
     codes_together = text.split("## Codes that occur together", 1)[1].split("\n## ", 1)[0]
     assert "| Code | Found with | Documents with both |" in codes_together
     assert "Sustainability" in codes_together and "Funding" in codes_together  # e2: one workshop, both codes
     site = (reported / paths.SITES_DIR / "east.md").read_text(encoding="utf-8")
-    assert "Code saturation across the interviews here: Only 2 coded interviews" in site
+    assert "**Code saturation.** Only 2 coded interviews" in site
     assert "](../figures/saturation.png)" in site
     from openpyxl import load_workbook
 
