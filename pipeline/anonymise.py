@@ -568,6 +568,7 @@ def possible_identifiers(
         if word not in reportable:
             token = _token(word)
             lowered = token.lower().replace("’", "'")
+            # Not acronyms (NHS, ICB) or shouting, nor words the texts also use in lower case.
             reportable[word] = (token[:1].isupper() and len(token) >= 2 and not token.isupper()
                                 and lowered not in lower_seen and not is_known(token))
         return reportable[word]
@@ -579,17 +580,11 @@ def possible_identifiers(
         titled = {m.start(2) for m in _TITLE_TOKEN.finditer(text)}
         for match in _NAME_TOKEN.finditer(text):
             token = _token(match.group(0))
-            if not token[:1].isupper() or len(token) < 2 or is_known(token):
+            if match.start() in titled:   # "Mrs Okafor": reported unless already known
+                if not token[:1].isupper() or len(token) < 2 or is_known(token):
+                    continue
+            elif not could_report(match.group(0)) or _starts_sentence(text, match.start()):
                 continue
-            lowered = token.lower().replace("’", "'")
-            after_title = match.start() in titled
-            if not after_title:
-                if token.isupper():  # acronyms (NHS, ICB) and shouting
-                    continue
-                if lowered in lower_seen:
-                    continue
-                if _starts_sentence(text, match.start()):
-                    continue
             counts[token] += 1
             first.setdefault(token, (segment_id, text, match.start()))
 
