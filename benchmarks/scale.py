@@ -558,7 +558,8 @@ def breakdown(results: dict) -> str:
 def write_section(results: dict, notes: str) -> None:
     any_result = next(iter(results.values()))
     body = (f"{SECTION}\n\nCommands: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 "
-            "--keep DIR`, then `--again 100000 1000 10000 --keep DIR` and `--write`. "
+            "--keep DIR`, then `--write` (`--again SIZES --keep DIR` re-measures the +1-interview and "
+            "no-change runs on kept projects). "
             f"Machine: {any_result['machine']}; run {any_result['date']}. "
             "The conditions of each row are described below the tables.\n\n"
             + table(results) + "\n\nCold-run seconds per rule (from Snakemake's log timestamps; jobs "
