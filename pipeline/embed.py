@@ -58,7 +58,7 @@ MODEL_KEY_METADATA = b"pipeline.model_key"
 
 @dataclass
 class LoadedModel:
-    """A sentence-transformers model loaded from a verified local directory.
+    """An embedding model loaded from a verified local directory.
 
     Attributes
     ----------
@@ -68,23 +68,38 @@ class LoadedModel:
         sha256 of the weights file.
     key : str
         Short hash of the weights and the configuration files; names the cache.
-    model : sentence_transformers.SentenceTransformer
+    model : sentence_transformers.SentenceTransformer or pipeline.onnx_encoder.OnnxEncoder
         The model itself (on the CPU).
+    backend : {"onnx", "torch"}
+        What runs it (``embedding.backend``).
     """
 
     path: Path
     weights_sha256: str
     key: str
     model: object
+    backend: str = "torch"
 
     @property
     def dimension(self) -> int:
+        if self.backend == "onnx":
+            return self.model.dimension
         get_dimension = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension  # sentence-transformers < 5
         return int(get_dimension())
 
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """One batch of texts as ``(len(texts), dimension)`` float32 vectors, L2-normalised."""
+        if self.backend == "onnx":
+            return self.model.encode_batch(texts)
+        import torch
 
-_LOADED: dict[tuple[str, str | None], LoadedModel] = {}
+        with torch.inference_mode():
+            return self.model.encode(texts, batch_size=max(1, len(texts)), show_progress_bar=False,
+                                     convert_to_numpy=True, normalize_embeddings=True)
+
+
+_LOADED: dict[tuple[str, str | None, str], LoadedModel] = {}
 # Models kept loaded in a process: the packaged one and a fine-tuned one (a
 # benchmark that fine-tunes many would otherwise hold every one in memory).
 MAX_LOADED = 2
@@ -192,11 +207,19 @@ def model_key(config: dict, root: Path) -> str:
     return verified_model_files(config, root)[2]
 
 
+def embedding_backend(config: dict) -> str:
+    """``embedding.backend``: "onnx" (the default) or "torch"."""
+    return str((config.get("embedding") or {}).get("backend") or "onnx")
+
+
 def load_model(config: dict, root: Path) -> LoadedModel:
-    """Load the configured sentence-transformers model once per process, offline.
+    """Load the configured embedding model once per process, offline.
 
     The weights file's sha256 is checked before loading: against the known hash
     for the packaged model, or against ``embedding.model_sha256`` when given.
+    With ``embedding.backend: onnx`` (the default) the model runs with ONNX
+    Runtime, exported under ``data/processed/cache/onnx/`` the first time (see
+    :mod:`pipeline.onnx_encoder`); only that first export imports torch.
 
     Parameters
     ----------
@@ -212,21 +235,41 @@ def load_model(config: dict, root: Path) -> LoadedModel:
     Raises
     ------
     ConfigError
-        If the directory is missing or is not a sentence-transformers model, or
-        the weights do not match the expected sha256.
+        If the directory is missing or is not a sentence-transformers model, the
+        weights do not match the expected sha256, or the ONNX export fails.
     """
     path, expected = model_location(config, root)
-    memo_key = (str(path.resolve()), expected)
+    backend = embedding_backend(config)
+    memo_key = (str(path.resolve()), expected, backend)
     if memo_key in _LOADED:
         _LOADED[memo_key] = _LOADED.pop(memo_key)   # now the most recently used
         return _LOADED[memo_key]
 
     path, actual, key = verified_model_files(config, root)
+    started = time.perf_counter()
+    if backend == "onnx":
+        from pipeline.onnx_encoder import MANIFEST, OnnxEncoder, export_dir, export_model
 
+        folder = export_dir(root, key)
+        if not (folder / MANIFEST).is_file():
+            export_model(load_sentence_transformer(path), folder)
+        model = OnnxEncoder(folder)
+    else:
+        model = load_sentence_transformer(path)
+    loaded = LoadedModel(path=path, weights_sha256=actual, key=key, model=model, backend=backend)
+    while len(_LOADED) >= MAX_LOADED:
+        _LOADED.pop(next(iter(_LOADED)))   # the least recently used
+    _LOADED[memo_key] = loaded
+    log.info("Embedding model %s loaded (key %s, %s) in %.1f s", path, key, backend,
+             time.perf_counter() - started)
+    return loaded
+
+
+def load_sentence_transformer(path: Path):
+    """The sentence-transformers model in a verified folder, on the CPU, in eval mode, offline."""
     # Offline before the import: the Hugging Face libraries must never reach a hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    started = time.perf_counter()
     from sentence_transformers import SentenceTransformer
 
     if not sys.stderr.isatty():
@@ -243,13 +286,7 @@ def load_model(config: dict, root: Path) -> LoadedModel:
         raise ConfigError(f"the embedding model could not be loaded: {error}",
                           file=path, hint=MODEL_HINT) from error
     model.eval()
-    loaded = LoadedModel(path=path, weights_sha256=actual, key=key, model=model)
-    while len(_LOADED) >= MAX_LOADED:
-        _LOADED.pop(next(iter(_LOADED)))   # the least recently used
-    _LOADED[memo_key] = loaded
-    log.info("Embedding model %s loaded (key %s) in %.1f s", path, key,
-             time.perf_counter() - started)
-    return loaded
+    return model
 
 
 # ---------------------------------------------------------------------- cache
@@ -430,15 +467,9 @@ def encode(loaded: LoadedModel, texts: list[str], batch_size: int = 64,
         return out
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    import torch
-
-    with torch.inference_mode():
-        for batch in tqdm(batches, desc=description, unit="batch",
-                          disable=not sys.stderr.isatty(), file=sys.stderr):
-            vectors = loaded.model.encode([texts[i] for i in batch], batch_size=len(batch),
-                                          show_progress_bar=False, convert_to_numpy=True,
-                                          normalize_embeddings=True)
-            out[batch] = vectors
+    for batch in tqdm(batches, desc=description, unit="batch",
+                      disable=not sys.stderr.isatty(), file=sys.stderr):
+        out[batch] = loaded.encode_batch([texts[i] for i in batch])
     return out
 
 

@@ -256,20 +256,24 @@ def finetune_key(base_key: str, texts, examples: list[tuple[str, str]], settings
 
 
 def _prune(root: Path, cache_dir: Path, keep: Path) -> None:
-    """Remove all but the newest :data:`CACHE_KEEP` fine-tuned models, with their embedding caches."""
+    """Remove all but the newest :data:`CACHE_KEEP` fine-tuned models, with their embedding caches
+    and ONNX exports."""
     from pipeline.embed import cache_file, model_key
+    from pipeline.onnx_encoder import export_dir
 
     done = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".tmp-") and p != keep]
     for old in sorted(done, key=lambda p: p.stat().st_mtime)[:max(0, len(done) - (CACHE_KEEP - 1))]:
         try:
-            embeddings = cache_file(root, model_key(fine_tuned_config({}, old), root))
+            key = model_key(fine_tuned_config({}, old), root)
         except Exception as error:  # an unreadable model: nothing of it is worth keeping
             log.warning("Could not find the embedding cache of %s (%s)", old.name, error)
-            embeddings = None
+            key = None
         shutil.rmtree(old, ignore_errors=True)
-        if embeddings is not None:
+        if key is not None:
+            embeddings = cache_file(root, key)
             shutil.rmtree(embeddings, ignore_errors=True)
             embeddings.with_suffix(".parquet").unlink(missing_ok=True)
+            shutil.rmtree(export_dir(root, key), ignore_errors=True)
 
 
 def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, config: dict, root: Path,

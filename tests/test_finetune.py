@@ -18,6 +18,7 @@ from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
 from pipeline.embed import cache_file, embed_texts, model_key, model_location, read_embeddings, run_embed
 from pipeline.errors import ConfigError, InputError
+from pipeline.onnx_encoder import export_dir
 
 # Three codes, four texts each (label, definition, "label: definition", one example).
 CODEBOOK = {
@@ -229,11 +230,12 @@ def test_reviewed_segments_are_capped_per_code_stably():
 def test_old_models_are_pruned_with_their_embedding_caches(tuned, project):
     """Runs last: it retires the `tuned` fixture's model."""
     config = validate_config(FROZEN)
-    tuned_cache = cache_file(project, model_key(finetune.fine_tuned_config(config, tuned), project))
+    tuned_key = model_key(finetune.fine_tuned_config(config, tuned), project)
+    tuned_cache, tuned_export = cache_file(project, tuned_key), export_dir(project, tuned_key)
     embed_texts(["A text for the cache of the first model."], finetune.fine_tuned_config(config, tuned), project)
-    assert tuned_cache.is_dir()
+    assert tuned_cache.is_dir() and (tuned_export / "model.onnx").is_file()
     for i in range(2):      # two newer models; CACHE_KEEP = 2 keeps the newest two
         finetune.fine_tuned_model_dir(codebook(), [(f"Brand new text {i}.", "funding")], config, project,
                                       settings=TINY)
-    assert not tuned.exists() and not tuned_cache.exists()
+    assert not tuned.exists() and not tuned_cache.exists() and not tuned_export.exists()
     assert len([p for p in cache_dir(project).iterdir() if p.is_dir()]) == finetune.CACHE_KEEP
