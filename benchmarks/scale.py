@@ -544,14 +544,15 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def breakdown(results: dict) -> str:
-    rules = sorted({rule for r in results.values() for rule in r["cold"]["rule_seconds"]})
+def breakdown(results: dict, run: str = "cold") -> str:
+    """Seconds per rule of one run ("cold" or "one_more") at each size."""
+    rules = sorted({rule for r in results.values() for rule in r[run]["rule_seconds"]})
     sizes = sorted(results, key=int)
     rows = ["| rule | " + " | ".join(f"{results[k]['segments']:,}" for k in sizes) + " |",
             "|---|" + "---|" * len(sizes)]
     for rule in rules:
         rows.append(f"| {rule} | " + " | ".join(
-            f"{results[k]['cold']['rule_seconds'].get(rule, 0):.0f}" for k in sizes) + " |")
+            f"{results[k][run]['rule_seconds'].get(rule, 0):.0f}" for k in sizes) + " |")
     return "\n".join(rows)
 
 
@@ -562,8 +563,9 @@ def write_section(results: dict, notes: str) -> None:
             "no-change runs on kept projects). "
             f"Machine: {any_result['machine']}; run {any_result['date']}. "
             "The conditions of each row are described below the tables.\n\n"
-            + table(results) + "\n\nCold-run seconds per rule (from Snakemake's log timestamps; jobs "
-            "overlap on 2 cores, so they do not sum to the wall time):\n\n" + breakdown(results)
+            + table(results) + "\n\nSeconds per rule (from Snakemake's log timestamps, whole seconds; jobs "
+            "overlap on 2 cores, so they do not sum to the wall time). The cold run:\n\n" + breakdown(results)
+            + "\n\nThe +1-interview run:\n\n" + breakdown(results, "one_more")
             + "\n\n" + notes.strip() + "\n")
     replace_section(SECTION, body)
 

@@ -248,10 +248,10 @@ def load_model(config: dict, root: Path) -> LoadedModel:
     path, actual, key = verified_model_files(config, root)
     started = time.perf_counter()
     if backend == "onnx":
-        from pipeline.onnx_encoder import MANIFEST, OnnxEncoder, export_dir, export_model
+        from pipeline.onnx_encoder import OnnxEncoder, export_dir, export_model, is_exported
 
         folder = export_dir(root, key)
-        if not (folder / MANIFEST).is_file():
+        if not is_exported(folder):
             export_model(load_sentence_transformer(path), folder)
         model = OnnxEncoder(folder)
     else:

@@ -62,6 +62,15 @@ def export_dir(root: Path, key: str) -> Path:
     return Path(root) / ONNX_CACHE / key
 
 
+def is_exported(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished export made by this version of :func:`export_model`."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("version") == EXPORT_VERSION
+
+
 class OnnxEncoder:
     """A sentence-transformers model exported to ONNX (see :func:`export_model`), run with ONNX Runtime.
 
@@ -189,10 +198,12 @@ def export_model(model, target: Path) -> Path:
                     "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]")}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         check_export(model, OnnxEncoder(tmp), target)
+        if target.exists() and not is_exported(target):
+            shutil.rmtree(target)   # an export of an older version, or a broken one
         try:
             os.replace(tmp, target)
         except OSError:
-            if not (target / MANIFEST).is_file():   # not just another process finishing first
+            if not is_exported(target):   # not just another process finishing first
                 raise
     finally:
         if tmp.exists():

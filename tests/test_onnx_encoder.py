@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,16 @@ def test_the_backend_is_validated_by_the_config_schema():
     assert validate_config({})["embedding"]["backend"] == "onnx"
     with pytest.raises(ConfigError, match="embedding.backend"):
         validate_config({"embedding": {"backend": "tensorflow"}})
+
+
+def test_an_export_of_an_older_version_is_made_again(exported, tmp_path):
+    folder = onnx_encoder.export_dir(tmp_path, embed.model_key({}, tmp_path))
+    folder.parent.mkdir(parents=True)
+    shutil.copytree(export_folder(exported), folder)
+    manifest = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+    (folder / "export.json").write_text(json.dumps({**manifest, "version": 0}), encoding="utf-8")
+    (folder / "model.onnx").write_bytes(b"an old export")
+    embed._LOADED.clear()
+    vectors = embed.embed_texts(["The hub closed in August."], {}, tmp_path)
+    assert onnx_encoder.is_exported(folder) and (folder / "model.onnx").stat().st_size > 1_000_000
+    np.testing.assert_allclose(vectors, embed.embed_texts(["The hub closed in August."], {}, exported), atol=1e-6)
