@@ -15,10 +15,12 @@ torch's default threads):
   benchmarks/suggest_quality.py (example and holdout codebooks), with *every*
   text (segments, code prototypes, background sentences) encoded by the option.
 
-Options: ``max_seq_length`` 128, batch sizes 16/32/128, one torch thread, and
+Options: ``max_seq_length`` 128, batch sizes 16/32/128, one torch thread,
 int8 dynamic quantisation of the Linear layers (``torch.ao.quantization.quantize_dynamic``;
-no download). ONNX Runtime is not installed here and was not evaluated.
-Encoding bypasses the embedding cache (whose key does not know about these options).
+no download), and the pipeline's ONNX Runtime backend (``embedding.backend:
+onnx``, :mod:`pipeline.onnx_encoder`: the model exported to ONNX, fp32) with
+two threads and with one. Encoding bypasses the embedding cache (whose key does
+not know about these options).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +48,7 @@ import suggest_quality as sq  # noqa: E402
 from pipeline import suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
 from pipeline.embed import load_model  # noqa: E402
+from pipeline.onnx_encoder import export_model  # noqa: E402
 
 SECTION = "## Encoding speed"
 
@@ -57,8 +61,8 @@ def quantised(model):
     return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def options(base) -> dict:
-    """name -> (model, batch size, max_seq_length, torch threads or None)."""
+def options(base, onnx_folder: Path) -> dict:
+    """name -> (model, batch size, max_seq_length, threads or None); an OnnxEncoder is run by ONNX Runtime."""
     int8 = quantised(base)
     return {
         "fp32, seq 256, batch 64 (default)": (base, 64, 256, None),
@@ -69,7 +73,19 @@ def options(base) -> dict:
         "fp32, 1 thread": (base, 64, 256, 1),
         "int8 dynamic": (int8, 64, 256, None),
         "int8 dynamic, seq 128": (int8, 64, 128, None),
+        "ONNX Runtime fp32 (`embedding.backend: onnx`)": (onnx_folder, 64, 256, None),
+        "ONNX Runtime fp32, 1 thread": (onnx_folder, 64, 256, 1),
     }
+
+
+def onnx_encoder(folder: Path, batch_size: int, threads: int | None):
+    """The pipeline's own ONNX path: length-sorted batches through an OnnxEncoder."""
+    from pipeline.embed import LoadedModel, encode
+    from pipeline.onnx_encoder import OnnxEncoder
+
+    loaded = LoadedModel(path=folder, weights_sha256="", key="", model=OnnxEncoder(folder, threads),
+                         backend="onnx")
+    return lambda texts: encode(loaded, list(texts), batch_size)
 
 
 def encoder(model, batch_size: int, max_seq_length: int, threads: int | None):
@@ -101,20 +117,22 @@ def quality(encode) -> dict:
         frame = pd.read_csv(labelled_path, dtype=str, keep_default_na=False)
         gold = np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
         vectors = encode(frame["text"].tolist())
-        model = sq.fit(codebook, REPO, settings)
+        model = sq.fit(codebook, REPO, settings, {})   # {}: embed_texts above ignores the config
         result = sq.metrics(suggest.score(vectors, model), gold, model.code_ids)
         out[name] = {"top1": result["top1"], "top3": result["top3"]}
     return out
 
 
 def run(n_texts: int, repeats: int) -> dict:
-    base = load_model({}, REPO).model
+    base = load_model({"embedding": {"backend": "torch"}}, REPO).model
+    onnx_folder = export_model(base, Path(tempfile.mkdtemp()) / "onnx")
     maker = scale.TextMaker(random.Random(3))
     texts = [maker.segment() for _ in range(n_texts)]
     results = {}
     reference = None
-    for name, (model, batch, length, threads) in options(base).items():
-        encode = encoder(model, batch, length, threads)
+    for name, (model, batch, length, threads) in options(base, onnx_folder).items():
+        encode = (onnx_encoder(model, batch, threads) if isinstance(model, Path)
+                  else encoder(model, batch, length, threads))
         encode(texts[:batch])                                    # warm-up
         best, best_cpu = float("inf"), float("inf")
         for _ in range(repeats):
@@ -131,7 +149,7 @@ def run(n_texts: int, repeats: int) -> dict:
                          "cosine_mean": round(float(cosine.mean()), 4),
                          "cosine_min": round(float(cosine.min()), 4), "quality": quality(encode)}
         print(name, json.dumps(results[name]), flush=True)
-    return {"n_texts": n_texts, "mean_chars": round(float(np.mean([len(t) for t in texts]))),
+    return {"n_texts": n_texts, "repeats": repeats, "mean_chars": round(float(np.mean([len(t) for t in texts]))),
             "machine": machine(), "options": results}
 
 
@@ -154,7 +172,7 @@ def table(result: dict) -> str:
 def write_section(result: dict, notes: str) -> None:
     """Replace (or add) the ``## Encoding speed`` section of BENCHMARKS.md."""
     body = (f"{SECTION}\n\nCommand: `.venv/bin/python benchmarks/encode_speed.py --texts "
-            f"{result['n_texts']} --repeats 1 --write` ({result['n_texts']} synthetic segments, mean "
+            f"{result['n_texts']} --repeats {result.get('repeats', 1)} --write` ({result['n_texts']} synthetic segments, mean "
             f"{result['mean_chars']} characters). Machine: {result['machine']}.\n\n"
             + table(result) + "\n\n" + notes.strip() + "\n")
     replace_section(SECTION, body)
