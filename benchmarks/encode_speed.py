@@ -124,8 +124,13 @@ def quality(encode) -> dict:
 
 
 def run(n_texts: int, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        return measure(n_texts, repeats, Path(scratch))
+
+
+def measure(n_texts: int, repeats: int, scratch: Path) -> dict:
     base = load_model({"embedding": {"backend": "torch"}}, REPO).model
-    onnx_folder = export_model(base, Path(tempfile.mkdtemp()) / "onnx")
+    onnx_folder = export_model(base, scratch / "onnx")
     maker = scale.TextMaker(random.Random(3))
     texts = [maker.segment() for _ in range(n_texts)]
     results = {}
@@ -172,8 +177,8 @@ def table(result: dict) -> str:
 def write_section(result: dict, notes: str) -> None:
     """Replace (or add) the ``## Encoding speed`` section of BENCHMARKS.md."""
     body = (f"{SECTION}\n\nCommand: `.venv/bin/python benchmarks/encode_speed.py --texts "
-            f"{result['n_texts']} --repeats {result.get('repeats', 1)} --write` ({result['n_texts']} synthetic segments, mean "
-            f"{result['mean_chars']} characters). Machine: {result['machine']}.\n\n"
+            f"{result['n_texts']} --repeats {result.get('repeats', 1)} --write` ({result['n_texts']} "
+            f"synthetic segments, mean {result['mean_chars']} characters). Machine: {result['machine']}.\n\n"
             + table(result) + "\n\n" + notes.strip() + "\n")
     replace_section(SECTION, body)
 
