@@ -36,7 +36,6 @@ from pipeline.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-ONNX_CACHE = f"{paths.PROCESSED}/cache/onnx"
 # Largest absolute difference allowed between an exported model's vectors and
 # sentence-transformers' own on the probe texts (measured: about 2e-7).
 TOLERANCE = 1e-4
@@ -59,7 +58,7 @@ PROBE_TEXTS = [
 
 def export_dir(root: Path, key: str) -> Path:
     """``data/processed/cache/onnx/<key>``: the exported model of the model whose cache key is ``key``."""
-    return Path(root) / ONNX_CACHE / key
+    return Path(root) / paths.ONNX_CACHE / key
 
 
 def is_exported(folder: Path) -> bool:

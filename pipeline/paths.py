@@ -24,6 +24,8 @@ EMBEDDINGS = f"{PROCESSED}/embeddings.parquet"
 # Which fine-tuned model the embed and suggest stages use (suggest.fine_tune).
 ENCODER = f"{PROCESSED}/encoder.json"
 EMBEDDING_CACHE = f"{PROCESSED}/cache/embeddings"
+# ONNX exports of the embedding models (embedding.backend: onnx), one folder per model key.
+ONNX_CACHE = f"{PROCESSED}/cache/onnx"
 # One part of the embeddings when embedding.shards > 1 (also a Snakemake wildcard pattern).
 EMBEDDING_SHARD = f"{PROCESSED}/embeddings/shard-{{shard}}-of-{{n}}.parquet"
 SUGGESTIONS = f"{PROCESSED}/suggestions.parquet"
