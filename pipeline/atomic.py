@@ -1,4 +1,4 @@
-"""Atomic file writes: write to a temp file beside the target, then rename.
+"""Atomic file writes: write to a temp file (or folder) beside the target, then rename.
 
 An interrupted run therefore never leaves a half-written table at a final path;
 at worst a ``.tmp-*`` file remains, which the next run ignores and overwrites.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pandas as pd
 
@@ -39,6 +40,37 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path, finished: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield a temp folder beside ``target``; rename it onto ``target`` on success.
+
+    For caches that several processes may fill at once: when the rename fails
+    because another process has already put a finished folder at ``target``
+    (``finished(target)`` is true), that folder is kept and this one dropped.
+    The temp folder gets the parent folder's permissions (not mkdtemp's private
+    0700), so that a team sharing the project folder can use what is in it.
+
+    Examples
+    --------
+    >>> with atomic_dir(cache / key, lambda p: (p / "modules.json").is_file()) as tmp:   # doctest: +SKIP
+    ...     model.save(str(tmp))
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}.", dir=target.parent))
+    tmp.chmod(target.parent.stat().st_mode & 0o777)
+    try:
+        yield tmp
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not finished(target):
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _umask() -> int:

@@ -33,14 +33,13 @@ import logging
 import os
 import random
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import paths
-from pipeline.atomic import atomic_path
+from pipeline.atomic import atomic_dir, atomic_path
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -316,25 +315,12 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     train_texts, labels, negatives = codebook_training(texts)
     train_texts += [t for t, _c in pairs]
     labels += [index[c] for _t, c in pairs]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}.", dir=cache_dir))
-    # mkdtemp makes the folder private; give it the cache folder's permissions, so that a
-    # team sharing the project folder can use the model.
-    tmp.chmod(cache_dir.stat().st_mode & 0o777)
-    try:
+    with atomic_dir(target, lambda folder: (folder / "modules.json").is_file()) as tmp:
         model, seconds, steps = fine_tune(
             train_texts, labels, negatives, base=base_path, loss=settings["loss"],
             per_text=int(settings["passes"]), batch_size=int(settings["batch_size"]), lr=float(settings["lr"]),
             seed=int(settings["seed"]), max_seq_length=int(settings["max_seq_length"]))
         model.save(str(tmp))
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not (target / "modules.json").is_file():  # not just another process finishing first
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log.info("Fine-tuned the embedding model in %.1f s (%d step(s)) on %d codebook text(s) and %d reviewed "
              "segment(s); saved as %s", seconds, steps, len(texts.texts), len(pairs), key)
     _prune(Path(root), cache_dir, target)

@@ -25,13 +25,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import paths
+from pipeline.atomic import atomic_dir
 from pipeline.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ TOLERANCE = 1e-4
 # Bump when the export changes what it writes.
 EXPORT_VERSION = 1
 MANIFEST = "export.json"
+# The model inputs an export may take, and the field of a tokenizers Encoding that holds each.
+INPUT_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 TORCH_HINT = "set embedding.backend: torch in config.yaml to embed with sentence-transformers directly"
 
 # Probe texts of the export check: they exercise truncation, padding within a
@@ -118,8 +120,7 @@ class OnnxEncoder:
         if self.do_lower_case:
             texts = [text.lower() for text in texts]
         encodings = self.tokenizer.encode_batch(texts)
-        fields = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
-        feed = {name: np.array([getattr(e, fields[name]) for e in encodings], dtype=np.int64)
+        feed = {name: np.array([getattr(e, INPUT_FIELDS[name]) for e in encodings], dtype=np.int64)
                 for name in self.inputs}
         vectors = self.session.run(None, feed)[0].astype(np.float32, copy=False)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -158,8 +159,7 @@ def export_model(model, target: Path) -> Path:
         raise ConfigError("the embedding model has no fast tokenizer, so it cannot run with ONNX Runtime",
                           file=target, hint=TORCH_HINT)
     features = model.preprocess(PROBE_TEXTS[:2])
-    inputs = [name for name in ("input_ids", "attention_mask", "token_type_ids")
-              if isinstance(features.get(name), torch.Tensor)]
+    inputs = [name for name in INPUT_FIELDS if isinstance(features.get(name), torch.Tensor)]
 
     class SentenceGraph(torch.nn.Module):
         """The model's forward pass from token tensors to the sentence embedding."""
@@ -171,10 +171,7 @@ def export_model(model, target: Path) -> Path:
         def forward(self, *tensors):
             return self.model({**dict(zip(inputs, tensors)), "modality": "text"})["sentence_embedding"]
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}.", dir=target.parent))
-    tmp.chmod(target.parent.stat().st_mode & 0o777)   # not mkdtemp's private 0700
-    try:
+    with atomic_dir(target, is_exported) as tmp:
         dynamic = {name: {0: "batch", 1: "tokens"} for name in inputs}
         model.eval()
         # The tracer warns about every Python branch in transformers' code; the check below is what counts.
@@ -199,14 +196,6 @@ def export_model(model, target: Path) -> Path:
         check_export(model, OnnxEncoder(tmp), target)
         if target.exists() and not is_exported(target):
             shutil.rmtree(target)   # an export of an older version, or a broken one
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not is_exported(target):   # not just another process finishing first
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log.info("Exported the embedding model to ONNX: %s", target)
     return target
 

@@ -64,3 +64,25 @@ def test_write_csv_neutralises_formulas_but_not_the_frame(tmp_path):
     assert back["text"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+44 7700", "plain", "'@SUM(A1)"]
     assert back["n"].tolist() == [1, -2, 3, 4]
     assert frame.loc[0, "text"].startswith("=")
+
+
+def test_atomic_dir_renames_a_finished_folder_and_keeps_one_another_process_finished_first(tmp_path):
+    from pipeline.atomic import atomic_dir
+
+    def finished(folder):
+        return (folder / "done").is_file()
+
+    target = tmp_path / "cache" / "key"
+    with atomic_dir(target, finished) as tmp:
+        (tmp / "done").write_text("first")
+    assert (target / "done").read_text() == "first"
+
+    with atomic_dir(target, finished) as tmp:      # the rename fails: target is a full folder
+        (tmp / "done").write_text("second")
+    assert (target / "done").read_text() == "first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["key"]   # no temp folder left
+
+    (target / "done").rename(target / "partial")     # an unfinished folder is not mistaken for one
+    with pytest.raises(OSError), atomic_dir(target, finished) as tmp:
+        (tmp / "done").write_text("third")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["key"]
