@@ -214,13 +214,38 @@ def _merged(default: dict, given: dict) -> dict:
     return out
 
 
-def fisher_exact(table, alternative: str = "two-sided"):
-    """scipy's Fisher exact test, imported when first used: scipy.stats takes
-    over a second to import, and the report stage imports this module only for
-    its wording helpers."""
-    from scipy.stats import fisher_exact as test
+def fisher_exact(table) -> tuple[float, float]:
+    """Two-sided Fisher's exact test of a 2 × 2 table: (sample odds ratio, p-value).
 
-    return test(table, alternative=alternative)
+    The definition of ``scipy.stats.fisher_exact``: the p-value sums the
+    hypergeometric probabilities of every table with the same margins that is
+    no more likely than this one (within a relative 1e-7, as R's
+    ``fisher.test``). tests/test_triangulate.py checks it against scipy on
+    every table with cells up to 7 and on large ones. Written here because
+    importing scipy.stats takes over a second, a third of this stage's run
+    after new fieldwork.
+
+    Examples
+    --------
+    >>> odds, p = fisher_exact([[8, 2], [1, 9]])
+    >>> odds, round(p, 4)
+    (36.0, 0.0055)
+    """
+    (a, b), (c, d) = (int(v) for v in table[0]), (int(v) for v in table[1])
+    if min(a, b, c, d) < 0:
+        raise ValueError(f"a contingency table holds counts, not {table}")
+    row_a, row_b, column = a + b, c + d, a + c
+    if 0 in (row_a, row_b, column, b + d):
+        return math.nan, 1.0
+    odds = a * d / (b * c) if b and c else math.inf
+    low, high = max(0, column - row_b), min(row_a, column)
+    # log P(x + 1) - log P(x) of the hypergeometric distribution, for x = low .. high - 1
+    x = np.arange(low, high, dtype=np.float64)
+    steps = np.log((row_a - x) * (column - x)) - np.log((x + 1) * (row_b - column + x + 1))
+    log_p = np.concatenate(([0.0], np.cumsum(steps)))
+    p = np.exp(log_p - log_p.max())
+    p_value = p[p <= p[a - low] * (1 + 1e-7)].sum() / p.sum()
+    return float(odds), float(min(1.0, p_value))
 
 
 def sector_divergence(a_mentioning: int, a_total: int, b_mentioning: int, b_total: int,
@@ -259,7 +284,7 @@ def sector_divergence(a_mentioning: int, a_total: int, b_mentioning: int, b_tota
         out["verdict"] = "cannot compare: one group has no sources"
         return out
     table = [[a_mentioning, a_total - a_mentioning], [b_mentioning, b_total - b_mentioning]]
-    odds, p_value = fisher_exact(table, alternative="two-sided")
+    odds, p_value = fisher_exact(table)
     out["odds_ratio"], out["p_value"] = float(odds), float(p_value)
     pa, pb = a_mentioning / a_total, b_mentioning / b_total
     higher = a_label if pa > pb else b_label

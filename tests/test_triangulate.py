@@ -123,6 +123,24 @@ def test_fisher_divergence_on_constructed_table():
     assert sector_divergence(0, 4, 0, 5, "v", "s")["verdict"] == "not raised by either group"
 
 
+def test_fisher_exact_agrees_with_scipy():
+    """The stage's own exact test against scipy's, on every table with cells up to 7 and on large ones."""
+    import itertools
+
+    import numpy as np
+
+    from pipeline.triangulate import fisher_exact as own
+
+    large = np.random.default_rng(0).integers(0, 3000, size=(200, 2, 2)).tolist()
+    for table in [[[a, b], [c, d]] for a, b, c, d in itertools.product(range(8), repeat=4)] + large:
+        odds, p_value = own(table)
+        expected_odds, expected_p = fisher_exact(table)
+        assert (math.isnan(odds) and math.isnan(expected_odds)) or odds == expected_odds, table
+        assert math.isclose(p_value, expected_p, rel_tol=1e-9, abs_tol=1e-200), table
+    with pytest.raises(ValueError, match="counts"):
+        own([[1, -1], [2, 3]])
+
+
 def test_triangulation_sector_comparison_uses_source_denominators(ev):
     row = cell(triangulation_table(ev), scope="programme", theme_id="resources")
     # voluntary sources: P001, R1, P004, P006 (4), raising funding: P001, R1, P004 (3)
