@@ -8,6 +8,7 @@ Every rendered document passes through the pseudonymiser before it is written.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from importlib import resources
@@ -105,7 +106,9 @@ def quote_blocks(quotes: list[dict]) -> str:
     return "\n\n".join(blocks)
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """The templates' environment, made once so that each template is compiled once."""
     folder = resources.files("pipeline.report") / "templates"
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
@@ -334,12 +337,17 @@ class ReportData:
         return md_table(rows, headers, ["l", "r", "r", "r", "l"])
 
     def quotes_for(self, theme_id: str, site: str | None = None) -> list[dict]:
-        scope = "programme" if site is None else "site"
-        q = self.quotes[(self.quotes["scope"] == scope) & (self.quotes["theme_id"] == theme_id)]
-        if site is not None:
-            q = q[q["site"] == site]
-        return [{"text": md_inline(row.quote), "attribution": md_inline(row.attribution),
-                 "reviewed": bool(row.reviewed)} for row in q.sort_values("rank").itertuples()]
+        return self._quotes.get(("programme", theme_id, "") if site is None else ("site", theme_id, site), [])
+
+    @functools.cached_property
+    def _quotes(self) -> dict[tuple, list[dict]]:
+        """(scope, theme_id, site) → its quotes in rank order, for the templates."""
+        out: dict[tuple, list[dict]] = {}
+        for row in self.quotes.sort_values("rank", kind="stable").itertuples():
+            out.setdefault((row.scope, row.theme_id, row.site if row.scope == "site" else ""), []).append(
+                {"text": md_inline(row.quote), "attribution": md_inline(row.attribution),
+                 "reviewed": bool(row.reviewed)})
+        return out
 
     def people_plural(self, sector_label: str) -> str:
         """``"Statutory sector (NHS)"`` → ``"statutory sector stakeholders (NHS)"`` (from the attribution label)."""
@@ -453,14 +461,19 @@ class ReportData:
 
     def site_codes_line(self, theme_id: str, site: str) -> str:
         """The codes of one theme raised at one site, with their sources there."""
-        rows = self.code_tri[(self.code_tri["scope"] == "site") & (self.code_tri["site"] == site)
-                             & (self.code_tri["theme_id"] == theme_id) & (self.code_tri["sources"] > 0)]
+        items = self._site_codes.get((theme_id, site))
+        return md_inline(f"Codes raised here: {'; '.join(items)}.") if items else ""
+
+    @functools.cached_property
+    def _site_codes(self) -> dict[tuple, list[str]]:
+        """(theme_id, site) → its codes raised there, most sources first."""
+        rows = self.code_tri[(self.code_tri["scope"] == "site") & (self.code_tri["sources"] > 0)]
         rows = rows.sort_values(["sources", "segments", "code_label"], ascending=[False, False, True], kind="stable")
-        if rows.empty:
-            return ""
-        items = [f"{r.code_label} ({count_phrase(int(r.sources), 'source')}, {r.evidence_strength})"
-                 for r in rows.itertuples()]
-        return md_inline(f"Codes raised here: {'; '.join(items)}.")
+        out: dict[tuple, list[str]] = {}
+        for r in rows.itertuples():
+            out.setdefault((r.theme_id, r.site), []).append(
+                f"{r.code_label} ({count_phrase(int(r.sources), 'source')}, {r.evidence_strength})")
+        return out
 
     # ---- sites
 
