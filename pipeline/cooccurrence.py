@@ -67,19 +67,19 @@ def pair_counts(units: pd.Series, items: pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame({"unit": units.astype(str), "item": items.astype(str)}).drop_duplicates()
     if frame.empty:
         return pd.DataFrame(columns=["a", "b", "count", "jaccard"])
-    incidence = pd.crosstab(frame["unit"], frame["item"]).clip(upper=1)
-    names = list(incidence.columns)  # crosstab sorts the items
-    matrix = incidence.to_numpy(dtype=np.int64)
-    together = matrix.T @ matrix
+    unit_index, _ = pd.factorize(frame["unit"])
+    item_index, names = pd.factorize(frame["item"], sort=True)
+    # units × items incidence; float32 so that the product runs in BLAS (counts stay exact below 2**24)
+    incidence = np.zeros((unit_index.max() + 1, len(names)), dtype=np.float32)
+    incidence[unit_index, item_index] = 1.0
+    together = np.rint(incidence.T @ incidence).astype(np.int64)
     totals = np.diag(together)
-    rows = []
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            count = int(together[i, j])
-            if count:
-                rows.append({"a": names[i], "b": names[j], "count": count,
-                             "jaccard": count / (totals[i] + totals[j] - count)})
-    result = pd.DataFrame(rows, columns=["a", "b", "count", "jaccard"])
+    a, b = np.triu_indices(len(names), k=1)
+    count = together[a, b]
+    a, b, count = a[count > 0], b[count > 0], count[count > 0]
+    names = np.asarray(names, dtype=object)
+    result = pd.DataFrame({"a": names[a], "b": names[b], "count": count,
+                           "jaccard": count / (totals[a] + totals[b] - count)})
     return result.sort_values(["count", "a", "b"], ascending=[False, True, True],
                               kind="stable").reset_index(drop=True)
 
