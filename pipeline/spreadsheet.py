@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl.cell.cell import Cell
+
+if TYPE_CHECKING:  # openpyxl takes 0.2 s to import; stages that only write CSVs need not
+    from openpyxl.cell.cell import Cell
 
 log = logging.getLogger(__name__)
 
