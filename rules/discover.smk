@@ -47,6 +47,8 @@ rule saturation:
     params:
         stage="saturation",
         settings=settings("discover", "sites"),
+    # on the way to the report: run before discover and review_workbook when cores are short
+    priority: 1
     log:
         "logs/saturation.log",
     script:
@@ -67,6 +69,8 @@ rule cooccurrence:
     params:
         stage="cooccurrence",
         settings=settings("discover"),
+    # on the way to the report: run before discover and review_workbook when cores are short
+    priority: 1
     log:
         "logs/cooccurrence.log",
     script:

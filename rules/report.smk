@@ -72,6 +72,9 @@ rule triangulate:
     params:
         stage="triangulate",
         settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
+    # on the way to the report: run before discover and review_workbook when cores are short,
+    # and before saturation and cooccurrence, the shorter jobs the report also waits for
+    priority: 2
     log:
         "logs/triangulate.log",
     script:
@@ -117,7 +120,10 @@ rule report:
     params:
         stage="report",
         settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
+    # on the way to the report: run before discover and review_workbook when cores are short
+    priority: 1
     log:
         "logs/report.log",
     script:
         STAGE_SCRIPT
+
