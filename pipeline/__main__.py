@@ -37,6 +37,7 @@ STAGES = {
     "cooccurrence": "pipeline.cooccurrence:run_cooccurrence",
     "triangulate": "pipeline.triangulate:run_triangulate",
     "report": "pipeline.report:run_report",
+    "identifier_scan": "pipeline.identifier_scan:run_identifier_scan",
 }
 
 

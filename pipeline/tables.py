@@ -4,6 +4,8 @@ The README documents these; readers and writers check against them
 (:func:`read_checked`).
 """
 
+from pathlib import Path
+
 METHODS = ("interview", "survey", "observation", "workshop")
 
 DOCUMENT_COLUMNS = [
@@ -59,3 +61,12 @@ def read_checked(path, required, name: str, hint: str):
     if missing:
         raise InputError(f"the {name} table lacks the column(s) {', '.join(missing)}", file=path, hint=hint)
     return frame
+
+
+def read_optional_csv(path):
+    """A CSV from another stage (or the register), as text, or an empty frame when it does not exist."""
+    import pandas as pd
+
+    if not Path(path).is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")

@@ -115,7 +115,6 @@ rule report:
             caption="../report/heatmap_sector.rst",
             category="Figures",
         ),
-        possible_identifiers=paths.POSSIBLE_IDENTIFIERS,
         anonymisation_log=paths.ANONYMISATION_LOG,
     params:
         stage="report",
@@ -127,3 +126,19 @@ rule report:
     script:
         STAGE_SCRIPT
 
+
+# Needs only the segments, so it runs beside the suggestion stages, not at the end.
+rule identifier_scan:
+    input:
+        paths.SEGMENTS,
+        codebook_file(),
+        register_file(),
+    output:
+        paths.POSSIBLE_IDENTIFIERS,
+    params:
+        stage="identifier_scan",
+        settings=settings("privacy", "sectors", "sites", "project"),
+    log:
+        "logs/identifier_scan.log",
+    script:
+        STAGE_SCRIPT

@@ -11,8 +11,6 @@ already pseudonymised), ``reports/tables/methods.csv`` and, when present,
   (``reports/tables/cooccurrence.csv``) when those exist;
 * ``reports/figures/heatmap_theme_site.png`` and ``heatmap_theme_sector.png``
   (:mod:`pipeline.report.figures`);
-* ``reports/review/possible_identifiers.csv``: capitalised words that look like
-  names but are in no list, for the analyst to check (it shows those words);
 * ``data/processed/anonymisation_log.csv``: real names and terms → pseudonyms.
   This is personal data and is never written under ``reports/``.
 
@@ -28,12 +26,12 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import paths
-from pipeline.anonymise import Pseudonymiser, possible_identifiers, read_register_people
-from pipeline.atomic import write_csv
+from pipeline.anonymise import Pseudonymiser
 from pipeline.errors import InputError
 from pipeline.report.figures import source_heatmap
 from pipeline.report.markdown import ReportData, write_markdown
 from pipeline.report.workbook import Sheet, write_workbook
+from pipeline.tables import read_optional_csv
 from pipeline.triangulate import TABLE_NAMES, table_csv, table_parquet
 
 log = logging.getLogger(__name__)
@@ -64,13 +62,6 @@ def read_tables(root: Path) -> dict[str, pd.DataFrame]:
             raise InputError("triangulation table not found", file=path, hint="run the triangulate stage first")
         tables[name] = pd.read_parquet(path)
     return tables
-
-
-def read_optional_csv(path: Path) -> pd.DataFrame:
-    """A CSV from another stage, or an empty frame when it does not exist."""
-    if not Path(path).is_file():
-        return pd.DataFrame()
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
@@ -155,43 +146,6 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
     return sheets
 
 
-def project_known_words(config: dict, root: Path) -> list[str]:
-    """Words that are not personal names: project, site, sector and codebook labels, organisations, roles."""
-    words = [config.get("project", {}).get("name", "")]
-    words += list(config.get("sites", {})) + list(config.get("sites", {}).values())
-    words += list(config.get("sectors", {}).values())
-    try:
-        from pipeline.codebook import project_codebook
-
-        codebook = project_codebook(config, root)
-        words += [codebook.name] + [t.label for t in codebook.themes] + [c.label for c in codebook.codes]
-    except Exception as error:  # the codebook has its own stage to report problems
-        log.warning("Codebook words not excluded from possible identifiers: %s", error)
-    for person in read_register_people(Path(root) / paths.PARTICIPANTS, named_only=False):
-        words += [person.site, person.role]
-    organisations = read_optional_csv(Path(root) / paths.PARTICIPANTS)
-    if "organisation" in organisations:
-        words += list(organisations["organisation"])
-    return [w for w in words if w]
-
-
-def write_possible_identifiers(config: dict, root: Path, pseudonymiser: Pseudonymiser) -> Path:
-    """``reports/review/possible_identifiers.csv`` from every non-interviewer segment."""
-    target = Path(root) / paths.POSSIBLE_IDENTIFIERS
-    segments_path = Path(root) / paths.SEGMENTS
-    segments = pd.read_parquet(segments_path, columns=None) if segments_path.is_file() else pd.DataFrame(
-        columns=["segment_id", "text"])
-    if "speaker_role" in segments:
-        segments = segments[segments["speaker_role"].fillna("") != "interviewer"]
-    found = possible_identifiers(segments[["segment_id", "text"]], pseudonymiser,
-                                 known_words=project_known_words(config, root))
-    write_csv(target, found)
-    if len(found):
-        log.warning("%d capitalised word(s) look like names but are in no list: see %s",
-                    len(found), paths.POSSIBLE_IDENTIFIERS)
-    return target
-
-
 def run_report(config: dict, root: Path) -> None:
     """Stage ``report``: write the workbook, summaries, figures and privacy checks.
 
@@ -238,6 +192,5 @@ def run_report(config: dict, root: Path) -> None:
         config.get("project", {}).get("name", "Programme evaluation"),
         [note, "People are never named: anyone mentioned appears as a role in square brackets."],
     )
-    write_possible_identifiers(config, root, pseudonymiser)
     pseudonymiser.write_log(root)
     log.info("Wrote the evaluation workbook, the programme summary and %d site page(s)", len(data.site_order))

@@ -198,11 +198,6 @@ def test_anonymisation_log_only_in_processed(reported):
     assert "Priya Chaudhry" in set(log["real"])
 
 
-def test_possible_identifiers_file(reported):
-    found = pd.read_csv(reported / paths.POSSIBLE_IDENTIFIERS, encoding="utf-8-sig")
-    assert list(found.columns) == ["token", "count", "example_segment_id", "context", "review_note"]
-
-
 @pytest.mark.slow
 def test_example_reports_name_no_participant(example_run):
     """On the shipped example, nothing the triangulate and report stages write names anyone in the register."""
