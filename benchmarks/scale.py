@@ -551,8 +551,9 @@ def breakdown(results: dict, run: str = "cold") -> str:
     rows = ["| rule | " + " | ".join(f"{results[k]['segments']:,}" for k in sizes) + " |",
             "|---|" + "---|" * len(sizes)]
     for rule in rules:
-        rows.append(f"| {rule} | " + " | ".join(
-            f"{results[k][run]['rule_seconds'].get(rule, 0):.0f}" for k in sizes) + " |")
+        seconds = [results[k][run]["rule_seconds"].get(rule) for k in sizes]
+        # "–": the rule did not exist when that size was measured
+        rows.append(f"| {rule} | " + " | ".join("–" if s is None else f"{s:.0f}" for s in seconds) + " |")
     return "\n".join(rows)
 
 
