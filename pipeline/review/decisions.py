@@ -20,6 +20,12 @@ Reading a file
   conflicts.csv. An empty row is "not reviewed yet".
 * The coder is the row's ``coder`` cell, else the file name without ``.xlsx``;
   names differing only in case or spacing are one coder (spelt as first recorded).
+* A row whose analyst cells are as pre-filled when the workbook was issued
+  (recorded on its hidden ``Issued`` sheet) is not a decision made in this
+  file and is skipped: an untouched copy of an old workbook never replaces a
+  decision recorded since, and an ``accept`` whose ``suggested_1`` has moved
+  since keeps the accepted code. A pre-filled row that was edited is a new
+  decision of the coder in its ``coder`` cell.
 * Code ids are checked against the codebook; an old id listed in a code's
   ``aliases`` is mapped to that code.
 
@@ -80,6 +86,8 @@ from pipeline.review import (
     ACCEPT,
     CHANGE,
     DECISION_VALUES,
+    EDITABLE_HEADERS,
+    FINAL_HEADERS,
     ISSUED_HEADER,
     REJECT,
 )
@@ -423,13 +431,56 @@ def find_review_sheet(workbook) -> tuple[_Sheet | None, list[str]]:
     return found[0], [s.sheet.title for s in found[1:]]
 
 
-def read_issued_ids(workbook) -> list[str] | None:
-    """The segment IDs listed on the workbook's hidden Issued sheet, or None if it has none."""
+def read_issued(workbook) -> dict[str, dict[str, str] | None] | None:
+    """The workbook as issued, from its hidden Issued sheet; None if it has none.
+
+    Returns
+    -------
+    dict or None
+        Segment ID → the analyst cells as pre-filled (header → text, e.g.
+        ``{"decision": "accept", "final_code_1": "rel_trust", ...}``), in the
+        order issued. The values are None for a workbook issued before the
+        Issued sheet recorded them.
+    """
     for sheet in workbook.worksheets:
-        if _header_name(sheet["A1"].value) == ISSUED_HEADER:
-            return [_cell_text(row[0].value) for row in sheet.iter_rows(min_row=2, max_col=1)
-                    if _cell_text(row[0].value)]
+        if _header_name(sheet["A1"].value) != ISSUED_HEADER:
+            continue
+        header = {c: _header_name(cell.value) for c, cell in enumerate(sheet[1]) if c}
+        prefilled = [(c, name) for c, name in header.items() if name in EDITABLE_HEADERS]
+        issued = {}
+        for row in sheet.iter_rows(min_row=2):
+            segment_id = _cell_text(row[0].value)
+            if segment_id:
+                issued[segment_id] = ({name: _cell_text(row[c].value) if c < len(row) else ""
+                                       for c, name in prefilled} if prefilled else None)
+        return issued
     return None
+
+
+@dataclass(frozen=True)
+class _AnalystCells:
+    """What the analyst cells of a row hold, comparable between the issued and the returned sheet."""
+
+    decision: str
+    codes: tuple[str, ...]
+    coder: str
+    comment: str
+
+    @classmethod
+    def issued(cls, values: dict[str, str]) -> _AnalystCells:
+        return cls(values.get("decision", "").lower(),
+                   tuple(values[h] for h in FINAL_HEADERS if values.get(h)),
+                   " ".join(values.get("coder", "").split()), values.get("comment", ""))
+
+    @property
+    def filled(self) -> bool:
+        return bool(self.decision or self.codes)
+
+    def same(self, other: _AnalystCells, present: set[str]) -> bool:
+        """Equal in the columns the returned sheet still has (``present``: header names)."""
+        return (self.decision == other.decision and self.codes == other.codes
+                and ("coder" not in present or self.coder == other.coder)
+                and ("comment" not in present or self.comment == other.comment))
 
 
 class _CodeResolver:
@@ -453,7 +504,9 @@ class FileResult:
     source_file: str
     decisions: list[Decision]
     seen_ids: set[str]
-    cleared: list[tuple[str, str, str, str]]   # (segment_id, coder, sheet, cell) of empty rows
+    # Rows with no decision: (segment_id, coder, sheet, cell, issued_filled), where
+    # issued_filled says the row was issued with a decision.
+    cleared: list[tuple[str, str, str, str, bool]]
 
 
 def read_review_file(
@@ -500,10 +553,12 @@ def read_review_file(
         conflicts.add(relative, other, "", "", "extra review sheet",
                       f"only the first review sheet ({title!r}) is read; this one is ignored")
     columns = found.columns
-    issued = read_issued_ids(workbook)
-    issued_from_file = issued is not None
-    issued = issued if issued_from_file else fallback_issued
+    issued_sheet = read_issued(workbook)
+    issued_from_file = issued_sheet is not None
+    issued = list(issued_sheet) if issued_from_file else fallback_issued
     issued_set = set(issued)
+    prefilled = {segment_id: _AnalystCells.issued(values)
+                 for segment_id, values in (issued_sheet or {}).items() if values is not None}
 
     where = quote_sheetname(title) + "!"
 
@@ -551,7 +606,8 @@ def read_review_file(
             continue
         decision_text = values[columns["decision"]].lower()
         typed_codes = [(c, values[c]) for c in found.final_columns if values[c]]
-        coder = " ".join(values.get(columns.get("coder"), "").split()) or coder_default
+        coder_cell = " ".join(values.get(columns.get("coder"), "").split())
+        coder = coder_cell or coder_default
         comment = values.get(columns.get("comment"), "")
         if not segment_id:
             if decision_text or typed_codes:
@@ -564,8 +620,17 @@ def read_review_file(
                           "it may have been edited (or Excel dropped leading zeros). The row was "
                           "not imported")
             continue
-        if not decision_text and not typed_codes:
-            cleared.append((segment_id, coder, title, ref(r, id_col)))
+        as_issued = prefilled.get(segment_id)
+        as_returned = _AnalystCells(decision_text, tuple(t for _, t in typed_codes), coder_cell, comment)
+        if not as_returned.filled:
+            if as_issued is not None and as_issued.filled:
+                cleared.append((segment_id, as_issued.coder or coder_default, title, ref(r, id_col), True))
+            else:
+                cleared.append((segment_id, coder, title, ref(r, id_col), False))
+            continue
+        if as_issued is not None and as_returned.same(as_issued, set(columns)):
+            # Left as issued, so not a decision made in this file: the pre-filled
+            # decision is already recorded (and may have been replaced since).
             continue
         if decision_text and decision_text not in DECISION_VALUES:
             conflicts.add(relative, title, ref(r, columns["decision"]), segment_id, "invalid decision",
@@ -595,7 +660,10 @@ def read_review_file(
                               f"the accepted suggestion {shown!r} is not in the codebook; the row "
                               "was not imported")
                 continue
-            if codes and codes != [suggested]:
+            if as_issued is not None and as_issued.decision == ACCEPT and codes \
+                    and as_returned.codes == as_issued.codes:
+                pass  # an accept as issued: suggested_1 has moved since, the accepted codes stand
+            elif codes and codes != [suggested]:
                 conflicts.add(relative, title, ref(r, columns["decision"]), segment_id,
                               "accept with other codes",
                               "accept with final codes other than suggested_1: imported as change "
@@ -755,8 +823,8 @@ def import_decisions(
     for result in results:
         result.decisions = [replace(d, coder=spelling.setdefault(_coder_key(d.coder), d.coder))
                             for d in result.decisions]
-        result.cleared = [(s, spelling.setdefault(_coder_key(c), c), sheet, cell)
-                          for s, c, sheet, cell in result.cleared]
+        result.cleared = [(s, spelling.setdefault(_coder_key(c), c), sheet, cell, issued_filled)
+                          for s, c, sheet, cell, issued_filled in result.cleared]
 
     # Within the current files, the most recently modified file wins per (segment, coder).
     by_key: dict[tuple[str, str], list[Decision]] = {}
@@ -796,9 +864,10 @@ def import_decisions(
                               f"(row {old.row}); this older file does not replace it")
 
     for result in results:
-        for segment_id, coder, sheet, cell in result.cleared:
+        for segment_id, coder, sheet, cell, issued_filled in result.cleared:
             old = state.get((segment_id, coder))
-            if old is not None and old.source_file == result.source_file:
+            # A row issued empty was cleared only if this very file recorded the decision.
+            if old is not None and (issued_filled or old.source_file == result.source_file):
                 conflicts.add(result.source_file, sheet, cell, segment_id, "cleared decision",
                               f"the decision of {coder!r} was cleared in this file; the earlier "
                               f"decision ({old.decision} {', '.join(old.codes) or 'no code'}) still "

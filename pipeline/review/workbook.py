@@ -18,8 +18,9 @@ Only the decision, final code, coder and comment cells are unlocked; the sheet
 is protected without a password, with filtering, sorting, hiding and resizing
 allowed. Decisions already made are pre-filled. A ``Codebook`` sheet gives each
 code's definition and cues, an ``About`` sheet says how to use the workbook,
-and a hidden ``Issued`` sheet lists the segment IDs as issued, so that the
-import can tell a deleted row from one that was never there.
+and a hidden ``Issued`` sheet lists the segment IDs as issued, with the
+analyst cells as pre-filled, so that the import can tell a deleted row from one
+that was never there, and a pre-filled row left as it was from a new decision.
 
 A ``Candidate codes`` sheet lists the candidate new codes of the discover
 stage (``reports/tables/candidate_codes.csv``), laid out by
@@ -402,9 +403,16 @@ def _write_codes_sheet(sheet, codebook: Codebook) -> None:
 
 
 def _write_issued_sheet(sheet, rows: pd.DataFrame) -> None:
-    set_cell(sheet["A1"], ISSUED_HEADER)
-    for r, segment_id in enumerate(rows["segment_id"], start=2):
+    """Every segment ID as issued, with the analyst cells as pre-filled (empty if none)."""
+    for c, header in enumerate([ISSUED_HEADER, *EDITABLE_HEADERS], start=1):
+        set_cell(sheet.cell(row=1, column=c), header)
+    prefilled = rows[EDITABLE_HEADERS].astype(object).fillna("").astype(str)
+    for r, (segment_id, values) in enumerate(zip(rows["segment_id"], prefilled.itertuples(index=False)),
+                                             start=2):
         set_cell(sheet.cell(row=r, column=1), segment_id)
+        for c, value in enumerate(values, start=2):
+            if value:
+                set_cell(sheet.cell(row=r, column=c), value)
     sheet.sheet_state = "hidden"
 
 
@@ -438,6 +446,8 @@ ABOUT_TEXT = [
      "(reject with final codes is treated as change.)", False),
     ("   coder: your name or initials (if left empty, the file name is used). comment: anything you "
      "want to note.", False),
+    ("   A pre-filled row shows a decision already recorded: left as it is, it changes nothing. If you "
+     "change it, put your own name in coder, or the change is recorded as the pre-filled coder's.", False),
     ("3. Leave a row's decision empty if you have not reviewed it yet. Sorting, filtering and hiding "
      "rows is fine: rows are matched by segment_id. Do not edit segment_id, delete rows or merge cells.", False),
     ("4. Run the pipeline again. Your decisions are read back, and anything that could not be used "
@@ -456,8 +466,8 @@ ABOUT_TEXT = [
      "Filtering works as normal. Excel refuses to sort a protected range that contains locked cells: "
      "to sort, choose Review > Unprotect Sheet (no password is asked) — sorting is safe.", False),
     ("The code lists come from the hidden Codes sheet; the Codebook sheet explains each code. "
-     "A hidden Issued sheet lists the segments as issued, so that deleted rows can be reported: "
-     "leave both in place.", False),
+     "A hidden Issued sheet lists the segments and pre-filled decisions as issued, so that deleted "
+     "rows and changed decisions can be told apart: leave both in place.", False),
 ]
 
 

@@ -19,7 +19,17 @@ from pipeline.review.decisions import read_audit_log, run_review_import
 from pipeline.review.workbook import run_review_workbook
 from pipeline.spreadsheet import set_cell
 
-from .conftest import CODEBOOK, fill, headers, row_of, save_copy, segments_frame, write_codebook
+from .conftest import (
+    CODEBOOK,
+    SUGGESTIONS,
+    fill,
+    headers,
+    row_of,
+    save_copy,
+    segments_frame,
+    suggestions_frame,
+    write_codebook,
+)
 
 T0 = time.time() - 10_000  # file modification times used to order decisions
 
@@ -256,6 +266,66 @@ def test_cleared_decision_still_stands_and_is_reported(project, config, issued):
     decisions, conflicts = import_all(project, config)
     assert codes_of(decisions, "seg_a") == ["rel_trust"]
     assert "cleared decision" in set(conflicts["problem"])
+
+
+def test_an_untouched_prefilled_copy_does_not_revert_a_newer_decision(project, config, issued):
+    save_copy(issued, inbox(project, "bob.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Bob"), T0)
+    import_all(project, config)
+    run_review_workbook(config, project)
+    reissued = project / paths.REVIEW_WORKBOOK
+    # Bob changes his mind in one copy; Carol codes another segment in a copy saved later,
+    # leaving Bob's pre-filled row as it was.
+    save_copy(reissued, inbox(project, "bob2.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0 + 100)
+    save_copy(reissued, inbox(project, "carol.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_b", decision="reject", coder="Carol"), T0 + 200)
+    decisions, conflicts = import_all(project, config)
+    bob = decisions[(decisions["segment_id"] == "seg_a") & (decisions["coder"] == "Bob")]
+    assert list(bob["decision"]) == ["accept"] and list(bob["code_id"]) == ["rel_trust"]
+    assert list(bob["source_file"]) == ["data/review/bob2.xlsx"]
+    assert set(decisions["coder"]) == {"Bob", "Carol"}
+    assert conflicts.empty
+    log = read_audit_log(project / paths.DECISIONS_AUDIT)
+    assert [(r["event"], r["coder"], r["new_decision"], r["source_file"]) for r in log
+            if r["segment_id"] == "seg_a" and r["event"] != "superseded"] == [
+        ("new", "Bob", "reject", "data/review/bob.xlsx"),
+        ("changed", "Bob", "accept", "data/review/bob2.xlsx")]
+
+
+def test_an_accept_keeps_its_code_after_the_suggestion_moves(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    import_all(project, config)
+    moved = dict(SUGGESTIONS, seg_a=[("rel_comms", 0.9), ("rel_trust", 0.8), ("res_staff", 0.1)])
+    suggestions_frame(moved).to_parquet(project / paths.SUGGESTIONS, index=False)
+    run_review_workbook(config, project)
+    reissued = project / paths.REVIEW_WORKBOOK
+    sheet = openpyxl.load_workbook(reissued)["Review"]
+    assert sheet.cell(row=row_of(sheet, "seg_a"), column=headers(sheet)["suggested_1"]).value == "rel_comms"
+    save_copy(reissued, inbox(project, "alice_copy.xlsx"), lambda wb: None, T0 + 100)
+    save_copy(reissued, inbox(project, "alice_note.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", comment="checked again"), T0 + 200)
+    decisions, conflicts = import_all(project, config)
+    row = decisions[decisions["segment_id"] == "seg_a"]
+    assert list(row[["decision", "code_id", "comment"]].itertuples(index=False, name=None)) == [
+        ("accept", "rel_trust", "checked again")]
+    assert conflicts.empty
+
+
+def test_a_prefilled_decision_cleared_in_another_file_is_reported(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
+    import_all(project, config)
+    run_review_workbook(config, project)
+    reissued = project / paths.REVIEW_WORKBOOK
+    save_copy(reissued, inbox(project, "second_pass.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision=None, final_code_1=None), T0 + 100)
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a", "alice") == ["rel_trust"]
+    cleared = conflicts[conflicts["problem"] == "cleared decision"]
+    assert list(cleared["file"]) == ["data/review/second_pass.xlsx"]
+    assert list(cleared["segment_id"]) == ["seg_a"] and "'alice'" in cleared["detail"].iloc[0]
 
 
 def test_an_older_copy_does_not_replace_a_newer_decision(project, config, issued):

@@ -167,6 +167,14 @@ def test_decisions_are_prefilled(project, config):
     assert [sheet.cell(row=r, column=cols[f"final_code_{i}"]).value for i in (1, 2, 3)] == [
         "rel_trust", "res_funding", None]
     assert sheet.cell(row=r, column=cols["coder"]).value == "alice"
+    # the hidden Issued sheet records every row's analyst cells as pre-filled
+    issued = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)["Issued"]
+    as_issued = {row[0]: row[1:] for row in issued.iter_rows(min_row=2, values_only=True)}
+    assert [c.value for c in issued[1]] == ["issued_segment_id", "decision", "final_code_1",
+                                           "final_code_2", "final_code_3", "coder", "comment"]
+    assert as_issued["seg_a"] == ("accept", "rel_trust", None, None, "alice", "clear")
+    assert as_issued["seg_b"] == ("change", "rel_trust", "res_funding", None, "alice", None)
+    assert as_issued["00123"] == (None,) * 6
 
 
 def test_texts_and_comments_are_pseudonymised(project, config):
