@@ -170,6 +170,12 @@ class ReportData:
         self.include_suggested = bool(config.get("triangulate", {}).get("include_suggested", True))
         self.sites_total = int(self.programme["sites_total"].dropna().iloc[0]) if len(self.programme) else 0
 
+    def site_sources(self, site: str) -> int:
+        """How many sources (people, groups, meetings) the site's evidence comes from."""
+        matrix = self.tables["matrix_theme_site"]
+        counts = matrix.loc[matrix["site"] == site, "sources_in_group"]
+        return int(counts.max()) if len(counts) else 0
+
     # ---- methods
 
     def methods_table(self, site: str | None = None) -> str:
@@ -564,7 +570,6 @@ def render_summary(data: ReportData) -> str:
 def render_site(data: ReportData, site: str) -> str:
     """One site's summary, as Markdown (not yet pseudonymised)."""
     template = _environment().get_template("site.md.j2")
-    rows = data.site_rows[data.site_rows["site"] == site]
     is_programme_org = site in data.site_order[data.sites_total:]
     themes = []
     for r in data.ranked_themes(site).itertuples():
@@ -579,7 +584,7 @@ def render_site(data: ReportData, site: str) -> str:
     text = template.render(
         project=md_inline(data.config.get("project", {}).get("name", "Programme evaluation")),
         site=md_inline(data.site_labels.get(site, site)), noun=data.noun, nouns=data.nouns,
-        is_programme_org=is_programme_org, sources=int(rows["sources"].max()) if len(rows) else 0,
+        is_programme_org=is_programme_org, sources=data.site_sources(site),
         methods_table=data.methods_table(site), theme_table=data.theme_table(site), themes=themes,
         not_raised=not_raised, differences=data.site_differences(site),
         saturation=data.saturation_sentence(site),

@@ -14,7 +14,7 @@ from pipeline.cooccurrence import run_cooccurrence
 from pipeline.report import run_report
 from pipeline.report.markdown import md_inline, md_table
 from pipeline.saturation import run_saturation
-from pipeline.triangulate import run_triangulate
+from pipeline.triangulate import number_word, run_triangulate
 from synthetic_project import NAMES, make_project
 
 
@@ -122,6 +122,16 @@ def test_summary_content(reported):
     assert "Legacy: 3 of 3 sources here" in site
     funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
     assert "programme's own organisations" in funder
+
+
+def test_site_page_counts_the_sources_at_the_site(reported):
+    segments = pd.read_parquet(reported / paths.SEGMENTS)
+    people = segments[(segments["speaker_role"] != "interviewer") & (segments["source_id"] != "")]
+    per_site = people.groupby("site")["source_id"].nunique()
+    assert per_site["north"] > 1
+    for site, n in per_site.items():
+        page = (reported / paths.SITES_DIR / f"{site}.md").read_text(encoding="utf-8")
+        assert re.search(r"It draws on (\w+) sources?\.", page).group(1) == number_word(n), site
 
 
 def test_code_level_findings(reported):
