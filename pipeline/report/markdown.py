@@ -424,34 +424,47 @@ class ReportData:
         return md_inline(text)
 
     def site_code_contrasts(self) -> dict:
-        """Codes concentrated in one or two sites, and codes raised in every site.
+        """Codes concentrated in one or two sites, codes raised unevenly, and codes raised evenly everywhere.
 
         A code is concentrated when it was raised in only one or two sites, or
         when one or two sites raise it notably more often than the others
-        (``site_differences_codes``: Fisher's exact test on the share of sources).
+        (``site_differences_codes``: Fisher's exact test on the share of
+        sources). A code raised in every site is uneven when any site raises it
+        notably more or less often than the others, and even otherwise.
         """
         diff = self.tables["site_differences_codes"]
-        diff = diff[(diff["comparison"] == "more prevalent") & diff["site"].isin(self.site_order[:self.sites_total])]
-        concentrated, everywhere = [], []
+        diff = diff[diff["comparison"].isin(["more prevalent", "less prevalent"])
+                    & diff["site"].isin(self.site_order[:self.sites_total])]
+
+        def shares(rows: pd.DataFrame) -> str:
+            return sentence_list([
+                f"{int(d.site_sources)} of {d.site_label}'s {int(d.site_total)} sources "
+                f"({_percent_text(d.site_percent)}, against {_percent_text(d.other_percent)} "
+                f"in the other {self.nouns})" for d in rows.itertuples()])
+
+        concentrated, uneven, everywhere = [], [], []
         for r in self.code_rows().itertuples():
             if int(r.sources) == 0:
                 continue
             k = int(r.sites_with_code)
-            standing_out = diff[diff["code_id"] == r.code_id].sort_values("difference_points", ascending=False)
+            contrasts = diff[diff["code_id"] == r.code_id].sort_values("difference_points", ascending=False)
+            more = contrasts[contrasts["comparison"] == "more prevalent"]
+            less = contrasts[contrasts["comparison"] == "less prevalent"]
             label = f"{r.code_label} ({r.theme_label})"
             if self.sites_total >= 3 and 1 <= k <= 2:
                 concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)} "
                                               f"({count_phrase(int(r.sources), 'source')})."))
-            elif 1 <= len(standing_out) <= 2:
-                parts = [f"{int(d.site_sources)} of {d.site_label}'s {int(d.site_total)} sources "
-                         f"({_percent_text(d.site_percent)}, against {_percent_text(d.other_percent)} "
-                         f"in the other {self.nouns})" for d in standing_out.itertuples()]
+            elif 1 <= len(more) <= 2:
                 concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)}, but mostly in "
-                                              f"{sentence_list(list(standing_out['site_label']))}: "
-                                              f"{sentence_list(parts)}."))
+                                              f"{sentence_list(list(more['site_label']))}: {shares(more)}."))
             elif self.sites_total >= 2 and k >= self.sites_total:
-                everywhere.append(md_inline(f"{r.code_label} ({int(r.sources)})"))
-        return {"concentrated": concentrated, "everywhere": everywhere}
+                if contrasts.empty:
+                    everywhere.append(md_inline(f"{r.code_label} ({int(r.sources)})"))
+                    continue
+                parts = [f"more often in {shares(more)}"] if len(more) else []
+                parts += [f"less often in {shares(less)}"] if len(less) else []
+                uneven.append(md_inline(f"{label}: {'; '.join(parts)}."))
+        return {"concentrated": concentrated, "uneven": uneven, "everywhere": everywhere}
 
     def sector_code_lines(self) -> list[str]:
         """Codes that one sector group raised significantly more often than the other."""

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 
 from pipeline import paths
 from pipeline.cooccurrence import run_cooccurrence
-from pipeline.report import run_report
-from pipeline.report.markdown import md_inline, md_table
+from pipeline.report import read_tables, run_report
+from pipeline.report.markdown import ReportData, md_inline, md_table
 from pipeline.saturation import run_saturation
 from pipeline.triangulate import number_word, run_triangulate
 from synthetic_project import NAMES, make_project
@@ -152,6 +153,23 @@ def test_code_level_findings(reported):
     assert "- Sustainability (Legacy): 3 of 3 sources here (100%) against 0% of the other partnerships' sources (0 of 7; p = 0.008)" in contrasts
     assert "Codes raised here: Sustainability (three sources, strong)." in east
     assert (reported / paths.TRIANGULATION_CODES_CSV).is_file() and (reported / paths.SITE_DIFFERENCES_CODES_CSV).is_file()
+
+
+def test_a_code_raised_everywhere_but_notably_less_in_one_site_is_not_even(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    even = ReportData(tables, pd.DataFrame(), config, {}).site_code_contrasts()
+    assert even["everywhere"] == ["Funding (6)"] and even["uneven"] == []
+    diff = tables["site_differences_codes"]
+    funding_east = (diff["code_id"] == "res_funding") & (diff["site"] == "east")
+    assert funding_east.sum() == 1
+    diff.loc[funding_east, ["comparison", "site_sources", "site_total", "site_percent", "other_percent"]] = [
+        "less prevalent", 1, 3, 33.3, 85.7]
+    contrasts = ReportData(tables, pd.DataFrame(), config, {}).site_code_contrasts()
+    assert contrasts["everywhere"] == []
+    assert contrasts["uneven"] == [
+        "Funding (Resources and capacity): less often in 1 of Eastwick's 3 sources (33%, against 86% in "
+        "the other partnerships)."]
 
 
 def test_saturation_and_cooccurrence_in_the_summaries(reported):
