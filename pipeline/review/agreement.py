@@ -123,15 +123,24 @@ def krippendorff_alpha(units: list[list]) -> float:
 
 
 def _decision_codes(decisions: pd.DataFrame, codebook: Codebook) -> dict[tuple[str, str], list[str]]:
-    """(segment_id, coder) -> live codes chosen, in order (empty for a reject); orphans left out."""
+    """(segment_id, coder) -> live codes chosen, in order (empty for a reject).
+
+    Orphans are left out, and so are decisions whose codes have all been
+    removed from the codebook: they are not a "no code applies", and there is
+    nothing left to compare them on.
+    """
     live = decisions[~decisions["orphaned"].astype(bool)]
     chosen: dict[tuple[str, str], list[str]] = {}
+    with_codes: set[tuple[str, str]] = set()
     for row in live.itertuples(index=False):
-        codes = chosen.setdefault((row.segment_id, row.coder), [])
-        code_id = codebook.resolve_alias(row.code_id) if row.code_id else None
-        if code_id and code_id not in codes:
-            codes.append(code_id)
-    return chosen
+        key = (row.segment_id, row.coder)
+        codes = chosen.setdefault(key, [])
+        if row.code_id:
+            with_codes.add(key)
+            code_id = codebook.resolve_alias(row.code_id)
+            if code_id and code_id not in codes:
+                codes.append(code_id)
+    return {key: codes for key, codes in chosen.items() if codes or key not in with_codes}
 
 
 def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[str]) -> tuple[dict, dict]:

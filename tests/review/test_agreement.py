@@ -118,3 +118,20 @@ def test_degenerate_agreement_does_not_crash(codebook):
     assert value(table, "percent_agreement", "(all)", "(all coders)") == (1.0, 1)
     empty = agreement_table(decisions.iloc[0:0], suggestions_frame(), codebook)
     assert list(empty["measure"]) == ["acceptance_rate"]
+
+
+def test_a_decision_for_a_removed_code_is_not_counted_as_no_code(codebook):
+    from .conftest import suggestions_frame
+    decisions = pd.DataFrame([
+        decision("seg_a", "alice", "change", "old_code"),   # old_code is not in the codebook
+        decision("seg_a", "bob", "reject", ""),
+        decision("seg_b", "alice", "reject", ""),
+        decision("seg_b", "bob", "reject", ""),
+        decision("00123", "alice", "change", "old_code"),   # one removed, one live code
+        decision("00123", "alice", "change", "res_staff"),
+        decision("00123", "bob", "change", "res_staff"),
+    ])
+    table = agreement_table(decisions, suggestions_frame(), codebook)
+    # seg_a is left out (alice's only code was removed); seg_b and 00123 agree
+    assert value(table, "percent_agreement", "(all)", "alice", "bob") == (1.0, 2)
+    assert value(table, "kappa_suggestion", "(all)", "suggestion", "alice")[1] == 2
