@@ -107,3 +107,35 @@ def test_configured_id_column_replaces_derived_ids(tmp_path):
     assert result.problems == []
     assert result.documents[0].key == "V-01"
     assert "row numbers" not in result.log_rows[0]["message"]
+
+
+def test_date_order_keeps_ids_when_a_later_download_settles_the_order(tmp_path):
+    early = [["04/03/2025 09:30:15", "", "Quillmere", "The board meets monthly now."],
+             ["10/03/2025 11:00:00", "", "Quillmere", "Referrals doubled."]]
+    later = early + [["13/03/2025 10:00:00", "", "Quillmere", "A new answer."]]
+
+    def keys(rows, **entry):
+        raw = tmp_path / f"raw{len(rows)}{entry}"
+        write_csv(raw / "surveys" / "volunteers.csv", [HEADER] + rows)
+        result = read_surveys(config(**entry), raw, SafetyLimits())
+        assert result.problems == []
+        return [(d.key, d.metadata["date"]) for d in result.documents], result.log_rows[0]["message"]
+
+    # auto: the first download is read month-first, and the log asks for date_order
+    assumed, message = keys(early)
+    assert assumed[0] == ("2025-04-03T09:30:15", "2025-04-03") and "set date_order" in message
+    # day_first: the same IDs before and after the 13th arrives, and no note
+    first, message = keys(early, date_order="day_first")
+    second, _ = keys(later, date_order="day_first")
+    assert first == [("2025-03-04T09:30:15", "2025-03-04"), ("2025-03-10T11:00:00", "2025-03-10")]
+    assert second[:2] == first and "date_order" not in message
+
+
+def test_a_date_against_the_date_order_is_a_problem(tmp_path):
+    raw = tmp_path / "raw"
+    write_csv(raw / "surveys" / "volunteers.csv", [HEADER, ["04/03/2025 09:30:15", "", "Quillmere", "a"],
+                                                   ["3/25/2025 10:00:00", "", "Quillmere", "b"]])
+    result = read_surveys(config(date_order="day_first"), raw, SafetyLimits())
+    (problem,) = result.problems
+    assert (problem.file, problem.column, problem.row) == ("data/raw/surveys/volunteers.csv", "Timestamp", 3)
+    assert "date_order" in problem.hint and result.documents == []

@@ -231,7 +231,8 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
     vendor = detect_format(grid.rows) if requested == "auto" else requested
     log["format"] = vendor
     try:
-        export = READERS[vendor](grid)
+        order = entry.get("date_order", "auto")
+        export = READERS[vendor](grid, None if order == "auto" else order == "day_first")
     except InputError as error:
         problems.extend(_relocate(error, display))
         return fail(error.message)

@@ -165,7 +165,7 @@ _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?\s*$")
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?:[ ,T].*)?\s*$")
 
 
-def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool = False
+def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool | None = None
               ) -> tuple[list[str], list[str]]:
     """Read vendor timestamps as ISO dates (``YYYY-MM-DD``), deciding day/month order per file.
 
@@ -173,8 +173,9 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool =
     as they are. Slashed dates (``3/4/2025 9:30:15``, ``04/03/25``) are read
     month-first or day-first for the whole column: a first number over 12
     anywhere means day-first, a second number over 12 means month-first; when
-    nothing in the file decides, ``day_first`` (the vendor's usual locale)
-    applies and a note says so. A column with both kinds of evidence is an error.
+    nothing in the file decides, month-first (the vendors' default locale)
+    applies and a note says so. A column with both kinds of evidence is an
+    error, and so is a date that contradicts an order fixed by ``day_first``.
 
     Parameters
     ----------
@@ -184,8 +185,8 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool =
         Their spreadsheet row numbers, for messages.
     column : str
         The column's header, for messages.
-    day_first : bool
-        The order assumed when the file does not decide.
+    day_first : bool, optional
+        The order, fixed by the survey's ``date_order``; None decides it from the file.
 
     Returns
     -------
@@ -197,7 +198,7 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool =
     Raises
     ------
     InputError
-        If the column mixes day-first and month-first dates.
+        If the column mixes day-first and month-first dates, or contradicts ``day_first``.
 
     Examples
     --------
@@ -215,8 +216,17 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool =
             column=column, row=rows[firsts[0]],
             hint="re-export the file without editing it in a spreadsheet, or set a fixed date for this survey",
         )
-    order_known = bool(firsts or seconds)
-    use_day_first = bool(firsts) if order_known else day_first
+    against = seconds if day_first else firsts
+    if day_first is not None and against:
+        i = against[0]
+        raise InputError(
+            f"{values[i]!r} cannot be a {'day/month' if day_first else 'month/day'} date, the order "
+            "the survey's date_order sets",
+            column=column, row=rows[i],
+            hint="correct date_order for this survey in config.yaml (day_first, month_first or auto)",
+        )
+    order_known = bool(firsts or seconds) or day_first is not None
+    use_day_first = bool(firsts) if day_first is None else day_first
     dates, unreadable, assumed = [], [], False
     for value, row, match in zip(values, rows, parsed):
         text = value.strip()
@@ -241,8 +251,9 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool =
             unreadable.append(row)
         dates.append(date)
     if assumed:
-        order = "day/month/year" if use_day_first else "month/day/year"
-        notes.append(f"{column}: no date in the file decides the day/month order; read as {order}")
+        notes.append(f"{column}: no date in the file decides the day/month order, so it was read as "
+                     "month/day/year; set date_order for this survey in config.yaml, or the dates (and "
+                     "Google Forms response IDs) change when a later download settles the order")
     if unreadable:
         notes.append(f"{column}: could not read a date in rows {rows_text(unreadable)}; their date is empty")
     return dates, notes
@@ -274,7 +285,7 @@ def first_column(columns: list[Column], name: str) -> Column | None:
 
 
 def set_ids_and_dates(responses: list[Response], id_column: Column | None,
-                      date_column: Column | None, day_first: bool = False) -> list[str]:
+                      date_column: Column | None, day_first: bool | None = None) -> list[str]:
     """Fill each response's default ID and ISO date from the vendor's own columns.
 
     Returns the notes :func:`iso_dates` makes (for example an assumed day order).

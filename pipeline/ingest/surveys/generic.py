@@ -23,13 +23,16 @@ from pipeline.ingest.tabular import Grid
 FORMAT = "generic"
 
 
-def read_generic_export(grid: Grid) -> SurveyExport:
+def read_generic_export(grid: Grid, day_first: bool | None = None) -> SurveyExport:
     """Parse a one-header-row table.
 
     Parameters
     ----------
     grid : Grid
         The file's cells.
+
+    day_first : bool, optional
+        Not used: generic exports have no date column.
 
     Returns
     -------

@@ -8,13 +8,16 @@ never copied). Quiz forms add ``Score``, which is ignored.
 US locales, ``D/M/YYYY`` in most others, ISO (``2025-03-04 09:30:15``) in some.
 The day/month order is decided per file (see
 :func:`pipeline.ingest.surveys.export.iso_dates`): a day over 12 anywhere in
-the column settles it; otherwise US order is assumed and the log says so.
+the column settles it; otherwise US order is assumed and the log says so, or
+the survey's ``date_order`` fixes it.
 
 Google Forms exports carry no response ID. Each response's ID is its own
 timestamp, normalised to ISO (``2025-03-04T09:30:15``), so it does not change
 when rows are sorted, filtered or added to, nor when the sheet's locale
 changes; responses submitted in the same second get ``-2``, ``-3`` in file
-order. A response whose timestamp cannot be read falls back to ``row-<n>``
+order. Until a download has a day over 12 the order is only assumed, and the
+IDs of the responses so far would change when a later download settles it
+the other way: the log note asks for the survey's ``date_order`` to be set. A response whose timestamp cannot be read falls back to ``row-<n>``
 (which does change if rows move) and the log says so. Set ``id_column`` to
 use a column of your own instead.
 """
@@ -48,13 +51,17 @@ def looks_like_googleforms(rows: list[list[str]]) -> bool:
     return bool(rows) and bool(rows[0]) and rows[0][0].strip() == TIMESTAMP
 
 
-def read_googleforms_export(grid: Grid) -> SurveyExport:
+def read_googleforms_export(grid: Grid, day_first: bool | None = None) -> SurveyExport:
     """Parse a Google Forms response sheet.
 
     Parameters
     ----------
     grid : Grid
         The file's cells.
+
+    day_first : bool, optional
+        The day/month order of slashed dates (the survey's ``date_order``); None decides it
+        from the file (see :func:`pipeline.ingest.surveys.export.iso_dates`).
 
     Returns
     -------
@@ -83,7 +90,7 @@ def read_googleforms_export(grid: Grid) -> SurveyExport:
     if found and responses:
         stamp = found[0]
         values = [r.cells[stamp.index] for r in responses]
-        dates, notes = iso_dates(values, [r.row for r in responses], stamp.name, day_first=False)
+        dates, notes = iso_dates(values, [r.row for r in responses], stamp.name, day_first)
         seen: dict[str, int] = {}
         fallback = []
         for response, value, date in zip(responses, values, dates):

@@ -37,13 +37,17 @@ def looks_like_msforms(rows: list[list[str]]) -> bool:
     return [header_key(cell) for cell in rows[0][:3]] == ["id", "starttime", "completiontime"]
 
 
-def read_msforms_export(grid: Grid) -> SurveyExport:
+def read_msforms_export(grid: Grid, day_first: bool | None = None) -> SurveyExport:
     """Parse a Microsoft Forms results sheet.
 
     Parameters
     ----------
     grid : Grid
         The file's cells.
+
+    day_first : bool, optional
+        The day/month order of slashed dates (the survey's ``date_order``); None decides it
+        from the file (see :func:`pipeline.ingest.surveys.export.iso_dates`).
 
     Returns
     -------
@@ -63,7 +67,7 @@ def read_msforms_export(grid: Grid) -> SurveyExport:
     responses = [Response(row=offset + 2, cells=cells)
                  for offset, cells in enumerate(rows[1:]) if not is_blank_row(cells)]
     notes = set_ids_and_dates(responses, first_column(columns, ID_COLUMN),
-                              first_column(columns, "Completion time"))
+                              first_column(columns, "Completion time"), day_first)
     return SurveyExport(
         format=FORMAT, layout="msforms", columns=columns, responses=responses,
         default_id_column=ID_COLUMN, renamed_columns=renamed, notes=notes,

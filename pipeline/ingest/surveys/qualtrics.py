@@ -84,13 +84,17 @@ def looks_like_qualtrics(rows: list[list[str]]) -> bool:
     return layout == "current" and bool(tags & {"ResponseId", "StartDate", "ResponseID"})
 
 
-def read_qualtrics_export(grid: Grid) -> SurveyExport:
+def read_qualtrics_export(grid: Grid, day_first: bool | None = None) -> SurveyExport:
     """Parse a Qualtrics export's header rows, response types and completion flags.
 
     Parameters
     ----------
     grid : Grid
         The file's cells (see :func:`pipeline.ingest.tabular.read_grid`).
+
+    day_first : bool, optional
+        The day/month order of slashed dates (the survey's ``date_order``); None decides it
+        from the file (see :func:`pipeline.ingest.surveys.export.iso_dates`).
 
     Returns
     -------
@@ -170,7 +174,7 @@ def read_qualtrics_export(grid: Grid) -> SurveyExport:
 
     id_col = first_column(columns, "ResponseId")
     date_col = first_column(columns, "EndDate") or first_column(columns, "RecordedDate")
-    notes.extend(set_ids_and_dates(responses, id_col, date_col))
+    notes.extend(set_ids_and_dates(responses, id_col, date_col, day_first))
 
     layout_text = {"current": "3 header rows", "legacy": "legacy, 2 header rows",
                    "two-row": "2 header rows, ImportId row missing"}[layout]

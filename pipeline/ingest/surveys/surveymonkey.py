@@ -44,13 +44,17 @@ def looks_like_surveymonkey(rows: list[list[str]]) -> bool:
     return {"Respondent ID", "Collector ID"} <= header
 
 
-def read_surveymonkey_export(grid: Grid) -> SurveyExport:
+def read_surveymonkey_export(grid: Grid, day_first: bool | None = None) -> SurveyExport:
     """Parse a SurveyMonkey expanded export.
 
     Parameters
     ----------
     grid : Grid
         The file's cells.
+
+    day_first : bool, optional
+        The day/month order of slashed dates (the survey's ``date_order``); None decides it
+        from the file (see :func:`pipeline.ingest.surveys.export.iso_dates`).
 
     Returns
     -------
@@ -102,7 +106,7 @@ def read_surveymonkey_export(grid: Grid) -> SurveyExport:
             continue
         responses.append(Response(row=offset + 3, cells=cells))
     notes = set_ids_and_dates(responses, first_column(columns, ID_COLUMN),
-                              first_column(columns, "End Date"))
+                              first_column(columns, "End Date"), day_first)
     return SurveyExport(
         format=FORMAT, layout="surveymonkey (expanded, 2 header rows)", columns=columns,
         responses=responses, default_id_column=ID_COLUMN, renamed_columns=renamed, notes=notes,
