@@ -6,6 +6,8 @@ walks the body XML in document order instead:
 
 * paragraphs, and every table row as one line with its cells joined by `` | ``
   (nested tables flattened into their cell);
+* content controls (``w:sdt``) and custom XML wherever they wrap text: around
+  paragraphs, runs, table rows or single cells;
 * text boxes (``w:txbxContent``), read once: Word stores a VML copy of each
   modern text box under ``mc:Fallback``, which is skipped;
 * tracked changes as the document now reads: insertions (``w:ins``,
@@ -19,7 +21,8 @@ warning says so. Every file passes :func:`pipeline.ingest.safety.check_office_fi
 before python-docx opens it.
 
 A Teams transcript saved as .docx (``Speaker Name   0:03`` paragraphs, each
-followed by what was said) becomes speaker turns, like a .vtt transcript.
+followed by what was said) becomes speaker turns, like a .vtt transcript; see
+:func:`_teams_speaker_lines` for how one is told apart from other documents.
 """
 
 from __future__ import annotations
@@ -50,10 +53,18 @@ _TEXTBOX = W + "txbxContent"
 _SKIP = {W + "del", W + "moveFrom", MC + "Fallback", W + "pPr", W + "rPr", W + "sectPr",
          W + "tblPr", W + "trPr", W + "tcPr", W + "sdtPr"}
 
-# "Priya Chaudhry   0:03" or "Priya Chaudhry 1:02:03": a Teams speaker line.
-# The name starts with a letter and holds no digits or commas, so that a header
-# line such as "10 March 2026, 14:03" is not taken for a speaker.
-_TEAMS_SPEAKER = re.compile(r"^(?P<name>[^\W\d][^\d,]{0,79}?)\s+(?P<time>\d{1,2}(?::\d{2}){1,2})$")
+# "Priya Chaudhry   0:03", "Chaudhry, Priya   1:02:03" or "Speaker 1  00:00:03": a
+# Teams speaker line. Teams puts two or more spaces (or a tab) between the name and
+# the time, which is M:SS or H:MM:SS; prose ending in a time ("see you at 2:30") has
+# one space. The name starts with a letter, holds no colon, and holds digits only as
+# a closing number ("Speaker 1"), so that lines such as "Start time:   10:30" or
+# "10 March 2026, 14:03" are not taken for speakers. Matched against the paragraph
+# text before runs of spaces are squashed.
+_TEAMS_SPEAKER = re.compile(r"^(?P<name>[^\W\d_][^\d:\n]{0,79}?(?: \d{1,3})?)(?:[^\S\n]{2,}|\t)"
+                            r"(?P<time>\d{1,2}:[0-5]\d(?::[0-5]\d)?)$")
+# Teams puts the meeting title, date, length and "X started transcription" before
+# the first speaker line; a document with more than this before it is not a transcript.
+_TEAMS_MAX_PREAMBLE = 6
 _TEAMS_SYSTEM = re.compile(r"^.{1,80} (started|stopped) transcription$")
 _HEADING_STYLES = ("heading", "title", "subtitle")
 
@@ -101,8 +112,9 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
     if skipped:
         log.warning("%s: not read: %s", display, skipped)
 
-    texts = [text for text, heading in paragraphs if not heading]
-    teams = _teams_speaker_lines(texts)
+    lines = [text for text, heading in paragraphs if not heading]
+    texts = [_squash(text) for text in lines]
+    teams = _teams_speaker_lines(lines)
     if teams is not None:
         blocks, preamble = _teams_turns(texts, teams)
         fmt = "docx-teams"
@@ -131,14 +143,19 @@ def _heading_style_ids(document) -> set[str]:
 
 
 def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
-    """Append ``(text, is_heading)`` for every paragraph under ``element``, in order."""
+    """Append ``(text, is_heading)`` for every paragraph under ``element``, in order.
+
+    A paragraph's text keeps its inner spacing (Teams speaker lines are told by
+    it) and is squashed with :func:`_squash` before it becomes a block; a table
+    row is squashed here.
+    """
     for child in element:
         tag = child.tag
         if tag == _PARAGRAPH:
-            text = " ".join(_paragraph_text(child).split())
+            text = _paragraph_text(child).strip()
             if text:
                 out.append((text, _style_id(child) in heading_ids))
-            for textbox in _textboxes(child):
+            for textbox in _outermost(child, _TEXTBOX):
                 _walk(textbox, heading_ids, out)
         elif tag in _SKIP or not isinstance(tag, str):
             continue  # deletions, VML fallbacks, properties; comments and PIs have non-str tags
@@ -146,17 +163,21 @@ def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
             # A table row reads as one line ("Lead | Priya | March"): its cells alone
             # are often single words, which make meaningless segments.
             cells = []
-            for cell in child.iter(_CELL):
-                if cell.getparent() is child:
-                    inner: list[tuple[str, bool]] = []
-                    _walk(cell, heading_ids, inner)
-                    cells.append(" ".join(text for text, _ in inner))
+            for cell in _outermost(child, _CELL):
+                inner: list[tuple[str, bool]] = []
+                _walk(cell, heading_ids, inner)
+                cells.append(_squash(" ".join(text for text, _ in inner)))
             row_text = " | ".join(cell for cell in cells if cell)
             if row_text:
                 out.append((row_text, False))
         else:
             # Tables, rows, cells, content controls, block-level insertions, custom XML.
             _walk(child, heading_ids, out)
+
+
+def _squash(text: str) -> str:
+    """``text`` with each run of whitespace (tabs, line breaks) made one space."""
+    return " ".join(text.split())
 
 
 def _paragraph_text(element) -> str:
@@ -182,15 +203,21 @@ def _collect_text(element, parts: list[str]) -> None:
             _collect_text(child, parts)
 
 
-def _textboxes(element) -> list:
+def _outermost(element, tag: str) -> list:
+    """The ``tag`` elements under ``element`` that are not inside another one.
+
+    Wrappers such as content controls (``w:sdt``) and custom XML are looked
+    through, so a table row's cells are found even when wrapped; the cells of a
+    nested table are inside a cell, so they are left to their own row.
+    """
     found = []
     for child in element:
         if not isinstance(child.tag, str) or child.tag in _SKIP:
             continue
-        if child.tag == _TEXTBOX:
+        if child.tag == tag:
             found.append(child)
         else:
-            found.extend(_textboxes(child))
+            found.extend(_outermost(child, tag))
     return found
 
 
@@ -229,7 +256,7 @@ def _notes(document) -> list[str]:
                 continue
             paragraphs: list[tuple[str, bool]] = []
             _walk(note, set(), paragraphs)
-            text = " ".join(t for t, _ in paragraphs).strip()
+            text = _squash(" ".join(t for t, _ in paragraphs))
             if text:
                 out.append(f"[{kind} {note.get(W + 'id', '')}] {text}")
     return out
@@ -264,30 +291,54 @@ def _paragraph_blocks(texts: list[str], with_speakers: bool) -> list[Block]:
     return blocks
 
 
-def _teams_speaker_lines(texts: list[str]) -> set[int] | None:
-    """Indices of Teams speaker lines, or None if this is not a Teams transcript.
+def _teams_speaker_lines(lines: list[str]) -> dict[int, str] | None:
+    """Teams speaker lines and their speakers, or None if this is not a Teams transcript.
 
-    A paragraph ending in a time could be prose ("we met at 10:30"), so the
-    document counts as a transcript only when such lines are short, followed
-    by text, and make up at least a third of the paragraphs.
+    A speaker line matches ``_TEAMS_SPEAKER`` (name, two or more spaces, time) and
+    is always followed by what was said. So when several lines in a row look like
+    speaker lines, the last is one, the line before it is text (the previous
+    speaker's, such as "Call me at  2:30"), and so on back; a look-alike at the end
+    of the document is text too. Nothing is dropped this way.
+
+    A turn may run over several paragraphs, so the share of speaker lines says
+    nothing; instead the document counts as a transcript when it has at least two
+    speaker lines, someone speaks more than once, and no more than a few lines of
+    meeting details (``_TEAMS_MAX_PREAMBLE``) come before the first one. Notes
+    with a line such as ``Arrival   10:15`` stay ordinary paragraphs, and pages of
+    notes before timed lines are never left out as a preamble.
+
+    Parameters
+    ----------
+    lines : list[str]
+        The document's non-heading paragraphs, with their inner spacing kept.
+
+    Returns
+    -------
+    dict[int, str] or None
+        The index in ``lines`` of each speaker line, to the speaker's name.
     """
-    matches = set()
-    for index, text in enumerate(texts):
-        match = _TEAMS_SPEAKER.match(text)
-        if match and len(match.group("name").split()) <= 6 and index + 1 < len(texts):
-            matches.add(index)
-    if len(matches) >= 2 and len(matches) * 3 >= len(texts):
-        return matches
+    speakers = {}
+    followed_by_text = False
+    for index in range(len(lines) - 1, -1, -1):  # from the end: is the next line text?
+        match = _TEAMS_SPEAKER.match(lines[index])
+        if match and followed_by_text and len(match.group("name").split()) <= 6:
+            speakers[index] = _squash(match.group("name"))
+            followed_by_text = False
+        else:
+            followed_by_text = True
+    if (len(speakers) >= 2 and len(set(speakers.values())) < len(speakers)
+            and min(speakers) <= _TEAMS_MAX_PREAMBLE):
+        return speakers
     return None
 
 
-def _teams_turns(texts: list[str], speaker_lines: set[int]) -> tuple[list[Block], int]:
+def _teams_turns(texts: list[str], speaker_lines: dict[int, str]) -> tuple[list[Block], int]:
     blocks: list[Block] = []
     speaker = None
     preamble = 0
     for index, text in enumerate(texts):
         if index in speaker_lines:
-            speaker = _TEAMS_SPEAKER.match(text).group("name").strip()
+            speaker = speaker_lines[index]
             continue
         if speaker is None or _TEAMS_SYSTEM.match(text):
             preamble += 1  # meeting title, date, length, "X started transcription"

@@ -6,6 +6,7 @@ import logging
 
 import docx
 import pytest
+from docx.oxml import OxmlElement
 
 from pipeline.errors import InputError
 from pipeline.ingest.word import read_docx
@@ -29,6 +30,36 @@ def test_table_rows_text_boxes_and_tracked_changes(tmp_path):
                      "Text in a box.", "Kept text inserted text"]
     assert not any("deleted" in t for t in texts)
     assert texts.count("Text in a box.") == 1  # the VML fallback copy is not read twice
+
+
+def _wrap_in_content_control(element):
+    """Put ``element`` inside a content control (``w:sdt``/``w:sdtContent``), as Word does."""
+    sdt, properties, content = OxmlElement("w:sdt"), OxmlElement("w:sdtPr"), OxmlElement("w:sdtContent")
+    element.addprevious(sdt)
+    sdt.append(properties)
+    sdt.append(content)
+    content.append(element)
+
+
+def test_text_in_content_controls_is_read_in_body_rows_and_cells(tmp_path):
+    path = tmp_path / "controls.docx"
+    document = docx.Document()
+    document.add_paragraph("A paragraph in a control.")
+    run_paragraph = document.add_paragraph("A run before ")
+    run_paragraph.add_run("and a run in a control.")
+    table = document.add_table(rows=2, cols=2)
+    rows = [["Theme", "The board now meets monthly."], ["Row in a control", "Second cell"]]
+    for row, values in zip(table.rows, rows):
+        for cell, value in zip(row.cells, values):
+            cell.text = value
+    _wrap_in_content_control(document.paragraphs[0]._p)
+    _wrap_in_content_control(run_paragraph.runs[1]._r)
+    _wrap_in_content_control(table.rows[0].cells[1]._tc)  # one cell
+    _wrap_in_content_control(table.rows[1]._tr)  # a whole row (a repeating section)
+    document.save(path)
+    texts = [b.text for b in read_docx(path, "observations/controls.docx", "observation").blocks]
+    assert texts == ["A paragraph in a control.", "A run before and a run in a control.",
+                     "Theme | The board now meets monthly.", "Row in a control | Second cell"]
 
 
 def test_footnotes_appended_and_marked(tmp_path):
@@ -75,6 +106,90 @@ def test_prose_ending_in_a_time_is_not_a_transcript(tmp_path):
     path = make_docx(tmp_path / "p.docx", ["We met at 10:30", "It went well and lasted an hour.",
                                            "Everyone came.", "Next meeting is in May."])
     assert read_docx(path, "observations/p.docx", "observation").source_format == "docx"
+
+
+def test_teams_text_ending_in_a_time_is_kept_as_text(tmp_path):
+    path = make_docx(tmp_path / "teams.docx", [
+        "Sam Evaluator   0:03", "Thanks for joining today.",
+        "Priya Chaudhry   0:10", "Happy to help.", "We met at 10:30", "It went well.",
+        "Sam Evaluator   1:02", "Shall we pick this up next week?",
+        "Priya Chaudhry   1:15", "See you on Tuesday at 2:30",
+        "Sam Evaluator   1:20", "Or on Wednesday at  4:45",  # typed with two spaces, but no text follows
+        "Priya Chaudhry   1:25", "Great, thank you.",
+    ])
+    document = read_docx(path, "interviews/teams.docx", "interview")
+    assert document.source_format == "docx-teams"
+    assert [(b.speaker, b.text) for b in document.blocks] == [
+        ("Sam Evaluator", "Thanks for joining today."),
+        ("Priya Chaudhry", "Happy to help."),
+        ("Priya Chaudhry", "We met at 10:30"),
+        ("Priya Chaudhry", "It went well."),
+        ("Sam Evaluator", "Shall we pick this up next week?"),
+        ("Priya Chaudhry", "See you on Tuesday at 2:30"),
+        ("Sam Evaluator", "Or on Wednesday at 4:45"),
+        ("Priya Chaudhry", "Great, thank you."),
+    ]
+
+
+@pytest.mark.parametrize("interviewer, participant", [
+    ("Evaluator, Sam", "Chaudhry, Priya"),  # "Last, First" display names
+    ("Speaker 1", "Speaker 2"),  # unnamed speakers
+])
+def test_teams_names_with_commas_or_numbers_are_speakers(tmp_path, interviewer, participant):
+    path = make_docx(tmp_path / "teams.docx", [
+        "Partnership interview", "March 4, 2025, 10:00AM", "42m 10s", f"{interviewer} started transcription",
+        f"{interviewer}   0:03", "Thanks for joining.", f"{participant}   0:10", "Happy to help.",
+        f"{interviewer}   00:01:02", "What changed?", f"{participant}   00:01:15", "Everything changed.",
+    ])
+    document = read_docx(path, "interviews/teams.docx", "interview")
+    assert document.source_format == "docx-teams"
+    assert [(b.speaker, b.text) for b in document.blocks] == [
+        (interviewer, "Thanks for joining."), (participant, "Happy to help."),
+        (interviewer, "What changed?"), (participant, "Everything changed."),
+    ]
+
+
+def test_teams_turns_over_several_paragraphs(tmp_path):
+    # Fewer than a third of the paragraphs are speaker lines.
+    path = make_docx(tmp_path / "teams.docx", [
+        "Partnership interview", "March 4, 2025, 10:00AM", "42m 10s", "Sam Evaluator started transcription",
+        "Sam Evaluator   0:03", "Thanks for joining.",
+        "Priya Chaudhry   0:10", "Happy to help.", "We started in 2023.", "The council joined later.",
+        "It took a year.",
+        "Sam Evaluator   1:02", "What changed?",
+        "Priya Chaudhry   1:15", "Everything changed.", "Mostly for the better.",
+    ])
+    document = read_docx(path, "interviews/teams.docx", "interview")
+    assert document.source_format == "docx-teams"
+    assert [(b.speaker, b.text) for b in document.blocks] == [
+        ("Sam Evaluator", "Thanks for joining."),
+        ("Priya Chaudhry", "Happy to help."), ("Priya Chaudhry", "We started in 2023."),
+        ("Priya Chaudhry", "The council joined later."), ("Priya Chaudhry", "It took a year."),
+        ("Sam Evaluator", "What changed?"),
+        ("Priya Chaudhry", "Everything changed."), ("Priya Chaudhry", "Mostly for the better."),
+    ]
+
+
+@pytest.mark.parametrize("lines", [
+    # Timed lines, but no label comes twice: a visit log, not a conversation.
+    ["Interview notes, Quillmere, wave 1",
+     "Arrival at the hub   10:15", "The hub was busy; six people waiting.",
+     "Interview with the manager   10:30", "She described how the hub began in 2023.",
+     "We agreed to meet again on Tuesday at 2:30",
+     "Departure   11:45", "Notes typed up the same day."],
+    # A timed label comes twice, but after more notes than a meeting's details,
+    # which must not be left out as a preamble.
+    ["Interview notes, Fenhollow, wave 2", "The manager has been in post for a year.",
+     "Volunteers have fallen.", "Two village schemes merged.", "One scheme closed.",
+     "Drivers are the hardest to find.", "The taster scheme helped.",
+     "Phone call with the manager   14:00", "She confirmed the figures.",
+     "Phone call with the manager   16:30", "She sent the minutes."],
+])
+def test_interview_notes_with_timed_lines_are_not_a_transcript(tmp_path, lines):
+    path = make_docx(tmp_path / "notes.docx", lines)
+    document = read_docx(path, "interviews/notes.docx", "interview")
+    assert document.source_format == "docx"
+    assert [" ".join(b.text.split()) for b in document.blocks] == [" ".join(line.split()) for line in lines]
 
 
 def test_resaved_docx_gives_the_same_text(tmp_path):
