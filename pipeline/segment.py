@@ -251,11 +251,13 @@ def build_tables(documents: list[RawDocument], max_chars: int = 700,
             "date": meta.get("date", ""),
             "title": meta.get("title", ""),
             "encoding": document.encoding,
+            "finished": bool(meta.get("finished", True)),
             "n_segments": len(rows),
         })
     documents_frame = pd.DataFrame(document_rows, columns=DOCUMENT_COLUMNS)
     segments_frame = pd.DataFrame(segment_rows, columns=SEGMENT_COLUMNS)
     documents_frame["n_segments"] = documents_frame["n_segments"].astype("int64")
+    documents_frame["finished"] = documents_frame["finished"].astype(bool)
     segments_frame["position"] = segments_frame["position"].astype("int64")
     for frame in (documents_frame, segments_frame):
         for column in frame.columns:

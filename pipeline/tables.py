@@ -21,6 +21,7 @@ DOCUMENT_COLUMNS = [
     "date",            # ISO date string or empty
     "title",           # session name, survey name or file stem
     "encoding",        # for text files, the detected encoding; empty for binary formats
+    "finished",        # False for an unfinished survey response kept by unfinished_responses: flag
     "n_segments",
 ]
 

@@ -7,9 +7,12 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from pipeline import paths
 from pipeline.config import validate_config
+from pipeline.ingest import run_ingest
 from pipeline.ingest.safety import SafetyLimits
 from pipeline.ingest.surveys import read_surveys
 from pipeline.ingest.surveys.qualtrics import detect_layout, read_qualtrics_export
@@ -237,3 +240,14 @@ def assert_no_personal_data(result):
     dumped += " ".join(str(p) for p in result.problems)
     for value in PERSONAL + ["Okonkwo, Adaeze"]:
         assert value not in dumped, value
+
+
+def test_a_flagged_unfinished_response_is_marked_in_the_documents_table(tmp_path):
+    run(tmp_path, [response("R_1"), response("R_2", finished="0", q3="I stopped half way.")])
+    run_ingest(config(ingest={"unfinished_responses": "flag"}), tmp_path)
+    documents = pd.read_parquet(tmp_path / paths.DOCUMENTS)
+    segments = pd.read_parquet(tmp_path / paths.SEGMENTS)
+    finished = documents.set_index("document_id")["finished"]
+    assert finished.dtype == bool
+    assert finished[segments.set_index("text").loc["I stopped half way.", "document_id"]] == False  # noqa: E712
+    assert finished.sum() == 1
