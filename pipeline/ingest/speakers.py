@@ -1,12 +1,29 @@
 """Speaker labels in notes and transcripts, and who each speaker is.
 
 A speaker label starts a paragraph: ``**Interviewer:** text``, ``Interviewer:
-text``, ``Q: text``, ``Priya Chaudhry: text``. :func:`split_speaker_label`
-finds one; :func:`assign_speaker_roles` decides whether each speaker is the
+text``, ``Q: text``, ``Priya Chaudhry: text``, or stands on a line of its own
+(``Interviewer:``) with what was said in the paragraphs that follow. Either
+way the label holds until the next label. :func:`split_speaker_label` finds
+one; :func:`assign_speaker_roles` decides whether each speaker is the
 interviewee (``participant``), the evaluator asking (``interviewer``) or
 someone else (``other``). The suggestion stage skips interviewer segments, so
 the rules here lean towards ``other`` when unsure rather than hiding a
 participant's words.
+
+Which labels are speakers
+-------------------------
+A plain label is one to four capitalised words (optionally followed by a
+bracketed organisation or role) and a colon; a bold one (``**...:**``) may be
+any short text. A label is a speaker when it is a role label (``Interviewer``,
+``Facilitator``, ``Participant 2``, ``Q``, ``A``, ``P1``, ``R2``) or a name
+(``Priya``, ``Priya Chaudhry``, ``Dr Okafor``). It is not a speaker, and the
+paragraph stays text, when any of its words (outside brackets) is a common note
+heading word (:data:`HEADING_WORDS`: ``Overall``, ``Background``, ``Funding``,
+``Summary``, ``Key``, ``Next`` ...): ``Overall: it went well`` and ``Key
+Challenges: staffing`` are notes, not turns. A label ending in a number is a
+speaker only if the rest is a role word (``Participant 2:`` is, ``Step 2:`` is
+not). The heading words are a list, not a dictionary: a one-word heading
+missing from it (``Staffing:``) is still read as a speaker.
 """
 
 from __future__ import annotations
@@ -17,26 +34,52 @@ from pipeline.ingest.model import RawDocument
 
 INTERVIEWER_LABELS = {"interviewer", "facilitator", "evaluator", "researcher", "q", "question"}
 PARTICIPANT_LABELS = {"respondent", "participant", "interviewee", "a", "answer"}
+# Role words that may carry a number ("Participant 2", "Speaker 1").
+_NUMBERED_ROLES = INTERVIEWER_LABELS | PARTICIPANT_LABELS | {"speaker", "observer", "moderator"}
 
-# **Label:** text  |  **Label**: text
+# **Label:** text  |  **Label**: text  |  **Label:** alone
 _BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*:\n]{1,60}?)\s*(?::\*\*|\*\*\s*:)\s*(?P<text>.*)$", re.S)
-# Label: text — a label is one to four words starting with a capital letter (or a
-# bare Q/A), so that prose such as "Overall: it went well" is rarely mistaken.
+# Label: text  |  Label: alone — a label is one to four words starting with a
+# capital letter (or a bare Q/A), then optionally a number and a bracketed note.
 _PLAIN_LABEL = re.compile(
-    r"^(?P<label>(?:[A-Z][\w'’.\-]*)(?:[ \t]+[A-Z][\w'’.\-]*){0,3}(?:[ \t]*\([^)\n]{1,40}\))?)"
-    r"[ \t]*:[ \t]+(?P<text>\S.*)$",
+    r"^(?P<label>(?:[A-Z][\w'’.\-]*)(?:[ \t]+[A-Z][\w'’.\-]*){0,3}(?:[ \t]+\d{1,3})?"
+    r"(?:[ \t]*\([^)\n]{1,40}\))?)"
+    r"[ \t]*:(?:\s+(?P<text>\S.*?))?\s*$",
     re.S,
 )
-# Words that start a sentence followed by a colon but are not speakers.
-_NOT_SPEAKERS = {
-    "note", "notes", "summary", "context", "action", "actions", "date", "time", "site", "location",
-    "attendees", "present", "theme", "themes", "update", "example", "key", "outcome", "outcomes",
-    "next steps", "follow-up", "follow up", "todo", "to do", "observation", "reflection", "nb", "ps",
-}
+
+# Words of note headings ("Overall:", "Key Challenges:", "Next steps:"): a label
+# holding one of them (outside brackets) is not a speaker. None is a common name.
+HEADING_WORDS = frozenset("""
+    note notes nb ps summary overall background context introduction conclusion conclusions
+    funding finance budget costs staffing governance leadership sustainability legacy
+    impact outcome outcomes output outputs findings finding result results evidence
+    theme themes issue issues challenge challenges barrier barriers enabler enablers
+    success successes strength strengths weakness weaknesses risk risks concern concerns
+    recommendation recommendations reflection reflections observation observations
+    lesson lessons learning learnings feedback comment comments quote quotes example examples
+    action actions decision decisions agenda attendees present apologies date time venue
+    location site purpose aim aims objective objectives method methods approach progress
+    status update updates key main general other misc additional further next steps
+    follow-up todo to-do point points priority priorities plan plans questions
+""".split())
+_HEADING_PHRASES = {"follow up", "to do"}
+
+
+def _label_words(label: str) -> list[str]:
+    """The label's words outside brackets, lower-cased, without trailing dots."""
+    return [w.strip(".").lower() for w in re.sub(r"\([^)]*\)", " ", label).split()]
+
+
+def _is_heading(words: list[str]) -> bool:
+    return " ".join(words) in _HEADING_PHRASES or any(w in HEADING_WORDS for w in words)
 
 
 def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
     """Return ``(speaker, text)`` if the paragraph starts with a speaker label, else None.
+
+    ``text`` is "" when the label stands alone: the turn is in the paragraphs
+    that follow. See the module docstring for which labels count.
 
     Examples
     --------
@@ -44,16 +87,23 @@ def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
     ('Interviewer', 'How did it start?')
     >>> split_speaker_label("Q: And then?")
     ('Q', 'And then?')
+    >>> split_speaker_label("Participant 2:")
+    ('Participant 2', '')
     >>> split_speaker_label("The plan was simple: meet weekly.") is None
+    True
+    >>> split_speaker_label("Background: the hub opened in 2023.") is None
     True
     """
     match = _BOLD_LABEL.match(paragraph) or _PLAIN_LABEL.match(paragraph)
     if not match:
         return None
     label = match.group("label").strip()
-    if label.lower() in _NOT_SPEAKERS:
+    words = _label_words(label)
+    if not words or _is_heading(words):
         return None
-    return label, match.group("text").strip()
+    if words[-1].isdigit() and " ".join(words[:-1]) not in _NUMBERED_ROLES:
+        return None  # "Step 2:", "Table 1:"
+    return label, (match.group("text") or "").strip()
 
 
 def _name_key(name: str) -> str:
@@ -75,7 +125,7 @@ def label_role(speaker: str, participant_name: str = "") -> str:
     >>> label_role("Interviewer"), label_role("A"), label_role("Chaudhry, Priya", "Priya Chaudhry")
     ('interviewer', 'participant', 'participant')
     """
-    key = _name_key(speaker)
+    key = re.sub(r" \d+$", "", _name_key(speaker))   # "Interviewer 2" is an interviewer
     if key in INTERVIEWER_LABELS:
         return "interviewer"
     if key in PARTICIPANT_LABELS:

@@ -5,7 +5,8 @@ unpadded timestamps (``0:0:0.0 --> 0:0:5.20``) that strict parsers reject,
 and the timings are dropped anyway. What is kept is who said what:
 
 * Teams: ``<v Speaker Name>text</v>`` (older exports omit ``</v>``); one
-  utterance may be split over cues ``…/17-0``, ``…/17-1``.
+  utterance may be split over cues ``…/17-0``, ``…/17-1``. A cue with two
+  voices (``<v Alice>Hi</v><v Bob>Hello</v>``) is two turns, one per voice.
 * Zoom: numbered cues whose text is ``Speaker Name: text``.
 
 Consecutive cues by the same speaker are merged into one turn, which becomes
@@ -30,10 +31,12 @@ _SKIPPED_BLOCKS = ("NOTE", "STYLE", "REGION")
 
 
 def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
-    """Return ``(voice_speaker, payload)`` for each cue of a WebVTT text, in order.
+    """Return ``(voice_speaker, payload)`` for each voice of each cue of a WebVTT text, in order.
 
     ``voice_speaker`` is the name in a ``<v>`` tag ("" if none); ``payload`` is
-    the cue text with markup removed and entities decoded.
+    the text it voices, with markup removed and entities decoded. A cue with
+    several ``<v>`` tags gives one pair per tag: each voice runs to the next
+    tag (or the end of the cue). Text before the first tag has no speaker.
 
     Raises
     ------
@@ -52,12 +55,15 @@ def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
         if timing is None or timing > 1:
             continue  # not a cue (stray text); a cue has at most one ID line before its timing
         payload = "\n".join(lines[timing + 1:])
-        voice = _VOICE.search(payload)
-        speaker = html.unescape(voice.group("name")).strip() if voice else ""
-        clean = html.unescape(_TAG.sub("", payload))
-        clean = " ".join(clean.split())
-        if clean:
-            cues.append((speaker, clean))
+        voices = list(_VOICE.finditer(payload))
+        starts = [0] + [voice.start() for voice in voices]
+        ends = starts[1:] + [len(payload)]
+        names = [""] + [html.unescape(voice.group("name")).strip() for voice in voices]
+        for speaker, start, end in zip(names, starts, ends):
+            clean = html.unescape(_TAG.sub("", payload[start:end]))
+            clean = " ".join(clean.split())
+            if clean:
+                cues.append((speaker, clean))
     return cues
 
 

@@ -102,3 +102,36 @@ def test_not_webvtt_is_an_error(tmp_path):
 def test_no_cues_is_an_error(tmp_path):
     with pytest.raises(InputError, match="no cues"):
         read_vtt(write(tmp_path, "WEBVTT\n\n"), "interviews/x.vtt")
+
+
+TWO_VOICES = """WEBVTT
+
+a/1-0
+00:00:01.000 --> 00:00:04.000
+<v Tom Ashdown>How did that go?</v>
+
+a/2-0
+00:00:05.000 --> 00:00:09.000
+<v Priya Chaudhry>It went well.</v><v Tom Ashdown>Great, thanks.</v>
+
+a/3-0
+0:0:9.0 --> 0:0:12.0
+<v Priya Chaudhry>And the council
+<v.loud Tom Ashdown>Sorry, go on.
+
+a/4-0
+00:00:12.000 --> 00:00:15.000
+<v Priya Chaudhry>came on board.</v>
+"""
+
+
+def test_cue_with_two_voices_is_one_turn_per_voice(tmp_path):
+    document = read_vtt(write(tmp_path, TWO_VOICES), "interviews/t.vtt")
+    assert [(b.speaker, b.text) for b in document.blocks] == [
+        ("Tom Ashdown", "How did that go?"),
+        ("Priya Chaudhry", "It went well."),
+        ("Tom Ashdown", "Great, thanks."),
+        ("Priya Chaudhry", "And the council"),
+        ("Tom Ashdown", "Sorry, go on."),
+        ("Priya Chaudhry", "came on board."),
+    ]
