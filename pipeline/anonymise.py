@@ -12,10 +12,13 @@ Rules
 Names
     For every register row with a ``name``, the full name, the name without
     middle names, the first name alone, the surname alone (everything after
-    the first name, and the last word on its own), each with or without a
-    title ("Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "Cllr" ...) are matched as
-    whole words, case-insensitively (so ``SARAH LINDQVIST`` is found), with any
-    run of white space between the words. Possessives keep their ending:
+    the first name, and the last word on its own) and "surname, first name",
+    each with or without a title ("Dr", "Mr", "Mrs", "Ms", "Miss", "Prof",
+    "Cllr" ...) are matched as whole words, case-insensitively (so ``SARAH
+    LINDQVIST`` is found), with any run of white space between the words. A
+    name written "Lindqvist, Sarah" is read as "Sarah Lindqvist"; a bracketed
+    part ("Sarah Lindqvist (Brindle Council)") and a leading title are not part
+    of the name (see :func:`person_name`). Possessives keep their ending:
     ``Sarah's`` and ``Sarah’s`` become ``[Local authority stakeholder 1]'s``.
     The longest match wins, so "Sarah Lindqvist" is replaced as one person, not
     as a first name followed by a surname.
@@ -180,9 +183,32 @@ def _variant_pattern(text: str, case_sensitive: bool) -> str:
     return r"\s+".join(parts)
 
 
+def person_name(name: str) -> str:
+    """The person's name in a register entry or speaker label, first name first.
+
+    A bracketed part (an organisation or role) is dropped, "Last, First" is
+    turned round, and leading titles are dropped (a title is matched anyway,
+    before any variant of the name).
+
+    Examples
+    --------
+    >>> person_name("Okafor, Grace"), person_name("Grace Okafor (Brindle Council)"), person_name("Dr Okafor")
+    ('Grace Okafor', 'Grace Okafor', 'Okafor')
+    """
+    name = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", name)
+    if name.count(",") == 1:
+        last, first = name.split(",")
+        name = f"{first} {last}"
+    words = name.replace(",", " ").split()
+    titles = {title.lower() for title in TITLES}
+    while len(words) > 1 and words[0].rstrip(".").lower() in titles:
+        words = words[1:]
+    return " ".join(words)
+
+
 def _name_variants(name: str) -> list[tuple[str, str]]:
-    """(variant, kind) pairs for one register name."""
-    words = [w for w in name.split() if w]
+    """(variant, kind) pairs for one register name or speaker label (see :func:`person_name`)."""
+    words = person_name(name).split()
     if not words:
         return []
     variants = [(" ".join(words), "full name")]
@@ -191,6 +217,7 @@ def _name_variants(name: str) -> list[tuple[str, str]]:
         if len(words) > 2:
             variants.append((f"{first} {last}", "full name"))
             variants.append((" ".join(words[1:]), "surname"))
+        variants.append((f"{last}, {first}", "full name"))   # "Okafor, Grace", as directories write it
         variants.append((first, "first name"))
         variants.append((last, "surname"))
     # A single letter (an initial) is never matched on its own.
@@ -470,23 +497,26 @@ def transcript_speakers(segments_path: Path, register: list[Person]) -> list[Per
 
     Transcripts name interviewers and observers as speakers; their names are
     personal data too. Interviewers become "[Interviewer N]", other speakers
-    "[Named person N]", numbered in order of first appearance.
+    "[Named person N]", numbered in order of first appearance. Labels are
+    compared by :func:`person_name`, so "Okafor, Grace" and "Grace Okafor
+    (Brindle Council)" are the register's Grace Okafor, and the bracketed
+    organisation is not taken for part of anyone's name.
     """
     segments_path = Path(segments_path)
     if not segments_path.exists():
         return []
     # One row per speaker and role, in order of first appearance.
     frame = pd.read_parquet(segments_path, columns=["speaker", "speaker_role"]).drop_duplicates()
-    known = {_key(person.name) for person in register}
+    known = {_key(person_name(person.name)) for person in register}
     people: list[Person] = []
     seen: set[str] = set()
     for speaker, role in frame.itertuples(index=False):
-        name = " ".join(str(speaker or "").split())
+        name = person_name(str(speaker or ""))
         key = _key(name)
         if not name or key in known or key in seen or not _NAME_TOKEN.match(name):
             continue
-        if all(word in COMMON_CAPITALISED_WORDS for word in key.split()):
-            continue  # a role label such as "Interviewer" or "Respondent", not a name
+        if all(word in COMMON_CAPITALISED_WORDS or re.search(r"\d", word) for word in key.split()):
+            continue  # a role label such as "Interviewer", "Participant 2" or "P1", not a name
         seen.add(key)
         label = "Interviewer" if role == "interviewer" else "Named person"
         people.append(Person(participant_id=f"speaker {len(people) + 1:04d}", name=name, label=label))

@@ -176,3 +176,39 @@ def test_transcript_speakers_outside_the_register_are_pseudonymised(tmp_path):
     pseudonymiser = Pseudonymiser.from_people(register + speakers, sectors={"local_authority": "Local authority"})
     text = pseudonymiser.apply("Thanks, Rosalind. Jo Bloggs and SARAH agreed.")
     assert text == "Thanks, [Interviewer 1]. [Named person 1] and [Local authority stakeholder 1] agreed."
+
+
+def test_names_written_last_first_or_with_an_organisation():
+    pseudonymiser = Pseudonymiser.from_people(
+        [Person("P001", "Okafor, Grace", "local_authority"),
+         Person("P002", "Tomasz Nowicki (Brindle Council)", "voluntary")],
+        sectors=SECTORS)
+    text = pseudonymiser.apply("Grace Okafor, then Okafor, Grace and GRACE; Tomasz Nowicki of Brindle Council "
+                               "and Mr Nowicki's team.")
+    assert text == ("[Local authority stakeholder 1], then [Local authority stakeholder 1] and "
+                    "[Local authority stakeholder 1]; [Voluntary sector partner 1] of Brindle Council "
+                    "and [Voluntary sector partner 1]'s team.")
+    logged = set(pseudonymiser.log_frame()["real"])
+    assert {"Grace Okafor", "Okafor, Grace", "Grace", "Okafor", "Tomasz Nowicki"} <= logged
+    assert not [real for real in logged if "Brindle" in real or "(" in real]
+
+
+def test_transcript_speakers_written_last_first_or_with_an_organisation(tmp_path):
+    from pipeline.anonymise import transcript_speakers
+
+    segments = tmp_path / paths.SEGMENTS
+    segments.parent.mkdir(parents=True)
+    pd.DataFrame({
+        "speaker": ["Evaluator, Sam", "Chaudhry, Priya", "Sam Evaluator (Lanternfield Learning)",
+                    "Priya Chaudhry (Quillmere Hub)", "Interviewer (Lanternfield Learning)", "Participant 2", "P1"],
+        "speaker_role": ["interviewer", "participant", "interviewer", "participant", "interviewer", "other",
+                         "other"],
+    }).to_parquet(segments)
+    register = [Person("P001", "Priya Chaudhry", "voluntary")]
+    speakers = transcript_speakers(segments, register)
+    assert [(p.name, p.label) for p in speakers] == [("Sam Evaluator", "Interviewer")]
+    pseudonymiser = Pseudonymiser.from_people(register + speakers, sectors=SECTORS)
+    text = pseudonymiser.apply("Sam Evaluator (Lanternfield Learning) asked; Evaluator said Priya's hub helped "
+                               "Chaudhry, Priya.")
+    assert text == ("[Interviewer 1] (Lanternfield Learning) asked; [Interviewer 1] said "
+                    "[Voluntary sector partner 1]'s hub helped [Voluntary sector partner 1].")
