@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import paths
+from pipeline.anonymise import Pseudonymiser
 from pipeline.atomic import atomic_path, write_csv
 
 log = logging.getLogger(__name__)
@@ -295,8 +296,12 @@ def run_saturation(config: dict, root: Path) -> None:
     table = saturation_table(documents, coded, settings.get("include_suggested", True),
                              config.get("sites", {}))
     summary = saturation_summary(table, settings.get("saturation_window", 3))
-    write_csv(root / paths.SATURATION_CSV, table)
-    write_csv(root / paths.SATURATION_SUMMARY_CSV, summary)
-    plot_saturation(table, summary, root / paths.SATURATION_FIGURE, config.get("sites", {}))
+    # Everything under reports/ is pseudonymised: a site that is an identifying term too.
+    clean = Pseudonymiser.from_project(config, root)
+    write_csv(root / paths.SATURATION_CSV, clean.apply_frame(table))
+    write_csv(root / paths.SATURATION_SUMMARY_CSV, clean.apply_frame(summary))
+    sites = config.get("sites") or {}
+    labels = {scope: clean.apply(sites.get(scope, scope)) for scope in set(table.get("scope", []))}
+    plot_saturation(table, summary, root / paths.SATURATION_FIGURE, labels)
     overall = saturation_statement(summary, OVERALL)
     log.info("Saturation over %d scope(s); overall: %s", len(summary), overall)

@@ -307,3 +307,14 @@ def test_skip_mode_still_stops_on_a_broken_register(tmp_path):
     root, config = make_project(tmp_path / "project", {"ingest": {"on_bad_file": "skip"}})
     (root / "data/raw/participants.csv").write_text(REGISTER + "P001,a,voluntary,,,\n", encoding="utf-8")
     run_expecting_error(root, config)
+
+
+def test_methods_tables_under_reports_replace_a_site_that_is_an_identifying_term(tmp_path):
+    root, config = make_project(tmp_path / "project",
+                                {"privacy": {"identifying_terms": {"quillmere": "[a coastal town]"}}})
+    run_ingest(config, root)
+    for path in (paths.METHODS_CSV, paths.METHODS_WIDE_CSV):
+        text = (root / path).read_text(encoding="utf-8-sig")
+        assert "quillmere" not in text.lower() and "[a coastal town]" in text, path
+    # the processed tables keep the site key the later stages join on
+    assert "quillmere" in set(pd.read_parquet(root / paths.DOCUMENTS)["site"])

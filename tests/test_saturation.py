@@ -119,3 +119,23 @@ def test_stage_writes_tables_and_figure(tmp_path):
                                          "last_new_code_at", "window"]
     figure = tmp_path / paths.SATURATION_FIGURE
     assert figure.read_bytes().startswith(b"\x89PNG") and figure.stat().st_size > 5000
+
+
+def test_a_site_that_is_an_identifying_term_is_replaced_in_the_tables_and_the_figure(tmp_path, monkeypatch):
+    import pipeline.saturation as saturation
+
+    documents, coded = _tables()
+    (tmp_path / paths.PROCESSED).mkdir(parents=True)
+    documents.to_parquet(tmp_path / paths.DOCUMENTS)
+    coded.to_parquet(tmp_path / paths.CODED_SEGMENTS)
+    config = validate_config({"sites": {"north": "Northam"},
+                              "privacy": {"identifying_terms": {"Northam": "[a market town]",
+                                                                "north": "[a place]"}}})
+    drawn = {}
+    monkeypatch.setattr(saturation, "plot_saturation",
+                        lambda table, summary, target, labels: drawn.update(labels))
+    run_saturation(config, tmp_path)
+    for path in (paths.SATURATION_CSV, paths.SATURATION_SUMMARY_CSV):
+        text = (tmp_path / path).read_text(encoding="utf-8-sig")
+        assert "north" not in text.lower() and "[a place]" in text, path
+    assert drawn["north"] == "[a market town]" and drawn["south"] == "south"

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import atomic, paths
+from pipeline.anonymise import Pseudonymiser
 from pipeline.errors import InputError, PipelineError, Problem, ProblemCollector
 from pipeline.ingest.model import RawDocument
 from pipeline.ingest.register import (
@@ -174,8 +175,11 @@ def run_ingest(config: dict, root: Path) -> None:
     atomic.write_csv(root / paths.SEGMENTS_CSV, segments_frame)
     atomic.write_parquet(root / paths.DOCUMENTS, documents_frame)
     atomic.write_csv(root / paths.INGEST_LOG, log_frame)
-    atomic.write_csv(root / paths.METHODS_CSV, tidy)
-    atomic.write_csv(root / paths.METHODS_WIDE_CSV, wide)
+    # Under reports/: a site key or label that is an identifying term is replaced,
+    # the same way the triangulation tables the report joins these to are.
+    pseudonymiser = Pseudonymiser.from_project(config, root)
+    atomic.write_csv(root / paths.METHODS_CSV, pseudonymiser.apply_frame(tidy))
+    atomic.write_csv(root / paths.METHODS_WIDE_CSV, pseudonymiser.apply_frame(wide))
     errors_path = root / paths.INGEST_ERRORS
     if on_bad_file == "skip":
         atomic.write_csv(errors_path, pd.DataFrame(
