@@ -32,17 +32,22 @@ def md_inline(text) -> str:
     """Text safe inside a Markdown paragraph, quote or table cell.
 
     Line breaks become spaces; ``|`` and the characters that would start
-    emphasis, code, HTML or an escape are backslash-escaped.
+    emphasis, code, HTML, a link or an escape are backslash-escaped, and so is
+    a list or heading marker at the start (the text may open a line or a bullet).
 
     Examples
     --------
     >>> md_inline("a | b *c*")
     'a \\\\| b \\\\*c\\\\*'
+    >>> print(md_inline("- [staff](http://x)"), md_inline("1. Funding"))
+    \\- \\[staff\\](http://x) 1\\. Funding
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
     text = " ".join(str(text).split())
-    return re.sub(r"([\\`*_<>|])", r"\\\1", text)
+    text = re.sub(r"([\\`*_<>|\[\]])", r"\\\1", text)
+    text = re.sub(r"^([-+#])", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
 
 
 def md_table(rows: list[list], headers: list[str], align: list[str] | None = None) -> str:
@@ -279,7 +284,7 @@ class ReportData:
         for r in self.ranked_themes(site).itertuples():
             row = [r.theme_label]
             if site is None:
-                row.append(r.prevalence)
+                row.append(self.prevalence(r))
             row += [int(r.sources), int(r.segments), r.methods.replace("; ", ", ") or "–",
                     r.sectors.replace("; ", ", ") or "–", r.evidence_strength]
             if self.include_suggested:
@@ -300,7 +305,7 @@ class ReportData:
         who = count_phrase(int(r.sources), "source")
         text = f"Raised by {who} ({count_phrase(int(r.segments), 'coded segment')})"
         if site is None:
-            text += f" in {r.prevalence}"
+            text += f" in {self.prevalence(r)}"
         if methods:
             text += f", through {sentence_list(methods)}"
         text += "."
@@ -378,15 +383,21 @@ class ReportData:
         """
         k, n = int(r.sites_with_code), self.sites_total
         named = [s for s in str(r.sites_raising).split("; ") if s]
-        if k == 0:
-            return "only the programme's own organisations" if int(r.sources) else f"no {self.nouns}"
-        if k >= n or n < 2:
-            return r.prevalence
+        if k == 0 or k >= n or n < 2:
+            return self.prevalence(r)
         if k == n - 1 and n >= 4:
             missing = [self.site_labels.get(s, s) for s in self.site_order[:n]
                        if self.site_labels.get(s, s) not in named]
             return f"{number_word(k)} of the {number_word(n)} {self.nouns} (all but {sentence_list(missing)})"
         return f"{number_word(k)} of the {number_word(n)} {self.nouns}: {sentence_list(named)}"
+
+    def prevalence(self, r) -> str:
+        """The prevalence phrase of a theme or code row ("all five partnerships", "two of the
+        five partnerships"), or who raised it when no site did."""
+        sites_with = r.sites_with_code if hasattr(r, "sites_with_code") else r.sites_with_theme
+        if int(sites_with) == 0 and int(r.sources):
+            return "only the programme's own organisations"
+        return r.prevalence
 
     def code_rows(self, theme_id: str | None = None) -> pd.DataFrame:
         """Programme-wide code triangulation rows (of one theme), most sources first."""
@@ -412,16 +423,29 @@ class ReportData:
                         ["l", "l", "r", "l", "l"])
 
     def themes_everywhere_sentence(self) -> str:
-        """How many themes every site raised: why the comparison moves to codes."""
+        """How many themes every site raised: why the comparison moves to codes.
+
+        Examples of the wording: "All five themes with any evidence were raised in
+        every partnership.", "None of the four ...", "The one theme with any
+        evidence was not raised in every partnership.", "No theme has any evidence yet."
+        """
         raised = self.programme[self.programme["sources"] > 0]
         everywhere = int((raised["sites_with_theme"] >= self.sites_total).sum()) if self.sites_total else 0
         n = len(raised)
-        if everywhere == n and n > 1:
+        if n == 0:
+            return "No theme has any evidence yet."
+        if n == 1:
+            text = (f"The one theme with any evidence was {'' if everywhere else 'not '}raised in every "
+                    f"{self.noun}.")
+        elif everywhere == n:
             text = f"All {number_word(n)} themes with any evidence were raised in every {self.noun}."
+        elif everywhere == 0:
+            text = f"None of the {number_word(n)} themes with any evidence was raised in every {self.noun}."
         else:
             text = (f"{number_word(everywhere).capitalize()} of the {number_word(n)} themes with any evidence "
                     f"{'was' if everywhere == 1 else 'were'} raised in every {self.noun}.")
-        return md_inline(text)
+        return md_inline(f"{text} Differences between {self.nouns} show more clearly in the codes within "
+                         "the themes.")
 
     def site_code_contrasts(self) -> dict:
         """Codes concentrated in one or two sites, codes raised unevenly, and codes raised evenly everywhere.
@@ -591,7 +615,7 @@ def render_site(data: ReportData, site: str) -> str:
         programme = data.programme[data.programme["theme_id"] == r.theme_id].iloc[0]
         themes.append({"label": md_inline(r.theme_label), "paragraph": data.theme_paragraph(r, site),
                        "codes": data.site_codes_line(r.theme_id, site),
-                       "elsewhere": md_inline(f"Across the programme it was raised in {programme['prevalence']}."),
+                       "elsewhere": md_inline(f"Across the programme it was raised in {data.prevalence(programme)}."),
                        "quotes": data.quotes_for(r.theme_id, site)})
     not_raised = [md_inline(r.theme_label) for r in data.ranked_themes(site).itertuples() if int(r.sources) == 0]
     text = template.render(

@@ -101,6 +101,11 @@ def test_md_helpers_escape_pipes_and_emphasis():
     table = md_table([["x|y", 1.5]], ["A", "B"], ["l", "r"])
     assert table.splitlines()[1] == "| :--- | ---: |"
     assert "x\\|y" in table
+    # labels from a codebook or config cannot make links or lists
+    tokens = MarkdownIt().parse("- " + md_inline("- [capacity](http://x) 2. Southby]"))
+    assert [t.type for t in tokens].count("bullet_list_open") == 1
+    assert not any(child.type == "link_open" for token in tokens for child in (token.children or []))
+    assert md_inline("2) funding") == "2\\) funding"
 
 
 def test_summary_and_site_pages_are_valid_markdown(reported):
@@ -170,6 +175,26 @@ def test_a_code_raised_everywhere_but_notably_less_in_one_site_is_not_even(repor
     assert contrasts["uneven"] == [
         "Funding (Resources and capacity): less often in 1 of Eastwick's 3 sources (33%, against 86% in "
         "the other partnerships)."]
+
+
+def test_theme_wording_when_few_themes_have_evidence(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    tri = tables["triangulation"]
+    programme = tri["scope"] == "programme"
+    legacy = programme & (tri["theme_id"] == "legacy")
+    # only the programme's own organisation raised Legacy
+    tri.loc[legacy, ["sources", "sites_with_theme", "prevalence"]] = [1, 0, "no partnerships"]
+    data = ReportData(tables, pd.DataFrame(), config, {})
+    assert "| Legacy | only the programme's own organisations | 1 |" in data.theme_table()
+    row = next(data.programme[data.programme["theme_id"] == "legacy"].itertuples())
+    assert "in only the programme's own organisations" in data.theme_paragraph(row)
+    tri.loc[programme & ~legacy, "sources"] = 0
+    assert ReportData(tables, pd.DataFrame(), config, {}).themes_everywhere_sentence().startswith(
+        "The one theme with any evidence was not raised in every partnership.")
+    tri.loc[programme, "sources"] = 0
+    assert ReportData(tables, pd.DataFrame(), config, {}).themes_everywhere_sentence() == (
+        "No theme has any evidence yet.")
 
 
 def test_saturation_and_cooccurrence_in_the_summaries(reported):
