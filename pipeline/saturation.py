@@ -183,7 +183,7 @@ def _statement(interviews: int, codes: int, saturated: bool, last_new: int, rece
         return (f"No new codes emerged in the last {window} of {interviews} interviews: "
                 "saturation reached.")
     if interviews <= window:
-        return (f"Only {interviews} coded interview{plural} so far ({codes} codes): too few to "
+        return (f"Only {interviews} coded interview{plural} so far ({codes} code{'' if codes == 1 else 's'}): too few to "
                 f"judge saturation, which needs more than {window}.")
     return (f"{recent_new} new code{'' if recent_new == 1 else 's'} emerged in the last {window} "
             f"of {interviews} interviews (most recently in interview {last_new}): "

@@ -146,6 +146,15 @@ def plural(noun: str, override: str | None = None) -> str:
     return noun + "s"
 
 
+def upper_first(text: str) -> str:
+    """``text`` with its first letter upper-cased and the rest as written.
+
+    Unlike ``str.capitalize`` it keeps acronyms: ``"PCN"`` stays ``"PCN"``,
+    ``"NHS and council partners"`` does not become ``"Nhs and council partners"``.
+    """
+    return text[:1].upper() + text[1:]
+
+
 def prevalence_phrase(k: int, n: int, noun: str = "site", noun_plural: str | None = None) -> str:
     """How evaluation reports say in how many of the sites a theme was found.
 
@@ -376,7 +385,7 @@ class Evidence:
             return self.sector_label(value)
         if dimension == "wave":
             return f"Wave {value}"
-        return str(value).capitalize()
+        return upper_first(str(value))
 
 
 def _natural(value: str):

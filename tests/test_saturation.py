@@ -103,6 +103,8 @@ def test_statement_for_a_scope_and_a_missing_scope():
     assert "cannot be judged" in saturation_statement(summary, "nowhere")
     # Works on the CSV as read back, where booleans and numbers are re-typed.
     assert saturation_statement(summary.astype(str), "north") == saturation_statement(summary, "north")
+    one = saturation_summary(saturation_table(*_tables({"d1": ("north", "2025-01-10", {"a"})}), False), 3)
+    assert saturation_statement(one, "north").startswith("Only 1 coded interview so far (1 code):")
 
 
 def test_stage_writes_tables_and_figure(tmp_path):

@@ -226,3 +226,10 @@ def test_quotes_table(ev):
     assert list(trust["reviewed"]) == sorted(trust["reviewed"], reverse=True)
     # the interviewer's question is never quoted
     assert segment_id("n3") not in set(quotes["segment_id"])
+
+
+def test_upper_first_keeps_acronyms():
+    from pipeline.triangulate import upper_first
+
+    assert upper_first("NHS and council partners raising it") == "NHS and council partners raising it"
+    assert upper_first("pCN") == "PCN" and upper_first("") == ""

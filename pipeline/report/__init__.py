@@ -32,7 +32,7 @@ from pipeline.report.figures import source_heatmap
 from pipeline.report.markdown import ReportData, write_markdown
 from pipeline.report.workbook import Sheet, write_workbook
 from pipeline.tables import read_optional_csv
-from pipeline.triangulate import TABLE_NAMES, table_csv, table_parquet
+from pipeline.triangulate import TABLE_NAMES, table_csv, table_parquet, upper_first
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ def methods_display(methods: pd.DataFrame, config: dict) -> pd.DataFrame:
     sites = config.get("sites", {})
     frame = _numeric(methods, ["count"])
     frame = frame.assign(site=frame["site"].map(lambda key: sites.get(key, key)),
-                         method=frame["method"].map(lambda m: str(m).capitalize()))
-    return frame.rename(columns={"site": noun.capitalize(), "method": "Method", "wave": "Wave",
+                         method=frame["method"].map(lambda m: upper_first(str(m))))
+    return frame.rename(columns={"site": upper_first(noun), "method": "Method", "wave": "Wave",
                                  "count": "Documents"})
 
 
@@ -114,7 +114,7 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
         for dimension, description in MATRIX_DESCRIPTIONS.items():
             name = f"matrix_{level}_{dimension}"
             sheets.append(Sheet(
-                f"{level.capitalize()} by {dimension}", tables[name],
+                f"{upper_first(level)} by {dimension}", tables[name],
                 f"Each {level} by {description}: coded segments and distinct sources (a person, survey "
                 f"response or session counts once), the share of that {dimension}'s sources, and how many "
                 "come from unreviewed suggestions.", table_csv(name), note))

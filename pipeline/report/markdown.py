@@ -18,7 +18,7 @@ import jinja2
 import pandas as pd
 
 from pipeline.atomic import write_text
-from pipeline.triangulate import number_word, plural
+from pipeline.triangulate import number_word, plural, upper_first
 
 METHOD_NOUNS = {"interview": ("interview", "interviews"), "survey": ("survey response", "survey responses"),
                 "workshop": ("workshop", "workshops"), "observation": ("observation", "observations")}
@@ -122,6 +122,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["md"] = md_inline
+    environment.filters["upper_first"] = upper_first
     environment.globals.update(md_table=md_table, quote_blocks=quote_blocks, sentence_list=sentence_list, count_phrase=count_phrase,
                                number_word=number_word)
     return environment
@@ -199,14 +200,14 @@ class ReportData:
                      int(pivot.loc[s].sum())] for s in sites]
             rows.append(["Total", *[int(pivot[m].sum()) if m in pivot.columns else 0 for m in order],
                          int(pivot.to_numpy().sum())])
-            headers = [self.noun.capitalize(), *[METHOD_NOUNS.get(m, (m, m + "s"))[1].capitalize() for m in order],
+            headers = [upper_first(self.noun), *[upper_first(METHOD_NOUNS.get(m, (m, m + "s"))[1]) for m in order],
                        "Total"]
         else:
             pivot = counts.pivot_table(index="wave", columns="method", values="count", aggfunc="sum", fill_value=0)
             waves = sorted(pivot.index, key=str)
             rows = [[f"Wave {w}", *[int(pivot.at[w, m]) if m in pivot.columns else 0 for m in order],
                      int(pivot.loc[w].sum())] for w in waves]
-            headers = ["Wave", *[METHOD_NOUNS.get(m, (m, m + "s"))[1].capitalize() for m in order], "Total"]
+            headers = ["Wave", *[upper_first(METHOD_NOUNS.get(m, (m, m + "s"))[1]) for m in order], "Total"]
         return md_table(rows, headers, ["l"] + ["r"] * (len(headers) - 1))
 
     def fieldwork_sentence(self) -> str:
@@ -318,7 +319,7 @@ class ReportData:
                  "limited": ", resting on few sources or a single method and sector.",
                  "none": "."}.get(strength, ".")
         if self.include_suggested and int(r.suggested_segments):
-            text += (f" {count_phrase(int(r.suggested_segments), 'segment').capitalize()} "
+            text += (f" {upper_first(count_phrase(int(r.suggested_segments), 'segment'))} "
                      f"{'comes' if int(r.suggested_segments) == 1 else 'come'} from code suggestions "
                      "that have not yet been reviewed.")
         return md_inline(text)
@@ -343,8 +344,8 @@ class ReportData:
         if not rows:
             return "_No themes have been coded yet._"
         first = self.programme.iloc[0]
-        headers = ["Theme", f"{first['group_a']} raising it".capitalize(),
-                   f"{first['group_b']} raising it".capitalize(), "Fisher's exact p", "Reading"]
+        headers = ["Theme", upper_first(f"{first['group_a']} raising it"),
+                   upper_first(f"{first['group_b']} raising it"), "Fisher's exact p", "Reading"]
         return md_table(rows, headers, ["l", "r", "r", "r", "l"])
 
     def quotes_for(self, theme_id: str, site: str | None = None) -> list[dict]:
@@ -442,7 +443,7 @@ class ReportData:
         elif everywhere == 0:
             text = f"None of the {number_word(n)} themes with any evidence was raised in every {self.noun}."
         else:
-            text = (f"{number_word(everywhere).capitalize()} of the {number_word(n)} themes with any evidence "
+            text = (f"{upper_first(number_word(everywhere))} of the {number_word(n)} themes with any evidence "
                     f"{'was' if everywhere == 1 else 'were'} raised in every {self.noun}.")
         return md_inline(f"{text} Differences between {self.nouns} show more clearly in the codes within "
                          "the themes.")
@@ -589,6 +590,7 @@ def render_summary(data: ReportData) -> str:
     not_raised = [md_inline(r.theme_label) for r in data.ranked_themes().itertuples() if int(r.sources) == 0]
     sites = [{"label": md_inline(data.site_labels.get(s, s)), "file": f"sites/{site_file_name(s)}.md"}
              for s in data.site_order]
+    sites, programme_orgs = sites[:data.sites_total], sites[data.sites_total:]
     text = template.render(
         project=md_inline(data.config.get("project", {}).get("name", "Programme evaluation")),
         noun=data.noun, nouns=data.nouns, sites_total=data.sites_total,
@@ -599,7 +601,7 @@ def render_summary(data: ReportData) -> str:
         themes_everywhere=data.themes_everywhere_sentence(),
         saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
         cooccurrence_table=data.cooccurrence_table(),
-        figures=data.figures, sites=sites, note=method_note(data.config),
+        figures=data.figures, sites=sites, programme_orgs=programme_orgs, note=method_note(data.config),
     )
     return tidy_markdown(text)
 

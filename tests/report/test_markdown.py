@@ -128,6 +128,10 @@ def test_summary_content(reported):
     assert "Legacy: 3 of 3 sources here" in site
     funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
     assert "programme's own organisations" in funder
+    assert "## How The Foundation compares with the partnerships" in funder
+    listed = text.split("\n## Partnerships\n", 1)[1]
+    assert listed.index("](sites/east.md)") < listed.index("The programme's own organisations:") < listed.index(
+        "](sites/funder.md)")
 
 
 def test_site_page_counts_the_sources_at_the_site(reported):
