@@ -3,6 +3,13 @@
 Choosing
 --------
 Candidates are the segments coded to a theme (interviewer turns never count).
+In an interview whose participant is identified (a turn has ``speaker_role``
+``participant``), only the participant's turns and turns without a speaker are
+quoted: a turn by anyone else there (``other``: a second evaluator, a
+note-taker, a colleague in a joint interview) still counts as evidence, but a
+quote would be attributed to the participant's sector and role, so it is
+never quoted. Elsewhere (workshops, observations, interviews whose speakers
+could not be told apart) every counted turn can be quoted.
 They are ranked by, in order:
 
 1. reviewed (accepted or changed) before unreviewed suggestions;
@@ -24,9 +31,14 @@ no other candidate.
 
 Trimming
 --------
-A text longer than ``report.quote_max_chars`` keeps its whole sentences up to
-that length and ends with `` […]``; a first sentence that alone is too long is
-cut at a word boundary.
+The text is pseudonymised first (by the ``triangulate`` stage's
+pseudonymiser), so that a cut can never split a name or an identifying term
+and leave part of it in the quote. Runs of whitespace become one space. A
+text longer than ``report.quote_max_chars`` then keeps its whole sentences up
+to that length, verbatim (a closing quote mark or bracket after the full stop
+stays), and ends with `` […]``; a first sentence that alone is too long is cut
+at a word boundary, before any bracket left open (so a pseudonym such as
+``[Voluntary sector partner 1]`` is never cut in two).
 
 Attribution
 -----------
@@ -59,7 +71,8 @@ from pipeline.anonymise import attribution_label, read_register_people
 QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank", "segment_id",
                  "quote", "attribution", "representativeness", "reviewed", "method", "sector", "wave"]
 ELISION = " […]"
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')]*\s+")
+# The end of a sentence: . ! ? or …, any closing quote marks or brackets, then a space.
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*(?= )")
 DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
             "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
 NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop notes",
@@ -78,6 +91,8 @@ def trim_quote(text: str, max_chars: int = 400) -> str:
     --------
     >>> trim_quote("One. Two two. Three three three.", 17)
     'One. Two two. […]'
+    >>> trim_quote('He said "it works." Then we agreed (with the board.) And more.', 58)
+    'He said "it works." Then we agreed (with the board.) […]'
     >>> trim_quote("short enough", 400)
     'short enough'
     """
@@ -85,15 +100,15 @@ def trim_quote(text: str, max_chars: int = 400) -> str:
     if len(text) <= max_chars:
         return text
     budget = max_chars - len(ELISION)
-    sentences = _SENTENCE_END.split(text)
-    kept = ""
-    for sentence in sentences:
-        candidate = f"{kept} {sentence}".strip()
-        if len(candidate) > budget:
-            break
-        kept = candidate
-    if not kept:
-        kept = text[:budget].rsplit(" ", 1)[0].rstrip(",;:–- ")
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= budget]
+    if ends:
+        kept = text[:ends[-1]]
+    else:
+        kept = text[:budget].rsplit(" ", 1)[0]
+        bracket = kept.rfind("[")
+        if bracket > 0 and bracket > kept.rfind("]"):
+            kept = kept[:bracket]   # never inside a pseudonym or other [...]
+        kept = kept.rstrip(",;:–- ")
     return kept + ELISION
 
 
@@ -189,8 +204,15 @@ def representativeness(candidates: pd.DataFrame, embeddings, by=("theme_id",)) -
     return out
 
 
+def _quotable(coded: pd.DataFrame) -> pd.DataFrame:
+    """Leave out ``other`` speakers' turns in interviews whose participant is identified."""
+    role = coded["speaker_role"].fillna("")
+    identified = coded.loc[(coded["method"] == "interview") & (role == "participant"), "document_id"]
+    return coded[~((role == "other") & coded["document_id"].isin(set(identified)))]
+
+
 def _candidates(ev, embeddings, settings: dict) -> pd.DataFrame:
-    coded = ev.coded
+    coded = _quotable(ev.coded)
     if coded.empty:
         return pd.DataFrame(columns=["theme_id", "segment_id"])
     score = pd.to_numeric(coded["score"], errors="coerce") if "score" in coded else pd.Series(np.nan, index=coded.index)
@@ -198,8 +220,9 @@ def _candidates(ev, embeddings, settings: dict) -> pd.DataFrame:
         reviewed=("reviewed", "any"), score=("score", "max"),
         **{c: (c, "first") for c in ("text", "source_id", "site", "sector", "method", "wave", "participant_id")},
     )
-    frame["quote"] = frame["text"].map(lambda t: trim_quote(t, settings["quote_max_chars"]))
-    frame["long_enough"] = frame["quote"].str.len() >= settings["quote_min_chars"]
+    # For ranking only: the quotes chosen are pseudonymised before they are trimmed (see add()).
+    frame["long_enough"] = frame["text"].map(
+        lambda t: len(trim_quote(t, settings["quote_max_chars"])) >= settings["quote_min_chars"])
     frame["representativeness"] = representativeness(frame, embeddings, ("theme_id",))
     frame["site_representativeness"] = representativeness(frame, embeddings, ("theme_id", "site"))
     # Without an embedding the suggestion score ranks, below every embedded segment.
@@ -242,7 +265,7 @@ def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str 
     return ranked.loc[picked]
 
 
-def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFrame:
+def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise=None) -> pd.DataFrame:
     """Exemplar quotes per theme (scope ``programme``) and per (site, theme) (scope ``site``).
 
     Parameters
@@ -252,15 +275,20 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
         ``(segment_ids, matrix)``; without it quotes are ranked by score.
     roles : dict, optional
         participant_id → register role, for attributions.
+    pseudonymise : callable, optional
+        ``text → text`` (:meth:`pipeline.anonymise.Pseudonymiser.apply`), run on
+        each segment's full text before it is trimmed. Without it quotes are
+        trimmed as they are, and a cut may fall inside a name.
 
     Returns
     -------
     DataFrame
-        :data:`QUOTE_COLUMNS`; texts are not yet pseudonymised (the caller does
-        that for everything it writes).
+        :data:`QUOTE_COLUMNS`; attributions and labels are not yet
+        pseudonymised (the caller does that for everything it writes).
     """
     settings = report_settings(ev.config)
     ranked = _candidates(ev, embeddings, settings)
+    pseudonymise = pseudonymise or (lambda text: text)
     records = []
 
     def ordered(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -276,7 +304,9 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None) -> pd.DataFr
             records.append({
                 "scope": scope, "theme_id": theme_id, "theme_label": ev.themes.get(theme_id, theme_id),
                 "site": site, "site_label": ev.site_label(site) if site else "All", "rank": rank,
-                "segment_id": row.segment_id, "quote": row.quote,
+                "segment_id": row.segment_id,
+                # Pseudonymised before trimming, so that no cut falls inside a name or term.
+                "quote": trim_quote(pseudonymise(row.text), settings["quote_max_chars"]),
                 "attribution": quote_attribution(row.method, row.sector, row.wave, row.participant_id,
                                                  ev.config, roles),
                 "representativeness": _rounded(getattr(row, cosine)),

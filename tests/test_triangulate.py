@@ -187,6 +187,10 @@ def test_trim_quote_at_sentence_boundary():
     assert trim_quote(text, 55) == "First sentence here. Second sentence is here too." + ELISION
     assert trim_quote("x" * 10 + " " + "y" * 100, 40).endswith(ELISION)
     assert trim_quote("  short\n text ", 400) == "short text"
+    # closing quote marks and brackets after a full stop are kept
+    assert trim_quote('She said "no." Then (yes.) And then more words.', 30) == 'She said "no." Then (yes.)' + ELISION
+    # a cut inside one long sentence never splits a bracketed pseudonym
+    assert trim_quote("word " * 5 + "[Voluntary sector partner 1] and more", 40) == "word " * 4 + "word" + ELISION
 
 
 def test_attribution_rules():
@@ -226,6 +230,83 @@ def test_quotes_table(ev):
     assert list(trust["reviewed"]) == sorted(trust["reviewed"], reverse=True)
     # the interviewer's question is never quoted
     assert segment_id("n3") not in set(quotes["segment_id"])
+
+
+# --------------------------------------------------------------- quote texts written under reports/
+
+
+def project_with_texts(tmp_path: Path, monkeypatch, texts: dict) -> tuple[Path, dict]:
+    """The synthetic project with some segments' texts replaced (key → text)."""
+    import synthetic_project
+
+    rows = [row[:9] + (texts.get(row[0], row[9]), row[10]) for row in synthetic_project.SEGMENTS]
+    monkeypatch.setattr(synthetic_project, "SEGMENTS", rows)
+    return make_project(tmp_path / "project")
+
+
+def report_files_text(root: Path) -> dict:
+    """Every text file and workbook under reports/, as text (workbooks: their XML)."""
+    import zipfile
+
+    out = {}
+    for path in (root / "reports").rglob("*"):
+        if path.suffix in (".md", ".csv"):
+            out[path] = path.read_text(encoding="utf-8-sig")
+        elif path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                out[path] = "".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xml"))
+    return out
+
+
+def test_a_cut_never_leaves_part_of_an_identifying_term(tmp_path, monkeypatch):
+    from pipeline.cooccurrence import run_cooccurrence
+    from pipeline.report import run_report
+    from pipeline.saturation import run_saturation
+    from pipeline.triangulate import run_triangulate
+
+    # One long sentence: the 400-character cut falls inside "Marram Road Community Centre"
+    # (a configured identifying term) if the text is trimmed before it is pseudonymised.
+    filler = ("Funding " + "is really tight for everyone involved and " * 10)[:374].rstrip() + " "
+    text = filler + "Marram Road Community Centre keep telling us the same thing about the grant and the staff."
+    assert 370 < text.index("Marram") < 396 < text.index("Centre")
+    root, config = project_with_texts(tmp_path, monkeypatch, {"s1": text})
+    documents = pd.read_parquet(root / "data/processed/documents.parquet")
+    documents.assign(date=["2025-01-%02d" % (i + 1) for i in range(len(documents))]).to_parquet(
+        root / "data/processed/documents.parquet", index=False)
+    for stage in (run_saturation, run_cooccurrence, run_triangulate, run_report):
+        stage(config, root)
+
+    quotes = pd.read_csv(root / "reports/tables/quotes.csv")
+    quoted = quotes.loc[quotes["segment_id"] == segment_id("s1"), "quote"]
+    assert len(quoted) >= 1 and all("[a local venue]" in q and q.endswith(ELISION) for q in quoted)
+    files = report_files_text(root)
+    assert any(p.name == "summary.md" for p in files) and any(p.suffix == ".xlsx" for p in files)
+    for path, body in files.items():
+        for word in ("Marram", "Road Community", "Kettlewick"):
+            assert word not in body, f"{word!r} in {path.relative_to(root)}"
+
+
+def test_trimmed_quotes_stay_verbatim(tmp_path, monkeypatch):
+    from pipeline.anonymise import Pseudonymiser
+    from pipeline.triangulate import run_triangulate
+
+    text = ('Relationships improved. He said "it works." Then we agreed (with the board.) '
+            "Marram Road Community Centre said ‘yes.’ " + "We met every month and talked it through. " * 10)
+    root, config = project_with_texts(tmp_path, monkeypatch, {"s3": text})
+    run_triangulate(config, root)
+
+    quotes = pd.read_csv(root / "reports/tables/quotes.csv")
+    kept = quotes.loc[quotes["segment_id"] == segment_id("s3"), "quote"]
+    assert len(kept) >= 1
+    assert kept.iloc[0].startswith(
+        'Relationships improved. He said "it works." Then we agreed (with the board.) '
+        "[a local venue] said ‘yes.’ We met") and kept.iloc[0].endswith(". " + ELISION.strip())
+    # Every quote is its segment's (pseudonymised) text, cut only where " […]" marks it.
+    segments = pd.read_parquet(root / "data/processed/segments.parquet").set_index("segment_id")["text"]
+    pseudonymise = Pseudonymiser.from_project(config, root).apply
+    for row in quotes.itertuples():
+        source = pseudonymise(" ".join(segments[row.segment_id].split()))
+        assert row.quote == source or (row.quote.endswith(ELISION) and source.startswith(row.quote[:-len(ELISION)]))
 
 
 def test_upper_first_keeps_acronyms():

@@ -10,6 +10,24 @@ someone else (``other``). The suggestion stage skips interviewer segments, so
 the rules here lean towards ``other`` when unsure rather than hiding a
 participant's words.
 
+Who is who
+----------
+1. A label says it: ``Interviewer``, ``Facilitator``, ``Evaluator``,
+   ``Researcher``, ``Q`` are the interviewer; ``Respondent``, ``Participant``,
+   ``Interviewee``, ``A`` are the participant; so is the interviewee's name
+   from the register (``Chaudhry, Priya`` matches Priya Chaudhry).
+2. In an interview whose participant is identified by rule 1 and where no
+   speaker is labelled as the interviewer, one other speaker is the
+   interviewer: with two speakers, the other one; with more (a second
+   evaluator, a note-taker, a colleague of the interviewee), the one who asks
+   the most questions (turns with a ``?``; a tie goes to who spoke first),
+   provided they ask at least one.
+3. Anyone else is ``other``: their turns are coded and counted, but in an
+   interview with an identified participant they are never quoted, because a
+   quote there is attributed to the participant (:mod:`pipeline.quotes`).
+   Workshops and observations are not interviews: rule 2 never applies, and
+   several named speakers are all ``other``.
+
 Which labels are speakers
 -------------------------
 A plain label is one to four capitalised words (optionally followed by a
@@ -141,9 +159,11 @@ def assign_speaker_roles(document: RawDocument, participant_name: str = "") -> N
     Rules, in order: an interviewer label (Interviewer, Facilitator, Evaluator,
     Q) gives ``interviewer``; a participant label (Respondent, Participant, A)
     or the participant's register name (case-insensitive) gives
-    ``participant``; in an interview with exactly two speakers of whom one is
-    the participant, the other is the ``interviewer``; anyone else is
-    ``other``. Blocks without a speaker keep ``""``.
+    ``participant``; in an interview with exactly one participant so found and
+    no labelled interviewer, the other speaker (of two) or the other speaker
+    who asks the most questions (of three or more; ties go to who spoke first)
+    is the ``interviewer``; anyone else is ``other``. Blocks without a speaker
+    keep ``""``.
 
     Parameters
     ----------
@@ -157,12 +177,15 @@ def assign_speaker_roles(document: RawDocument, participant_name: str = "") -> N
         if block.speaker and block.speaker not in speakers:
             speakers.append(block.speaker)
     roles = {speaker: label_role(speaker, participant_name) for speaker in speakers}
-    if document.method == "interview" and len(speakers) == 2:
-        known = [s for s in speakers if roles[s] == "participant"]
-        if len(known) == 1:
-            other = next(s for s in speakers if s != known[0])
-            if not roles[other]:
-                roles[other] = "interviewer"
+    known = [s for s in speakers if roles[s] == "participant"]
+    if document.method == "interview" and len(known) == 1 and "interviewer" not in roles.values():
+        unlabelled = [s for s in speakers if not roles[s]]
+        questions = {s: sum("?" in b.text for b in document.blocks if b.speaker == s) for s in unlabelled}
+        if len(speakers) == 2 and unlabelled:
+            roles[unlabelled[0]] = "interviewer"
+        elif unlabelled and max(questions.values()) > 0:
+            # max() keeps the first of equals: the earliest speaker wins a tie.
+            roles[max(unlabelled, key=questions.get)] = "interviewer"
     for block in document.blocks:
         if block.speaker and not block.speaker_role:
             block.speaker_role = roles[block.speaker] or "other"

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
 from pipeline import paths
 from pipeline.anonymise import Pseudonymiser
 from pipeline.config import validate_config
 from pipeline.ingest import run_ingest
+from pipeline.ingest.speakers import assign_speaker_roles
 from pipeline.ingest.text import read_text_document
 from pipeline.ingest.word import read_docx
+from pipeline.triangulate import run_triangulate
 from word_files import make_docx
 
 NOTES = ("---\nwave: 1\n---\n"
@@ -78,3 +85,82 @@ def test_label_on_its_own_line_in_word(tmp_path):
     path = make_docx(tmp_path / "i.docx", OWN_LINE)
     document = read_docx(path, "interviews/i.docx", "interview")
     assert [(b.speaker, b.text) for b in document.blocks] == OWN_LINE_TURNS
+
+
+# ------------------------------------------------- who is the interviewer, and whose turns are quoted
+
+THREE_SPEAKERS = """WEBVTT
+
+00:00:01.000 --> 00:00:09.000
+<v Rosalind Pryce>Thanks for joining. We have heard from other partners that year to year funding makes it impossible to plan beyond the next grant round, is that your experience too?</v>
+
+00:00:10.000 --> 00:00:16.000
+<v Tom Notetaker>Just for the notes: the council's funding letter came three months late this year as well.</v>
+
+00:00:17.000 --> 00:00:25.000
+<v Priya Chaudhry>Yes. Funding is year to year, so we spend every January writing bids for the same small pots instead of running groups.</v>
+
+00:00:26.000 --> 00:00:30.000
+<v Rosalind Pryce>And what would a longer grant change?</v>
+"""
+
+WORKSHOP = ("---\nsession: Partners workshop\nsite: quillmere\nwave: 1\n---\n\n"
+            "Jo Bloggs: Funding for the youth club ends in March and nobody has a plan for what comes next.\n\n"
+            "Sam Sample: Our funding is the same, one year at a time, and the volunteers feel it most of all.\n")
+
+
+def test_second_evaluator_is_the_interviewer_and_others_are_not_quoted(tmp_path):
+    root = tmp_path / "project"
+    raw = root / "data" / "raw"
+    for folder in ("interviews", "workshops"):
+        (raw / folder).mkdir(parents=True)
+    (raw / "participants.csv").write_text(
+        "participant_id,site,sector,organisation,role,name\n"
+        "P001,quillmere,voluntary,Quillmere Community Action,Partnership manager,Priya Chaudhry\n", encoding="utf-8")
+    (raw / "interviews" / "q_p001_w1.vtt").write_text(THREE_SPEAKERS, encoding="utf-8")
+    (raw / "fieldwork.csv").write_text(
+        "file,participant,site,sector,wave,date\ninterviews/q_p001_w1.vtt,P001,,,1,2025-03-01\n", encoding="utf-8")
+    (raw / "workshops" / "partners.md").write_text(WORKSHOP, encoding="utf-8")
+    (root / "codebook").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "codebook" / "codebook.yaml", root / "codebook")
+    config = validate_config({})
+    run_ingest(config, root)
+
+    segments = pd.read_parquet(root / paths.SEGMENTS)
+    role = dict(zip(segments["speaker"], segments["speaker_role"]))
+    # Rosalind asks the questions: the interviewer, though a third person speaks too.
+    assert role == {"Rosalind Pryce": "interviewer", "Tom Notetaker": "other", "Priya Chaudhry": "participant",
+                    "Jo Bloggs": "other", "Sam Sample": "other"}
+
+    # An analyst codes every turn the review workbook shows (all but the interviewer's);
+    # the note-taker's remark is the interview's only turn coded to trust.
+    shown = segments[segments["speaker_role"] != "interviewer"]
+    tom = shown["speaker"] == "Tom Notetaker"
+    coded = shown.drop(columns=["speaker", "position"]).assign(
+        code_id=tom.map({True: "rel_trust", False: "res_funding"}),
+        theme_id=tom.map({True: "relationships", False: "resources"}), status="accepted", score=0.5, coder="a")
+    coded.to_parquet(root / paths.CODED_SEGMENTS, index=False)
+    run_triangulate(config, root)
+
+    quotes = pd.read_csv(root / "reports/tables/quotes.csv", dtype=str)
+    texts = set(quotes["quote"])
+    assert any(t.startswith("Yes. Funding is year to year") for t in texts)
+    assert not any("grant round" in t or "funding letter" in t for t in texts)   # never the evaluators' words
+    # workshops keep quoting their named speakers (several people legitimately speak there)
+    assert any("youth club" in t or "volunteers feel it" in t for t in texts)
+    # Tom's turn still counts as evidence from the interview (it is not an interviewer's)
+    matrix = pd.read_csv(root / "reports/tables/matrix_theme_method.csv", dtype=str).set_index(["theme_id", "method"])
+    assert matrix.loc[("relationships", "interview"), ["segments", "sources"]].tolist() == ["1", "1"]
+    assert matrix.loc[("resources", "interview"), ["segments", "sources"]].tolist() == ["1", "1"]
+
+
+def test_no_question_no_interviewer(tmp_path):
+    """With three speakers and no labelled interviewer, a speaker who asks nothing stays ``other``."""
+    path = tmp_path / "i.md"
+    path.write_text("---\nwave: 1\n---\n"
+                    "Rosalind Pryce: Tell me about the funding.\n\n"
+                    "Tom Notetaker: Noted.\n\n"
+                    "Priya Chaudhry: It is year to year.\n", encoding="utf-8")
+    document = read_text_document(path, "interviews/i.md", "interview")
+    assign_speaker_roles(document, "Priya Chaudhry")
+    assert [b.speaker_role for b in document.blocks] == ["other", "other", "participant"]
