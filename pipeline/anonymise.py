@@ -15,13 +15,25 @@ Names
     the first name, and the last word on its own) and "surname, first name",
     each with or without a title ("Dr", "Mr", "Mrs", "Ms", "Miss", "Prof",
     "Cllr" ...) are matched as whole words, case-insensitively (so ``SARAH
-    LINDQVIST`` is found), with any run of white space between the words. A
-    name written "Lindqvist, Sarah" is read as "Sarah Lindqvist"; a bracketed
-    part ("Sarah Lindqvist (Brindle Council)") and a leading title are not part
-    of the name (see :func:`person_name`). Possessives keep their ending:
-    ``Sarah's`` and ``Sarah’s`` become ``[Local authority stakeholder 1]'s``.
-    The longest match wins, so "Sarah Lindqvist" is replaced as one person, not
-    as a first name followed by a surname.
+    LINDQVIST`` is found). A name written "Lindqvist, Sarah" is read as "Sarah
+    Lindqvist"; a bracketed part ("Sarah Lindqvist (Brindle Council)") and a
+    leading title are not part of the name (see :func:`person_name`).
+Spelling
+    Words may be joined by any run of white space, or by a hyphen or en dash
+    with or without white space after it, whatever the register writes
+    between them: "Gwen Tudor-Rees" is also found as "Tudor Rees",
+    "Tudor–Rees" and "Tudor- Rees" (a line wrapped at the hyphen), and
+    "Mary-Jane" and "Mary Jane" are one name. The two apostrophes are the
+    same letter ("O'Neill" = "O’Neill").
+Whole words
+    A match may not have a letter or digit directly before or after it
+    ("Sarahs", "Priyanka" are left alone), but a hyphen or apostrophe does
+    not join a name to the next word: "the Priya-led bid", "Sarah'll",
+    "pro-Priya" are replaced, and possessives keep their ending (``Sarah's``
+    and ``Sarah’s`` become ``[Local authority stakeholder 1]'s``). The
+    longest match wins, so "Sarah Lindqvist" is replaced as one person, not
+    as a first name followed by a surname, and a register name with a hyphen
+    ("Tudor-Rees", "Kerry-Ann") is replaced whole.
 A name that is also an everyday word
     ("Marsh", "Will", "Grace", see :data:`COMMON_WORD_NAMES`) is matched only
     when capitalised (``Marsh`` or ``MARSH``), so "the salt marsh" is left alone.
@@ -106,6 +118,13 @@ _NAME_TOKEN = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*")
 # Runs of letters and digits: how a text is indexed against the register (see Pseudonymiser._compile).
 _ALNUM_RUN = re.compile(r"[^\W_]+")
 _TITLE_PATTERN = r"(?-i:(?:" + "|".join(TITLES + tuple(t.upper() for t in TITLES)) + r")\.?\s+)?"
+# Hyphen-minus, hyphen, non-breaking hyphen and en dash: a hyphenated name is
+# written with any of them, and with a space instead ("Tudor Rees").
+_DASHES = "-\u2010\u2011\u2013"
+# Between two words of a name or term: white space, or a dash with or without
+# white space after it ("Tudor-Rees", "Tudor–Rees", "Tudor-\nRees" wrapped at
+# the hyphen, which ingest joins as "Tudor- Rees").
+_WORD_JOIN = rf"(?:\s+|[{_DASHES}]\s*)"
 
 
 @dataclass(frozen=True)
@@ -171,16 +190,15 @@ _DEFAULT_SECTOR_LABELS = {
 }
 
 
-def _variant_pattern(text: str, case_sensitive: bool) -> str:
-    """Regex for one name or term: words joined by any white space, either apostrophe."""
-    words = text.split()
+def _variant_pattern(key: str, case_sensitive: bool) -> str:
+    """Regex for one name or term (a :func:`_key`): either apostrophe, words joined by :data:`_WORD_JOIN`."""
     parts = []
-    for word in words:
-        escaped = re.escape(word).replace("'", "['’]").replace("’", "['’]")
+    for word in key.split():
         if case_sensitive:
-            escaped = f"(?-i:{re.escape(word[:1].upper())}{re.escape(word[1:])}|{re.escape(word.upper())})"
-        parts.append(escaped)
-    return r"\s+".join(parts)
+            parts.append(f"(?-i:{re.escape(word[:1].upper())}{re.escape(word[1:])}|{re.escape(word.upper())})")
+        else:
+            parts.append("['’]".join(re.escape(piece) for piece in word.split("'")))
+    return _WORD_JOIN.join(parts)
 
 
 def person_name(name: str) -> str:
@@ -241,7 +259,7 @@ class Pseudonymiser:
     '[Local authority stakeholder 1] said [Local authority stakeholder 1]’s team meets at [a GP practice].'
     """
 
-    replacements: dict[str, str] = field(default_factory=dict)   # variant (lower-cased) -> pseudonym
+    replacements: dict[str, str] = field(default_factory=dict)   # variant (as _key spells it) -> pseudonym
     case_sensitive: set[str] = field(default_factory=set)         # variants matched only capitalised
     log_rows: list[dict] = field(default_factory=list)
     person_pseudonyms: dict[str, str] = field(default_factory=dict)  # participant_id -> pseudonym
@@ -292,6 +310,8 @@ class Pseudonymiser:
         for person in people:
             for variant, kind in _name_variants(person.name.strip()):
                 key = _key(variant)
+                if not key:   # dashes only
+                    continue
                 owners[key].add(person.participant_id)
                 kinds.setdefault(key, kind)
                 spelled.setdefault(key, variant)
@@ -312,9 +332,9 @@ class Pseudonymiser:
             })
         for term, pseudonym in (identifying_terms or {}).items():
             term = " ".join(str(term).split())
-            if not term:
-                continue
             key = _key(term)
+            if not key:
+                continue
             self.replacements[key] = str(pseudonym)
             self.case_sensitive.discard(key)
             self.log_rows.append({"real": term, "pseudonym": str(pseudonym),
@@ -371,7 +391,7 @@ class Pseudonymiser:
         if pattern is None:
             body = "|".join(f"(?:{_variant_pattern(key, key in self.case_sensitive)})" for key in keys)
             pattern = re.compile(
-                rf"(?<![\w\-])({_TITLE_PATTERN}(?:{body}))(?![\w]|[\-’'][^\W\d_]{{2,}})",
+                rf"(?<!\w)({_TITLE_PATTERN}(?:{body}))(?!\w)",
                 re.IGNORECASE,
             )
             if len(self._patterns) < 10000:   # bounded: texts mention few names
@@ -419,15 +439,8 @@ class Pseudonymiser:
                 out[column] = out[column].map(self.apply)
         return out
 
-    def contains_identifier(self, text: str) -> bool:
-        """True if ``text`` still contains a name or term that :meth:`apply` would replace."""
-        if not (self._active and isinstance(text, str)):
-            return False
-        pattern = self._text_pattern(text)
-        return bool(pattern is not None and pattern.search(text))
-
     def known_words(self) -> set[str]:
-        """Every lower-cased word of every name and term (used to skip them as unknown names)."""
+        """Every word of every name and term, as :func:`_key` spells it (see :func:`possible_identifiers`)."""
         words = set()
         for key in self.replacements:
             words.update(key.replace("’", "'").split())
@@ -451,7 +464,8 @@ class Pseudonymiser:
 
 
 def _key(text: str) -> str:
-    return " ".join(text.replace("’", "'").split()).lower()
+    """How a name or term is looked up: lower case, one apostrophe, dashes as spaces ("o'neill", "tudor rees")."""
+    return " ".join(re.sub(f"[{_DASHES}]", " ", text.replace("’", "'")).split()).lower()
 
 
 def _id_sort_key(participant_id: str):
@@ -531,6 +545,12 @@ REVIEW_NOTE = (
     "privacy.identifying_terms. The token itself is shown so you can judge it: keep this file "
     "inside the evaluation team. Add real identifiers to privacy.identifying_terms and re-run."
 )
+LEFT_OVER_NOTE = (
+    "A word of a name in participants.csv or of a term in privacy.identifying_terms that the "
+    "pseudonymiser left in this text (a form or spelling it does not match), so the reports may "
+    "show it. Add the form written here to privacy.identifying_terms (or correct participants.csv) "
+    "and re-run."
+)
 _SENTENCE_START = re.compile(r"(^|[.!?:;…]\s*|[\"“‘(\[]\s*|\n\s*|\*\*\s*)$")
 _TITLE_TOKEN = re.compile(r"\b(" + "|".join(TITLES) + r")\.?\s+([A-Z][^\W\d_]+(?:['’\-][A-Z][^\W\d_]+)*)")
 
@@ -543,20 +563,27 @@ def possible_identifiers(
 ) -> pd.DataFrame:
     """Capitalised words that look like names but are in no list.
 
+    With a pseudonymiser, the texts are scanned as the reports show them,
+    after :meth:`Pseudonymiser.apply`: the names and terms it replaces are
+    gone, and a word it leaves is judged like any other, even when it is part
+    of a register name or term ("Mrs Tudor" when the register has
+    "Gwen Tudor-Rees"); such a word gets :data:`LEFT_OVER_NOTE`.
+
     A token is reported when it is capitalised (``Bob``, ``McAllister``), is
     not at the start of a sentence, is not a common capitalised word, a word
-    of a site, sector or codebook label (``known_words``), or part of a name or
-    term the pseudonymiser already replaces, and never appears in lower case
-    anywhere in the texts (so "Hub" is skipped if "hub" occurs). A word after
-    a title ("Dr Okonjo", "Mrs Pike") is always reported unless already known.
+    of a site, sector or codebook label (``known_words``) or of a pseudonym,
+    and never appears in lower case anywhere in the texts (so "Hub" is
+    skipped if "hub" occurs). A word after a title ("Dr Okonjo", "Mrs Pike")
+    is always reported unless already known.
 
     Parameters
     ----------
     texts : DataFrame or iterable of (segment_id, text)
         A frame with ``segment_id`` and ``text`` columns, or pairs.
     pseudonymiser : Pseudonymiser, optional
-        Names and terms it replaces are not reported, and the context shown is
-        pseudonymised (the reported token itself is kept).
+        The texts are pseudonymised before they are scanned, so the names
+        and terms it replaces are not reported and the context shown is
+        pseudonymised.
     known_words : iterable of str
         Further words that are not names (site and sector labels, codebook words).
     context_chars : int
@@ -573,23 +600,24 @@ def possible_identifiers(
         pairs = list(zip(texts["segment_id"].astype(str), texts["text"].fillna("").astype(str)))
     else:
         pairs = [(str(s), str(t or "")) for s, t in texts]
-    skip = {w.lower() for word in known_words for w in re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", str(word))}
-    skip |= COMMON_CAPITALISED_WORDS
+    skip = _words(known_words) | COMMON_CAPITALISED_WORDS
+    left_over: set[str] = set()   # words of register names and terms, if the pseudonymiser left them
     if pseudonymiser is not None:
-        skip |= pseudonymiser.known_words()
-        skip |= {w for k in pseudonymiser.known_words() for w in re.split(r"[-'’]", k)}
+        pairs = [(segment_id, pseudonymiser.apply(text)) for segment_id, text in pairs]
+        skip |= _words(set(pseudonymiser.replacements.values()))   # "[Voluntary sector partner 1]"
+        left_over = pseudonymiser.known_words()
+        left_over |= {w for k in left_over for w in re.split(r"['’]", k)}
     lower_seen: set[str] = set()
     for _, text in pairs:
         lower_seen.update(w for w in re.findall(r"\b[a-z][a-z'’\-]+\b", text))
 
     counts: Counter = Counter()
     first: dict[str, tuple[str, str, int]] = {}
-    known: dict[str, bool] = {}   # token -> skipped or already replaced (tokens repeat a lot)
+    known: dict[str, bool] = {}   # token -> skipped (tokens repeat a lot)
 
     def is_known(token: str) -> bool:
         if token not in known:
-            known[token] = (token.lower().replace("’", "'") in skip
-                            or pseudonymiser is not None and pseudonymiser.contains_identifier(token))
+            known[token] = token.lower().replace("’", "'") in skip
         return known[token]
 
     reportable: dict[str, bool] = {}   # word -> whether it could be reported when not after a title
@@ -621,10 +649,16 @@ def possible_identifiers(
     rows = []
     for token, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         segment_id, text, start = first[token]
-        context = _context(text, start, len(token), context_chars, pseudonymiser)
+        context = _context(text, start, len(token), context_chars)
+        note = LEFT_OVER_NOTE if token.lower().replace("’", "'") in left_over else REVIEW_NOTE
         rows.append({"token": token, "count": count, "example_segment_id": segment_id,
-                     "context": context, "review_note": REVIEW_NOTE})
+                     "context": context, "review_note": note})
     return pd.DataFrame(rows, columns=POSSIBLE_IDENTIFIER_COLUMNS)
+
+
+def _words(texts: Iterable[str]) -> set[str]:
+    """The lower-cased words of some labels ("St Mary's Hospice" → "st", "mary's", "hospice")."""
+    return {w.lower() for text in texts for w in re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", str(text))}
 
 
 def _token(word: str) -> str:
@@ -645,17 +679,11 @@ def _starts_sentence(text: str, start: int) -> bool:
     return bool(_SENTENCE_START.search(window))
 
 
-def _context(text: str, start: int, length: int, width: int, pseudonymiser: Pseudonymiser | None) -> str:
-    """The text around one token, pseudonymised as a whole before it is cut, so that
-    a name straddling the cut can never leak as a fragment; the token is shown in « »."""
-    token = text[start: start + length]
-    sentinel = "\x00"
-    whole = text[:start] + sentinel + text[start + length:]
-    if pseudonymiser is not None:
-        whole = pseudonymiser.apply(whole)
-    at = whole.index(sentinel)
-    begin, end = max(0, at - width), min(len(whole), at + 1 + width)
+def _context(text: str, start: int, length: int, width: int) -> str:
+    """The text around one token (already pseudonymised), the token shown in « »."""
+    end = start + length
+    begin, stop = max(0, start - width), min(len(text), end + width)
     prefix = "…" if begin > 0 else ""
-    suffix = "…" if end < len(whole) else ""
-    snippet = whole[begin:at] + "«" + token + "»" + whole[at + 1:end]
+    suffix = "…" if stop < len(text) else ""
+    snippet = text[begin:start] + "«" + text[start:end] + "»" + text[end:stop]
     return " ".join(f"{prefix}{snippet}{suffix}".split())

@@ -2,7 +2,9 @@
 
 Writes ``reports/review/possible_identifiers.csv`` (see
 :func:`pipeline.anonymise.possible_identifiers`) from every segment that is
-not an interviewer's turn, for a person to check before reports go out. It
+not an interviewer's turn, pseudonymised as the reports show it (so a word
+of a register name that the pseudonymiser leaves is listed too), for a
+person to check before reports go out. It
 needs only the segments, the register, the codebook and the config, so
 Snakemake runs it beside the suggestion stages instead of at the end of the
 report, where it would add to the time every re-run takes.

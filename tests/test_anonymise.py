@@ -212,3 +212,69 @@ def test_transcript_speakers_written_last_first_or_with_an_organisation(tmp_path
                                "Chaudhry, Priya.")
     assert text == ("[Interviewer 1] (Lanternfield Learning) asked; [Interviewer 1] said "
                     "[Voluntary sector partner 1]'s hub helped [Voluntary sector partner 1].")
+
+
+# ---------------------------------------------------------------- apostrophes, hyphens and suffixes
+
+REGISTER_HEADER = "participant_id,site,sector,organisation,role,name\n"
+
+
+def register_pseudonymiser(root: Path, rows, terms=None) -> Pseudonymiser:
+    """Built the way the report stage builds it: from participants.csv and the validated config."""
+    from pipeline.config import validate_config
+
+    (root / "data/raw").mkdir(parents=True, exist_ok=True)
+    (root / paths.PARTICIPANTS).write_text(
+        REGISTER_HEADER + "".join(f"{pid},north,{sector},Org,Role,{name}\n" for pid, sector, name in rows),
+        encoding="utf-8")
+    config = validate_config({"privacy": {"identifying_terms": terms or {}}})
+    return Pseudonymiser.from_project(config, root)
+
+
+def test_names_and_terms_with_an_apostrophe(tmp_path):
+    p = register_pseudonymiser(tmp_path, [("P001", "voluntary", "Siobhan O'Neill")],
+                               {"St Mary's Hospice": "[a hospice]"})
+    text = p.apply("Siobhan O'Neill and Mrs O’Neill at St Mary’s Hospice; O'NEILL's view of ST MARY'S HOSPICE.")
+    assert text == ("[Voluntary sector partner 1] and [Voluntary sector partner 1] at [a hospice]; "
+                    "[Voluntary sector partner 1]'s view of [a hospice].")
+
+
+def test_name_followed_by_a_hyphenated_word_or_a_contraction(tmp_path):
+    p = register_pseudonymiser(tmp_path, [
+        ("P001", "voluntary", "Priya Chaudhry"), ("P002", "local_authority", "Sarah Lindqvist"),
+        ("P003", "voluntary", "Jamal Haddad"), ("P004", "voluntary", "Owen Tudor"),
+        ("P005", "voluntary", "Gwen Tudor-Rees")])
+    text = p.apply("The Priya-led bid failed, Sarah'll tell you; the Jamal-style model, a pro-Priya vote, "
+                   "Sarah's team and SARAH’S budget.")
+    assert text == ("The [Voluntary sector partner 1]-led bid failed, [Local authority stakeholder 1]'ll tell "
+                    "you; the [Voluntary sector partner 2]-style model, a pro-[Voluntary sector partner 1] vote, "
+                    "[Local authority stakeholder 1]'s team and [Local authority stakeholder 1]’S budget.")
+    # A hyphenated register name is one name (the longest match wins), not "Tudor" and "-Rees".
+    assert p.apply("Tudor-Rees and Tudor agreed; the Tudor-led review") == (
+        "[Voluntary sector partner 4] and [Voluntary sector partner 3] agreed; the "
+        "[Voluntary sector partner 3]-led review")
+    assert p.apply("Priyanka and Sarahs") == "Priyanka and Sarahs"
+
+
+def test_hyphenated_surname_wrapped_spaced_or_with_an_en_dash(tmp_path):
+    from pipeline.config import validate_config
+    from pipeline.ingest import run_ingest
+
+    raw = tmp_path / "data/raw"
+    (raw / "interviews").mkdir(parents=True)
+    (raw / "participants.csv").write_text(
+        REGISTER_HEADER + "P015,sallowdene,voluntary,Carers Hub,Manager,Gwen Tudor-Rees\n"
+        "P016,sallowdene,local_authority,Council,Officer,Claire Bowditch\n", encoding="utf-8")
+    (raw / "interviews" / "sallowdene_p016_w1.txt").write_text(
+        "---\nparticipant: P016\nwave: 1\ndate: 2025-03-01\n---\n"
+        "Funding is year to year. Claire said the hub manager, Gwen Tudor-\n"
+        "Rees, bids for the same pots every spring, and Tudor Rees told the\n"
+        "board so; Tudor–Rees and Tudor‑Rees agreed.\n", encoding="utf-8")
+    config = validate_config({})
+    run_ingest(config, tmp_path)
+    (text,) = pd.read_parquet(tmp_path / paths.SEGMENTS)["text"]
+    assert "Gwen Tudor- Rees," in text   # how ingest joins a line wrapped at the hyphen
+    assert Pseudonymiser.from_project(config, tmp_path).apply(text) == (
+        "Funding is year to year. [Local authority stakeholder 1] said the hub manager, "
+        "[Voluntary sector partner 1], bids for the same pots every spring, and [Voluntary sector partner 1] "
+        "told the board so; [Voluntary sector partner 1] and [Voluntary sector partner 1] agreed.")
