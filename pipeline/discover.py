@@ -765,7 +765,7 @@ def run_discover(config: dict, root: Path) -> None:
     pseudonymiser = Pseudonymiser.from_project(config, root)
     sites = config.get("sites") or {}
     candidates = discover_candidates(pool, vectors, settings, pseudonymiser.apply,
-                                     lambda site: sites.get(site, site),
+                                     lambda site: pseudonymiser.apply(sites.get(site, site)),
                                      lambda sector: sector_label(config, sector))
     write_csv(root / paths.CANDIDATE_CODES_CSV, candidates)
     _retire_candidate_workbook(root)

@@ -17,13 +17,21 @@ def settings(*sections):
     """The config sections a rule depends on, passed as params so that editing
     them re-runs that rule (and only the rules that use them).
 
-    `privacy` is passed as a digest, not as it is: `snakemake --report` copies
-    every rule's params into report.html, and privacy.identifying_terms lists
-    real names and places. The digest still re-runs the rules when it changes."""
+    `pseudonyms` stands for everything the pseudonymiser is built from
+    (privacy, the sector labels and report.attribution): every rule that writes
+    under reports/ pseudonymises, so it names it. It is passed as a digest, not
+    as it is: `snakemake --report` copies every rule's params into report.html,
+    and privacy.identifying_terms lists real names and places. The digest
+    still re-runs the rules when it changes."""
     return {
-        section: _digest(config[section]) if section == "privacy" else config[section]
+        section: _digest(_pseudonym_settings()) if section == "pseudonyms" else config[section]
         for section in sections
     }
+
+
+def _pseudonym_settings():
+    return {"privacy": config["privacy"], "sectors": config["sectors"],
+            "attribution": config["report"].get("attribution", {})}
 
 
 def _digest(value):

@@ -25,7 +25,7 @@ rule discover:
         ),
     params:
         stage="discover",
-        settings=settings("discover", "privacy", "sectors", "sites"),
+        settings=settings("discover", "pseudonyms", "sites"),
     log:
         "logs/discover.log",
     script:
@@ -46,7 +46,7 @@ rule saturation:
         ),
     params:
         stage="saturation",
-        settings=settings("discover", "sites"),
+        settings=settings("discover", "pseudonyms", "sites"),
     # on the way to the report: run before discover and review_workbook when cores are short
     priority: 1
     log:

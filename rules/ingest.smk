@@ -9,8 +9,6 @@ rule ingest:
         segments_csv=paths.SEGMENTS_CSV,
         documents=paths.DOCUMENTS,
         ingest_log=paths.INGEST_LOG,
-        methods=paths.METHODS_CSV,
-        methods_wide=paths.METHODS_WIDE_CSV,
     params:
         stage="ingest",
         settings=settings("ingest", "surveys", "sectors", "sites"),

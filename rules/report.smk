@@ -71,7 +71,7 @@ rule triangulate:
         parquet=paths.TRIANGULATION_PARQUETS,
     params:
         stage="triangulate",
-        settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
+        settings=settings("triangulate", "report", "pseudonyms", "sectors", "sites", "project"),
     # on the way to the report: run before discover and review_workbook when cores are short,
     # and before saturation and cooccurrence, the shorter jobs the report also waits for
     priority: 2
@@ -85,7 +85,7 @@ rule report:
     input:
         paths.TRIANGULATION_PARQUETS,
         segments=paths.SEGMENTS,
-        methods=paths.METHODS_CSV,
+        documents=paths.DOCUMENTS,
         agreement=paths.AGREEMENT_CSV,
         saturation=paths.SATURATION_SUMMARY_CSV,
         saturation_figure=paths.SATURATION_FIGURE,
@@ -115,10 +115,12 @@ rule report:
             caption="../report/heatmap_sector.rst",
             category="Figures",
         ),
+        methods=paths.METHODS_CSV,
+        methods_wide=paths.METHODS_WIDE_CSV,
         anonymisation_log=paths.ANONYMISATION_LOG,
     params:
         stage="report",
-        settings=settings("triangulate", "report", "privacy", "sectors", "sites", "project"),
+        settings=settings("triangulate", "report", "pseudonyms", "sectors", "sites", "project"),
     # on the way to the report: run before discover and review_workbook when cores are short
     priority: 1
     log:
@@ -137,7 +139,7 @@ rule identifier_scan:
         paths.POSSIBLE_IDENTIFIERS,
     params:
         stage="identifier_scan",
-        settings=settings("privacy", "sectors", "sites", "project"),
+        settings=settings("pseudonyms", "sectors", "sites", "project"),
     log:
         "logs/identifier_scan.log",
     script:

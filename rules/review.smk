@@ -31,7 +31,7 @@ rule review_workbook:
         paths.REVIEW_WORKBOOK,
     params:
         stage="review_workbook",
-        settings=settings("review", "privacy", "sectors"),
+        settings=settings("review", "pseudonyms", "sectors"),
     log:
         "logs/review_workbook.log",
     script:

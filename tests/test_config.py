@@ -30,6 +30,19 @@ def test_every_key_has_a_description_and_a_default():
     assert missing == []
 
 
+def test_every_key_uses_only_json_schema_keywords():
+    # A YAML slip such as "{description: a (b, c)., type: integer}" splits the
+    # description into stray keys, which JSON Schema ignores without a word.
+    keywords = {"description", "type", "default", "enum", "minimum", "maximum", "exclusiveMinimum",
+                "exclusiveMaximum", "items", "properties", "additionalProperties", "required", "minItems",
+                "maxItems", "minLength", "pattern", "oneOf", "anyOf", "uniqueItems", "propertyNames",
+                "minProperties", "examples"}
+    schema = load_schema()
+    stray = {key: sorted(set(sub) - keywords)
+             for key, sub, _ in _walk(schema["properties"], schema.get("required", [])) if set(sub) - keywords}
+    assert stray == {}
+
+
 def test_defaults_fill_an_empty_config(tmp_path):
     config = load_config(tmp_path)
     assert config["ingest"]["on_bad_file"] == "stop"

@@ -364,3 +364,13 @@ def test_no_candidates_when_too_few_segments_have_content(tmp_path):
     workbook.save(tmp_path / "empty.xlsx")
     assert [c.value for c in load_workbook(tmp_path / "empty.xlsx")[CANDIDATE_SHEET][1]][:3] == [
         "candidate_id", "proposed_label", "promote"]
+
+
+def test_site_labels_of_candidates_are_pseudonymised(project, tmp_path):
+    import shutil
+
+    root = shutil.copytree(project[0], tmp_path / "project")
+    config = validate_config({**CONFIG, "privacy": {"identifying_terms": {"North Bay": "[a bay]"}}})
+    run_discover(config, root)
+    text = (root / paths.CANDIDATE_CODES_CSV).read_text(encoding="utf-8-sig")
+    assert "North Bay" not in text and "[a bay] (" in _candidates(root).iloc[0]["sites"]

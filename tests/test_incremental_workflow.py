@@ -161,3 +161,19 @@ def test_a_codebook_edit_retrains_the_encoder_and_re_suggests_but_does_not_re_in
     # are embedded with it; the fieldwork is not read again.
     assert {"codebook_export", "finetune", "embed", "suggest", "review_workbook", "report"} <= set(jobs)
     assert "ingest" not in jobs
+
+
+@pytest.mark.parametrize("edit", ["identifying_terms", "attribution"])
+def test_a_privacy_or_attribution_edit_re_runs_every_rule_that_writes_pseudonymised_text(
+        example_run, tmp_path, edit):
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
+    path = project / "config.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if edit == "identifying_terms":
+        config.setdefault("privacy", {}).setdefault("identifying_terms", {})["Ostleby"] = "[a market town]"
+    else:
+        config.setdefault("report", {})["attribution"] = {"voluntary": "VCSE partner"}
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    jobs = planned_jobs(project)
+    assert {"saturation", "discover", "review_workbook", "identifier_scan", "triangulate", "report"} <= set(jobs)
+    assert "ingest" not in jobs   # ingest writes nothing pseudonymised: the fieldwork is not read again

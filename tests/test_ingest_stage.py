@@ -18,8 +18,7 @@ from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS
 sys.path.insert(0, str(Path(__file__).parent / "ingest"))
 from word_files import make_docx  # noqa: E402 (test helper beside the reader tests)
 
-OUTPUTS = (paths.SEGMENTS, paths.SEGMENTS_CSV, paths.DOCUMENTS, paths.INGEST_LOG, paths.METHODS_CSV,
-           paths.METHODS_WIDE_CSV)
+OUTPUTS = (paths.SEGMENTS, paths.SEGMENTS_CSV, paths.DOCUMENTS, paths.INGEST_LOG)
 
 REGISTER = ("participant_id,site,sector,organisation,role,name\n"
             "P001,quillmere,voluntary,QCA,Manager,Priya Chaudhry\n"
@@ -128,11 +127,7 @@ def test_small_project(project):
     assert "Priya Chaudhry" not in set(segments["speaker"])
     assert "name" not in segments.columns and "name" not in documents.columns
 
-    methods = pd.read_csv(root / paths.METHODS_CSV, dtype=str)
-    assert set(methods["method"]) == {"interview", "observation", "workshop"}
-    wide = pd.read_csv(root / paths.METHODS_WIDE_CSV, encoding="utf-8-sig")
-    assert wide["site"].tolist()[-1] == "Total"
-    assert int(wide.set_index("site").loc["Total", "total"]) == len(documents)
+    assert set(documents["method"]) == {"interview", "observation", "workshop"}
 
     ingest_log = pd.read_csv(root / paths.INGEST_LOG, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert set(ingest_log["status"]) == {"read"}
@@ -307,14 +302,3 @@ def test_skip_mode_still_stops_on_a_broken_register(tmp_path):
     root, config = make_project(tmp_path / "project", {"ingest": {"on_bad_file": "skip"}})
     (root / "data/raw/participants.csv").write_text(REGISTER + "P001,a,voluntary,,,\n", encoding="utf-8")
     run_expecting_error(root, config)
-
-
-def test_methods_tables_under_reports_replace_a_site_that_is_an_identifying_term(tmp_path):
-    root, config = make_project(tmp_path / "project",
-                                {"privacy": {"identifying_terms": {"quillmere": "[a coastal town]"}}})
-    run_ingest(config, root)
-    for path in (paths.METHODS_CSV, paths.METHODS_WIDE_CSV):
-        text = (root / path).read_text(encoding="utf-8-sig")
-        assert "quillmere" not in text.lower() and "[a coastal town]" in text, path
-    # the processed tables keep the site key the later stages join on
-    assert "quillmere" in set(pd.read_parquet(root / paths.DOCUMENTS)["site"])

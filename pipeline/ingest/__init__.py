@@ -7,8 +7,10 @@ matter, fieldwork.csv and the register, segments the documents and writes:
 
 * ``data/processed/segments.parquet`` and ``segments.csv``,
 * ``data/processed/documents.parquet``,
-* ``data/processed/ingest_log.csv`` (one row per file read),
-* ``reports/tables/methods.csv`` and ``methods_wide.csv``.
+* ``data/processed/ingest_log.csv`` (one row per file read).
+
+The fieldwork counts under ``reports/tables/`` are the report stage's
+(:mod:`pipeline.methods`): everything under ``reports/`` is pseudonymised.
 
 Problems are collected across all files and reported together. With
 ``ingest.on_bad_file: stop`` (the default) any problem stops the run before a
@@ -29,7 +31,6 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import atomic, paths
-from pipeline.anonymise import Pseudonymiser
 from pipeline.errors import InputError, PipelineError, Problem, ProblemCollector
 from pipeline.ingest.model import RawDocument
 from pipeline.ingest.register import (
@@ -47,7 +48,6 @@ from pipeline.ingest.surveys import read_surveys
 from pipeline.ingest.text import read_text_document
 from pipeline.ingest.vtt import read_vtt
 from pipeline.ingest.word import read_docx
-from pipeline.methods import methods_table
 from pipeline.segment import build_tables, document_id
 
 log = logging.getLogger("pipeline.ingest")
@@ -167,7 +167,6 @@ def run_ingest(config: dict, root: Path) -> None:
         log.warning("Left out (on_bad_file: skip): %s", problem)
 
     documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
-    tidy, wide = methods_table(documents_frame, list(config.get("sites", {})))
     log_frame = _log_frame(log_rows, results, survey_rows, documents_frame, bad_files, unreadable,
                            problems.problems)
 
@@ -175,11 +174,6 @@ def run_ingest(config: dict, root: Path) -> None:
     atomic.write_csv(root / paths.SEGMENTS_CSV, segments_frame)
     atomic.write_parquet(root / paths.DOCUMENTS, documents_frame)
     atomic.write_csv(root / paths.INGEST_LOG, log_frame)
-    # Under reports/: a site key or label that is an identifying term is replaced,
-    # the same way the triangulation tables the report joins these to are.
-    pseudonymiser = Pseudonymiser.from_project(config, root)
-    atomic.write_csv(root / paths.METHODS_CSV, pseudonymiser.apply_frame(tidy))
-    atomic.write_csv(root / paths.METHODS_WIDE_CSV, pseudonymiser.apply_frame(wide))
     errors_path = root / paths.INGEST_ERRORS
     if on_bad_file == "skip":
         atomic.write_csv(errors_path, pd.DataFrame(

@@ -1,8 +1,12 @@
 """Stage ``report``: the evaluation workbook, Markdown summaries and figures.
 
 Reads the triangulation tables (``data/processed/triangulation/*.parquet``,
-already pseudonymised), ``reports/tables/methods.csv`` and, when present,
+already pseudonymised), ``data/processed/documents.parquet`` and, when present,
 ``reports/tables/agreement.csv``, and writes:
+
+* ``reports/tables/methods.csv`` and ``methods_wide.csv``, the fieldwork counts
+  (:mod:`pipeline.methods`), pseudonymised like the rest (a site can be an
+  identifying term);
 
 * ``reports/evaluation_tables.xlsx`` (:mod:`pipeline.report.workbook`);
 * ``reports/summary.md`` and ``reports/sites/<site>.md`` (:mod:`pipeline.report.markdown`),
@@ -27,7 +31,9 @@ import pandas as pd
 
 from pipeline import paths
 from pipeline.anonymise import Pseudonymiser
+from pipeline.atomic import write_csv
 from pipeline.errors import InputError
+from pipeline.methods import methods_table
 from pipeline.report.figures import source_heatmap
 from pipeline.report.markdown import ReportData, write_markdown
 from pipeline.report.workbook import Sheet, write_workbook
@@ -160,7 +166,10 @@ def run_report(config: dict, root: Path) -> None:
     pseudonymiser = Pseudonymiser.from_project(config, root)
     clean = pseudonymiser.apply
     tables = read_tables(root)
-    methods = read_optional_csv(root / paths.METHODS_CSV)
+    methods, methods_wide = (pseudonymiser.apply_frame(table) for table in methods_table(
+        pd.read_parquet(root / paths.DOCUMENTS), list(config.get("sites", {}))))
+    write_csv(root / paths.METHODS_CSV, methods)
+    write_csv(root / paths.METHODS_WIDE_CSV, methods_wide)
     agreement = read_optional_csv(root / paths.AGREEMENT_CSV)
     note = suggestion_note(config)
     noun = config.get("project", {}).get("site_noun", "site")

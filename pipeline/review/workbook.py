@@ -127,7 +127,8 @@ def review_rows(
     config : dict, optional
         Validated configuration (for sector display labels).
     pseudonymise : callable, optional
-        Applied to every segment text and pre-filled comment.
+        Applied to every segment text, site and pre-filled comment (a site can be
+        an identifying term).
 
     Returns
     -------
@@ -166,10 +167,11 @@ def review_rows(
                         len(made["codes"]), N_FINAL)
             made["codes"] = made["codes"][:N_FINAL]
 
+    site_shown = {site: pseudonymise(site) for site in rows["site"].unique()}
     records = []
     for segment in rows.itertuples(index=False):
         record = {
-            "segment_id": segment.segment_id, "site": segment.site,
+            "segment_id": segment.segment_id, "site": site_shown[segment.site],
             "sector": sector_label(config, segment.sector), "method": segment.method,
             "participant": segment.participant_id, "wave": segment.wave,
             "text": pseudonymise(segment.text),

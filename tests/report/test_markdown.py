@@ -11,6 +11,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from pipeline import paths
+from pipeline.config import validate_config
 from pipeline.cooccurrence import run_cooccurrence
 from pipeline.report import read_tables, run_report
 from pipeline.report.markdown import ReportData, md_inline, md_table
@@ -199,6 +200,24 @@ def test_theme_wording_when_few_themes_have_evidence(reported):
     tri.loc[programme, "sources"] = 0
     assert ReportData(tables, pd.DataFrame(), config, {}).themes_everywhere_sentence() == (
         "No theme has any evidence yet.")
+
+
+def test_a_site_that_is_an_identifying_term_keeps_its_page_whole(tmp_path):
+    root, _ = make_project(tmp_path / "project")
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    documents.assign(date="2025-01-01").to_parquet(root / paths.DOCUMENTS, index=False)
+    config = yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8"))
+    config["privacy"]["identifying_terms"].update({"Eastwick": "[a coastal town]", "east": "[a coastal town]"})
+    config = validate_config(config)
+    for stage in (run_saturation, run_triangulate, run_report):
+        stage(config, root)
+    for path in (paths.METHODS_CSV, paths.METHODS_WIDE_CSV, paths.SATURATION_SUMMARY_CSV):
+        text = (root / path).read_text(encoding="utf-8-sig")
+        assert "east" not in text.lower() and "[a coastal town]" in text, path
+    page = (root / paths.SITES_DIR / "a_coastal_town.md").read_text(encoding="utf-8")
+    fieldwork = page.split("## Fieldwork", 1)[1].split("\n## ", 1)[0]
+    assert "| Wave 2 | 2 | 1 | 3 |" in fieldwork   # two interviews and a workshop
+    assert "cannot be judged" not in fieldwork
 
 
 def test_saturation_and_cooccurrence_in_the_summaries(reported):

@@ -203,6 +203,16 @@ def test_texts_and_comments_are_pseudonymised(project, config):
             assert not any(isinstance(v, str) and "Chaudhry" in v for v in row)
 
 
+def test_a_site_that_is_an_identifying_term_is_pseudonymised(project):
+    from pipeline.config import validate_config
+
+    run_review_workbook(validate_config({"privacy": {"identifying_terms": {"Quillmere": "[a market town]"}}}),
+                        project)
+    sheet = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)["Review"]
+    sites = {sheet.cell(row=r, column=headers(sheet)["site"]).value for r in range(2, sheet.max_row + 1)}
+    assert sites == {"[a market town]"}
+
+
 def test_candidate_codes_sheet(project, config):
     from pipeline.atomic import write_csv
     from pipeline.discover import CANDIDATE_COLUMNS, CANDIDATE_SHEET, CANDIDATE_THEMES_SHEET
