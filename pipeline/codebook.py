@@ -13,8 +13,21 @@ Formats read by :func:`load_codebook`, chosen by file extension:
 ``.csv`` / ``.xlsx``
     One row per code with the columns ``theme, code, label, definition,
     include, exclude, examples`` and optionally ``theme_label,
-    theme_description, aliases``. A list cell holds one item per line; a cell
-    without line breaks is split at ``;`` instead.
+    theme_description, aliases``. A list cell (``include``, ``exclude``,
+    ``examples``, ``aliases``) is read by :func:`split_list_cell`:
+
+    * a cell whose first line starts with a bullet (``•``, ``-`` or ``*`` and
+      a space, at the very start of the line) holds bulleted items: each
+      bulleted or unindented line starts an item, a line indented by spaces
+      or a tab continues the item above (as a line break within it; two
+      spaces of indentation are removed), and ``;`` never splits an item;
+    * any other cell holds one item per line, or, if it has one line only,
+      items separated by ``;``.
+
+    :func:`write_codebook_xlsx` writes every item as ``"• item"`` with each
+    further line of an item indented by two spaces, so an exported sheet
+    reads back unchanged whatever its items contain (line breaks are read as
+    ``\\n``, as in a .qdc file).
 ``.qdc``
     A REFI-QDA codebook, as exported by NVivo, ATLAS.ti, MAXQDA or QualCoder,
     or by :func:`write_codebook_qdc`. See :func:`read_codebook_qdc` for how the
@@ -66,6 +79,10 @@ COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 # which have no parent to serve as their theme.
 UNCATEGORISED_THEME_ID = "uncategorised"
 UNCATEGORISED_THEME_LABEL = "Uncategorised"
+
+# Joins the name of a non-codable grouping node of a .qdc and the names of the
+# codes below it into those codes' labels: "Staffing / Turnover".
+GROUP_LABEL_SEPARATOR = " / "
 
 # Fixed namespace for the uuid5 guids of exported codes, so that exporting the
 # same codebook twice gives identical files and other tools recognise codes
@@ -562,24 +579,87 @@ _CODE_FIELD_COLUMNS = {"id": "code", "label": "label", "definition": "definition
                        "aliases": "aliases"}
 _THEME_FIELD_COLUMNS = {"id": "theme", "label": "theme_label", "description": "theme_description"}
 _BULLET = re.compile(r"^\s*[•\-*]\s+")
+# A bullet that starts an item in a bulleted list cell: at the very start of
+# the line, followed by a space or a tab (or nothing, for an empty item).
+_ITEM_BULLET = re.compile(r"^[•\-*](?:[ \t]+|$)")
+# How write_codebook_xlsx writes list items: a bullet that Excel never takes
+# for the start of a formula, and two spaces before each further line of an item.
+XLSX_ITEM_BULLET = "• "
+XLSX_CONTINUATION_INDENT = "  "
 
 
 def split_list_cell(cell: str) -> list[str]:
-    """Split a table cell into list items: one per line, or at ``;`` if on one line.
+    """Split a table cell into list items.
 
-    Leading bullets ("- ", "• ", "* ") and blank items are dropped.
+    * **Bulleted cell**: the first non-blank line starts with a bullet (``•``,
+      ``-`` or ``*`` and a space) at the very start of the line. Each bulleted
+      line starts an item; a line indented by spaces or a tab continues the
+      item above, as a line of its own (two spaces of indentation are removed,
+      more are kept); any other non-blank line starts an item. ``;`` never
+      splits an item. :func:`write_codebook_xlsx` writes every list cell this
+      way, so any item text reads back unchanged.
+    * **Otherwise**, a cell of several lines holds one item per line, and a
+      cell of one line is split at ``;``. Leading bullets are dropped.
+
+    Blank items are dropped, and line breaks (``\\r\\n``, ``\\r``) are read as ``\\n``.
 
     Examples
     --------
     >>> split_list_cell("Grant cuts; short-term funding")
     ['Grant cuts', 'short-term funding']
-    >>> split_list_cell("- first\\n- second; still second")
+    >>> split_list_cell("first\\nsecond; still second")
     ['first', 'second; still second']
+    >>> split_list_cell("• Grant cuts; underspends")
+    ['Grant cuts; underspends']
+    >>> split_list_cell("• A quote\\n  over two lines\\n• Another")
+    ['A quote\\nover two lines', 'Another']
     """
-    cell = (cell or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = (cell or "").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    filled = [line for line in lines if line.strip()]
+    if not filled:
+        return []
+    if _ITEM_BULLET.match(filled[0]):
+        return _bulleted_items(lines)
     # Items written one per line may themselves contain semicolons.
-    pieces = cell.split("\n") if "\n" in cell.strip() else cell.split(";")
+    pieces = lines if len(filled) > 1 else text.split(";")
     return [_BULLET.sub("", piece).strip() for piece in pieces if _BULLET.sub("", piece).strip()]
+
+
+def _bulleted_items(lines: list[str]) -> list[str]:
+    items: list[list[str]] = []
+    for line in lines:
+        if not items and not line.strip():
+            continue  # blank lines before the first item
+        if line[:1] in (" ", "\t") or (not line.strip() and items):
+            # A continuation line; a blank line inside an item (its indentation
+            # trimmed by an editor) too: blank lines at an item's end are
+            # stripped below.
+            items[-1].append(line[2:] if line.startswith("  ") else line.lstrip(" \t"))
+        else:
+            items.append([_ITEM_BULLET.sub("", line, count=1)])
+    texts = ("\n".join(item).strip() for item in items)
+    return [text for text in texts if text]
+
+
+def list_cell_text(items: list[str]) -> str:
+    """The text of a list cell that :func:`split_list_cell` reads back as ``items``.
+
+    One item per line, each starting with ``"• "``; a line break inside an
+    item is followed by two spaces of indentation.
+
+    Examples
+    --------
+    >>> print(list_cell_text(["Grant cuts; underspends", "A quote\\nover two lines"]))
+    • Grant cuts; underspends
+    • A quote
+      over two lines
+    """
+    return "\n".join(
+        XLSX_ITEM_BULLET + item.replace("\r\n", "\n").replace("\r", "\n")
+        .replace("\n", "\n" + XLSX_CONTINUATION_INDENT)
+        for item in items
+    )
 
 
 class _TableLocator(_SourceLocator):
@@ -652,6 +732,9 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
     for index, values in enumerate(rows):
         row_number = index + 2
         cells = {c: _cell_text(values[i]) if i < len(values) else "" for c, i in position.items()}
+        # List cells are split unstripped: indentation is part of their format.
+        raw_lists = {c: _raw_cell_text(values[i]) if i < len(values) else ""
+                     for c, i in position.items() if c in LIST_FIELDS}
         if not any(cells.values()):
             continue  # blank rows are common at the end of spreadsheets
         theme_id = cells["theme"]
@@ -673,7 +756,7 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
                         row=row_number, column=column))
         code = {"id": cells["code"], "label": cells["label"], "definition": cells["definition"]}
         for field in LIST_FIELDS:
-            code[field] = split_list_cell(cells.get(field, ""))
+            code[field] = split_list_cell(raw_lists.get(field, ""))
         themes[theme_id]["codes"].append(code)
         code_rows[list(themes).index(theme_id)].append(row_number)
 
@@ -703,6 +786,11 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # spreadsheets store a numeric id such as 12 as 12.0
     return str(value).strip()
+
+
+def _raw_cell_text(value) -> str:
+    # Like _cell_text, but a text cell keeps its leading indentation.
+    return value if isinstance(value, str) else _cell_text(value)
 
 
 def _label_from_id(identifier: str) -> str:
@@ -918,14 +1006,38 @@ def _description_of(element) -> str:
     return (found[0].text or "") if found else ""
 
 
+def _is_codable(element) -> bool:
+    return (element.get("isCodable") or "true").strip().lower() != "false"
+
+
+def _child_codes(element) -> list:
+    """The ``Code`` elements directly below ``element`` (looking through any wrapper)."""
+    found = []
+    for child in element:
+        name = _local_name(child.tag)
+        if name == "Code":
+            found.append(child)
+        elif name != "Description":
+            found.extend(_child_codes(child))
+    return found
+
+
 def read_codebook_qdc(path: str | Path) -> Codebook:
     """Read a REFI-QDA codebook (.qdc).
 
     Mapping onto themes and codes:
 
-    * A top-level ``Code`` with child codes is a theme; every code below it
-      (at any depth) becomes one of its codes, in document order. A codable
-      parent's own codability is dropped: themes are not codable here.
+    * A top-level ``Code`` with child codes is a theme; every codable code
+      below it (at any depth) becomes one of its codes, in document order. A
+      codable parent's own codability is dropped: themes are not codable here.
+    * A non-codable ``Code`` below a theme (``isCodable="false"``, a folder
+      or grouping) is not a code: the codable codes below it become codes of
+      the theme, with the grouping's name before their own in their label
+      (``"Staffing / Turnover"``, see :data:`GROUP_LABEL_SEPARATOR`); a
+      derived id comes from the code's own name, as for any code. Its
+      description is appended to the theme's description as ``"Staffing:
+      <description>"``. Each grouping is logged as a warning saying what
+      became of it.
     * A top-level codable ``Code`` without children goes into a theme
       ``uncategorised`` ("Uncategorised"), rather than becoming a theme of its
       own, because a theme and a code may not share an id.
@@ -1006,12 +1118,12 @@ class _QdcImport:
         for element in top_level:
             descendants = [node for node in element.iter()
                            if _local_name(node.tag) == "Code" and node is not element]
-            is_codable = element.get("isCodable", "true").strip().lower() != "false"
+            is_codable = _is_codable(element)
             if descendants or not is_codable:
                 if descendants and is_codable:
                     log.info("%s: parent code %r becomes a theme, which is not codable",
                              self.path, element.get("name"))
-                themes.append(self._theme(element, descendants, len(themes)))
+                themes.append(self._theme(element, len(themes)))
             else:
                 uncategorised.append(element)
         if uncategorised:
@@ -1027,28 +1139,87 @@ class _QdcImport:
                         len(self.named_after_themselves), ", ".join(self.named_after_themselves))
         return themes
 
-    def _theme(self, element, descendants: list, t: int) -> dict:
+    def _theme(self, element, t: int) -> dict:
         name = (element.get("name") or "").strip()
         preamble, sections = parse_description_text(_description_of(element))
         self.names[("themes", t)] = name
         theme = {"id": sections.get("id") or self._unique_id(derive_id(name)),
                  "label": name,
                  "description": sections.get("description", preamble),
-                 "codes": [self._code(node, t, c) for c, node in enumerate(descendants)]}
+                 "codes": []}
         if element.get("color"):
             theme["color"] = element.get("color")
+        notes: list[str] = []  # descriptions of groupings, kept in the theme's description
+        self._add_codes(element, theme, t, (), notes)
+        if notes:
+            theme["description"] = "\n\n".join([theme["description"], *notes]).strip()
         return theme
 
-    def _code(self, element, t: int, c: int) -> dict:
+    def _add_codes(self, parent, theme: dict, t: int, groups: tuple[str, ...],
+                   notes: list[str]) -> None:
+        """Add the codes below ``parent`` to ``theme``, in document order.
+
+        A codable node is a code, and the codable nodes below it are codes of
+        the same theme beside it; a non-codable node is a grouping (see
+        :meth:`_add_grouping`).
+        """
+        for node in _child_codes(parent):
+            if _is_codable(node):
+                theme["codes"].append(self._code(node, t, len(theme["codes"]), groups))
+                self._add_codes(node, theme, t, groups, notes)
+            else:
+                self._add_grouping(node, theme, t, groups, notes)
+
+    def _add_grouping(self, node, theme: dict, t: int, groups: tuple[str, ...],
+                      notes: list[str]) -> None:
+        """A non-codable node below a theme: a grouping of codes, not a code itself.
+
+        Its codes become codes of the theme, their labels prefixed with the
+        grouping's name (``"Staffing / Turnover"``); its description is added
+        to the theme's description; each step is logged as a warning.
+        """
+        name = (node.get("name") or "").strip()
+        path = (*groups, name) if name else groups
+        first = len(theme["codes"])
+        self._add_codes(node, theme, t, path, notes)
+        labels = [code["label"] for code in theme["codes"][first:]]
+
+        preamble, sections = parse_description_text(_description_of(node))
+        text = "\n".join(part for part in (preamble, sections.get("definition", ""),
+                                            sections.get("description", "")) if part)
+        said = [f"{self.path}: {name or '(unnamed)'!r} in theme {theme['label']!r} is not codable, "
+                "so it is read as a grouping of codes and is not a code itself"]
+        if labels:
+            said.append(f"the {len(labels)} code(s) below it become codes of the theme, labelled "
+                        + ", ".join(repr(label) for label in labels))
+        else:
+            said.append("no codable code is below it, so it adds no code")
+        if text:
+            notes.append(f"{GROUP_LABEL_SEPARATOR.join(path)}: {text}" if path else text)
+            said.append("its description is added to the theme's description")
+        unused = [heading for heading, field in _LIST_SECTIONS.items() if sections.get(field)]
+        if sections.get("id"):
+            unused.append(f"ID ({sections['id']})")
+        if unused:
+            said.append("its " + ", ".join(unused) + " section(s) are not used, "
+                        "because a grouping is not a code")
+        log.warning("; ".join(said))
+
+    def _code(self, element, t: int, c: int, groups: tuple[str, ...] = ()) -> dict:
         name = (element.get("name") or "").strip()
+        # Below a grouping the label names the grouping too: tools allow the
+        # same name in two groupings ("Barriers / Funding", "Enablers / Funding").
+        label = GROUP_LABEL_SEPARATOR.join((*groups, name)) if groups and name else name
         preamble, sections = parse_description_text(_description_of(element))
-        self.names[("themes", t, "codes", c)] = name
+        self.names[("themes", t, "codes", c)] = label
         definition = sections.get("definition") or preamble
-        if not definition and name:
-            definition = name
-            self.named_after_themselves.append(name)
+        if not definition and label:
+            definition = label
+            self.named_after_themselves.append(label)
+        # The id comes from the code's own name, as it did before groupings were
+        # read: ids that decisions refer to stay the same.
         code = {"id": sections.get("id") or self._unique_id(derive_id(name)),
-                "label": name,
+                "label": label,
                 "definition": definition}
         for field in ("include", "exclude", "examples", "aliases"):
             code[field] = sections.get(field, [])
@@ -1158,8 +1329,10 @@ def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
     """Write a formatted reference sheet of ``codebook`` (one row per code), atomically.
 
     The sheet has a bold, frozen header row, wrapped text and column widths
-    suited to each field; list fields hold one item per line. It reads back
-    with :func:`read_codebook_xlsx`.
+    suited to each field. List fields hold one item per line, each starting
+    with ``"• "``, and a line break inside an item is followed by two spaces
+    (see :func:`list_cell_text`), so that an item containing ``;`` or line
+    breaks reads back unchanged with :func:`read_codebook_xlsx`.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -1186,8 +1359,8 @@ def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
             values = {
                 "theme": theme.id, "theme_label": theme.label, "code": code.id,
                 "label": code.label, "definition": code.definition,
-                "include": "\n".join(code.include), "exclude": "\n".join(code.exclude),
-                "examples": "\n".join(code.examples), "aliases": "\n".join(code.aliases),
+                "include": list_cell_text(code.include), "exclude": list_cell_text(code.exclude),
+                "examples": list_cell_text(code.examples), "aliases": list_cell_text(code.aliases),
                 "theme_description": theme.description,
             }
             for column, (header, _width) in enumerate(XLSX_COLUMNS, start=1):

@@ -569,3 +569,177 @@ def test_labelled_segments_match_the_shipped_codebook(shipped):
     codebook_phrases = [text.lower() for code in shipped.codes for text in code.examples + code.include]
     assert not [row["segment_id"] for row in rows
                 if any(phrase in row["text"].lower() for phrase in codebook_phrases)]
+
+
+# ------------------------------------------- list cells: xlsx export reads back unchanged
+
+AWKWARD_ITEMS = [
+    "Grant cuts; underspends carried over",
+    "First line of a quote\nsecond line of the same quote",
+    "- starts with a dash",
+    "• starts with a bullet; and has a semicolon",
+    "* starts with a star",
+    "A list inside an item:\n- first\n- second",
+    "Indented lines\n  stay indented\n\tand tabbed",
+    "A blank line\n\nin the middle",
+    "=SUM(A1:A2) is not a formula",
+    "-",
+]
+
+
+def test_xlsx_export_reads_back_items_with_semicolons_and_line_breaks(tmp_path):
+    codebook = Codebook(name="x", version="1", themes=[Theme(id="t", label="T", codes=[
+        Code(id="c", label="C", definition="D.", include=AWKWARD_ITEMS[:4],
+             exclude=AWKWARD_ITEMS[4:], examples=["We lost the grant; then we lost two staff.",
+                                                 "Single item with\na line break"],
+             aliases=["old.id", "older-id"]),
+        Code(id="single", label="S", definition="D.", include=["one; item only"],
+             examples=["one item\nover two lines"]),
+    ])])
+    write_codebook_xlsx(codebook, tmp_path / "codebook.xlsx")
+    assert load_codebook(tmp_path / "codebook.xlsx").themes == codebook.themes
+
+    # The cells are readable: one bulleted item per line, further lines indented.
+    sheet = load_workbook(tmp_path / "codebook.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    examples = sheet.cell(row=2, column=header.index("examples") + 1).value
+    assert examples == ("• We lost the grant; then we lost two staff.\n"
+                        "• Single item with\n  a line break")
+    assert sheet.cell(row=3, column=header.index("include") + 1).value == "• one; item only"
+
+
+def test_xlsx_edited_by_an_analyst_still_reads_as_items(tmp_path):
+    codebook = Codebook(name="x", themes=[Theme(id="t", label="T", codes=[
+        Code(id="c", label="C", definition="D.", include=["Grant cuts; underspends"])])])
+    write_codebook_xlsx(codebook, tmp_path / "codebook.xlsx")
+    workbook = load_workbook(tmp_path / "codebook.xlsx")
+    sheet = workbook.active
+    header = [cell.value for cell in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("include") + 1)
+    # Added lines with a bullet, without one, and a continuation of the new item.
+    cell.value += "\n- Cash-flow; late payments\nMatch funding\n  for bids"
+    workbook.save(tmp_path / "codebook.xlsx")
+    assert load_codebook(tmp_path / "codebook.xlsx").codes[0].include == [
+        "Grant cuts; underspends", "Cash-flow; late payments", "Match funding\nfor bids"]
+
+
+def test_hand_written_list_cells_in_xlsx_and_csv(tmp_path):
+    cells = {
+        # Read as before: ";" between items on one line, one item per line otherwise.
+        "semicolons": ("a; b ;; c", ["a", "b", "c"]),
+        "lines": ("a\nb; still b\n\n", ["a", "b; still b"]),
+        "bullets": ("- a\n- b; still b", ["a", "b; still b"]),
+        "crlf": ("• one\r\n• two; three\r\n", ["one", "two; three"]),
+        "indented bullets": ("  - a\n  - b", ["a", "b"]),
+        "mixed": ("cuts\n- grants", ["cuts", "grants"]),
+        # Bulleted cells: a bullet marks one item, an indented line continues it.
+        "one bullet": ("- Grant cuts; underspends", ["Grant cuts; underspends"]),
+        "continued": ("- a quote\n  over two lines\n- next", ["a quote\nover two lines", "next"]),
+    }
+    header = ["theme", "code", "label", "definition", "include", "exclude", "examples"]
+    rows = [["t", f"c{n}", name, "D.", text, None, None]
+            for n, (name, (text, _expected)) in enumerate(cells.items())]
+    workbook = Workbook()
+    for row in [header, *rows]:
+        workbook.active.append(row)
+    workbook.save(tmp_path / "c.xlsx")
+    write_csv(tmp_path / "c.csv", header, [[value or "" for value in row] for row in rows])
+    for path in (tmp_path / "c.xlsx", tmp_path / "c.csv"):
+        codebook = load_codebook(path)
+        read = {code.label: code.include for code in codebook.codes}
+        assert read == {name: expected for name, (_text, expected) in cells.items()}, path.name
+
+
+def test_split_list_cell_bulleted_items():
+    assert split_list_cell("• a; b") == ["a; b"]
+    assert split_list_cell("• - dash item\n• • bullet item") == ["- dash item", "• bullet item"]
+    assert split_list_cell("• a\n    b\n  \n  c\n\n• d\n") == ["a\n  b\n\nc", "d"]
+    assert split_list_cell("\n- a\n\tb") == ["a\nb"]
+    assert split_list_cell("-dash; no space") == ["-dash", "no space"]
+
+
+# ------------------------------------------------ .qdc: non-codable groupings below a theme
+
+GROUPED_QDC = """<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0">
+ <Codes>
+  <Code guid="1" name="Resources" isCodable="false">
+   <Description>Money and people.</Description>
+   <Code guid="2" name="Funding" isCodable="true"><Description>Money issues.</Description>
+     <Code guid="3" name="Short-term grants" isCodable="true"><Description>Grants of a year or less.</Description></Code>
+   </Code>
+   <Code guid="4" name="Staffing group" isCodable="false"><Description>Grouping folder for staffing codes.</Description>
+     <Code guid="5" name="Turnover" isCodable="true"><Description>Staff leaving.</Description></Code>
+     <Code guid="6" name="Agency staff" isCodable="false">
+       <Code guid="7" name="Costs" isCodable="true"/>
+     </Code>
+   </Code>
+  </Code>
+  <Code guid="10" name="Partnership" isCodable="false">
+   <Code guid="11" name="Barriers" isCodable="false">
+     <Code guid="12" name="Trust" isCodable="true"><Description>Low trust.</Description></Code>
+   </Code>
+   <Code guid="13" name="Enablers" isCodable="false">
+     <Code guid="14" name="Trust" isCodable="true"><Description>High trust.</Description></Code>
+   </Code>
+   <Code guid="15" name="Empty folder" isCodable="false"><Description>Codes to come.</Description></Code>
+   <Code guid="16" name="Bare folder" isCodable="false"/>
+  </Code>
+ </Codes>
+</CodeBook>
+"""
+
+
+def test_qdc_non_codable_grouping_below_a_theme_is_not_a_code(tmp_path, caplog):
+    path = tmp_path / "grouped.qdc"
+    path.write_text(GROUPED_QDC, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="pipeline.codebook"):
+        codebook = load_codebook(path)
+
+    assert codebook.theme_ids == ["resources", "partnership"]
+    resources, partnership = codebook.themes
+    # The grouping is not a code; its codes are, labelled with the grouping's name.
+    assert [(c.id, c.label) for c in resources.codes] == [
+        ("funding", "Funding"), ("short_term_grants", "Short-term grants"),
+        ("turnover", "Staffing group / Turnover"),
+        ("costs", "Staffing group / Agency staff / Costs"),
+    ]
+    assert "staffing_group" not in codebook.code_ids
+    assert codebook.code_by_id("turnover").definition == "Staff leaving."
+    # The grouping's description is kept in the theme's.
+    assert resources.description == ("Money and people.\n\n"
+                                     "Staffing group: Grouping folder for staffing codes.")
+    # Codes of the same name in two groupings stay distinguishable.
+    assert [(c.id, c.label, c.definition) for c in partnership.codes] == [
+        ("trust", "Barriers / Trust", "Low trust."),
+        ("trust_2", "Enablers / Trust", "High trust."),
+    ]
+    assert partnership.description == "Empty folder: Codes to come."
+
+    warnings = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert ("'Staffing group' in theme 'Resources' is not codable, so it is read as a grouping "
+            "of codes and is not a code itself; the 2 code(s) below it become codes of the "
+            "theme, labelled 'Staffing group / Turnover', 'Staffing group / Agency staff / Costs'; "
+            "its description is added to the theme's description") in warnings
+    assert "'Empty folder' in theme 'Partnership' is not codable" in warnings
+    assert "'Bare folder' in theme 'Partnership' is not codable" in warnings
+    assert "no codable code is below it" in warnings
+
+
+def test_qdc_grouping_with_structured_description_says_what_is_unused(tmp_path, caplog):
+    # A code exported by this pipeline and then made non-codable in another tool.
+    codebook = Codebook.model_validate(small_codebook_data())
+    write_codebook_qdc(codebook, tmp_path / "c.qdc")
+    text = (tmp_path / "c.qdc").read_text(encoding="utf-8")
+    funding_start = text.index('name="Funding" isCodable="true"')
+    text = text[:funding_start] + text[funding_start:].replace(
+        'isCodable="true"', 'isCodable="false"', 1)
+    (tmp_path / "c.qdc").write_text(text, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="pipeline.codebook"):
+        again = load_codebook(tmp_path / "c.qdc")
+    assert "res_funding" not in again.code_ids
+    assert again.themes[0].description == "Money and people.\n\nFunding: Money available."
+    warnings = "\n".join(r.getMessage() for r in caplog.records)
+    assert ("'Funding' in theme 'Resources' is not codable" in warnings
+            and "its Include, Exclude, Examples, Aliases, ID (res_funding) section(s) are not used"
+            in warnings)
