@@ -26,8 +26,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	PATH=$(BIN):$$PATH $(BIN)/snakemake --lint
 
+# Removes what the pipeline made here, except the decisions audit log: it is the
+# record of every analyst decision, and decisions.parquet is rebuilt from it.
 clean:
-	rm -rf data/processed/* reports/* .snakemake logs
+	find data/processed -mindepth 1 -maxdepth 1 ! -name decisions_audit.csv ! -name .gitkeep -exec rm -rf {} +
+	rm -rf reports/* .snakemake logs
 	touch data/processed/.gitkeep reports/.gitkeep
 
 # Regenerate the README's config reference from the schema.
