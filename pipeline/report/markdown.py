@@ -340,7 +340,7 @@ class ReportData:
                 continue
             rows.append([r.theme_label, f"{int(r.group_a_sources)} of {int(r.group_a_total)}",
                          f"{int(r.group_b_sources)} of {int(r.group_b_total)}",
-                         "" if pd.isna(r.fisher_p) else f"{r.fisher_p:.3f}", r.sector_verdict])
+                         _p_value(r.fisher_p), r.sector_verdict])
         if not rows:
             return "_No themes have been coded yet._"
         first = self.programme.iloc[0]
@@ -548,11 +548,19 @@ class ReportData:
                 "codes_compared": int(codes["code_id"].nunique())}
 
 
+def _p_value(value) -> str:
+    """``"0.037"``, or ``"< 0.001"`` for smaller values; ``""`` when there is none."""
+    if value is None or pd.isna(value):
+        return ""
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def _p_text(value) -> str:
     """``"p = 0.037"``, or ``"p < 0.001"`` for smaller values."""
-    if value is None or pd.isna(value):
+    shown = _p_value(value)
+    if not shown:
         return "p not computed"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def _percent_text(value) -> str:

@@ -220,6 +220,16 @@ def test_a_site_that_is_an_identifying_term_keeps_its_page_whole(tmp_path):
     assert "cannot be judged" not in fieldwork
 
 
+def test_sector_table_writes_small_p_values_as_the_text_does(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    tri = tables["triangulation"]
+    tri.loc[(tri["scope"] == "programme") & (tri["theme_id"] == "legacy"), "fisher_p"] = 0.0002
+    table = ReportData(tables, pd.DataFrame(), config, {}).divergence_table()
+    legacy = next(line for line in table.splitlines() if line.startswith("| Legacy "))
+    assert "\\< 0.001" in legacy and "0.000" not in legacy
+
+
 def test_saturation_and_cooccurrence_in_the_summaries(reported):
     text = (reported / paths.SUMMARY_MD).read_text(encoding="utf-8")
     assert ("\n\n**Code saturation.** 1 new code emerged in the last 3 of 8 interviews (most recently in "
