@@ -67,6 +67,7 @@ import pandas as pd
 
 from pipeline import paths
 from pipeline.anonymise import attribution_label, read_register_people
+from pipeline.triangulate import wave_label
 
 QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank", "segment_id",
                  "quote", "attribution", "representativeness", "reviewed", "method", "sector", "wave"]
@@ -159,7 +160,7 @@ def quote_attribution(method: str, sector: str, wave: str, participant_id: str =
     if sector or method == "interview":
         parts.append({"survey": "survey response"}.get(method, method))
     if wave:
-        parts.append(f"wave {wave}")
+        parts.append(wave_label(wave, capital=False))
     return ", ".join(p for p in parts if p)
 
 

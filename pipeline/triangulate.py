@@ -155,6 +155,20 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def wave_label(wave, capital: bool = True) -> str:
+    """``"Wave 2"`` for a numbered wave; a named one as it is named (``"Baseline"``).
+
+    Examples
+    --------
+    >>> wave_label("2"), wave_label("baseline"), wave_label("2", capital=False)
+    ('Wave 2', 'Baseline', 'wave 2')
+    """
+    text = str(wave)
+    if text.isdigit():
+        return f"{'Wave' if capital else 'wave'} {text}"
+    return upper_first(text) if capital else text
+
+
 def prevalence_phrase(k: int, n: int, noun: str = "site", noun_plural: str | None = None) -> str:
     """How evaluation reports say in how many of the sites a theme was found.
 
@@ -375,7 +389,7 @@ class Evidence:
             return [m for m in METHOD_LABELS if m in seen] + sorted(seen - set(METHOD_LABELS) - {""})
         if dimension == "wave":
             seen = {w for w in set(self.sources["wave"]) | set(self.coded["wave"]) if w}
-            return sorted(seen, key=_natural)
+            return sorted(seen, key=natural_key)
         raise ValueError(dimension)
 
     def dimension_label(self, dimension: str, value: str) -> str:
@@ -384,11 +398,12 @@ class Evidence:
         if dimension == "sector":
             return self.sector_label(value)
         if dimension == "wave":
-            return f"Wave {value}"
+            return wave_label(value)
         return upper_first(str(value))
 
 
-def _natural(value: str):
+def natural_key(value: str):
+    """Sort key that puts "2" before "10" (waves, numbered names)."""
     import re
 
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(value))]
@@ -631,7 +646,7 @@ def triangulation_table(ev: Evidence, level: str = "theme") -> pd.DataFrame:
     def describe(part: pd.DataFrame) -> dict:
         methods = [m for m in method_order if m in set(part["method"])]
         sectors = [s for s in sector_order if s in set(part["sector"]) and s]
-        waves = sorted({w for w in part["wave"] if w}, key=_natural)
+        waves = sorted({w for w in part["wave"] if w}, key=natural_key)
         n_sources = part["source_id"].nunique()
         reviewed_sources = part.loc[part["reviewed"], "source_id"].nunique()
         return {

@@ -18,7 +18,7 @@ import jinja2
 import pandas as pd
 
 from pipeline.atomic import write_text
-from pipeline.triangulate import number_word, plural, upper_first
+from pipeline.triangulate import natural_key, number_word, plural, upper_first, wave_label
 
 METHOD_NOUNS = {"interview": ("interview", "interviews"), "survey": ("survey response", "survey responses"),
                 "workshop": ("workshop", "workshops"), "observation": ("observation", "observations")}
@@ -204,8 +204,8 @@ class ReportData:
                        "Total"]
         else:
             pivot = counts.pivot_table(index="wave", columns="method", values="count", aggfunc="sum", fill_value=0)
-            waves = sorted(pivot.index, key=str)
-            rows = [[f"Wave {w}", *[int(pivot.at[w, m]) if m in pivot.columns else 0 for m in order],
+            waves = sorted(pivot.index, key=natural_key)
+            rows = [[wave_label(w), *[int(pivot.at[w, m]) if m in pivot.columns else 0 for m in order],
                      int(pivot.loc[w].sum())] for w in waves]
             headers = ["Wave", *[upper_first(METHOD_NOUNS.get(m, (m, m + "s"))[1]) for m in order], "Total"]
         return md_table(rows, headers, ["l"] + ["r"] * (len(headers) - 1))
