@@ -120,11 +120,26 @@ def read_register_roles(root: Path) -> dict:
 
 
 def role_phrase(role: str) -> str:
-    """``"Partnership manager (to December 2025)"`` → ``"partnership manager"``; acronyms keep their case."""
+    """A register role as it reads after a sector label: lower case, acronyms kept.
+
+    A role in sentence case loses its first capital; one in title case
+    ("Chief Executive") loses every capitalised word's; a note in brackets goes.
+
+    Examples
+    --------
+    >>> role_phrase("Partnership manager (to December 2025)"), role_phrase("Chief Executive")
+    ('partnership manager', 'chief executive')
+    >>> role_phrase("Head of NHS Partnerships"), role_phrase("GP partner")
+    ('head of NHS partnerships', 'GP partner')
+    """
     role = re.sub(r"\s*\([^)]*\)", "", str(role or "")).strip()
-    if len(role) > 1 and role[0].isupper() and not role[1].isupper():
-        role = role[0].lower() + role[1:]
-    return role
+    words = role.split(" ")
+
+    def lowered(word: str) -> str:
+        return word[0].lower() + word[1:] if len(word) > 1 and word[0].isupper() and word[1:].islower() else word
+
+    title_case = sum(w[:1].isupper() for w in words if len(w) > 3) > 1
+    return " ".join(lowered(w) for w in words) if title_case else (lowered(words[0]) + role[len(words[0]):])
 
 
 def quote_attribution(method: str, sector: str, wave: str, participant_id: str = "",

@@ -206,6 +206,9 @@ def test_attribution_rules():
     assert quote_attribution("interview", "voluntary", "2", "P1", no_roles, roles) == \
         "Voluntary sector partner, interview, wave 2"
     assert role_phrase("NHS lead") == "NHS lead"
+    assert role_phrase("Chief Executive") == "chief executive"
+    assert role_phrase("Head of NHS Partnerships (interim)") == "head of NHS partnerships"
+    assert quote_attribution("workshop", "", "baseline") == "Workshop notes, baseline"
 
 
 def test_quotes_come_from_diverse_sources():
