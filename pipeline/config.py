@@ -53,13 +53,33 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
         lines = []
         for error in errors:
             key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-            lines.append(f"{key}: {error.message}")
+            if error.validator == "additionalProperties" and error.validator_value is False:
+                lines += _unknown_keys(error)
+            else:
+                lines.append(f"{key}: {error.message}")
         raise ConfigError(
             "invalid configuration:\n  " + "\n  ".join(lines),
             file=source,
             hint="fix these keys; every key and its default is listed in the README's config reference",
         )
     return config
+
+
+def _unknown_keys(error) -> list[str]:
+    """One line per key the schema does not know, with the nearest known key if one is close."""
+    import difflib
+
+    prefix = "".join(f"{p}." for p in error.absolute_path)
+    known = list(error.schema.get("properties", {}))
+    lines = []
+    for name in error.instance:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        suggestion = f"did you mean {prefix}{close[0]}?" if close else (
+            "known keys here: " + ", ".join(known) if known else "no keys are allowed here")
+        lines.append(f"{prefix}{name}: unknown key ({suggestion})")
+    return lines
 
 
 def load_config(project_dir: str | Path = ".") -> dict:

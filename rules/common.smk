@@ -3,12 +3,40 @@ import hashlib
 import json
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from pipeline import paths
-from pipeline.config import SCHEMA_PATH
+from pipeline.config import SCHEMA_PATH, validate_config
+from pipeline.errors import ConfigError
+from pipeline.review.decisions import review_inbox
 
-validate(config, schema=str(SCHEMA_PATH))
+
+def _config_source():
+    """The config file(s) this run read, for error messages (config.yaml unless --configfile)."""
+    files = [str(Path(f).resolve()) for f in workflow.configfiles] or [str(Path("config.yaml").resolve())]
+    extra = " with the --config values" if getattr(workflow.config_settings, "config", None) else ""
+    return " and ".join(files) + extra
+
+
+def _validate_config():
+    """Validate with Snakemake (which fills in the defaults). Its message on an invalid
+    config dumps the whole schema, thousands of lines; the package's names the file,
+    each key at fault and what to do, as `python -m pipeline` does, so that one is raised."""
+    try:
+        validate(config, schema=str(SCHEMA_PATH))
+        return None
+    except WorkflowError:
+        try:
+            validate_config(config, _config_source())
+        except ConfigError as error:
+            return error.with_traceback(None)
+        raise
+
+
+_invalid = _validate_config()
+if _invalid is not None:
+    raise _invalid from None
 
 STAGE_SCRIPT = "../scripts/stage.py"
 
@@ -91,13 +119,9 @@ def register_file():
 
 
 def review_files():
-    """Analysts' saved review workbooks: any .xlsx in data/review/."""
-    return _saved_workbooks(paths.REVIEW_INBOX)
-
-
-def _saved_workbooks(folder):
-    """The .xlsx files in a folder, without Office lock files (~$x.xlsx) and hidden files."""
-    inbox = Path(folder)
-    if not inbox.exists():
-        return []
-    return sorted(str(p) for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
+    """Analysts' saved review workbooks in data/review/ (any .xlsx, in subfolders too and
+    whatever the case of the extension), and the spreadsheets saved there in another
+    format (.xlsm, .xls, .ods, .csv ...), which the import reports instead of ignoring:
+    the same files pipeline.review.decisions.review_inbox gives the import."""
+    workbooks, unusable = review_inbox(".")
+    return sorted(str(p) for p in workbooks + unusable)

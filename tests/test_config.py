@@ -86,3 +86,28 @@ def test_readme_config_reference_is_up_to_date():
     assert match.group(1) == reference_markdown(), (
         "README config reference is stale: regenerate it with `python -m pipeline config-reference`"
     )
+
+
+def test_unknown_key_suggests_the_nearest_known_key():
+    with pytest.raises(ConfigError) as error:
+        validate_config({"sugest": {"top_k": 3}, "ingest": {"max_segmnt_chars": 500}})
+    message = str(error.value)
+    assert "sugest: unknown key (did you mean suggest?)" in message
+    assert "ingest.max_segmnt_chars: unknown key (did you mean ingest.max_segment_chars?)" in message
+
+
+@pytest.mark.parametrize("config_text, key", [
+    ("sugest:\n  top_k: 3\n", "sugest"),
+    ("embedding:\n  shards: \"2\"\n", "embedding.shards"),
+])
+def test_snakemake_reports_a_bad_config_in_a_few_lines_naming_the_file_and_key(tmp_path, config_text, key):
+    from tests.conftest import run_snakemake
+
+    (tmp_path / "config.yaml").write_text(config_text, encoding="utf-8")
+    result = run_snakemake(tmp_path, "--dry-run", check=False)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode != 0
+    assert f"{tmp_path / 'config.yaml'}: invalid configuration" in output
+    assert f"  {key}: " in output
+    assert "README's config reference" in output  # what to do
+    assert len(output.splitlines()) <= 8, output

@@ -302,3 +302,54 @@ def test_skip_mode_still_stops_on_a_broken_register(tmp_path):
     root, config = make_project(tmp_path / "project", {"ingest": {"on_bad_file": "skip"}})
     (root / "data/raw/participants.csv").write_text(REGISTER + "P001,a,voluntary,,,\n", encoding="utf-8")
     run_expecting_error(root, config)
+
+
+# ----------------------------------------------------------------- folders that are not method folders
+
+
+def test_a_file_in_a_mistyped_folder_stops_the_run_naming_the_folder(project):
+    root, config = project
+    (root / "data/raw/interview").mkdir()
+    (root / "data/raw/interview/p002_w2.md").write_text(
+        "---\nparticipant: P001\nwave: 2\n---\n\nWe lost two link workers.\n", encoding="utf-8")
+    (root / "data/raw/focus_groups/round1").mkdir(parents=True)
+    (root / "data/raw/focus_groups/round1/group_a.txt").write_text("Notes.\n", encoding="utf-8")
+    error = run_expecting_error(root, config)
+    by_file = {p.file: p for p in error.problems}
+    assert set(by_file) == {"data/raw/interview/p002_w2.md", "data/raw/focus_groups/round1/group_a.txt"}
+    typo = by_file["data/raw/interview/p002_w2.md"]
+    assert "data/raw/interview/" in typo.message and "not a method folder" in typo.message
+    assert "data/raw/interviews/" in typo.hint  # the folder it was meant to be
+    other = by_file["data/raw/focus_groups/round1/group_a.txt"]
+    assert "data/raw/focus_groups/" in other.message
+    for folder in ("interviews", "surveys", "observations", "workshops"):
+        assert f"data/raw/{folder}/" in other.hint
+
+
+def test_skip_mode_lists_files_in_a_mistyped_folder_and_still_ignores_hidden_ones(tmp_path):
+    root, config = make_project(tmp_path / "project", {"ingest": {"on_bad_file": "skip"}})
+    raw = root / "data/raw"
+    (raw / "interview").mkdir()
+    (raw / "interview/p002_w2.md").write_text(
+        "---\nparticipant: P001\nwave: 2\n---\n\nWe lost two link workers.\n", encoding="utf-8")
+    # Not fieldwork, in or outside a folder that is not a method folder: still ignored.
+    (raw / "interview/README.md").write_text("What the folder holds.", encoding="utf-8")
+    (raw / "interview/~$p002_w2.md").write_bytes(b"lock")
+    (raw / "interview/.DS_Store").write_bytes(b"\0")
+    (raw / ".git/objects").mkdir(parents=True)
+    (raw / ".git/objects/abc").write_text("blob", encoding="utf-8")
+    (raw / "~$draft").mkdir()
+    (raw / "~$draft/x.md").write_text("lock", encoding="utf-8")
+    (raw / "empty").mkdir()
+    run_ingest(config, root)
+    errors = pd.read_csv(root / paths.INGEST_ERRORS, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(errors["file"]) == ["data/raw/interview/p002_w2.md"]
+    assert "not a method folder" in errors["message"].iloc[0]
+    ingest_log = pd.read_csv(root / paths.INGEST_LOG, encoding="utf-8-sig", dtype=str,
+                             keep_default_na=False).set_index("file")
+    assert ingest_log.loc["data/raw/interview/p002_w2.md", "status"] == "error"
+    assert ingest_log.loc["data/raw/interview/p002_w2.md", "n_documents"] == "0"
+    assert not [f for f in ingest_log.index if f.startswith(("data/raw/.git", "data/raw/~$", "data/raw/empty"))
+                or (f.startswith("data/raw/interview/") and f != "data/raw/interview/p002_w2.md")]
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    assert "interviews/p001_w1.md" in set(documents["source_file"])

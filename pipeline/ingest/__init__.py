@@ -122,7 +122,8 @@ def run_ingest(config: dict, root: Path) -> None:
     fatal = {p.file for p in problems.problems}
 
     # --- every fieldwork file, by method folder
-    results = [_read_file(path, raw, method, sectors, limits, problems, root)
+    results = [_read_file(path, raw, method, sectors, limits, problems, root) if method
+               else _misplaced_file(path, raw, problems)
                for method, path in _fieldwork_files(root, raw)]
     # Every problem so far is either a register problem or names the file it is about.
     unreadable = {p.file for p in problems.problems} - fatal
@@ -239,14 +240,20 @@ def _display(file: str, root: Path) -> str:
 
 
 def _fieldwork_files(root: Path, raw: Path):
-    """(method, path) for every file in the method folders, sorted; notes on anything else."""
+    """(method, path) for every file in the method folders, sorted; notes on anything else.
+
+    A file in another folder of data/raw/ (``interview/``, ``focus_groups/``) is
+    yielded with method ``""``: :func:`_misplaced_file` reports it, so that a
+    mistyped folder name never drops fieldwork unseen."""
     method_dirs = {method: root / folder for method, folder in paths.METHOD_FOLDERS.items()}
     for entry in sorted(raw.iterdir()):
         if entry.name.startswith((".", "~$")):
             continue
         if entry.is_dir() and entry not in method_dirs.values():
-            log.warning("Ignoring folder data/raw/%s: fieldwork goes in %s", entry.name,
-                        ", ".join(f"{Path(f).name}/" for f in paths.METHOD_FOLDERS.values()))
+            found = list(_folder_files(entry))
+            if not found:
+                log.info("Ignoring folder data/raw/%s: it holds no fieldwork files", entry.name)
+            yield from (("", path) for path in found)
         elif entry.is_file() and entry.name not in ("participants.csv", "fieldwork.csv"):
             log.info("Ignoring data/raw/%s (not in a method folder)", entry.name)
     for method, folder in method_dirs.items():
@@ -261,6 +268,35 @@ def _fieldwork_files(root: Path, raw: Path):
                 log.info("Ignoring %s (a README, not fieldwork)", path.relative_to(root).as_posix())
                 continue
             yield method, path
+
+
+def _folder_files(folder: Path):
+    """The files in a folder that is not a method folder, as the method folders' files are
+    found (hidden files, Office lock files and READMEs are not fieldwork)."""
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if (path.is_file() or path.is_symlink()) and path.stem.lower() != "readme" and not any(
+                part.startswith((".", "~$")) for part in parts):
+            yield path
+
+
+def _misplaced_file(path: Path, raw: Path, problems: ProblemCollector) -> FileResult:
+    """Report a file in a folder of data/raw/ that is not a method folder: it is not read."""
+    import difflib
+
+    display = f"data/raw/{path.relative_to(raw).as_posix()}"
+    folder = path.relative_to(raw).parts[0]
+    expected = [Path(f).name for f in paths.METHOD_FOLDERS.values()]
+    close = difflib.get_close_matches(folder.lower(), expected, n=1, cutoff=0.6)
+    hint = (f"move it into data/raw/{close[0]}/ (or rename data/raw/{folder}/ to {close[0]}/)"
+            if close else "move it into the folder of its method")
+    if close == ["surveys"]:
+        hint += " and describe it under surveys: in config.yaml"
+    hint += ("; fieldwork goes in " + ", ".join(f"data/raw/{name}/" for name in expected)
+             + ", and anything else belongs outside data/raw/")
+    problems.add(display, f"is in data/raw/{folder}/, which is not a method folder, so it is not read",
+                 hint=hint)
+    return FileResult(display, "", format=path.suffix.lower().lstrip("."))
 
 
 def _read_file(path: Path, raw: Path, method: str, sectors: dict, limits: SafetyLimits,

@@ -724,13 +724,90 @@ def read_review_file(
 # --------------------------------------------------------------------------- merge
 
 
-def review_inbox_files(root: Path) -> list[Path]:
-    """The returned workbooks in ``data/review/`` (lock files and hidden files skipped)."""
+# Spreadsheets saved in another format than .xlsx. They are never ignored: each is
+# reported under review.on_bad_file, so that no analyst's work is dropped unseen.
+OTHER_SPREADSHEETS = {
+    ".xlsm": "a macro-enabled Excel workbook",
+    ".xltm": "a macro-enabled Excel template",
+    ".xltx": "an Excel template",
+    ".xlsb": "an Excel binary workbook",
+    ".xls": "a legacy Excel 97-2003 workbook",
+    ".xlt": "a legacy Excel 97-2003 template",
+    ".ods": "an OpenDocument spreadsheet",
+    ".fods": "a flat OpenDocument spreadsheet",
+    ".numbers": "an Apple Numbers spreadsheet",
+    ".csv": "a CSV file",
+    ".tsv": "a tab-separated text file",
+    ".gsheet": "a Google Sheets shortcut (the sheet itself is online)",
+}
+_NOT_INPUTS = ("~$", ".")  # Office lock files (~$x.xlsx) and hidden files and folders
+
+
+def review_inbox(root: Path) -> tuple[list[Path], list[Path]]:
+    """The files in ``data/review/`` and its subfolders: (workbooks, unusable).
+
+    Workbooks are the ``.xlsx`` files, whatever the case of the extension
+    (``BOB.XLSX``). Unusable are the spreadsheets saved in another format
+    (:data:`OTHER_SPREADSHEETS`: ``.xlsm``, ``.xls``, ``.ods``, ``.csv`` ...),
+    which :func:`run_review_import` reports. Office lock files (``~$x.xlsx``)
+    and hidden files and folders are skipped; other files (notes, PDFs) are
+    not spreadsheets and are left alone. The rules use this too (rules/common.smk),
+    so the Snakemake inputs are exactly the files the import looks at.
+    """
     inbox = Path(root) / paths.REVIEW_INBOX
-    if not inbox.exists():
-        return []
-    return sorted(p for p in inbox.glob("*.xlsx")
-                  if p.is_file() and not p.name.startswith(("~$", ".")))
+    workbooks: list[Path] = []
+    unusable: list[Path] = []
+    for folder, folders, names in os.walk(inbox):
+        # A .numbers file is a folder (a macOS package) when copied as it is.
+        unusable += [Path(folder, name) for name in folders
+                     if Path(name).suffix.lower() in OTHER_SPREADSHEETS and not name.startswith(_NOT_INPUTS)]
+        folders[:] = [name for name in folders
+                      if not name.startswith(_NOT_INPUTS) and Path(name).suffix.lower() not in OTHER_SPREADSHEETS]
+        for name in names:
+            suffix = Path(name).suffix.lower()
+            if name.startswith(_NOT_INPUTS):
+                continue
+            if suffix == ".xlsx":
+                workbooks.append(Path(folder, name))
+            elif suffix in OTHER_SPREADSHEETS:
+                unusable.append(Path(folder, name))
+    return sorted(workbooks), sorted(unusable)
+
+
+def review_inbox_files(root: Path) -> list[Path]:
+    """The returned workbooks in ``data/review/``: its ``.xlsx`` files, in subfolders too
+    and whatever the case of the extension (see :func:`review_inbox`)."""
+    return review_inbox(root)[0]
+
+
+def _report_unusable(unusable: list[Path], root: Path, on_bad_file: str, conflicts: pd.DataFrame,
+                     error: InputError | None = None) -> pd.DataFrame:
+    """Report the spreadsheets in ``data/review/`` saved in another format than .xlsx.
+
+    With ``on_bad_file: stop`` raise one InputError listing them, together with the
+    problems of ``error`` (the import's own error about unusable .xlsx files, if it
+    raised one); with ``skip`` return ``conflicts`` with a row for each of them.
+    """
+    found = ProblemCollector()
+    for path in unusable:
+        suffix = path.suffix.lower()
+        hint = ("download it from Google Sheets as Microsoft Excel (.xlsx) into data/review/"
+                if suffix == ".gsheet" else "open it and save it as .xlsx (Excel Workbook)")
+        found.add(_relative(path, root), f"is {OTHER_SPREADSHEETS[suffix]} ({suffix}); only .xlsx "
+                  "workbooks are read, so its decisions are not imported",
+                  hint=hint + ", then move this file out of data/review/")
+    if error is not None:
+        found.extend(error)
+        for problem in found.problems:
+            problem.file = _relative(Path(problem.file), root) if problem.file else problem.file
+    if found and (on_bad_file == "stop" or error is not None):
+        found.raise_if_any("review workbooks in data/review/ cannot be used",
+                           hint="fix or remove them, or set review.on_bad_file: skip in config.yaml")
+    rows = Conflicts([])
+    for problem in found.problems:
+        log.warning("Not imported (review.on_bad_file: skip): %s", problem)
+        rows.add(problem.file, "", "", "", "unreadable file", f"{problem.message} — {problem.hint}")
+    return pd.concat([rows.frame(), conflicts], ignore_index=True) if rows.rows else conflicts
 
 
 def import_decisions(
@@ -925,12 +1002,19 @@ def run_review_import(config: dict, root: Path) -> None:
     previous = read_decisions(root / paths.DECISIONS)
     audit_path = root / paths.DECISIONS_AUDIT
     audit_rows = read_audit_log(audit_path)
-    files = review_inbox_files(root)
-    frame, conflicts, new_audit = import_decisions(
-        files, root, codebook, segments, previous, audit_rows,
-        limits=SafetyLimits.from_config(config.get("ingest") or {}),
-        on_bad_file=review.get("on_bad_file", "stop"),
-    )
+    files, unusable = review_inbox(root)
+    on_bad_file = review.get("on_bad_file", "stop")
+    try:
+        frame, conflicts, new_audit = import_decisions(
+            files, root, codebook, segments, previous, audit_rows,
+            limits=SafetyLimits.from_config(config.get("ingest") or {}),
+            on_bad_file=on_bad_file,
+        )
+    except InputError as error:
+        if unusable:  # one error listing every file that cannot be used
+            _report_unusable(unusable, root, on_bad_file, pd.DataFrame(), error)
+        raise
+    conflicts = _report_unusable(unusable, root, on_bad_file, conflicts)
     # The audit log first: it is the durable record that decisions.parquet is rebuilt from.
     append_audit_log(audit_path, new_audit)
     write_parquet(root / paths.DECISIONS, frame)

@@ -482,3 +482,76 @@ def test_a_lost_audit_log_is_rebuilt_from_decisions_parquet(project, config, iss
     (project / paths.DECISIONS).unlink()           # and now the log alone suffices
     third, _ = import_all(project, config)
     pd.testing.assert_frame_equal(first, third)
+
+
+def _accept(segment_id):
+    return lambda wb: fill(wb["Review"], segment_id, decision="accept")
+
+
+def test_xlsx_in_any_case_and_in_subfolders_is_imported(project, config, issued):
+    save_copy(issued, inbox(project, "BOB.XLSX"), _accept("seg_a"), T0)
+    save_copy(issued, inbox(project, "round2/carol.xlsx"), _accept("seg_b"), T0)
+    # Lock files and hidden files and folders are still not workbooks (reading them would fail).
+    inbox(project, "round2/~$carol.xlsx").write_bytes(b"lock")
+    inbox(project, ".~lock.BOB.XLSX#").write_bytes(b"lock")
+    (project / paths.REVIEW_INBOX / ".backup").mkdir()
+    inbox(project, ".backup/old.xlsx").write_bytes(b"not a workbook")
+    decisions, conflicts = import_all(project, config)
+    assert conflicts.empty, conflicts.to_string()
+    by_segment = decisions.set_index("segment_id")
+    assert by_segment.loc["seg_a", "coder"] == "BOB" and by_segment.loc["seg_b", "coder"] == "carol"
+    assert by_segment.loc["seg_b", "source_file"] == "data/review/round2/carol.xlsx"
+
+
+OTHER_FORMATS = ["dave.xlsm", "erin.xls", "frank.csv", "round2/gina.ods", "hal.numbers"]
+
+
+def test_spreadsheets_in_other_formats_stop_the_import_listing_every_one(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"), _accept("seg_a"), T0)
+    save_copy(issued, inbox(project, "dave.xlsm"), _accept("seg_b"), T0)  # an .xlsx renamed
+    for name in OTHER_FORMATS[1:]:
+        inbox(project, name).parent.mkdir(parents=True, exist_ok=True)
+        inbox(project, name).write_bytes(b"segment_id,decision\nseg_c,accept\n")
+    inbox(project, "broken.xlsx").write_bytes(b"this is not a spreadsheet")
+    inbox(project, "notes.txt").write_text("not a spreadsheet: left alone", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        run_review_import(config, project)
+    listed = {problem.file: problem for problem in error.value.problems}
+    # One error lists them all, with the .xlsx that cannot be read.
+    assert set(listed) == {f"data/review/{name}" for name in OTHER_FORMATS} | {"data/review/broken.xlsx"}
+    for name in OTHER_FORMATS:
+        assert "save it as .xlsx" in listed[f"data/review/{name}"].hint
+    assert not (project / paths.DECISIONS).exists()
+
+
+def test_spreadsheets_in_other_formats_are_listed_in_conflicts_when_skipped(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"), _accept("seg_a"), T0)
+    save_copy(issued, inbox(project, "dave.xlsm"), _accept("seg_b"), T0)
+    inbox(project, "round2").mkdir()
+    inbox(project, "round2/erin.xls").write_bytes(b"\xd0\xcf\x11\xe0legacy")
+    config["review"]["on_bad_file"] = "skip"
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_trust"]
+    assert codes_of(decisions, "seg_b") == []  # dave's decision is not imported, but reported
+    reported = conflicts.set_index("file")
+    assert set(reported.index) == {"data/review/dave.xlsm", "data/review/round2/erin.xls"}
+    assert set(reported["problem"]) == {"unreadable file"}
+    assert all("save it as .xlsx" in detail for detail in reported["detail"])
+
+
+def test_snakemake_inputs_are_the_files_the_import_reads(project, config, issued):
+    from tests.conftest import run_snakemake
+
+    save_copy(issued, inbox(project, "BOB.XLSX"), _accept("seg_a"), T0)
+    save_copy(issued, inbox(project, "round2/carol.xlsx"), _accept("seg_b"), T0)
+    inbox(project, "dave.xlsm").write_bytes(b"x")
+    inbox(project, "~$BOB.XLSX").write_bytes(b"lock")
+    result = run_snakemake(project, "--dry-run", "--forceall", "review_import")
+    listed = next(line for line in result.stdout.splitlines() if line.strip().startswith("input:"))
+    inputs = {name.strip() for name in listed.split(":", 1)[1].split(",")}
+    review_inputs = {name for name in inputs if name.startswith(paths.REVIEW_INBOX)}
+    assert review_inputs == {"data/review/BOB.XLSX", "data/review/round2/carol.xlsx", "data/review/dave.xlsm"}
+    from pipeline.review.decisions import review_inbox
+
+    workbooks, unusable = review_inbox(project)
+    assert review_inputs == {p.relative_to(project).as_posix() for p in workbooks + unusable}
