@@ -50,7 +50,9 @@ Rules that keep every decision
   coder's decision for a segment is in several files, the most recently
   modified file wins and the others are noted in the audit log as superseded.
   A file whose decision differs from the recorded one but is older than it
-  (an old copy put back) is ignored and reported.
+  (an old copy put back) is ignored and reported. So is a row a file gave
+  before (the audit log has it) when the file is saved again later, for
+  another row's sake: only what is new in a file is a new decision.
 * ``data/processed/decisions_audit.csv`` is an append-only log of every new or
   changed decision (who, when, which file and row, old → new). It is not a
   Snakemake output, so a re-run never deletes it: it is the durable memory,
@@ -872,6 +874,9 @@ def import_decisions(
                      r["new_codes"], r["new_comment"], r["recorded_at"])
                     for r in audit_rows if r["event"] not in STATE_EVENTS}
     known_ids = segment_ids | {key[0] for key in state}
+    # Every (file, segment, coder, decision) the log has seen, won or not.
+    given_before = {(r["source_file"], r["segment_id"], r["coder"], r["new_decision"], r["new_codes"],
+                     r["new_comment"]) for r in audit_rows if r["source_file"]}
 
     resolve = _CodeResolver(codebook)
     bad = ProblemCollector()
@@ -919,12 +924,22 @@ def import_decisions(
 
     for key in sorted(by_key):
         found = sorted(by_key[key], key=lambda d: (d.recorded_at, d.source_file))
+        old = state.get(key)
+        if old is not None:
+            # A row a file gave before is not a new decision, however recently the file
+            # was saved: re-saving an old workbook for another row's sake (or copying it
+            # back) must not undo a decision recorded since from another file.
+            latest = found[-1]
+            found = [d for d in found if _given(d) not in given_before]
+            if latest not in found and latest.content != old.content:
+                _report_older(conflicts, latest, old)
+            if not found:
+                continue
         winner = found[-1]
         for older in found[:-1]:
             if older.content != winner.content:
                 note("superseded", older, None,
                      f"superseded by the more recently modified {winner.source_file}")
-        old = state.get(key)
         if old is None:
             state[key] = winner
             new_audit.append(audit_row("new", winner, None, logged_at=now))
@@ -935,10 +950,7 @@ def import_decisions(
             else:
                 note("ignored_older", winner, old,
                      f"older than the decision recorded from {old.source_file}")
-                conflicts.add(winner.source_file, winner.sheet, winner.cell,
-                              winner.segment_id, "older decision ignored",
-                              f"coder {winner.coder!r} recorded a newer decision in {old.source_file} "
-                              f"(row {old.row}); this older file does not replace it")
+                _report_older(conflicts, winner, old)
 
     for result in results:
         for segment_id, coder, sheet, cell, issued_filled in result.cleared:
@@ -966,6 +978,28 @@ def import_decisions(
                               "codebook; the decision is kept but the code is not used — add it "
                               "back, or list it in a code's aliases if it was renamed")
     return frame, conflicts.frame(), new_audit
+
+
+def _report_older(conflicts: Conflicts, decision: Decision, current: Decision) -> None:
+    """Report a file's decision that does not replace the ``current`` one of the same coder."""
+    if decision.recorded_at < current.recorded_at:
+        conflicts.add(decision.source_file, decision.sheet, decision.cell, decision.segment_id,
+                      "older decision ignored",
+                      f"coder {decision.coder!r} recorded a newer decision in {current.source_file} "
+                      f"(row {current.row}); this older file does not replace it")
+    else:
+        conflicts.add(decision.source_file, decision.sheet, decision.cell, decision.segment_id,
+                      "re-saved earlier decision",
+                      f"this row still holds the decision of {decision.coder!r} that "
+                      f"{current.source_file} (row {current.row}) replaced; the file was saved again "
+                      "but this row was not changed, so the newer decision stands. To make this one "
+                      "current again, enter it in a newer copy")
+
+
+def _given(decision: Decision) -> tuple:
+    """How the audit log records what a file gave (see ``given_before`` in :func:`import_decisions`)."""
+    return (decision.source_file, decision.segment_id, decision.coder, decision.decision,
+            CODE_SEPARATOR.join(decision.codes), decision.comment)
 
 
 def _coder_key(name: str) -> str:

@@ -459,7 +459,8 @@ ABOUT_TEXT = [
      "for the same segment. Removing your file or a row later does not undo it; to undo a decision, "
      "record a new one (reject with no codes means no code applies). Every change is logged in "
      "data/processed/decisions_audit.csv.", False),
-    ("If the same coder's decision for a segment is in several files, the most recently saved file wins.",
+    ("If the same coder's decision for a segment is in several files, the most recently saved file wins; "
+     "a row counts only when it changed, so saving an older copy again does not bring back what it held.",
      False),
     ("When several analysts code the same segment, the coded data uses the most recent decision; "
      "the agreement table compares all of them.", False),

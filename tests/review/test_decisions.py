@@ -484,6 +484,37 @@ def test_a_lost_audit_log_is_rebuilt_from_decisions_parquet(project, config, iss
     pd.testing.assert_frame_equal(first, third)
 
 
+def test_re_saving_an_older_workbook_does_not_undo_a_newer_decision(project, config, issued):
+    ann = inbox(project, "ann.xlsx")
+    save_copy(issued, ann, lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="Ann"), T0)
+    import_all(project, config)
+    save_copy(issued, inbox(project, "ann_r2.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Ann"), T0 + 100)
+    import_all(project, config)
+    # Ann opens her first file again for another row and saves it: seg_a's row is as it was.
+    save_copy(ann, ann, lambda wb: fill(wb["Review"], "seg_b", decision="reject", coder="Ann"), T0 + 200)
+    for _ in range(2):   # and conflicts.csv says the same on every later run
+        decisions, conflicts = import_all(project, config)
+        assert codes_of(decisions, "seg_a", "Ann") == [""]            # the reject stands
+        assert decisions.set_index("segment_id").loc["seg_b", "decision"] == "reject"
+        assert list(conflicts.loc[conflicts["problem"] == "re-saved earlier decision", "file"]) == [
+            "data/review/ann.xlsx"]
+
+
+def test_an_older_copy_is_reported_on_every_run(project, config, issued):
+    save_copy(issued, inbox(project, "new.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Ann"), T0 + 100)
+    import_all(project, config)
+    inbox(project, "new.xlsx").unlink()   # (with it present, the older file is simply superseded)
+    save_copy(issued, inbox(project, "old.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="Ann"), T0)
+    for _ in range(2):
+        decisions, conflicts = import_all(project, config)
+        assert codes_of(decisions, "seg_a", "Ann") == [""]
+        assert list(conflicts.loc[conflicts["problem"] == "older decision ignored", "file"]) == [
+            "data/review/old.xlsx"]
+
+
 def _accept(segment_id):
     return lambda wb: fill(wb["Review"], segment_id, decision="accept")
 
