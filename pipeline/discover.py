@@ -83,6 +83,7 @@ from pipeline import paths
 from pipeline.atomic import write_csv, write_text
 from pipeline.config import sector_label
 from pipeline.errors import ConfigError, InputError, ProblemCollector
+from pipeline.review.decisions import review_inbox_files
 
 log = logging.getLogger(__name__)
 
@@ -540,14 +541,6 @@ def candidate_sheet_files(files: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def saved_review_files(root: Path) -> list[Path]:
-    """The analysts' saved review workbooks in ``data/review/`` (lock and hidden files skipped)."""
-    inbox = Path(root) / paths.REVIEW_INBOX
-    if not inbox.is_dir():
-        return []
-    return sorted(p for p in inbox.glob("*.xlsx") if not p.name.startswith(("~$", ".")))
-
-
 def read_promoted(files: list[Path], codebook) -> list[PromotedCode]:
     """Read the promoted candidates from saved candidate workbooks.
 
@@ -772,7 +765,7 @@ def run_discover(config: dict, root: Path) -> None:
     log.info("%d candidate code(s) written to %s (and the review workbook's %r sheet)", len(candidates),
              paths.CANDIDATE_CODES_CSV, CANDIDATE_SHEET)
 
-    promoted = read_promoted(candidate_sheet_files(saved_review_files(root)), codebook)
+    promoted = read_promoted(candidate_sheet_files(review_inbox_files(root)), codebook)
     target = root / paths.PROPOSED_CODEBOOK
     if not promoted:
         if target.exists():

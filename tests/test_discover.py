@@ -31,9 +31,9 @@ from pipeline.discover import (
     proposed_label,
     read_candidate_table,
     run_discover,
-    saved_review_files,
 )
 from pipeline.embed import embed_texts, text_hash, write_embeddings
+from pipeline.review.decisions import review_inbox_files
 from pipeline.errors import InputError
 from pipeline.review.workbook import run_review_workbook
 from pipeline.tables import SEGMENT_COLUMNS
@@ -241,7 +241,7 @@ def test_review_copies_without_the_candidate_sheet_are_skipped(project):
     workbook.save(old)
     (root / paths.REVIEW_INBOX / "~$old copy.xlsx").write_bytes(b"lock")
     try:
-        assert candidate_sheet_files(saved_review_files(root)) == []
+        assert candidate_sheet_files(review_inbox_files(root)) == []
         run_discover(validate_config(dict(CONFIG)), root)
         assert not (root / paths.PROPOSED_CODEBOOK).exists()
     finally:
@@ -283,12 +283,13 @@ def test_candidate_table_round_trips_formula_like_text(tmp_path):
 
 def test_promotion_without_a_definition_names_the_cell(project):
     root, _ = project
-    saved = _promote(root, "bad.xlsx", promote="yes", label="Digital exclusion", theme="nonsense")
+    # (in a subfolder, with the extension in capitals: read all the same)
+    saved = _promote(root, "round2/BAD.XLSX", promote="yes", label="Digital exclusion", theme="nonsense")
     try:
         with pytest.raises(InputError) as error:
             run_discover(validate_config(dict(CONFIG)), root)
         message = str(error.value)
-        assert "bad.xlsx, row 2, column 'definition'" in message
+        assert "round2/BAD.XLSX, row 2, column 'definition'" in message
         assert not (root / paths.PROPOSED_CODEBOOK).exists()
     finally:
         saved.unlink()
@@ -367,7 +368,6 @@ def test_no_candidates_when_too_few_segments_have_content(tmp_path):
 
 
 def test_site_labels_of_candidates_are_pseudonymised(project, tmp_path):
-    import shutil
 
     root = shutil.copytree(project[0], tmp_path / "project")
     config = validate_config({**CONFIG, "privacy": {"identifying_terms": {"North Bay": "[a bay]"}}})

@@ -314,9 +314,13 @@ def test_a_file_in_a_mistyped_folder_stops_the_run_naming_the_folder(project):
         "---\nparticipant: P001\nwave: 2\n---\n\nWe lost two link workers.\n", encoding="utf-8")
     (root / "data/raw/focus_groups/round1").mkdir(parents=True)
     (root / "data/raw/focus_groups/round1/group_a.txt").write_text("Notes.\n", encoding="utf-8")
+    (root / "data/raw/p003_w1.docx").write_bytes(b"")   # loose in data/raw/
+    (root / "data/raw/README.md").write_text("What is where.\n", encoding="utf-8")   # not fieldwork
     error = run_expecting_error(root, config)
     by_file = {p.file: p for p in error.problems}
-    assert set(by_file) == {"data/raw/interview/p002_w2.md", "data/raw/focus_groups/round1/group_a.txt"}
+    assert set(by_file) == {"data/raw/interview/p002_w2.md", "data/raw/focus_groups/round1/group_a.txt",
+                            "data/raw/p003_w1.docx"}
+    assert "not in a method folder" in by_file["data/raw/p003_w1.docx"].message
     typo = by_file["data/raw/interview/p002_w2.md"]
     assert "data/raw/interview/" in typo.message and "not a method folder" in typo.message
     assert "data/raw/interviews/" in typo.hint  # the folder it was meant to be

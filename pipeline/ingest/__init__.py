@@ -242,9 +242,9 @@ def _display(file: str, root: Path) -> str:
 def _fieldwork_files(root: Path, raw: Path):
     """(method, path) for every file in the method folders, sorted; notes on anything else.
 
-    A file in another folder of data/raw/ (``interview/``, ``focus_groups/``) is
-    yielded with method ``""``: :func:`_misplaced_file` reports it, so that a
-    mistyped folder name never drops fieldwork unseen."""
+    A file in another folder of data/raw/ (``interview/``, ``focus_groups/``),
+    or loose in data/raw/ itself, is yielded with method ``""``:
+    :func:`_misplaced_file` reports it, so that fieldwork is never dropped unseen."""
     method_dirs = {method: root / folder for method, folder in paths.METHOD_FOLDERS.items()}
     for entry in sorted(raw.iterdir()):
         if entry.name.startswith((".", "~$")):
@@ -254,8 +254,9 @@ def _fieldwork_files(root: Path, raw: Path):
             if not found:
                 log.info("Ignoring folder data/raw/%s: it holds no fieldwork files", entry.name)
             yield from (("", path) for path in found)
-        elif entry.is_file() and entry.name not in ("participants.csv", "fieldwork.csv"):
-            log.info("Ignoring data/raw/%s (not in a method folder)", entry.name)
+        elif entry.is_file() and entry.name not in ("participants.csv", "fieldwork.csv") \
+                and entry.stem.lower() != "readme":
+            yield "", entry
     for method, folder in method_dirs.items():
         if method == "survey" or not folder.is_dir():
             continue
@@ -285,17 +286,21 @@ def _misplaced_file(path: Path, raw: Path, problems: ProblemCollector) -> FileRe
     import difflib
 
     display = f"data/raw/{path.relative_to(raw).as_posix()}"
-    folder = path.relative_to(raw).parts[0]
+    parts = path.relative_to(raw).parts
     expected = [Path(f).name for f in paths.METHOD_FOLDERS.values()]
-    close = difflib.get_close_matches(folder.lower(), expected, n=1, cutoff=0.6)
+    if len(parts) == 1:   # loose in data/raw/
+        close, where = [], "is not in a method folder of data/raw/"
+    else:
+        folder = parts[0]
+        close = difflib.get_close_matches(folder.lower(), expected, n=1, cutoff=0.6)
+        where = f"is in data/raw/{folder}/, which is not a method folder"
     hint = (f"move it into data/raw/{close[0]}/ (or rename data/raw/{folder}/ to {close[0]}/)"
             if close else "move it into the folder of its method")
     if close == ["surveys"]:
         hint += " and describe it under surveys: in config.yaml"
     hint += ("; fieldwork goes in " + ", ".join(f"data/raw/{name}/" for name in expected)
              + ", and anything else belongs outside data/raw/")
-    problems.add(display, f"is in data/raw/{folder}/, which is not a method folder, so it is not read",
-                 hint=hint)
+    problems.add(display, f"{where}, so it is not read", hint=hint)
     return FileResult(display, "", format=path.suffix.lower().lstrip("."))
 
 

@@ -1,7 +1,9 @@
 """Reading analysts' decisions back from the review workbooks in ``data/review/``.
 
-Every ``.xlsx`` in ``data/review/`` (any name; Office lock files ``~$…`` and
-hidden files are skipped) is a returned review workbook. Files are inputs
+Every ``.xlsx`` in ``data/review/`` and its subfolders (any name, any case of
+the extension; Office lock files ``~$…`` and hidden files are skipped) is a
+returned review workbook; a spreadsheet saved in another format is reported
+(:func:`review_inbox`). Files are inputs
 only: they are checked (:func:`pipeline.ingest.safety.check_office_file`),
 read with formulas left unevaluated, and never modified.
 
