@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sys
@@ -45,6 +46,12 @@ WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 # truncation); they are part of the cache key together with the weights.
 CONFIG_FILES = ("modules.json", "sentence_bert_config.json", "config.json",
                 "1_Pooling/config.json", "tokenizer.json")
+# Where a model saved by sentence-transformers 6 (a fine-tuned one) keeps its
+# max_seq_length, the word piece texts are truncated at (as model_max_length).
+# Older models, such as the packaged one, name it in sentence_bert_config.json,
+# which sentence-transformers reads first; only when that file does not name it
+# is this file part of the key too, so the packaged model's key is unchanged.
+LENGTH_CONFIG_FILE = "tokenizer_config.json"
 # How many newly embedded texts are written to the cache at a time, so that an
 # interrupted run keeps most of its work. Each flush adds one part to the cache.
 CACHE_FLUSH_EVERY = 4096
@@ -192,12 +199,26 @@ def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
                  "set embedding.model_sha256 to the hash of the model you mean to use",
         )
 
-    key_digest = hashlib.sha256(actual.encode())
-    for name in CONFIG_FILES:
+    return path, actual, _model_key(path, actual)
+
+
+def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True) -> str:
+    key_digest = hashlib.sha256(weights_sha256.encode())
+    names = list(CONFIG_FILES)
+    if length_file and not _names_max_seq_length(path / "sentence_bert_config.json"):
+        names.append(LENGTH_CONFIG_FILE)
+    for name in names:
         if (path / name).is_file():
             key_digest.update(name.encode() + b"\0" + (path / name).read_bytes())
-    key = key_digest.hexdigest()[:16]
-    return path, actual, key
+    return key_digest.hexdigest()[:16]
+
+
+def _names_max_seq_length(sentence_bert_config: Path) -> bool:
+    try:
+        settings = json.loads(sentence_bert_config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(settings, dict) and settings.get("max_seq_length") is not None
 
 
 def model_key(config: dict, root: Path) -> str:
@@ -205,6 +226,19 @@ def model_key(config: dict, root: Path) -> str:
 
     Stages whose texts are all in the cache never import torch."""
     return verified_model_files(config, root)[2]
+
+
+def earlier_model_keys(config: dict, root: Path) -> list[str]:
+    """Keys that earlier versions of this module gave the configured model, other than its key now.
+
+    Before :data:`LENGTH_CONFIG_FILE` was part of keys, a model saved by
+    sentence-transformers 6 had a key that did not change with its
+    max_seq_length. Its caches under that key are removed with it (see
+    :func:`pipeline.finetune._prune`).
+    """
+    path, actual, key = verified_model_files(config, root)
+    earlier = _model_key(path, actual, length_file=False)
+    return [] if earlier == key else [earlier]
 
 
 def embedding_backend(config: dict) -> str:

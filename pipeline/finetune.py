@@ -14,11 +14,16 @@ The fine-tuned model is saved under ``data/processed/cache/finetuned/<hash>``,
 where the hash covers the base model's key, the codebook texts, the reviewed
 examples (segment text -> code) and the training settings, and is reused as
 long as none of them change. It is written atomically: trained into a temp
-folder beside it, then renamed. The finetune stage (:func:`run_finetune`)
-names it in ``data/processed/encoder.json`` with its weights' sha256; the
-embed and suggest stages then embed segments and code texts with it through
-the ordinary embedding cache (keyed by the fine-tuned model's own hash), so
-every segment is encoded once per model.
+folder beside it, then renamed; the temp folder of a run that was killed is
+removed by the next one. Training truncates texts at
+``FINETUNE_DEFAULTS["max_seq_length"]`` word pieces (for speed), but the
+model is saved, exported and used with the base model's own length (256 for
+all-MiniLM-L6-v2), so that long segments are embedded whole. The finetune
+stage (:func:`run_finetune`) names it in ``data/processed/encoder.json`` with
+its weights' sha256; the embed and suggest stages then embed segments and
+code texts with it through the ordinary embedding cache (keyed by the
+fine-tuned model's own hash, which covers that length), so every segment is
+encoded once per model.
 
 benchmarks/suggest_quality.py measures what it gains (BENCHMARKS.md,
 "Suggestion quality"); benchmarks/finetune_experiment.py tries other losses
@@ -39,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import paths
-from pipeline.atomic import atomic_dir, atomic_path
+from pipeline.atomic import atomic_dir, atomic_path, remove_stale_temp_dirs
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -60,18 +65,24 @@ FINETUNE_DEFAULTS = {
 MAX_REVIEWED_PER_CODE = 48
 # Fine-tuned models kept in the cache (each is the size of the base model).
 CACHE_KEEP = 2
-# Bump when the training code changes what it produces.
-VERSION = 1
+# Bump when the training code changes what it produces. 2: the saved model embeds with the base
+# model's max_seq_length, not the training length (version 1 cut segments at 128 word pieces).
+VERSION = 2
 
 
-def load_base(base_path: str | Path, max_seq_length: int = 128):
-    """A fresh copy of the sentence-transformers model in ``base_path``, on the CPU, offline."""
+def load_base(base_path: str | Path, max_seq_length: int | None = None):
+    """A fresh copy of the sentence-transformers model in ``base_path``, on the CPU, offline.
+
+    ``max_seq_length`` (word pieces) overrides the model's own; by default the
+    model keeps the one it was saved with.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True)
-    model.max_seq_length = int(max_seq_length)
+    if max_seq_length is not None:
+        model.max_seq_length = int(max_seq_length)
     return model
 
 
@@ -106,6 +117,12 @@ def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, in
               epochs: int = 1, max_seq_length: int = 128):
     """Fine-tune a fresh copy of the model in ``base``; returns (model, seconds, n_steps).
 
+    The training texts are truncated to ``max_seq_length`` word pieces (short
+    sequences train faster); the returned model embeds with the base model's
+    own ``max_seq_length`` (256 for all-MiniLM-L6-v2), which is what it is
+    saved and exported with, so that segments longer than the training length
+    are embedded whole.
+
     Parameters
     ----------
     texts, labels : list
@@ -120,6 +137,8 @@ def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, in
         ``BatchHardSoftMarginTripletLoss``.
     per_text : int
         cosine: same-code and other-code pairs per text; mnrl / triplet: passes over the texts.
+    max_seq_length : int
+        Word pieces of each training text that are trained on.
     """
     import torch
 
@@ -132,7 +151,9 @@ def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, in
     random.seed(seed)
     np.random.seed(seed)
     rng = random.Random(seed)
-    model = load_base(base, max_seq_length)
+    model = load_base(base)
+    embedding_length = model.max_seq_length
+    model.max_seq_length = int(max_seq_length)
     started = time.perf_counter()
     if loss == "cosine":
         objective = losses.CosineSimilarityLoss(model)
@@ -199,6 +220,8 @@ def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, in
         scheduler.step()
         optimizer.zero_grad()
     model.eval()
+    # Embed (and save) with the base model's length, not the training length.
+    model.max_seq_length = embedding_length
     return model, time.perf_counter() - started, len(batches)
 
 
@@ -254,21 +277,34 @@ def finetune_key(base_key: str, texts, examples: list[tuple[str, str]], settings
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
 
 
+def _remove_interrupted(root: Path) -> None:
+    """Remove the temp folders of fine-tuned models and ONNX exports that interrupted runs left.
+
+    A model is trained into a temp folder beside its final one (up to about
+    90 MB); a run killed meanwhile leaves it. Folders a live process is still
+    writing are kept (see :func:`pipeline.atomic.temp_dir_in_use`).
+    """
+    for folder in (Path(root) / FINETUNED_CACHE, Path(root) / paths.ONNX_CACHE):
+        for stale in remove_stale_temp_dirs(folder):
+            log.info("Removed %s, left by an interrupted run", stale)
+
+
 def _prune(root: Path, cache_dir: Path, keep: Path) -> None:
     """Remove all but the newest :data:`CACHE_KEEP` fine-tuned models, with their embedding caches
-    and ONNX exports."""
-    from pipeline.embed import cache_file, model_key
+    and ONNX exports (also those kept under the key an earlier version gave the model)."""
+    from pipeline.embed import cache_file, earlier_model_keys, model_key
     from pipeline.onnx_encoder import export_dir
 
     done = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".tmp-") and p != keep]
     for old in sorted(done, key=lambda p: p.stat().st_mtime)[:max(0, len(done) - (CACHE_KEEP - 1))]:
         try:
-            key = model_key(fine_tuned_config({}, old), root)
+            config = fine_tuned_config({}, old)
+            keys = [model_key(config, root), *earlier_model_keys(config, root)]
         except Exception as error:  # an unreadable model: nothing of it is worth keeping
             log.warning("Could not find the embedding cache of %s (%s)", old.name, error)
-            key = None
+            keys = []
         shutil.rmtree(old, ignore_errors=True)
-        if key is not None:
+        for key in keys:
             embeddings = cache_file(root, key)
             shutil.rmtree(embeddings, ignore_errors=True)
             embeddings.with_suffix(".parquet").unlink(missing_ok=True)
@@ -308,6 +344,7 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     key = finetune_key(base_key, texts, pairs, settings)
     cache_dir = Path(root) / FINETUNED_CACHE
     target = cache_dir / key
+    _remove_interrupted(Path(root))
     if (target / "modules.json").is_file():
         log.info("Fine-tuned model loaded from the cache (%s)", key)
         return target

@@ -9,6 +9,7 @@ from snakemake.utils import validate
 from pipeline import paths
 from pipeline.config import SCHEMA_PATH, validate_config
 from pipeline.errors import ConfigError
+from pipeline.finetune import VERSION as FINETUNE_VERSION
 from pipeline.review.decisions import review_inbox
 
 

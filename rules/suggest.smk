@@ -32,6 +32,8 @@ if FINE_TUNE:
         params:
             stage="finetune",
             settings=settings("embedding", "suggest"),
+            # what the training code produces: a new version re-trains existing projects
+            version=FINETUNE_VERSION,
         threads: 4
         log:
             "logs/finetune.log",

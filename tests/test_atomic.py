@@ -86,3 +86,45 @@ def test_atomic_dir_renames_a_finished_folder_and_keeps_one_another_process_fini
     with pytest.raises(OSError), atomic_dir(target, finished) as tmp:
         (tmp / "done").write_text("third")
     assert sorted(p.name for p in target.parent.iterdir()) == ["key"]
+
+
+def test_temp_folders_of_killed_writers_are_removed_but_not_those_being_written(tmp_path):
+    """A killed atomic_dir leaves its temp folder; it is removed once no live process holds it."""
+    import time
+
+    from pipeline.atomic import TEMP_GRACE_SECONDS, atomic_dir, remove_stale_temp_dirs, temp_dir_in_use
+
+    target = tmp_path / "cache" / "key"
+    code = f"""
+import time
+from pipeline.atomic import atomic_dir
+with atomic_dir({str(target)!r}, lambda folder: False) as tmp:
+    (tmp / "weights").write_bytes(b"x" * 1000)
+    print(tmp, flush=True)
+    time.sleep(120)
+"""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        from pathlib import Path
+
+        leftover = Path(process.stdout.readline().strip())
+        assert leftover.parent == target.parent and leftover.name.startswith(".tmp-key.")
+        old = time.time() - 10 * TEMP_GRACE_SECONDS
+        os.utime(leftover, (old, old))
+        assert temp_dir_in_use(leftover)               # its writer is alive and holds it
+        assert remove_stale_temp_dirs(target.parent) == [] and leftover.is_dir()
+    finally:
+        process.kill()
+        process.wait()
+    assert not temp_dir_in_use(leftover)
+    recent = target.parent / ".tmp-other.abc"          # just made by another process: kept for a while
+    recent.mkdir()
+    (target.parent / ".tmp-file.xyz").write_text("a stray temp file is left alone")
+
+    # The next atomic_dir of the same target removes its leftovers.
+    with atomic_dir(target, lambda folder: False) as tmp:
+        (tmp / "weights").write_text("done")
+    assert sorted(p.name for p in target.parent.iterdir()) == [".tmp-file.xyz", ".tmp-other.abc", "key"]
+    os.utime(recent, (old, old))
+    assert remove_stale_temp_dirs(target.parent) == [recent]
+    assert sorted(p.name for p in target.parent.iterdir()) == [".tmp-file.xyz", "key"]

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -218,6 +222,90 @@ def test_tampered_fine_tuned_weights_are_refused(tuned, project):
     finetune.run_finetune(config, project)   # the stage rewrites the manifest from the model itself
 
 
+# About 160 word pieces: the last sentence starts past word piece 128 (the training length).
+LONG_HEAD = " ".join(["The partnership met monthly and agreed shared priorities for the coming year."] * 12)
+LAST_SENTENCE = " She said to me last month, I have friends now."
+
+
+def word_pieces(model_dir: Path, text: str) -> int:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return len(tokenizer.encode(text).ids)
+
+
+def test_the_saved_model_embeds_segments_longer_than_the_training_length_whole(tuned, project, tmp_path):
+    """Trained on 128 word pieces for speed, saved and exported with the base model's 256."""
+    base_path, _expected = model_location(validate_config({}), project)
+    base_length = finetune.load_base(base_path).max_seq_length
+    assert finetune.FINETUNE_DEFAULTS["max_seq_length"] == 128 < base_length == 256
+    assert finetune.load_base(tuned).max_seq_length == base_length
+    assert json.loads((tuned / "tokenizer_config.json").read_text(encoding="utf-8"))["model_max_length"] == 256
+    assert 128 < word_pieces(tuned, LONG_HEAD) < word_pieces(tuned, LONG_HEAD + LAST_SENTENCE) < 256
+
+    for backend in ("onnx", "torch"):
+        config = finetune.fine_tuned_config(validate_config({"embedding": {"backend": backend}}), tuned)
+        whole, cut = embed_texts([LONG_HEAD + LAST_SENTENCE, LONG_HEAD], config, project)
+        assert float(whole @ cut) < 0.95, backend
+    export = json.loads((export_dir(project, model_key(finetune.fine_tuned_config({}, tuned), project))
+                         / "export.json").read_text(encoding="utf-8"))
+    assert export["max_seq_length"] == 256
+
+    # A model saved with the training length, as version 1 of the stage saved it, ignored the last sentence;
+    # its cache key differs, so none of its embeddings (or its export) is used for the model above.
+    old = tmp_path / "saved_with_128"
+    model = finetune.load_base(tuned)
+    model.max_seq_length = 128
+    model.save(str(old))
+    old_config = finetune.fine_tuned_config(validate_config({"embedding": {"backend": "torch"}}), old)
+    whole, cut = embed_texts([LONG_HEAD + LAST_SENTENCE, LONG_HEAD], old_config, project)
+    assert float(whole @ cut) > 0.9999
+    assert model_key(old_config, project) != model_key(finetune.fine_tuned_config({}, tuned), project)
+    # The packaged model names its length in sentence_bert_config.json: its key, and so its caches, stay.
+    assert embed.earlier_model_keys(validate_config({}), project) == []
+
+
+def test_a_killed_fine_tune_leaves_a_temp_folder_that_the_next_run_removes(tuned, project):
+    """The temp folder of a fine-tune killed mid-training is removed by the next run (here one that finds
+    its model in the cache), but not while the process training into it is alive."""
+    code = f"""
+import time
+from pathlib import Path
+from pipeline import finetune
+from pipeline.codebook import codebook_from_data
+from pipeline.config import validate_config
+
+def training(*args, **kwargs):
+    print("training", flush=True)
+    time.sleep(120)
+
+finetune.fine_tune = training
+finetune.fine_tuned_model_dir(codebook_from_data({CODEBOOK!r}, "codebook.yaml"), [("Interrupted.", "funding")],
+                              validate_config({{}}), Path({str(project)!r}), settings={TINY!r})
+"""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert process.stdout.readline().strip() == "training"
+        [name] = leftovers(project)
+        stale = cache_dir(project) / name
+        (stale / "model.safetensors").write_bytes(b"\0" * 1024)       # as if half saved
+        old = time.time() - 3600
+        os.utime(stale, (old, old))
+        # Alive: another run keeps it.
+        finetune.fine_tuned_model_dir(codebook(), [], validate_config({}), project, settings=TINY)
+        assert leftovers(project) == [name]
+    finally:
+        process.kill()
+        process.wait()
+    os.utime(stale, (old, old))
+    again = finetune.fine_tuned_model_dir(codebook(), [], validate_config({}), project, settings=TINY)
+    assert again == tuned
+    assert leftovers(project) == []
+
+
 def test_reviewed_segments_are_capped_per_code_stably():
     pairs = [(f"text {i}", "funding") for i in range(10)] + [("other", "volunteers")]
     kept = finetune.capped(pairs, per_code=4)
@@ -234,8 +322,13 @@ def test_old_models_are_pruned_with_their_embedding_caches(tuned, project):
     tuned_cache, tuned_export = cache_file(project, tuned_key), export_dir(project, tuned_key)
     embed_texts(["A text for the cache of the first model."], finetune.fine_tuned_config(config, tuned), project)
     assert tuned_cache.is_dir() and (tuned_export / "model.onnx").is_file()
+    # Caches under the key the model had before its length was part of keys go with it too.
+    [earlier] = embed.earlier_model_keys(finetune.fine_tuned_config(config, tuned), project)
+    cache_file(project, earlier).mkdir(parents=True)
+    export_dir(project, earlier).mkdir(parents=True)
     for i in range(2):      # two newer models; CACHE_KEEP = 2 keeps the newest two
         finetune.fine_tuned_model_dir(codebook(), [(f"Brand new text {i}.", "funding")], config, project,
                                       settings=TINY)
     assert not tuned.exists() and not tuned_cache.exists() and not tuned_export.exists()
+    assert not cache_file(project, earlier).exists() and not export_dir(project, earlier).exists()
     assert len([p for p in cache_dir(project).iterdir() if p.is_dir()]) == finetune.CACHE_KEEP
