@@ -31,9 +31,8 @@ if FINE_TUNE:
             paths.ENCODER,
         params:
             stage="finetune",
-            settings=settings("embedding", "suggest"),
-            # what the training code produces: a new version re-trains existing projects
-            version=FINETUNE_VERSION,
+            # with the training code's version: a new one re-trains existing projects
+            settings={**settings("embedding", "suggest"), "finetune_version": FINETUNE_VERSION},
         threads: 4
         log:
             "logs/finetune.log",
