@@ -12,7 +12,9 @@ Order
 Codes counted
     The codes in ``coded_segments.parquet`` with status ``accepted`` or
     ``changed``, and also ``suggested`` (unreviewed suggestions above the
-    threshold) when ``discover.include_suggested`` is true.
+    threshold) when ``discover.include_suggested`` is true. Interviewer turns
+    never count, as in triangulation (a decision recorded on a turn that a
+    later ingest attributes to the interviewer is kept, but is not evidence).
 Scopes
     ``overall`` (every interview) and each site on its own (site keys, in the
     order of ``config["sites"]`` and then alphabetically).
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 OVERALL = "overall"
 REVIEWED_STATUSES = ("accepted", "changed")
 SUGGESTED_STATUS = "suggested"
+INTERVIEWER_ROLE = "interviewer"
 
 SATURATION_COLUMNS = ["scope", "interview_index", "document_id", "date", "new_codes",
                       "cumulative_codes", "new_code_ids"]
@@ -64,11 +67,13 @@ def counted_codes(coded: pd.DataFrame, include_suggested: bool = True) -> pd.Dat
     Returns
     -------
     DataFrame
-        The counted rows, with an empty ``code_id`` dropped.
+        The counted rows, with an empty ``code_id`` and interviewer turns dropped.
     """
     statuses = REVIEWED_STATUSES + ((SUGGESTED_STATUS,) if include_suggested else ())
     kept = coded[coded["status"].isin(statuses)]
     kept = kept[kept["code_id"].fillna("").astype(str) != ""]
+    if "speaker_role" in kept:
+        kept = kept[kept["speaker_role"].fillna("").astype(str) != INTERVIEWER_ROLE]
     return kept.reset_index(drop=True)
 
 

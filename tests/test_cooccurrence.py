@@ -104,3 +104,14 @@ def test_stage_writes_table_and_figure(tmp_path):
     assert set(table.level) == {"segment", "document"}
     figure = tmp_path / paths.THEME_NETWORK_FIGURE
     assert figure.stat().st_size > 5000
+
+
+def test_interviewer_turns_are_not_counted():
+    """Codes on an interviewer's turn (a decision kept from before the role was known) do not co-occur."""
+    coded = _coded().assign(speaker_role="participant")
+    interviewer = pd.DataFrame([{"segment_id": "s8", "document_id": "d4", "source_id": "", "code_id": "a1",
+                                 "theme_id": "ta", "status": "accepted", "speaker_role": "interviewer"}])
+    both = pd.concat([coded, interviewer], ignore_index=True)
+    assert cooccurrence_table(both).equals(cooccurrence_table(coded))
+    graph = theme_graph(both, min_count=1)
+    assert graph.nodes["ta"]["sources"] == theme_graph(coded, min_count=1).nodes["ta"]["sources"]

@@ -141,3 +141,14 @@ def test_a_site_that_is_an_identifying_term_is_replaced_in_the_tables_and_the_fi
         text = (tmp_path / path).read_text(encoding="utf-8-sig")
         assert "north" not in text.lower() and "[a place]" in text, path
     assert drawn["north"] == "[a market town]" and drawn["south"] == "south"
+
+
+def test_interviewer_turns_bring_no_codes():
+    """A decision recorded on a turn later attributed to the interviewer is not evidence, as in triangulation."""
+    documents, coded = _tables()
+    coded["speaker_role"] = "participant"
+    interviewer = pd.DataFrame([{"segment_id": "d1-q", "document_id": "d1", "code_id": "e",
+                                 "status": "accepted", "speaker_role": "interviewer"}])
+    table = saturation_table(documents, pd.concat([coded, interviewer], ignore_index=True))
+    first = table[table.scope == "overall"].iloc[0]
+    assert first.document_id == "d1" and first.new_code_ids == "a; b"
