@@ -8,7 +8,9 @@ Interviews
     not evidence that nothing new was said in it.
 Order
     By ``date`` (ISO; an interview without a date comes after every dated
-    one), then by ``document_id``, so the order never depends on file order.
+    one), then by ``wave`` (numbered waves in number order, ``2`` before
+    ``10``, so that undated interviews keep the order of the fieldwork), then
+    by ``document_id``, so the order never depends on file order.
 Codes counted
     The codes in ``coded_segments.parquet`` with status ``accepted`` or
     ``changed``, and also ``suggested`` (unreviewed suggestions above the
@@ -86,12 +88,18 @@ def ordered_scopes(sites: list[str], configured: dict | None = None) -> list[str
 
 
 def interview_order(documents: pd.DataFrame) -> pd.DataFrame:
-    """Interview documents sorted by date (undated last), then ``document_id``."""
+    """Interview documents sorted by date (undated last), then wave, then ``document_id``."""
+    from pipeline.triangulate import natural_key
+
     interviews = documents[documents["method"] == "interview"].copy()
     interviews["date"] = interviews["date"].fillna("").astype(str)
     interviews["_when"] = pd.to_datetime(interviews["date"], errors="coerce", format="mixed")
-    interviews = interviews.sort_values(["_when", "document_id"], na_position="last", kind="stable")
-    return interviews.drop(columns="_when").reset_index(drop=True)
+    waves = (interviews["wave"] if "wave" in interviews else pd.Series("", index=interviews.index))
+    waves = waves.fillna("").astype(str)
+    rank = {wave: i for i, wave in enumerate(sorted(set(waves), key=natural_key))}
+    interviews["_wave"] = waves.map(rank)
+    interviews = interviews.sort_values(["_when", "_wave", "document_id"], na_position="last", kind="stable")
+    return interviews.drop(columns=["_when", "_wave"]).reset_index(drop=True)
 
 
 def saturation_table(documents: pd.DataFrame, coded: pd.DataFrame, include_suggested: bool = True,

@@ -152,3 +152,17 @@ def test_interviewer_turns_bring_no_codes():
     table = saturation_table(documents, pd.concat([coded, interviewer], ignore_index=True))
     first = table[table.scope == "overall"].iloc[0]
     assert first.document_id == "d1" and first.new_code_ids == "a; b"
+
+
+def test_undated_interviews_keep_the_order_of_the_waves():
+    """Without dates the curve follows the fieldwork's waves (2 before 10), not the order of document IDs."""
+    documents = pd.DataFrame([
+        {"document_id": doc, "method": "interview", "site": "north", "date": "", "wave": wave}
+        for doc, wave in (("a", "10"), ("b", "2"), ("c", "1"), ("d", "2"))])
+    coded = pd.DataFrame([{"segment_id": f"{doc}-x", "document_id": doc, "code_id": "x", "status": "accepted"}
+                          for doc in "abcd"])
+    overall = saturation_table(documents, coded).query("scope == 'overall'")
+    assert overall.document_id.tolist() == ["c", "b", "d", "a"]
+    # a dated interview still comes first, whatever its wave
+    documents.loc[documents.document_id == "a", "date"] = "2025-01-01"
+    assert saturation_table(documents, coded).query("scope == 'overall'").document_id.tolist()[0] == "a"
