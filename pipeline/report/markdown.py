@@ -544,8 +544,29 @@ class ReportData:
             ["difference_points", "code_label"], ascending=[False, True]).itertuples()]
         codes_less = [code_line(r) for r in codes[codes["comparison"] == "less prevalent"].sort_values(
             ["difference_points", "code_label"]).itertuples()]
+        compared = int(codes["code_id"].nunique())
+        alpha = float(self.config.get("triangulate", {}).get("divergence_alpha", 0.05))
         return {"more": more, "less": less, "codes_more": codes_more, "codes_less": codes_less,
-                "codes_compared": int(codes["code_id"].nunique())}
+                "codes_compared": compared, "chance": chance_phrase(compared, alpha)}
+
+
+def chance_phrase(tests: int, alpha: float) -> str:
+    """How many of ``tests`` comparisons at significance level ``alpha`` can stand out by chance alone.
+
+    About ``tests × alpha`` when nothing really differs (fewer with Fisher's
+    exact test, which is conservative), so the page does not promise "one or
+    two" for a large codebook or a lenient ``triangulate.divergence_alpha``.
+
+    Examples
+    --------
+    >>> chance_phrase(24, 0.05), chance_phrase(24, 0.2), chance_phrase(5, 0.05)
+    ('up to about one such difference can arise by chance alone', 'up to about five such differences can arise by chance alone', 'one such difference can still arise by chance')
+    """
+    expected = int(tests * alpha + 0.5)
+    if expected < 1:
+        return "one such difference can still arise by chance"
+    return (f"up to about {number_word(expected)} such difference{'' if expected == 1 else 's'} "
+            "can arise by chance alone")
 
 
 def _p_value(value) -> str:

@@ -310,3 +310,19 @@ def test_example_reports_name_no_participant(example_run):
             pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])", flags)
             for path, text in texts.items():
                 assert not pattern.search(text), (path, word)
+
+
+@pytest.mark.parametrize("alpha, expected", [
+    (0.05, "with 5 codes compared, one such difference can still arise by chance,"),
+    (0.5, "with 5 codes compared, up to about three such differences can arise by chance alone,"),
+])
+def test_site_page_says_how_many_code_differences_chance_alone_can_give(tmp_path, alpha, expected):
+    """The caveat follows the number of codes and triangulate.divergence_alpha, not a fixed "one or two"."""
+    root, _ = make_project(tmp_path / "project")
+    config = yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8"))
+    config["triangulate"]["divergence_alpha"] = alpha
+    config = validate_config(config)
+    for stage in (run_triangulate, run_report):
+        stage(config, root)
+    page = (root / paths.SITES_DIR / "north.md").read_text(encoding="utf-8")
+    assert expected in " ".join(page.split())
