@@ -16,8 +16,12 @@ TOTAL = "Total"
 
 
 def _wave_key(wave: str):
+    """Waves in the order every other table uses: numbers first ("2" before "10"), then named
+    waves with their numbers read as numbers ("Round 2" before "Round 10")."""
+    from pipeline.triangulate import natural_key
+
     text = str(wave)
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+    return (natural_key(text), text)
 
 
 def site_order(sites, configured=()) -> list[str]:
@@ -67,7 +71,7 @@ def methods_table(documents: pd.DataFrame, sites=()) -> tuple[pd.DataFrame, pd.D
     tidy = tidy.assign(
         _site=tidy["site"].map({s: i for i, s in enumerate(order)}),
         _method=tidy["method"].map(lambda m: method_rank.get(m, len(METHODS))),
-        _wave=tidy["wave"].map(_wave_key),
+        _wave=tidy["wave"].map({w: i for i, w in enumerate(sorted(set(tidy["wave"]), key=_wave_key))}),
     ).sort_values(["_site", "_method", "_wave"]).drop(columns=["_site", "_method", "_wave"])
     tidy = tidy.reset_index(drop=True)
     tidy["count"] = tidy["count"].astype("int64")

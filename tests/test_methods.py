@@ -33,3 +33,12 @@ def test_wide_layout_order_and_totals():
     assert row["interview wave 1"] == 3 and row["total"] == 5
     total = wide.set_index("site").loc["Total"]
     assert total["total"] == len(documents()) and total["interview wave 1"] == 4
+
+
+def test_named_waves_with_numbers_in_number_order():
+    """'Round 2' comes before 'Round 10', as in the triangulation tables and the site pages."""
+    docs = pd.DataFrame({"site": "q", "method": "survey", "wave": ["Round 10", "Round 2", "1", "baseline"]})
+    tidy, wide = methods_table(docs)
+    assert tidy["wave"].tolist() == ["1", "Round 2", "Round 10", "baseline"]
+    assert wide.columns.tolist() == ["site", "survey wave 1", "survey wave Round 2", "survey wave Round 10",
+                                     "survey wave baseline", "total"]
