@@ -551,22 +551,24 @@ class ReportData:
 
 
 def chance_phrase(tests: int, alpha: float) -> str:
-    """How many of ``tests`` comparisons at significance level ``alpha`` can stand out by chance alone.
+    """How many of ``tests`` comparisons at significance level ``alpha`` stand out by chance alone.
 
-    About ``tests × alpha`` when nothing really differs (fewer with Fisher's
-    exact test, which is conservative), so the page does not promise "one or
-    two" for a large codebook or a lenient ``triangulate.divergence_alpha``.
+    About ``tests × alpha`` on average when nothing really differs (fewer with
+    Fisher's exact test, which is conservative). It is an average, not a
+    ceiling, so the page says "about" and not "up to"; and it follows the
+    codebook's size and ``triangulate.divergence_alpha`` instead of always
+    promising "one or two".
 
     Examples
     --------
     >>> chance_phrase(24, 0.05), chance_phrase(24, 0.2), chance_phrase(5, 0.05)
-    ('up to about one such difference can arise by chance alone', 'up to about five such differences can arise by chance alone', 'one such difference can still arise by chance')
+    ('about one such difference can be expected by chance alone', 'about five such differences can be expected by chance alone', 'one such difference can still arise by chance')
     """
     expected = int(tests * alpha + 0.5)
     if expected < 1:
         return "one such difference can still arise by chance"
-    return (f"up to about {number_word(expected)} such difference{'' if expected == 1 else 's'} "
-            "can arise by chance alone")
+    return (f"about {number_word(expected)} such difference{'' if expected == 1 else 's'} "
+            "can be expected by chance alone")
 
 
 def _p_value(value) -> str:
