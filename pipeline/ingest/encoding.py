@@ -40,11 +40,18 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    mixed = _utf8_inside(data)
+    if mixed is not None:
+        raise ValueError(
+            f"byte 0x{data[utf8_error.start]:02x} at offset {utf8_error.start} is not valid UTF-8, but "
+            f"offset {mixed[0]} holds {mixed[1]!r} written in UTF-8: the file mixes two encodings "
+            "(rows pasted in from another file?)"
+        )
     decodable = [name for name in _FALLBACK_CANDIDATES if _decodes(data, name)]
     scores = {name: _prose_score(data.decode(name)) for name in decodable}
     plausible = [name for name in decodable if scores[name] > 0]
     if plausible:
-        return max(plausible, key=scores.__getitem__)
+        return max(plausible, key=scores.__getitem__)  # a tie goes to cp1252, the commoner
     raise ValueError(
         f"byte 0x{data[utf8_error.start]:02x} at offset {utf8_error.start} is not valid UTF-8, "
         "and the file is not UTF-16, cp1252 or MacRoman either"
@@ -104,11 +111,100 @@ def _looks_like_utf16le(data: bytes) -> bool:
 
 
 def _prose_score(text: str) -> int:
-    """How much the non-ASCII characters look like English prose (curly quotes,
-    dashes, common accents) rather than mis-decoded bytes; positive is plausible."""
-    high = [ch for ch in text if ord(ch) > 127]
-    typical = sum(1 for ch in high if ch in _TYPICAL_HIGH)
-    return typical - (len(high) - typical)
+    """How much the non-ASCII characters look like European prose rather than
+    mis-decoded bytes; positive is plausible.
+
+    Each non-ASCII character is judged in its context: an accented letter
+    inside a word that also has ASCII letters, in a sensible case (not ``cafÈ``,
+    ``SmšrgŒsbord``), scores; a curly quote, dash or ellipsis where
+    punctuation goes scores; a symbol inside a word (``ma–ana``, ``€rger``), a
+    rare sign (``Ÿ``, ``√``, ``ﬁ``) or a word of nothing but accented letters
+    counts against. MacRoman read as cp1252 (and the reverse) turns letters
+    into signs and signs into letters in the wrong places, so the right
+    decoding scores higher.
+
+    Examples
+    --------
+    >>> _prose_score("Ärger über Öl") > 0 > _prose_score("€rger Ÿber …l")
+    True
+    """
+    score = 0
+    for match in _NON_ASCII.finditer(text):
+        index, char = match.start(), match.group()
+        before = text[index - 1] if index else " "
+        after = text[index + 1] if index + 1 < len(text) else " "
+        score += _char_score(text, index, char, before, after)
+    return score
 
 
-_TYPICAL_HIGH = set("‘’“”–—…•éèêëàâäçôöûüùîïñáíóúÉÈÀÇ£€©®°½¼¾ ")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Letters a Western European text uses: the Latin-1 letters and the Latin
+# Extended-A ones cp1252 has. The commoner ones weigh more.
+_LETTERS = {chr(c) for c in range(0xC0, 0x100) if chr(c).isalpha()} | set("ŒœŠšŽž")
+_COMMON_LETTERS = set("éèêëàâäçôöûüùîïñáíóúåæøßãõœÉÀÇÜÖÄÑÅØÆŒ")
+_PUNCTUATION = set("‘’“”–—…•«»")
+_OPENING = set("‘“«")
+_CLOSING = set("”»")
+_SYMBOLS = set("£€°©®½¼¾\u00a0")
+_CONTRACTION = re.compile(r"(?:s|t|d|m|ll|re|ve)(?![^\W\d_])")
+
+
+def _char_score(text: str, index: int, char: str, before: str, after: str) -> int:
+    if char.isalpha():
+        if char not in _LETTERS:
+            return -2
+        if char.isupper() and before.isalpha() and before.islower():
+            return -2           # cafÈ, SmšrgŒsbord
+        if char.islower() and after.isalpha() and after.isupper():
+            return -2           # OíNeill
+        start = index
+        while start and text[start - 1].isalpha():
+            start -= 1
+        end = index + 1
+        while end < len(text) and text[end].isalpha():
+            end += 1
+        word = text[start:end]
+        if len(word) == 1:
+            return 0            # à, or a sign read as a letter: no evidence either way
+        if not any(c.isascii() for c in word):
+            return -2           # ÅÅÅ
+        return 2 if char in _COMMON_LETTERS else 1
+    if char in _PUNCTUATION:
+        if char == "’":
+            return 3 if _CONTRACTION.match(text, index + 1) else 2
+        if before.isalpha() and after.isalpha():
+            return 1 if char in "—…" else -2   # word—word is written; ma–ana is not
+        if char in _OPENING and before.isalnum():
+            return -2
+        if char in _CLOSING and after.isalnum():
+            return -2
+        return 2
+    if char in _SYMBOLS:
+        if before.isalpha() and after.isalpha():
+            return -2
+        if char in "£€" and after.isalpha():
+            return -2
+        return 1
+    return -2
+
+
+def _utf8_inside(data: bytes) -> tuple[int, str] | None:
+    """The offset and character of a UTF-8-encoded letter or sign in ``data`` (which
+    is not valid UTF-8 as a whole), or None.
+
+    cp1252 or MacRoman text practically never holds the byte pairs of a
+    UTF-8 ``é`` (``Ã©``) or ``’`` (``â€™``), so finding one means part of the
+    file is UTF-8 and part is not: decoding it all as one code page would
+    garble the UTF-8 part.
+    """
+    for match in _UTF8_SEQUENCE.finditer(data):
+        try:
+            char = match.group().decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if char in _LETTERS or char in _PUNCTUATION or char in _SYMBOLS:
+            return match.start(), char
+    return None
+
+
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")

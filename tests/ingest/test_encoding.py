@@ -93,3 +93,40 @@ def test_no_latin1_fallback(tmp_path):
 def test_line_endings_normalised(tmp_path):
     text, encoding = read_text_file(write(tmp_path, "mac9.txt", b"a\rb\r\nc\n"))
     assert (text, encoding) == ("a\nb\nc\n", "utf-8")
+
+
+@pytest.mark.parametrize("answer", ["Über den Zaun, mañana, Ärger", "«guillemets» bien", "Año nuevo"])
+def test_macroman_german_and_spanish_are_not_garbled_as_cp1252(tmp_path, answer):
+    # Read as cp1252 these bytes are "†ber den Zaun, ma–ana, €rger": every character
+    # decodes, so only judging the result in context tells the two code pages apart.
+    rows = [["id", "answer"], ["1", answer]]
+    grid = read_grid(write(tmp_path, "mac.csv", csv_bytes(rows).encode("mac_roman")))
+    assert grid.encoding == "mac_roman"
+    assert grid.rows == rows
+
+
+@pytest.mark.parametrize("answer", ["Håkon Ørsted said it was great", "Grüße aus München, Straße",
+                                    "Björk and Sigurður", "ŒUVRE œuvre"])
+def test_cp1252_nordic_and_german_letters_are_read(tmp_path, answer):
+    rows = [["id", "answer"], ["1", answer]]
+    grid = read_grid(write(tmp_path, "win.csv", csv_bytes(rows).encode("cp1252")))
+    assert grid.encoding == "cp1252"
+    assert grid.rows == rows
+
+
+def test_english_cp1252_with_only_apostrophes_stays_cp1252(tmp_path):
+    rows = [["id", "answer"], ["1", "It’s fine, we’re OK and O’Neill’s—really"]]
+    grid = read_grid(write(tmp_path, "win.csv", csv_bytes(rows).encode("cp1252")))
+    assert grid.encoding == "cp1252"
+    assert grid.rows == rows
+
+
+def test_file_mixing_utf8_and_cp1252_is_refused_not_garbled(tmp_path):
+    # Rows pasted from a UTF-8 file into a cp1252 one: decoding it all as cp1252
+    # would turn "café" into "cafÃ©".
+    data = csv_bytes([["id", "answer"], ["1", "café ok"]]).encode("utf-8") \
+        + csv_bytes([["2", "It’s fine"]]).encode("cp1252")
+    path = write(tmp_path, "mixed.csv", data)
+    with pytest.raises(InputError, match="mixes two encodings") as info:
+        read_grid(path)
+    assert info.value.file == str(path)
