@@ -280,3 +280,19 @@ def test_survey_xlsx_with_dates_and_numbers(tmp_path):
     assert json.loads(json.dumps(result.documents[0].metadata)) == {
         "site": "quillmere", "sector": "", "wave": "2", "date": "2026-01-02", "response_id": "5",
         "title": "f", "finished": True}
+
+
+def test_ids_excel_rounded_to_scientific_notation_are_refused(tmp_path):
+    # A SurveyMonkey CSV opened and saved in Excel: 114027365873 became 1.14027E+11.
+    # Two such IDs collide (not a duplicate response to delete); one alone would
+    # silently change at the next clean download, orphaning its decisions.
+    rows = generic_rows(["1.14027E+11", "Quillmere", "NHS organisation", "a"],
+                        ["1.14027E+11", "Quillmere", "NHS organisation", "b"],
+                        ["1.15E+11", "Quillmere", "NHS organisation", "c"])
+    result = read(tmp_path, rows)
+    assert result.documents == []
+    assert len(result.problems) == 1
+    problem = result.problems[0]
+    assert "scientific notation" in problem.message and "2, 3, 4" in problem.message
+    assert problem.row == 2 and problem.column == "ref"
+    assert "without opening" in problem.hint

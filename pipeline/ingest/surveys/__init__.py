@@ -26,6 +26,7 @@ can stop or skip as ``ingest.on_bad_file`` says.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,9 @@ LOG_COLUMNS = (
     "renamed_duplicate_columns", "message", "n_excluded",
 )
 CONFIG_FILE = "config.yaml"
+# How Excel shows a long number it has turned into a float (1.14027E+11): saved
+# like that in a CSV, the real ID is lost.
+_EXCEL_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?E\+\d+$", re.IGNORECASE)
 
 
 @dataclass
@@ -396,9 +400,18 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
             display, f"{len(empty)} response{'s have' if len(empty) != 1 else ' has'} no response ID "
             f"(rows {rows_text(empty)})", row=empty[0], column=column,
             hint="re-export the survey without editing it, or set id_column to a column that is always filled"))
+    mangled = [row for row, value in ids.items() if _EXCEL_SCIENTIFIC.match(value)]
+    if mangled:
+        problems.append(Problem(
+            display, f"{len(mangled)} response ID{'s are' if len(mangled) != 1 else ' is'} in Excel's "
+            f"scientific notation ({ids[mangled[0]]!r}, rows {rows_text(mangled)}): Excel rounded the "
+            "long numbers when the file was saved, so the real IDs are lost and would change at the "
+            "next clean download", row=mangled[0], column=column,
+            hint="download the export again and put it in data/raw/surveys/ without opening and "
+                 "saving it in Excel (or open it with the ID column imported as Text)"))
     by_id: dict[str, list[int]] = defaultdict(list)
     for row, value in ids.items():
-        if value:
+        if value and row not in mangled:
             by_id[value].append(row)
     for value, rows in by_id.items():
         if len(rows) > 1:
