@@ -53,7 +53,7 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
     InputError
         Listing the columns found when required ones are missing, or every
         row with a blank session, site or wave, a bad date, an unknown sector,
-        or a wave that differs within one session.
+        or a wave or sector that differs within one session.
     """
     display = f"data/raw/{source_file}"
     grid = read_grid(path, limits)
@@ -68,6 +68,7 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
     problems = ProblemCollector()
     sessions: dict[tuple[str, str, str], RawDocument] = {}
     wave_rows: dict[tuple[str, str, str], int] = {}
+    sector_rows: dict[tuple[str, str, str], int] = {}
     blank_notes = 0
     for row, record in records:
         bad = False
@@ -105,11 +106,22 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
                                    key=f"{session}|{date}|{site}")
             sessions[group] = document
             wave_rows[group] = row
+            if sector:
+                sector_rows[group] = row
         elif document.metadata["wave"] != wave:
             problems.add(display, f"wave {wave!r} differs from wave {document.metadata['wave']!r} on row "
                          f"{wave_rows[group]} for the same session", row=row, column="wave",
                          hint="one session (same session, date and site) has one wave")
             continue
+        elif sector and document.metadata.get("sector", sector) != sector:
+            problems.add(display, f"sector {sector!r} differs from sector {document.metadata['sector']!r} "
+                         f"on row {sector_rows[group]} for the same session", row=row, column="sector",
+                         hint="one session (same session, date and site) has one sector: give it on every "
+                              "row, or leave the other rows blank")
+            continue
+        elif sector and "sector" not in document.metadata:
+            document.metadata["sector"] = sector
+            sector_rows[group] = row
         document.blocks.append(Block(text=note, speaker=record.get("observer", "")))
     problems.raise_if_any(f"{display} has problems", hint="fix the log and run again")
     if blank_notes:

@@ -70,3 +70,25 @@ def test_xlsx_log(tmp_path):
     documents = read_session_log(path, "workshops/workshops.xlsx", "workshop", SECTORS)
     assert documents[0].metadata["date"] == "2025-05-01" and documents[0].metadata["wave"] == "2"
     assert documents[0].source_format == "log-xlsx"
+
+
+def test_a_sector_that_differs_within_one_session_is_an_error(tmp_path):
+    # The second note's sector used to be dropped silently: its note was counted
+    # as the first row's sector.
+    sectors = {"voluntary": "Voluntary", "statutory_health": "NHS"}
+    path = write_csv(tmp_path, "Board,2025-03-04,quillmere,1,Tom,First note.,voluntary\n"
+                               "Board,2025-03-04,quillmere,1,Tom,Second note.,statutory_health\n",
+                     header="session,date,site,wave,observer,note,sector\n")
+    with pytest.raises(InputError) as info:
+        read_session_log(path, "observations/log.csv", "observation", sectors)
+    problem = info.value.problems[0]
+    assert (problem.row, problem.column) == (3, "sector") and "row 2" in problem.message
+
+
+def test_a_sector_given_on_a_later_row_of_the_session_is_kept(tmp_path):
+    path = write_csv(tmp_path, "Board,2025-03-04,quillmere,1,Tom,First note.,\n"
+                               "Board,2025-03-04,quillmere,1,Tom,Second note.,voluntary\n",
+                     header="session,date,site,wave,observer,note,sector\n")
+    documents = read_session_log(path, "observations/log.csv", "observation", SECTORS)
+    assert documents[0].metadata["sector"] == "voluntary"
+    assert len(documents[0].blocks) == 2
