@@ -63,7 +63,7 @@ def test_duplicate_headers_renamed(tmp_path):
     path = write_csv(tmp_path / "d.csv", [["comments", "comments"], ["a", "b"]])
     export = read_generic_export(read_grid(path))
     assert [c.name for c in export.columns] == ["comments", "comments_2"]
-    assert export.renamed_columns == ["comments → comments_2 (column 2)"]
+    assert export.renamed_columns == [("comments", "comments_2", 2)]
 
 
 def test_xlsx_generic(tmp_path):

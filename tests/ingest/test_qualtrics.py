@@ -110,11 +110,25 @@ def test_duplicate_export_tags_renamed_and_reported(tmp_path):
     assert "renamed" in log["message"]
 
 
+def test_a_repeated_tag_alone_in_text_columns_is_ambiguous(tmp_path):
+    """Naming only 'Q5' when the export tags two questions Q5 would leave the second
+    one's answers uncoded, unseen: it is an error naming the renamed repeat."""
+    result = run(tmp_path, [response("R_1", q5a="first", q5b="second")], config(text_columns=["Q5"]))
+    assert result.documents == []
+    [problem] = result.problems
+    assert "'Q5_2'" in problem.message and problem.column == "Q5"
+    assert "question text" in problem.hint
+    by_text = run(tmp_path / "b", [response("R_1", q5a="first", q5b="second")],
+                  config(text_columns=["What worked well?"]))
+    assert by_text.problems == []
+    assert [(b.question, b.text) for b in by_text.documents[0].blocks] == [("What worked well?", "first")]
+
+
 def test_trailing_empty_column_is_dropped(tmp_path):
     path = write_export(tmp_path / "t.csv", [response("R_1")], trailing_empty=True)
     export = read_qualtrics_export(read_grid(path))
     assert [c.name for c in export.columns][-1] == "Q5_2"
-    assert export.renamed_columns == ["Q5 → Q5_2 (column 22)"]
+    assert export.renamed_columns == [("Q5", "Q5_2", 22)]
 
 
 def test_trailing_column_with_empty_header_but_data_is_kept_with_a_name(tmp_path):

@@ -240,7 +240,8 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
     except InputError as error:
         problems.extend(_relocate(error, display))
         return fail(error.message)
-    log["renamed_duplicate_columns"] = "; ".join(export.renamed_columns)
+    log["renamed_duplicate_columns"] = "; ".join(
+        f"{name} → {new} (column {position})" for name, new, position in export.renamed_columns)
     notes = [f"format detected from the header: {export.layout}" if requested == "auto"
              else f"layout: {export.layout}"]
     if export.renamed_columns:
@@ -383,9 +384,23 @@ def _resolve_roles(export: SurveyExport, entry: dict, config: dict, display: str
             CONFIG_FILE, f"surveys entry {name!r}: sector {entry['sector']!r} is not a key of sectors:",
             column="surveys.sector", hint="use one of: " + ", ".join(sectors)))
     seen: set[int] = set()
-    for wanted in entry.get("text_columns") or []:
+    listed = entry.get("text_columns") or []
+    for wanted in listed:
         column = resolve(wanted, "text column")
-        if column is not None and column.index not in seen:
+        if column is None:
+            continue
+        # A repeated export tag names several questions; the repeats were renamed, so
+        # the tag alone finds only the first and the others' answers would go uncoded.
+        unlisted = [new for name, new, _ in export.renamed_columns
+                    if name == wanted == column.name and new not in listed]
+        if unlisted:
+            problems.append(Problem(
+                display, f"text column {wanted!r} is the name of {len(unlisted) + 1} columns of this export; "
+                f"the repeats were renamed {', '.join(map(repr, unlisted))}, and their answers would not be "
+                "coded", column=wanted,
+                hint=f"add {', '.join(map(repr, unlisted))} to text_columns if they are open questions too, "
+                     "or name the one column you mean by its question text"))
+        elif column.index not in seen:
             seen.add(column.index)
             roles.text.append(column)
     return roles

@@ -111,7 +111,7 @@ class SurveyExport:
     columns: list[Column]
     responses: list[Response]
     default_id_column: str | None = None
-    renamed_columns: list[str] = field(default_factory=list)
+    renamed_columns: list[tuple[str, str, int]] = field(default_factory=list)  # (name, new name, column)
     notes: list[str] = field(default_factory=list)
     id_notes: list[str] = field(default_factory=list)   # apply only when the default IDs are used
 
@@ -119,13 +119,14 @@ class SurveyExport:
         return [c for c in self.columns if not c.personal and not c.ignored]
 
 
-def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
-    """Make ``names`` unique by suffixing repeats ``_2``, ``_3``…; return the renamings too.
+def unique_names(names: list[str]) -> tuple[list[str], list[tuple[str, str, int]]]:
+    """Make ``names`` unique by suffixing repeats ``_2``, ``_3``…; return the renamings
+    too, as (name, new name, 1-based column).
 
     Examples
     --------
     >>> unique_names(["Q5", "Q6", "Q5", "Q5"])
-    (['Q5', 'Q6', 'Q5_2', 'Q5_3'], ['Q5 → Q5_2 (column 3)', 'Q5 → Q5_3 (column 4)'])
+    (['Q5', 'Q6', 'Q5_2', 'Q5_3'], [('Q5', 'Q5_2', 3), ('Q5', 'Q5_3', 4)])
     """
     taken = set(names)
     seen: set[str] = set()
@@ -141,7 +142,7 @@ def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
         new = f"{name}_{suffix}"
         seen.add(new)
         result.append(new)
-        renamed.append(f"{name} → {new} (column {position})")
+        renamed.append((name, new, position))
     return result, renamed
 
 
