@@ -52,10 +52,28 @@ def settings(*sections):
     as it is: `snakemake --report` copies every rule's params into report.html,
     and privacy.identifying_terms lists real names and places. The digest
     still re-runs the rules when it changes."""
-    return {
+    values = {
         section: _digest(_pseudonym_settings()) if section == "pseudonyms" else config[section]
         for section in sections
     }
+    if "embedding" in sections:
+        values["embedding_model"] = _embedding_model_key()
+    return values
+
+
+def _embedding_model_key():
+    """The cache key of the configured embedding model: a hash of its weights and
+    configuration files (pipeline.embed.model_key). It is part of every rule's
+    `embedding` settings, so that replacing the files of embedding.model_path in
+    place (the same path, another model) re-runs the stages that embed with it
+    instead of leaving results made with the old model. "" when the folder is not a
+    usable model: the stage that loads it then says what is wrong."""
+    from pipeline.embed import model_key
+
+    try:
+        return model_key(config, Path("."))
+    except ConfigError:
+        return ""
 
 
 def _pseudonym_settings():

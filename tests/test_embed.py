@@ -182,3 +182,31 @@ def test_run_embed_embeds_every_segment(tmp_path):
 def test_run_embed_without_segments_says_to_ingest(tmp_path):
     with pytest.raises(InputError, match="ingest"):
         embed.run_embed({}, tmp_path)
+
+
+def test_replacing_the_model_files_in_place_re_runs_embed_and_suggest(tmp_path):
+    """The model's files, not only embedding.model_path, decide whether the embed stage is up to date."""
+    import yaml
+
+    from tests.conftest import REPO, run_snakemake
+
+    raw = tmp_path / "data" / "raw" / "interviews"
+    raw.mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "participants.csv").write_text(
+        "participant_id,site,sector,organisation,role,name\nP001,north,voluntary,Org,Role,Ann Example\n")
+    (raw / "north_p001_w1.md").write_text(
+        "---\nparticipant: P001\nwave: 1\ndate: 2025-03-01\n---\n\n"
+        "The funding for the hub runs out in March and nobody knows what happens after that.\n")
+    shutil.copytree(REPO / "codebook", tmp_path / "codebook")
+    model = copy_model(tmp_path / "model")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
+        {"embedding": {"model_path": "model", "backend": "torch"}, "suggest": {"fine_tune": False}}))
+    run_snakemake(tmp_path, paths.SUGGESTIONS)
+    assert "Nothing to be done" in run_snakemake(tmp_path, "-n", paths.SUGGESTIONS).stdout
+
+    # Another model under the same path: here the same weights cut at 16 word pieces.
+    (model / "sentence_bert_config.json").write_text('{"max_seq_length": 16, "do_lower_case": false}')
+    run_snakemake(tmp_path, paths.SUGGESTIONS)
+    assert embed.embeddings_model_key(tmp_path / paths.EMBEDDINGS) == embed.model_key(
+        {"embedding": {"model_path": "model"}}, tmp_path)
+    assert "Nothing to be done" in run_snakemake(tmp_path, "-n", paths.SUGGESTIONS).stdout
