@@ -581,6 +581,28 @@ def embeddings_model_key(path: str | Path) -> str:
     return (pq.read_schema(path).metadata or {}).get(MODEL_KEY_METADATA, b"").decode()
 
 
+def stale_segments(path: str | Path, segments) -> list[str]:
+    """The segments whose text is not the text their row of an embeddings (or shard) table was made from.
+
+    A segment keeps its ID when its text is corrected and ingest runs again;
+    its old vector must then not be used. Segments the table lacks, and a table
+    without ``text_hash`` (written by an old version), are not reported here.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``embeddings.parquet`` or a shard file.
+    segments : pandas.DataFrame
+        ``segment_id`` and ``text`` of the current segments.
+    """
+    if "text_hash" not in pq.read_schema(path).names:
+        return []
+    table = pq.read_table(path, columns=["segment_id", "text_hash"])
+    embedded = dict(zip(table.column("segment_id").to_pylist(), table.column("text_hash").to_pylist()))
+    return [s for s, t in zip(segments["segment_id"].astype(str), segments["text"])
+            if s in embedded and embedded[s] != text_hash(t)]
+
+
 def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
     """Read ``embeddings.parquet``.
 
@@ -732,7 +754,8 @@ def run_embed_merge(config: dict, root: Path) -> None:
     Raises
     ------
     InputError
-        If a shard file is missing, or the shards do not cover every segment.
+        If a shard file is missing, the shards do not cover every segment, or a
+        shard was made from an earlier text of a segment.
     """
     from pipeline.finetune import encoder_config
 
@@ -758,6 +781,11 @@ def run_embed_merge(config: dict, root: Path) -> None:
     if missing:
         raise InputError(f"{len(missing)} segment(s) are in no embedding shard (e.g. {missing[0]})",
                          file=shard_path(root, 0, n), hint="re-run the embed_shard jobs")
+    changed = [s for s, t in zip(segment_ids, segments["text"]) if hashes[row_of[s]] != text_hash(t)]
+    if changed:
+        raise InputError(f"{len(changed)} segment(s) have changed text since their shard was embedded "
+                         f"(e.g. {changed[0]})", file=shard_path(root, shard_of(changed[0], n), n),
+                         hint="re-run every embed_shard job (snakemake --forcerun embed_shard)")
     non_empty = [p for p in parts if p.size]
     stacked = np.concatenate(non_empty) if non_empty else np.zeros((0, 0), dtype=np.float32)
     order = np.array([row_of[s] for s in segment_ids], dtype=np.int64)

@@ -532,10 +532,11 @@ def run_suggest(config: dict, root: Path) -> None:
     Raises
     ------
     InputError
-        If the embeddings do not cover the current segments (re-run embed).
+        If the embeddings do not cover the current segments, or were made from an
+        earlier text of a segment (re-run embed).
     """
     from pipeline.codebook import codebook_path, project_codebook
-    from pipeline.embed import EMBED_COLUMNS, embeddings_model_key, model_key, read_embeddings
+    from pipeline.embed import EMBED_COLUMNS, embeddings_model_key, model_key, read_embeddings, stale_segments
     from pipeline.finetune import encoder_config
     from pipeline.segment import read_segments
 
@@ -553,6 +554,12 @@ def run_suggest(config: dict, root: Path) -> None:
     if missing:
         raise InputError(
             f"{len(missing)} segment(s) have no embedding (e.g. {missing[0]})",
+            file=root / paths.EMBEDDINGS, hint="the embeddings are out of date; re-run the embed stage",
+        )
+    changed = stale_segments(root / paths.EMBEDDINGS, segments)
+    if changed:
+        raise InputError(
+            f"{len(changed)} segment(s) have changed text since they were embedded (e.g. {changed[0]})",
             file=root / paths.EMBEDDINGS, hint="the embeddings are out of date; re-run the embed stage",
         )
     segment_vectors = vectors[[row_of[s] for s in segment_ids]] if segment_ids else vectors[:0]

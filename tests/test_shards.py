@@ -130,6 +130,22 @@ def test_merge_refuses_a_shard_made_with_another_model(tmp_path):
     assert not (tmp_path / paths.EMBEDDINGS).exists()
 
 
+def test_merge_refuses_a_shard_made_from_an_earlier_text_of_a_segment(tmp_path):
+    from pipeline.errors import InputError
+
+    config = {"embedding": {"shards": 2}, "suggest": {"fine_tune": False}}
+    segments = make_segments(tmp_path)
+    for shard in range(2):
+        embed.run_embed_shard(config, tmp_path, shard, 2)
+    segments.loc[3, "text"] = "A corrected transcript: the residents' panel now votes on the budget."
+    segments.to_parquet(tmp_path / paths.SEGMENTS, index=False)
+    with pytest.raises(InputError, match="changed text") as caught:
+        embed.run_embed_merge(config, tmp_path)
+    assert segments.loc[3, "segment_id"] in str(caught.value)
+    assert f"shard-{embed.shard_of(segments.loc[3, 'segment_id'], 2)}-of-2" in str(caught.value)
+    assert not (tmp_path / paths.EMBEDDINGS).exists()
+
+
 # ----------------------------------------------------------------- workflow
 
 

@@ -154,6 +154,18 @@ def test_stale_embeddings_are_reported(project, tmp_path):
         suggest.run_suggest(config, tmp_path)
 
 
+def test_a_segment_whose_text_changed_under_the_same_id_is_reported(project, tmp_path):
+    config = write_project(tmp_path)
+    run_embed(config, tmp_path)
+    segments = pd.read_parquet(tmp_path / paths.SEGMENTS)
+    segments.loc[1, "text"] = "A corrected transcript: the residents' panel now votes on the budget."
+    segments.to_parquet(tmp_path / paths.SEGMENTS)
+    with pytest.raises(InputError, match="changed text") as caught:
+        suggest.run_suggest(config, tmp_path)
+    assert segments.loc[1, "segment_id"] in str(caught.value)
+    assert "re-run the embed stage" in str(caught.value)
+
+
 def test_a_single_code_codebook_still_ranks(tmp_path):
     data = {"name": "One", "themes": [{"id": "t", "label": "T", "codes": [CODEBOOK["themes"][0]["codes"][0]]}]}
     texts = suggest.code_texts(codebook_from_data(data, "one.yaml"))
