@@ -52,6 +52,11 @@ CONFIG_FILES = ("modules.json", "sentence_bert_config.json", "config.json",
 # which sentence-transformers reads first; only when that file does not name it
 # is this file part of the key too, so the packaged model's key is unchanged.
 LENGTH_CONFIG_FILE = "tokenizer_config.json"
+# Where sentence-transformers keeps a model's prompts: with a default_prompt_name,
+# that prompt is put before every text encoded, so the file is part of the key
+# then (only then, so that the keys of models without one, the packaged and the
+# fine-tuned ones, are unchanged).
+PROMPT_CONFIG_FILE = "config_sentence_transformers.json"
 # How many newly embedded texts are written to the cache at a time, so that an
 # interrupted run keeps most of its work. Each flush adds one part to the cache.
 CACHE_FLUSH_EVERY = 4096
@@ -207,6 +212,8 @@ def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True) -> 
     names = list(CONFIG_FILES)
     if length_file and not _names_max_seq_length(path / "sentence_bert_config.json"):
         names.append(LENGTH_CONFIG_FILE)
+    if _names_default_prompt(path / PROMPT_CONFIG_FILE):
+        names.append(PROMPT_CONFIG_FILE)
     for name in names:
         if (path / name).is_file():
             key_digest.update(name.encode() + b"\0" + (path / name).read_bytes())
@@ -219,6 +226,14 @@ def _names_max_seq_length(sentence_bert_config: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(settings, dict) and settings.get("max_seq_length") is not None
+
+
+def _names_default_prompt(prompt_config: Path) -> bool:
+    try:
+        settings = json.loads(prompt_config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(settings, dict) and settings.get("default_prompt_name") is not None
 
 
 def model_key(config: dict, root: Path) -> str:

@@ -210,3 +210,24 @@ def test_replacing_the_model_files_in_place_re_runs_embed_and_suggest(tmp_path):
     assert embed.embeddings_model_key(tmp_path / paths.EMBEDDINGS) == embed.model_key(
         {"embedding": {"model_path": "model"}}, tmp_path)
     assert "Nothing to be done" in run_snakemake(tmp_path, "-n", paths.SUGGESTIONS).stdout
+
+
+def test_a_default_prompt_is_part_of_the_cache_key(tmp_path):
+    """sentence-transformers puts a model's default prompt before every text, so the cached vectors
+    of the model without it must not be reused; models without one keep their key."""
+    import json
+
+    model = copy_model(tmp_path / "model")
+    config = {"embedding": {"model_path": str(model), "backend": "torch"}}
+    before = embed.embed_texts(["Funding was cut by a fifth."], config, tmp_path)
+    key = embed.model_key(config, tmp_path)
+    assert key == embed.model_key({}, tmp_path)     # the packaged model's key is unchanged
+
+    (model / "config_sentence_transformers.json").write_text(json.dumps(
+        {"prompts": {"query": "query: the kettle broke. "}, "default_prompt_name": "query"}))
+    embed._LOADED.clear()
+    after = embed.embed_texts(["Funding was cut by a fifth."], config, tmp_path)
+    assert embed.model_key(config, tmp_path) != key
+    fresh = embed.load_model(config, tmp_path).encode_batch(["Funding was cut by a fifth."])
+    np.testing.assert_allclose(after, fresh, atol=1e-5)
+    assert float(before[0] @ after[0]) < 0.99
