@@ -32,6 +32,7 @@ and settings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -290,7 +291,7 @@ def _remove_interrupted(root: Path) -> None:
 
 
 def _prune(root: Path, cache_dir: Path, keep: Path) -> None:
-    """Remove all but the newest :data:`CACHE_KEEP` fine-tuned models, with their embedding caches
+    """Remove all but the :data:`CACHE_KEEP` most recently used fine-tuned models, with their embedding caches
     and ONNX exports (also those kept under the key an earlier version gave the model)."""
     from pipeline.embed import cache_file, earlier_model_keys, model_key
     from pipeline.onnx_encoder import export_dir
@@ -347,6 +348,9 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     _remove_interrupted(Path(root))
     if (target / "modules.json").is_file():
         log.info("Fine-tuned model loaded from the cache (%s)", key)
+        # Now the most recently used: pruning (by modification time) keeps it beside the next new model.
+        with contextlib.suppress(OSError):
+            os.utime(target)
         return target
 
     train_texts, labels, negatives = codebook_training(texts)

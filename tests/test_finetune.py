@@ -130,6 +130,22 @@ def test_new_examples_retrain_then_are_reused(tuned, project, monkeypatch):
     assert tuned.is_dir()   # the previous model is kept (CACHE_KEEP = 2)
 
 
+def test_the_model_used_last_is_the_one_kept_beside_a_new_one(tmp_path):
+    """An analyst tries a codebook edit (model B), reverts it (model A again, from the cache), then
+    tries another (model C): reverting that one must find A in the cache, not retrain it."""
+    root = write_codebook_and_segments(tmp_path / "project", CODEBOOK, SEGMENTS)
+    config = validate_config({})
+    first = [("We had no money left for the hall hire.", "funding")]
+    second = [("Two new helpers joined after the open day.", "volunteers")]
+    a = finetune.fine_tuned_model_dir(codebook(), [], config, root, settings=TINY)
+    b = finetune.fine_tuned_model_dir(codebook(), first, config, root, settings=TINY)
+    time.sleep(1.1)   # a coarse file-system clock must not make A and B look the same age
+    assert finetune.fine_tuned_model_dir(codebook(), [], config, root, settings=TINY) == a
+    c = finetune.fine_tuned_model_dir(codebook(), second, config, root, settings=TINY)
+    assert (a / "modules.json").is_file() and (c / "modules.json").is_file()
+    assert not b.exists()
+
+
 def test_a_failed_fine_tune_leaves_no_temp_folder(project, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("interrupted")
