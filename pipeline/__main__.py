@@ -58,12 +58,20 @@ def configure_logging(log_file: str | Path | None = None) -> None:
 def run_stage(name: str, config: dict, root: Path, **options) -> int:
     """Run one stage; a PipelineError is reported without a traceback and returns 1.
 
+    Any other exception is a bug: it is logged with its traceback, so that it
+    reaches the rule's log file (which Snakemake points to) and not only the
+    terminal, and returns 1.
+
     ``options`` are passed on to the stage function as keywords (e.g. the
     ``shard`` and ``n`` of ``embed_shard``)."""
     try:
         stage_function(name)(config, root, **options)
     except PipelineError as error:
         log.error("%s", error)
+        return 1
+    except Exception:
+        log.exception("Stage %s failed with an unexpected error; this is a bug in the pipeline, "
+                      "not in your files: please report it with this log", name)
         return 1
     return 0
 
