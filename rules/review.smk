@@ -12,7 +12,8 @@ rule review_import:
         conflicts=paths.REVIEW_CONFLICTS,
     params:
         stage="review_import",
-        settings=settings("review"),
+        # only the key the import reads: review.protect_sheet re-runs the workbook alone
+        settings={"review.on_bad_file": config["review"].get("on_bad_file", "stop")},
     log:
         "logs/review_import.log",
     script:
@@ -49,7 +50,6 @@ rule apply_decisions:
         agreement=paths.AGREEMENT_CSV,
     params:
         stage="apply_decisions",
-        settings=settings("review"),
     log:
         "logs/apply_decisions.log",
     script:

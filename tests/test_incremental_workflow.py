@@ -177,3 +177,14 @@ def test_a_privacy_or_attribution_edit_re_runs_every_rule_that_writes_pseudonymi
     jobs = planned_jobs(project)
     assert {"saturation", "discover", "review_workbook", "identifier_scan", "triangulate", "report"} <= set(jobs)
     assert "ingest" not in jobs   # ingest writes nothing pseudonymised: the fieldwork is not read again
+
+
+def test_a_review_workbook_setting_re_writes_only_the_review_workbook(example_run, tmp_path):
+    # review.protect_sheet only formats coding_review.xlsx: it must not re-import the
+    # decisions (and with them re-run fine-tuning, embedding, suggestions and the reports).
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
+    path = project / "config.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config.setdefault("review", {})["protect_sheet"] = False
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert set(planned_jobs(project)) - {"all"} == {"review_workbook"}
