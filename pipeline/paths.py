@@ -46,6 +46,9 @@ CODEBOOK_QDC = f"{REPORTS}/codebook.qdc"
 CODEBOOK_XLSX = f"{REPORTS}/codebook.xlsx"
 REVIEW_WORKBOOK = f"{REPORTS}/review/coding_review.xlsx"
 REVIEW_CONFLICTS = f"{REPORTS}/review/conflicts.csv"
+# sha256 of the review workbook as the pipeline last wrote it, so that one an analyst has
+# edited in place is noticed before a re-run overwrites it (review_workbook_edited_in_place).
+REVIEW_WORKBOOK_ISSUED = f"{PROCESSED}/coding_review_issued.json"
 AGREEMENT_CSV = f"{TABLES}/agreement.csv"
 TRIANGULATION_CSV = f"{TABLES}/triangulation.csv"
 EVALUATION_WORKBOOK = f"{REPORTS}/evaluation_tables.xlsx"

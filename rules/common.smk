@@ -11,6 +11,7 @@ from pipeline.config import SCHEMA_PATH, validate_config
 from pipeline.errors import ConfigError
 from pipeline.finetune import VERSION as FINETUNE_VERSION
 from pipeline.review.decisions import review_inbox
+from pipeline.review.workbook import review_workbook_edited_in_place
 
 
 def _config_source():
@@ -38,6 +39,12 @@ def _validate_config():
 _invalid = _validate_config()
 if _invalid is not None:
     raise _invalid from None
+
+# Before any job runs (Snakemake deletes a job's outputs before it starts): an analyst
+# who typed decisions into reports/review/coding_review.xlsx itself would lose them.
+_edited = review_workbook_edited_in_place(".")
+if _edited is not None:
+    raise _edited from None
 
 STAGE_SCRIPT = "../scripts/stage.py"
 

@@ -39,7 +39,9 @@ writes for the first row.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import re
 import zipfile
@@ -57,9 +59,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.protection import SheetProtection
 
 from pipeline import paths
-from pipeline.atomic import atomic_path
+from pipeline.atomic import atomic_path, write_json
 from pipeline.codebook import Codebook, project_codebook
 from pipeline.config import sector_label
+from pipeline.errors import InputError
 from pipeline.discover import (
     CANDIDATE_COLUMNS,
     CANDIDATE_INSTRUCTIONS,
@@ -537,12 +540,56 @@ def run_review_workbook(config: dict, root: Path) -> None:
     # Written pseudonymised by the discover stage; applied again, like everything under reports/.
     candidates = candidates.assign(**{c: candidates[c].map(pseudonymise) for c in candidates.columns
                                       if pd.api.types.is_string_dtype(candidates[c])})
+    error = review_workbook_edited_in_place(root)
+    if error is not None:
+        raise error
     write_review_workbook(rows, codebook, root / paths.REVIEW_WORKBOOK, protect=protect,
                           candidates=candidates)
+    write_json(root / paths.REVIEW_WORKBOOK_ISSUED, {"sha256": _file_sha256(root / paths.REVIEW_WORKBOOK)})
     n_decided = int(rows["decision"].notna().sum())
     log.info("Review workbook %s: %d segments, %d with a decision already", paths.REVIEW_WORKBOOK,
              len(rows), n_decided)
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def review_workbook_edited_in_place(root: Path) -> InputError | None:
+    """The error to stop on when ``reports/review/coding_review.xlsx`` was changed after
+    the pipeline wrote it, else None.
+
+    The workbook is an output: the next run that re-writes it (new fieldwork, a
+    codebook edit, new decisions) would replace it, and any decision an analyst
+    typed into it instead of into a copy under ``data/review/`` would be lost
+    unseen. Snakemake deletes a job's outputs before the job starts, so the
+    workflow calls this when it is loaded, before any job runs. Without a record
+    of what was written (a project from before the record existed) nothing is
+    checked.
+    """
+    root = Path(root)
+    workbook, record = root / paths.REVIEW_WORKBOOK, root / paths.REVIEW_WORKBOOK_ISSUED
+    if not workbook.is_file() or not record.is_file():
+        return None
+    try:
+        issued = json.loads(record.read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not issued or _file_sha256(workbook) == issued:
+        return None
+    return InputError(
+        "has been changed since the pipeline wrote it; the next run would overwrite it, and any "
+        "decision typed into it would be lost",
+        file=paths.REVIEW_WORKBOOK,
+        hint=f"if it holds decisions, move it into {paths.REVIEW_INBOX}/ under any name (for example "
+             f"{paths.REVIEW_INBOX}/coding_review_<your initials>.xlsx), where the pipeline reads them; "
+             "if it holds nothing to keep, delete it; then run again")
+
+
 __all__ = ["review_rows", "write_review_workbook", "run_review_workbook", "codes_range",
+           "review_workbook_edited_in_place",
            "project_pseudonymiser", "read_suggestions"]

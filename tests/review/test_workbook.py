@@ -10,7 +10,7 @@ from pipeline import paths
 from pipeline.review import REVIEW_HEADERS
 from pipeline.review.workbook import run_review_workbook
 
-from .conftest import headers, row_of
+from .conftest import fill, headers, row_of
 
 EXPECTED_HEADERS = [
     "segment_id", "site", "sector", "method", "participant", "wave", "text",
@@ -243,3 +243,32 @@ def test_candidate_codes_sheet(project, config):
                                                                          "relations", "proposed"]
     about = " ".join(str(c.value) for c in workbook["About"]["A"] if c.value)
     assert "Candidate codes" in about and "codebook/proposed.yaml" in about
+
+
+def test_a_workbook_edited_in_place_stops_the_next_run_instead_of_being_overwritten(project, config):
+    # An analyst typed decisions into reports/review/coding_review.xlsx itself instead of a
+    # copy in data/review/: re-writing it would lose them unseen.
+    from pipeline.errors import InputError
+    from pipeline.review.workbook import review_workbook_edited_in_place
+
+    run_review_workbook(config, project)
+    path = project / paths.REVIEW_WORKBOOK
+    assert review_workbook_edited_in_place(project) is None
+    run_review_workbook(config, project)          # re-written by the pipeline: still not edited
+    assert review_workbook_edited_in_place(project) is None
+
+    book = openpyxl.load_workbook(path)
+    fill(book["Review"], "seg_a", decision="reject", coder="BZ")
+    book.save(path)
+    error = review_workbook_edited_in_place(project)
+    assert isinstance(error, InputError)
+    assert error.file == paths.REVIEW_WORKBOOK and paths.REVIEW_INBOX in error.hint
+    with pytest.raises(InputError):
+        run_review_workbook(config, project)
+    sheet = openpyxl.load_workbook(path)["Review"]
+    assert sheet.cell(row_of(sheet, "seg_a"), headers(sheet)["decision"]).value == "reject"   # kept
+
+    (project / paths.REVIEW_INBOX).mkdir(parents=True)
+    path.rename(project / paths.REVIEW_INBOX / "coding_review_bz.xlsx")   # what the error says to do
+    run_review_workbook(config, project)
+    assert review_workbook_edited_in_place(project) is None
