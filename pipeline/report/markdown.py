@@ -234,8 +234,8 @@ class ReportData:
 
     def site_saturation_sentence(self) -> str:
         """How many of the sites (not programme organisations) reached saturation on their own."""
-        if "scope" not in self.saturation or not self.sites_total:
-            return ""
+        if "scope" not in self.saturation or self.sites_total < 2:
+            return ""  # one site's saturation is the programme's, already stated
         sites = self.site_order[:self.sites_total]
         rows = self.saturation[self.saturation["scope"].astype(str).isin(sites)]
         reached = [self.site_labels.get(s, s) for s in sites
@@ -439,9 +439,11 @@ class ReportData:
             text = (f"The one theme with any evidence was {'' if everywhere else 'not '}raised in every "
                     f"{self.noun}.")
         elif everywhere == n:
-            text = f"All {number_word(n)} themes with any evidence were raised in every {self.noun}."
+            text = (f"{'Both' if n == 2 else 'All ' + number_word(n)} themes with any evidence were raised in "
+                    f"every {self.noun}.")
         elif everywhere == 0:
-            text = f"None of the {number_word(n)} themes with any evidence was raised in every {self.noun}."
+            text = (f"{'Neither' if n == 2 else 'None'} of the {number_word(n)} themes with any evidence was "
+                    f"raised in every {self.noun}.")
         else:
             text = (f"{upper_first(number_word(everywhere))} of the {number_word(n)} themes with any evidence "
                     f"{'was' if everywhere == 1 else 'were'} raised in every {self.noun}.")
@@ -648,13 +650,15 @@ def render_site(data: ReportData, site: str) -> str:
         programme = data.programme[data.programme["theme_id"] == r.theme_id].iloc[0]
         themes.append({"label": md_inline(r.theme_label), "paragraph": data.theme_paragraph(r, site),
                        "codes": data.site_codes_line(r.theme_id, site),
-                       "elsewhere": md_inline(f"Across the programme it was raised in {data.prevalence(programme)}."),
+                       # With one site, the programme's prevalence is this page's own.
+                       "elsewhere": (md_inline(f"Across the programme it was raised in {data.prevalence(programme)}.")
+                                     if is_programme_org or data.sites_total > 1 else ""),
                        "quotes": data.quotes_for(r.theme_id, site)})
     not_raised = [md_inline(r.theme_label) for r in data.ranked_themes(site).itertuples() if int(r.sources) == 0]
     text = template.render(
         project=md_inline(data.config.get("project", {}).get("name", "Programme evaluation")),
         site=md_inline(data.site_labels.get(site, site)), noun=data.noun, nouns=data.nouns,
-        is_programme_org=is_programme_org, sources=data.site_sources(site),
+        is_programme_org=is_programme_org, sites_total=data.sites_total, sources=data.site_sources(site),
         methods_table=data.methods_table(site), theme_table=data.theme_table(site), themes=themes,
         not_raised=not_raised, differences=data.site_differences(site),
         saturation=data.saturation_sentence(site),

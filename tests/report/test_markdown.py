@@ -202,6 +202,43 @@ def test_theme_wording_when_few_themes_have_evidence(reported):
         "No theme has any evidence yet.")
 
 
+def test_two_themes_read_both_or_neither(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    tri = tables["triangulation"]
+    programme = tri["scope"] == "programme"
+    tri.loc[programme & (tri["theme_id"] == "legacy"), "sources"] = 0
+    tri.loc[programme, "sites_with_theme"] = 3
+    assert ReportData(tables, pd.DataFrame(), config, {}).themes_everywhere_sentence().startswith(
+        "Both themes with any evidence were raised in every partnership.")
+    tri.loc[programme, "sites_with_theme"] = 1
+    assert ReportData(tables, pd.DataFrame(), config, {}).themes_everywhere_sentence().startswith(
+        "Neither of the two themes with any evidence was raised in every partnership.")
+
+
+def test_a_one_site_evaluation_is_not_compared_with_other_sites(tmp_path):
+    """With one partnership (and the programme's own organisation) there are no other
+    partnerships: no 'Where partnerships differ', no 'differs from the other partnerships'."""
+    root, _ = make_project(tmp_path / "project")
+    for table in (paths.SEGMENTS, paths.DOCUMENTS, paths.CODED_SEGMENTS):
+        frame = pd.read_parquet(root / table)
+        frame[frame["site"].isin(["north", "funder"])].assign(date="").to_parquet(root / table, index=False)
+    config = yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8"))
+    config["sites"] = {"north": "Northam", "funder": "The Foundation"}
+    config = validate_config(config)
+    for stage in (run_saturation, run_triangulate, run_report):
+        stage(config, root)
+    summary = (root / paths.SUMMARY_MD).read_text(encoding="utf-8")
+    site = (root / paths.SITES_DIR / "north.md").read_text(encoding="utf-8")
+    funder = (root / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
+    assert "evidence from one partnership and the programme's own organisations" in summary
+    assert "Where partnerships differ" not in summary and "concentrated in one or two" not in summary
+    assert "Taken one partnership at a time" not in summary
+    assert "Northam, the partnership in the Test Programme evaluation" in site
+    assert "other partnerships" not in site and "Across the programme" not in site
+    assert "## How The Foundation compares with the partnership\n" in funder
+
+
 def test_a_site_that_is_an_identifying_term_keeps_its_page_whole(tmp_path):
     root, _ = make_project(tmp_path / "project")
     documents = pd.read_parquet(root / paths.DOCUMENTS)
