@@ -771,7 +771,11 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
                 "difference_points": round(diff, 1) if not math.isnan(diff) else math.nan,
                 "fisher_p": p_value, "comparison": comparison,
             })
-    return pd.DataFrame(records)
+    # Named columns even with no rows (a project with no participant's source yet).
+    ids = ["code_id", "code_label", "theme_id", "theme_label"] if level == "code" else ["theme_id", "theme_label"]
+    return pd.DataFrame(records, columns=["site", "site_label", *ids, "site_sources", "site_total", "site_percent",
+                                          "other_sources", "other_total", "other_percent", "difference_points",
+                                          "fisher_p", "comparison"])
 
 
 # --------------------------------------------------------------------------- framework matrix
@@ -797,6 +801,10 @@ def cell_summary(segments: int, sources: int, methods: str, sectors: str, sugges
     if suggested:
         text += f"; {suggested} from unreviewed suggestions"
     return text
+
+
+FRAMEWORK_COLUMNS = ["site", "site_label", "theme_id", "theme_label", "segments", "sources", "evidence_strength",
+                     "summary", "segment_ids", "quote", "attribution", "quote_segment_id"]
 
 
 def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
@@ -828,7 +836,7 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
             "attribution": quote.attribution if quote is not None else "",
             "quote_segment_id": quote.segment_id if quote is not None else "",
         })
-    return pd.DataFrame(records)
+    return pd.DataFrame(records, columns=FRAMEWORK_COLUMNS)
 
 
 # --------------------------------------------------------------------------- stage

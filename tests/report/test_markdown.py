@@ -363,3 +363,20 @@ def test_site_page_says_how_many_code_differences_chance_alone_can_give(tmp_path
         stage(config, root)
     page = (root / paths.SITES_DIR / "north.md").read_text(encoding="utf-8")
     assert expected in " ".join(page.split())
+
+
+def test_a_project_with_no_participant_source_yet_still_reports(tmp_path):
+    """Only interviewer turns so far (no source to count): the tables keep their columns
+    and the summaries are written, instead of the report stage failing on a table
+    without a 'comparison' column."""
+    root, config = make_project(tmp_path / "project")
+    for table in (paths.SEGMENTS, paths.CODED_SEGMENTS):
+        frame = pd.read_parquet(root / table)
+        frame.assign(speaker_role="interviewer").to_parquet(root / table, index=False)
+    for stage in (run_triangulate, run_report):
+        stage(config, root)
+    tables = read_tables(root)
+    assert tables["site_differences_codes"].empty and "comparison" in tables["site_differences_codes"]
+    assert tables["framework_matrix"].empty and "segment_ids" in tables["framework_matrix"]
+    summary = (root / paths.SUMMARY_MD).read_text(encoding="utf-8")
+    assert "No evidence has yet been coded for: Legacy, Relationships" in summary
