@@ -646,7 +646,8 @@ def read_review_file(
             live = resolve(text)
             if live is None:
                 conflicts.add(relative, title, ref(r, c), segment_id, "unknown code",
-                              f"{text!r} is not a code id in the codebook; the row was not imported")
+                              f"{text!r} is not a code id in the codebook; this row was not imported "
+                              "(a decision recorded earlier for the segment still stands)")
                 bad = True
             elif live not in codes:
                 codes.append(live)

@@ -383,8 +383,10 @@ def test_codebook_alias_maps_a_renamed_code_and_removed_codes_are_reported(proje
     removed = conflicts[conflicts["problem"] == "removed code"]
     assert list(removed["segment_id"]) == ["seg_b"]
     assert set(removed["cell"]) == {f"Review!A{row_of(openpyxl.load_workbook(issued)['Review'], 'seg_b')}"}
-    # the file itself still says rel_comms in final_code_1: reported as an unknown code there
-    assert "unknown code" in set(conflicts["problem"])
+    # the file itself still says rel_comms in final_code_1: reported as an unknown code there,
+    # in words that do not contradict the 'removed code' line (the recorded decision is kept)
+    [unknown] = conflicts.loc[conflicts["problem"] == "unknown code", "detail"]
+    assert "this row was not imported (a decision recorded earlier for the segment still stands)" in unknown
 
 
 def test_input_files_are_never_modified(project, config, issued):
