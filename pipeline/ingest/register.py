@@ -231,7 +231,8 @@ def read_fieldwork(path: Path, raw_root: Path, limits: SafetyLimits | None = Non
             continue
         if not (raw_root / name).is_file():
             problems.add(display, f"names a file that does not exist: data/raw/{name}", row=row,
-                         column="file", hint="check the spelling and folder (paths are relative to data/raw/)")
+                         column="file", hint="check the spelling and folder (paths are relative to "
+                                             "data/raw/); if the file was withdrawn, delete its row")
             continue
         if name in rows:
             problems.add(display, f"the file {name!r} is listed twice (rows {rows[name].row} and {row})",

@@ -74,6 +74,7 @@ def test_fieldwork_row_for_a_missing_file_is_an_error(tmp_path):
     with pytest.raises(InputError) as info:
         read_fieldwork(path, raw)
     assert info.value.problems[0].row == 2 and "gone.docx" in str(info.value)
+    assert "if the file was withdrawn, delete its row" in info.value.problems[0].hint
 
 
 def test_normalisers():
