@@ -445,7 +445,14 @@ def build_evidence(coded: pd.DataFrame, segments: pd.DataFrame, codebook, config
     include_suggested = bool(config.get("triangulate", {}).get("include_suggested", True))
     statuses = REVIEWED_STATUSES + ((SUGGESTED_STATUS,) if include_suggested else ())
     coded = coded[coded["status"].isin(statuses)]
-    coded = coded[~coded["speaker_role"].isin(INTERVIEWER_ROLES)]
+    asked = coded["speaker_role"].isin(INTERVIEWER_ROLES)
+    decided = asked & coded["status"].isin(REVIEWED_STATUSES)
+    if decided.any():
+        # An analyst coded a turn that a later ingest attributes to the interviewer.
+        log.warning("Not counting %d analyst-coded row(s) on interviewer turns as evidence (the questions "
+                    "are not participants' views): segment(s) %s", int(decided.sum()),
+                    ", ".join(sorted(set(coded.loc[decided, "segment_id"]))[:10]))
+    coded = coded[~asked]
     code_theme = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
     # The codebook is the authority on which theme a code belongs to.
     live = {c: codebook.resolve_alias(c) or c for c in coded["code_id"].unique()}

@@ -317,3 +317,12 @@ def test_upper_first_keeps_acronyms():
 
     assert upper_first("NHS and council partners raising it") == "NHS and council partners raising it"
     assert upper_first("pCN") == "PCN" and upper_first("") == ""
+
+
+def test_a_decision_on_an_interviewer_turn_is_not_evidence_and_says_so(tmp_path, caplog):
+    """n3 is the interviewer's question, coded by an analyst: left out, with a warning naming it."""
+    with caplog.at_level("WARNING", logger="pipeline.triangulate"):
+        ev = evidence_for(tmp_path)
+    assert segment_id("n3") not in set(ev.coded["segment_id"])
+    [warning] = [r.getMessage() for r in caplog.records if "interviewer turns" in r.getMessage()]
+    assert "1 analyst-coded row(s)" in warning and segment_id("n3") in warning
