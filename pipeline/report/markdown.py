@@ -505,6 +505,13 @@ class ReportData:
                     f"({int(r.group_b_sources)} of {int(r.group_b_total)}), {_p_text(r.fisher_p)}."))
         return lines
 
+    def sector_code_caveat(self) -> str:
+        """How many of the code-level sector differences chance alone can give, as for the sites."""
+        compared = int(self.code_rows()["fisher_p"].notna().sum())
+        alpha = float(self.config.get("triangulate", {}).get("divergence_alpha", 0.05))
+        return md_inline(f"With {count_phrase(compared, 'code')} compared, {chance_phrase(compared, alpha)}, "
+                         "so read them as leads to check in the quotes and transcripts.")
+
     def site_codes_line(self, theme_id: str, site: str) -> str:
         """The codes of one theme raised at one site, with their sources there."""
         items = self._site_codes.get((theme_id, site))
@@ -631,6 +638,7 @@ def render_summary(data: ReportData) -> str:
         methods_table=data.methods_table(), theme_table=data.theme_table(), themes=themes,
         not_raised=not_raised, divergence_table=data.divergence_table(),
         contrasts=data.site_code_contrasts(), sector_codes=data.sector_code_lines(),
+        sector_code_caveat=data.sector_code_caveat(),
         themes_everywhere=data.themes_everywhere_sentence(),
         saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
         cooccurrence_table=data.cooccurrence_table(),

@@ -380,3 +380,21 @@ def test_a_project_with_no_participant_source_yet_still_reports(tmp_path):
     assert tables["framework_matrix"].empty and "segment_ids" in tables["framework_matrix"]
     summary = (root / paths.SUMMARY_MD).read_text(encoding="utf-8")
     assert "No evidence has yet been coded for: Legacy, Relationships" in summary
+
+
+def test_code_level_sector_differences_carry_the_chance_caveat(reported):
+    """Codes 'raised mainly by' a sector group come from a test repeated over every code,
+    so the summary says how many such differences chance alone can give, as for sites."""
+    from pipeline.report.markdown import render_summary
+
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    codes = tables["triangulation_codes"]
+    funding = (codes["scope"] == "programme") & (codes["code_id"] == "res_funding")
+    codes.loc[funding, ["sector_verdict", "fisher_p"]] = ["raised mainly by voluntary sector partners", 0.01]
+    compared = int(codes.loc[codes["scope"] == "programme", "fisher_p"].notna().sum())
+    figures = {"theme_site": "figures/a.png", "theme_sector": "figures/b.png"}
+    summary = " ".join(render_summary(ReportData(tables, pd.DataFrame(), config, figures)).split())
+    assert "- Funding (Resources and capacity): raised mainly by voluntary sector partners" in summary
+    assert (f"With {number_word(compared)} codes compared, one such difference can still arise by chance, so "
+            "read them as leads") in summary
