@@ -971,8 +971,10 @@ def import_decisions(
         if decision.segment_id not in segment_ids:
             conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
                           "orphaned decision",
-                          f"the segment is no longer in the segments table (its source was changed or "
-                          f"removed); the decision of {decision.coder!r} is kept, marked orphaned")
+                          f"the segment is no longer in the segments table (its text was edited, or its "
+                          f"file removed, renamed or moved); the decision of {decision.coder!r} is kept, "
+                          "marked orphaned — if the file was renamed or moved, putting it back under its "
+                          "old name re-attaches the decision")
         for code_id in decision.codes:
             if codebook.resolve_alias(code_id) is None:
                 conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,

@@ -349,9 +349,15 @@ def test_orphaned_decision_is_kept(project, config, issued):
     decisions, conflicts = import_all(project, config)
     row = decisions[decisions["segment_id"] == "seg_a"]
     assert list(row["code_id"]) == ["rel_trust"] and row["orphaned"].all()
-    assert "orphaned decision" in set(conflicts["problem"])
+    [detail] = conflicts.loc[conflicts["problem"] == "orphaned decision", "detail"]
+    assert "putting it back under its old name re-attaches the decision" in detail
     # the file still lists seg_a: it is on its Issued sheet, so it is not an "edited" ID
     assert "unknown segment_id" not in set(conflicts["problem"])
+    # back in the segments table (the file's old name restored), it is attached again
+    segments_frame(SEGMENTS).to_parquet(project / paths.SEGMENTS)
+    decisions, conflicts = import_all(project, config)
+    assert not decisions.loc[decisions["segment_id"] == "seg_a", "orphaned"].any()
+    assert "orphaned decision" not in set(conflicts["problem"])
 
 
 def test_new_fieldwork_keeps_earlier_decisions(project, config, issued):
