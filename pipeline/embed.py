@@ -210,9 +210,9 @@ def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
 def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True) -> str:
     key_digest = hashlib.sha256(weights_sha256.encode())
     names = list(CONFIG_FILES)
-    if length_file and not _names_max_seq_length(path / "sentence_bert_config.json"):
+    if length_file and not _json_names(path / "sentence_bert_config.json", "max_seq_length"):
         names.append(LENGTH_CONFIG_FILE)
-    if _names_default_prompt(path / PROMPT_CONFIG_FILE):
+    if _json_names(path / PROMPT_CONFIG_FILE, "default_prompt_name"):
         names.append(PROMPT_CONFIG_FILE)
     for name in names:
         if (path / name).is_file():
@@ -220,20 +220,13 @@ def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True) -> 
     return key_digest.hexdigest()[:16]
 
 
-def _names_max_seq_length(sentence_bert_config: Path) -> bool:
+def _json_names(path: Path, key: str) -> bool:
+    """Whether the JSON object in ``path`` gives ``key`` a value (False when unreadable)."""
     try:
-        settings = json.loads(sentence_bert_config.read_text(encoding="utf-8"))
+        settings = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(settings, dict) and settings.get("max_seq_length") is not None
-
-
-def _names_default_prompt(prompt_config: Path) -> bool:
-    try:
-        settings = json.loads(prompt_config.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(settings, dict) and settings.get("default_prompt_name") is not None
+    return isinstance(settings, dict) and settings.get(key) is not None
 
 
 def model_key(config: dict, root: Path) -> str:
