@@ -145,6 +145,7 @@ _COMMON_LETTERS = set("éèêëàâäçôöûüùîïñáíóúåæøßãõœÉ�
 _PUNCTUATION = set("‘’“”–—…•«»")
 _OPENING = set("‘“«")
 _CLOSING = set("”»")
+_WORD_REACH = 30
 _SYMBOLS = set("£€°©®½¼¾\u00a0")
 _CONTRACTION = re.compile(r"(?:s|t|d|m|ll|re|ve)(?![^\W\d_])")
 
@@ -157,11 +158,13 @@ def _char_score(text: str, index: int, char: str, before: str, after: str) -> in
             return -2           # cafÈ, SmšrgŒsbord
         if char.islower() and after.isalpha() and after.isupper():
             return -2           # OíNeill
+        # The word around it (at most _WORD_REACH letters each way, so a file of
+        # unbroken letters is not scanned once per character).
         start = index
-        while start and text[start - 1].isalpha():
+        while start and index - start < _WORD_REACH and text[start - 1].isalpha():
             start -= 1
         end = index + 1
-        while end < len(text) and text[end].isalpha():
+        while end < len(text) and end - index < _WORD_REACH and text[end].isalpha():
             end += 1
         word = text[start:end]
         if len(word) == 1:
