@@ -39,7 +39,6 @@ writes for the first row.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -62,7 +61,6 @@ from pipeline import paths
 from pipeline.atomic import atomic_path, write_json
 from pipeline.codebook import Codebook, project_codebook
 from pipeline.config import sector_label
-from pipeline.errors import InputError
 from pipeline.discover import (
     CANDIDATE_COLUMNS,
     CANDIDATE_INSTRUCTIONS,
@@ -70,6 +68,8 @@ from pipeline.discover import (
     read_candidate_table,
     write_candidate_sheet,
 )
+from pipeline.embed import file_sha256
+from pipeline.errors import InputError
 from pipeline.review import (
     ABOUT_SHEET,
     CODEBOOK_SHEET,
@@ -545,18 +545,10 @@ def run_review_workbook(config: dict, root: Path) -> None:
         raise error
     write_review_workbook(rows, codebook, root / paths.REVIEW_WORKBOOK, protect=protect,
                           candidates=candidates)
-    write_json(root / paths.REVIEW_WORKBOOK_ISSUED, {"sha256": _file_sha256(root / paths.REVIEW_WORKBOOK)})
+    write_json(root / paths.REVIEW_WORKBOOK_ISSUED, {"sha256": file_sha256(root / paths.REVIEW_WORKBOOK)})
     n_decided = int(rows["decision"].notna().sum())
     log.info("Review workbook %s: %d segments, %d with a decision already", paths.REVIEW_WORKBOOK,
              len(rows), n_decided)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def review_workbook_edited_in_place(root: Path) -> InputError | None:
@@ -579,7 +571,7 @@ def review_workbook_edited_in_place(root: Path) -> InputError | None:
         issued = json.loads(record.read_text(encoding="utf-8")).get("sha256")
     except (OSError, ValueError, AttributeError):
         return None
-    if not issued or _file_sha256(workbook) == issued:
+    if not issued or file_sha256(workbook) == issued:
         return None
     return InputError(
         "has been changed since the pipeline wrote it; the next run would overwrite it, and any "
