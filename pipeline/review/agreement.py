@@ -5,7 +5,8 @@ Writes ``reports/tables/agreement.csv``, a tidy table with the columns
 
 ``acceptance_rate``
     Per code: of the analysts' decisions on segments where the code was
-    suggested (above the threshold), the share that kept it among their codes.
+    suggested (above the threshold and shown in the workbook's ``suggested_1``
+    … ``suggested_3``), the share that kept it among their codes.
     ``code_id = "(all)"`` pools every suggested code. ``coder_a`` is
     ``"(all coders)"``; ``n`` counts (decision, suggested code) pairs.
 ``kappa_suggestion``
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.codebook import Codebook
+from pipeline.review import N_SUGGESTED
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +146,16 @@ def _decision_codes(decisions: pd.DataFrame, codebook: Codebook) -> dict[tuple[s
 
 
 def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[str]) -> tuple[dict, dict]:
-    """segment_id -> set of suggested codes, and segment_id -> top suggested code, for ``segment_ids``."""
+    """segment_id -> set of suggested codes, and segment_id -> top suggested code, for ``segment_ids``.
+
+    Only the suggestions the review workbook shows (``suggested_1`` …
+    ``suggested_3``, the first :data:`N_SUGGESTED` above the threshold by rank)
+    count: with ``suggest.top_k`` above 3, a code ranked lower was never offered.
+    """
     shown = suggestions[suggestions["suggested"].astype(bool)
                         & suggestions["segment_id"].astype(str).isin(segment_ids)]
     shown = shown.sort_values(["segment_id", "rank"])
+    shown = shown.groupby(shown["segment_id"].astype(str), sort=False).head(N_SUGGESTED)
     sets: dict[str, set[str]] = {}
     top: dict[str, str] = {}
     for row in shown.itertuples(index=False):

@@ -135,3 +135,17 @@ def test_a_decision_for_a_removed_code_is_not_counted_as_no_code(codebook):
     # seg_a is left out (alice's only code was removed); seg_b and 00123 agree
     assert value(table, "percent_agreement", "(all)", "alice", "bob") == (1.0, 2)
     assert value(table, "kappa_suggestion", "(all)", "suggestion", "alice")[1] == 2
+
+
+def test_only_the_suggestions_the_workbook_shows_count(codebook):
+    # suggest.top_k: 4 puts four codes above the threshold, but the workbook shows
+    # suggested_1..3: the fourth was never offered, so it is neither accepted nor refused.
+    from .conftest import suggestions_frame
+    suggestions = suggestions_frame({"seg_a": [("rel_trust", 0.9), ("rel_comms", 0.8), ("res_staff", 0.7),
+                                               ("res_funding", 0.6)]})
+    table = agreement_table(pd.DataFrame([decision("seg_a", "alice", "accept", "rel_trust")]), suggestions,
+                            codebook)
+    rates = table[table.measure == "acceptance_rate"]
+    assert "res_funding" not in set(rates["code_id"])
+    assert value(table, "acceptance_rate", "(all)", "(all coders)") == (pytest.approx(1 / 3), 3)
+    assert "res_funding" not in set(table[table.measure == "kappa_suggestion"]["code_id"])
