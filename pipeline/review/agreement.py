@@ -14,7 +14,9 @@ Writes ``reports/tables/agreement.csv``, a tidy table with the columns
     (``coder_a = "suggestion"``, ``coder_b`` a coder or ``"(all coders)"``).
     Per code: the code suggested or not against the code chosen or not, over
     the coder's decisions. Overall (``"(all)"``): the top suggestion (or none)
-    against the analyst's first code (or none, for a reject).
+    against one of the analyst's codes (or none, for a reject): the top
+    suggestion when the analyst kept it, else their first code in codebook
+    order; which final_code column a code was typed in makes no difference.
 ``kappa``, ``percent_agreement``
     For each pair of coders, over the segments both decided. Per code:
     presence/absence of the code. Overall: the whole set of codes each gave
@@ -172,6 +174,20 @@ def _row(measure, code_id, coder_a, coder_b, value, n) -> dict:
             "value": float(value), "n": int(n)}
 
 
+def _main_code(codes: list[str], top: str | None, code_order: dict[str, int]) -> str:
+    """The one code a decision is compared with the top suggestion on.
+
+    The top suggestion itself when the analyst kept it among their codes, else
+    their first code in codebook order, or :data:`NONE` for a reject. Never the
+    order of the final_code columns: that is only where the analyst typed them.
+    """
+    if not codes:
+        return NONE
+    if top in codes:
+        return top
+    return min(codes, key=lambda code: code_order.get(code, len(code_order)))
+
+
 def _label(codes: list[str]) -> str:
     return "+".join(sorted(codes)) if codes else NONE
 
@@ -216,7 +232,7 @@ def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
     for coder in coders + ([ALL_CODERS] if len(coders) > 1 else []):
         keys = [k for k in chosen if coder == ALL_CODERS or k[1] == coder]
         model = [top.get(segment_id, NONE) for segment_id, _c in keys]
-        human = [chosen[k][0] if chosen[k] else NONE for k in keys]
+        human = [_main_code(chosen[k], top.get(k[0]), code_order) for k in keys]
         rows.append(_row("kappa_suggestion", ALL_CODES, SUGGESTION, coder, cohen_kappa(model, human),
                          len(keys)))
         used = {c for k in keys for c in chosen[k]} | {c for k in keys for c in suggested_sets.get(k[0], ())}

@@ -149,3 +149,23 @@ def test_only_the_suggestions_the_workbook_shows_count(codebook):
     assert "res_funding" not in set(rates["code_id"])
     assert value(table, "acceptance_rate", "(all)", "(all coders)") == (pytest.approx(1 / 3), 3)
     assert "res_funding" not in set(table[table.measure == "kappa_suggestion"]["code_id"])
+
+
+@pytest.mark.parametrize("typed", [("res_funding", "res_staff"), ("res_staff", "res_funding")])
+def test_suggestion_kappa_does_not_depend_on_the_final_code_column(codebook, typed):
+    # 00123's top suggestion is res_funding; alice coded it res_funding and res_staff, in
+    # final_code_1 and final_code_2 either way round: she kept the top suggestion both times.
+    from sklearn.metrics import cohen_kappa_score
+
+    from .conftest import suggestions_frame
+    decisions = pd.DataFrame([
+        decision("00123", "alice", "change", typed[0]),
+        decision("00123", "alice", "change", typed[1]),
+        decision("seg_a", "alice", "accept", "rel_trust"),
+        decision("seg_b", "alice", "reject", ""),
+        decision("seg_c", "alice", "reject", ""),
+    ])
+    table = agreement_table(decisions, suggestions_frame(), codebook)
+    expected = cohen_kappa_score(["res_funding", "rel_trust", "rel_comms", "(none)"],
+                                 ["res_funding", "rel_trust", "(none)", "(none)"])
+    assert value(table, "kappa_suggestion", "(all)", "suggestion", "alice") == (pytest.approx(expected), 4)
