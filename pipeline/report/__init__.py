@@ -148,7 +148,10 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
                         note, wrap=["quote"]))
     if not agreement.empty:
         sheets.append(Sheet("Agreement", _numeric(agreement, ["value", "n"]),
-                            "Inter-coder agreement from double-coded segments.", paths.AGREEMENT_CSV))
+                            "How far the analysts agree with each other (on segments two or more coded) "
+                            "and with the code suggestions; README, 'Several coders', explains each "
+                            "measure. An empty value is undefined (e.g. kappa when every segment got the "
+                            "same label), not zero.", paths.AGREEMENT_CSV))
     return sheets
 
 

@@ -28,7 +28,11 @@ Writes ``reports/tables/agreement.csv``, a tidy table with the columns
 
 Orphaned decisions and codes no longer in the codebook are left out (aliases
 are mapped). A measure that is undefined — one category only, too few
-segments — is NaN, with its ``n``, never an error.
+segments — is NaN (an empty cell in the CSV), with its ``n``, never an error.
+
+The suggestions are the current ``suggestions.parquet``: after a review round
+they come from models trained on these same decisions, so the suggestion
+measures can overstate how well the suggestions the analysts saw did.
 """
 
 from __future__ import annotations
