@@ -1007,7 +1007,8 @@ def _description_of(element) -> str:
 
 
 def _is_codable(element) -> bool:
-    return (element.get("isCodable") or "true").strip().lower() != "false"
+    # isCodable is an xsd:boolean: "false" and "0" are false, "true" and "1" true.
+    return (element.get("isCodable") or "true").strip().lower() not in ("false", "0")
 
 
 def _child_codes(element) -> list:

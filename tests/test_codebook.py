@@ -328,6 +328,24 @@ def test_qdc_without_namespace_and_with_partial_sections(tmp_path):
     assert code.include == ["loneliness", "confidence"]
 
 
+def test_qdc_iscodable_written_as_0_or_1_is_read_as_a_boolean(tmp_path):
+    # isCodable is an xsd:boolean, so "0" and "1" are as valid as "false" and "true".
+    path = tmp_path / "numeric.qdc"
+    path.write_text(
+        '<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+        '<Code guid="1" name="Outcomes" isCodable="0">'
+        '<Code guid="2" name="Folder" isCodable="0">'
+        '<Code guid="3" name="Wellbeing" isCodable="1"/></Code></Code>'
+        '<Code guid="4" name="Later" isCodable="0"/>'
+        "</Codes></CodeBook>",
+        encoding="utf-8",
+    )
+    codebook = load_codebook(path)
+    assert codebook.code_ids == ["wellbeing"]  # the folder is no code
+    assert codebook.code_by_id("wellbeing").label == "Folder / Wellbeing"
+    assert codebook.theme_ids == ["outcomes", "later"]  # an empty theme, not an uncategorised code
+
+
 def test_qdc_with_doctype_or_entities_is_rejected(tmp_path):
     path = tmp_path / "evil.qdc"
     path.write_text(
