@@ -74,6 +74,8 @@ SUPPORTED_EXTENSIONS = (".yaml", ".yml", ".csv", ".xlsx", ".qdc")
 # spreadsheet validation lists and Snakemake wildcards.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# REFI-QDA's RGBType also allows the short form "#RGB", which is read as "#RRGGBB".
+SHORT_COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{3}$")
 
 # Theme that collects top-level codable codes of a .qdc from another tool,
 # which have no parent to serve as their theme.
@@ -120,8 +122,10 @@ def _check_not_empty(value: str) -> str:
 
 
 def _check_color(value: str | None) -> str | None:
+    if value is not None and SHORT_COLOR_PATTERN.match(value):
+        return "#" + "".join(digit * 2 for digit in value[1:])
     if value is not None and not COLOR_PATTERN.match(value):
-        raise ValueError(f"{value!r} is not a colour of the form '#RRGGBB'")
+        raise ValueError(f"{value!r} is not a colour of the form '#RRGGBB' (or '#RGB')")
     return value
 
 

@@ -346,6 +346,21 @@ def test_qdc_iscodable_written_as_0_or_1_is_read_as_a_boolean(tmp_path):
     assert codebook.theme_ids == ["outcomes", "later"]  # an empty theme, not an uncategorised code
 
 
+def test_qdc_short_colours_are_read(tmp_path):
+    # REFI-QDA's RGBType allows "#RGB" as well as "#RRGGBB".
+    path = tmp_path / "short.qdc"
+    path.write_text(
+        '<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+        '<Code guid="1" name="Outcomes" isCodable="false" color="#0a0">'
+        '<Code guid="2" name="Wellbeing" isCodable="true" color="#F80"/></Code>'
+        "</Codes></CodeBook>",
+        encoding="utf-8",
+    )
+    codebook = load_codebook(path)
+    assert codebook.themes[0].color == "#00aa00"
+    assert codebook.code_by_id("wellbeing").color == "#FF8800"
+
+
 def test_qdc_with_doctype_or_entities_is_rejected(tmp_path):
     path = tmp_path / "evil.qdc"
     path.write_text(
