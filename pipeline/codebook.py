@@ -1285,19 +1285,48 @@ def write_codebook_yaml(codebook: Codebook, path: str | Path) -> None:
     write_text(path, text)
 
 
+# Characters XML 1.0 cannot hold even as references (C0 controls other than
+# tab and line breaks, such as the vertical tab Word writes for a manual line
+# break, and U+FFFE/U+FFFF); ElementTree writes them as they are, which makes
+# the file unreadable to every QDA tool.
+_XML_ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(text: str, where: str, cleaned: list[str]) -> str:
+    safe = _XML_ILLEGAL_CHARACTERS.sub("", text)
+    if safe != text and where not in cleaned:
+        cleaned.append(where)
+    return safe
+
+
 def codebook_qdc_xml(codebook: Codebook) -> bytes:
-    """The REFI-QDA XML of ``codebook``: themes as non-codable parents of codable codes."""
-    root = ET.Element("CodeBook", {"xmlns": QDC_NAMESPACE,
-                                   "origin": f"{codebook.name} | version {codebook.version}"})
+    """The REFI-QDA XML of ``codebook``: themes as non-codable parents of codable codes.
+
+    Control characters that XML cannot hold are left out, with a warning
+    naming the themes and codes that had them.
+    """
+    cleaned: list[str] = []
+    root = ET.Element("CodeBook", {"xmlns": QDC_NAMESPACE, "origin": _xml_safe(
+        f"{codebook.name} | version {codebook.version}", "the codebook's name or version", cleaned)})
     codes_element = ET.SubElement(root, "Codes")
     for theme in codebook.themes:
+        where = f"theme {theme.id}"
         theme_element = ET.SubElement(codes_element, "Code", _qdc_attributes(
-            theme_guid(theme.id), theme.label, codable=False, color=theme.color))
-        ET.SubElement(theme_element, "Description").text = theme_description_text(theme)
+            theme_guid(theme.id), _xml_safe(theme.label, where, cleaned), codable=False,
+            color=theme.color))
+        ET.SubElement(theme_element, "Description").text = _xml_safe(
+            theme_description_text(theme), where, cleaned)
         for code in theme.codes:
+            where = f"code {code.id}"
             code_element = ET.SubElement(theme_element, "Code", _qdc_attributes(
-                code_guid(code.id), code.label, codable=True, color=code.color))
-            ET.SubElement(code_element, "Description").text = code_description_text(code)
+                code_guid(code.id), _xml_safe(code.label, where, cleaned), codable=True,
+                color=code.color))
+            ET.SubElement(code_element, "Description").text = _xml_safe(
+                code_description_text(code), where, cleaned)
+    if cleaned:
+        log.warning("Control characters that a REFI-QDA (XML) file cannot hold were left out of "
+                    "the .qdc export of %s; remove them from the codebook to silence this warning",
+                    ", ".join(cleaned))
     tree = ET.ElementTree(root)
     ET.indent(tree, space="  ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

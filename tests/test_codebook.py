@@ -274,6 +274,24 @@ def test_qdc_round_trip_keeps_awkward_text(tmp_path):
     assert load_codebook(tmp_path / "c.qdc") == codebook
 
 
+def test_qdc_export_leaves_out_control_characters_xml_cannot_hold(tmp_path, caplog):
+    # A vertical tab (Word's manual line break) or form feed pasted into a
+    # spreadsheet codebook made the exported .qdc unreadable by every tool.
+    source = tmp_path / "codebook.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["theme", "code", "label", "definition", "include", "exclude", "examples"])
+        writer.writerow(["res", "res_funding", "Funding\x0c", "Money\x0bavailable.", "grant\x01 cuts",
+                         "", ""])
+    codebook = load_codebook(source)
+    with caplog.at_level("WARNING"):
+        write_codebook_qdc(codebook, tmp_path / "c.qdc")
+    assert "code res_funding" in caplog.text
+    back = load_codebook(tmp_path / "c.qdc")
+    code = back.code_by_id("res_funding")
+    assert (code.label, code.definition, code.include) == ("Funding", "Moneyavailable.", ["grant cuts"])
+
+
 def test_nvivo_style_qdc_without_structured_descriptions(tmp_path):
     path = tmp_path / "nvivo.qdc"
     path.write_text(
