@@ -391,10 +391,12 @@ def cross_reference_problems(
     for alias, here in aliases:
         if alias in first_code_at:
             found.append((here, f"alias {alias!r} collides with a live code id "
-                                f"(code at {describe(first_code_at[alias])})"))
+                                f"(code at {describe(first_code_at[alias])}); an alias is an old "
+                                "id that no code or theme has any more: remove it from the aliases"))
         elif alias in first_theme_at:
             found.append((here, f"alias {alias!r} collides with a theme id "
-                                f"(theme at {describe(first_theme_at[alias])})"))
+                                f"(theme at {describe(first_theme_at[alias])}); an alias is an old "
+                                "id that no code or theme has any more: remove it from the aliases"))
         elif alias in first_alias_at:
             found.append((here, f"alias {alias!r} is claimed by two codes "
                                 f"(also at {describe(first_alias_at[alias])})"))
@@ -561,7 +563,67 @@ def read_codebook_yaml(path: str | Path) -> Codebook:
             hint="check indentation and quoting near that line; text containing ': ' or "
                  "starting with a quote needs to be quoted as a whole",
         ) from None
-    return codebook_from_data(data, path)
+    return codebook_from_data(data, path, _YamlLocator(text, data))
+
+
+class _YamlLocator(_SourceLocator):
+    """Locates codebook data paths as lines of the YAML file, naming the code or theme.
+
+    ``themes[0].codes[1].definition`` becomes ``line 14, themes[0].codes[1].definition
+    (code 'res_staff')``, so that an author need not count list entries.
+    """
+
+    def __init__(self, text: str, data):
+        self.data = data
+        try:
+            self.root = yaml.compose(text, Loader=SAFE_LOADER)  # noqa: S506 (safe)
+        except yaml.YAMLError:  # cannot happen after a successful load; paths alone then
+            self.root = None
+
+    def _line(self, path: DataPath) -> int | None:
+        """The line of the deepest node along ``path`` that is in the file."""
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                found = [(key, value) for key, value in node.value
+                         if isinstance(key, yaml.ScalarNode) and key.value == part]
+                if not found:
+                    break
+                key, node = found[-1]
+                line = key.start_mark.line + 1
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                    and 0 <= part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+    def _named(self, path: DataPath) -> str:
+        """``(code 'res_staff')`` or ``(theme 'resources')`` for a path inside one, by its
+        id, or by its label when the id is what is wrong."""
+        try:
+            theme = self.data["themes"][path[1]]
+            entry, kind = theme, "theme"
+            if len(path) >= 4 and path[2] == "codes":
+                entry, kind = theme["codes"][path[3]], "code"
+        except (KeyError, IndexError, TypeError):
+            return ""
+        if not isinstance(entry, dict):
+            return ""
+        field = path[4] if kind == "code" and len(path) > 4 else path[2] if kind == "theme" \
+            and len(path) > 2 else None
+        name = entry.get("label") if field == "id" else entry.get("id")
+        return f" ({kind} {name!r})" if isinstance(name, str) and name.strip() else ""
+
+    def describe(self, path: DataPath) -> str:
+        line = self._line(path)
+        where = f"line {line}, {_dotted(path)}" if line is not None else _dotted(path)
+        return where + self._named(path)
+
+    def problem(self, file: Path, path: DataPath, message: str) -> Problem:
+        return Problem(str(file), f"{self.describe(path)}: {message}")
 
 
 def _read_text(path: Path) -> str:

@@ -120,14 +120,14 @@ def test_version_written_as_a_yaml_number_is_kept_as_text(tmp_path):
 # ---------------------------------------------------------------------- validation
 
 
-def test_duplicate_code_id_names_both_paths(tmp_path):
+def test_duplicate_code_id_names_both_lines_and_codes(tmp_path):
     data = small_codebook_data()
     data["themes"][1]["codes"].append({"id": "res_funding", "label": "Again", "definition": "x"})
     with pytest.raises(InputError) as caught:
         load_codebook(write_yaml(tmp_path / "c.yaml", data))
     assert caught.value.file == str(tmp_path / "c.yaml")
-    assert ("themes[1].codes[1].id: duplicate code id 'res_funding' (also at themes[0].codes[0])"
-            in str(caught.value))
+    assert ("line 28, themes[1].codes[1].id (code 'Again'): duplicate code id 'res_funding' "
+            "(also at line 8, themes[0].codes[0] (code 'res_funding'))") in str(caught.value)
 
 
 def test_theme_and_code_ids_share_one_namespace(tmp_path):
@@ -137,24 +137,28 @@ def test_theme_and_code_ids_share_one_namespace(tmp_path):
     with pytest.raises(InputError) as caught:
         load_codebook(write_yaml(tmp_path / "c.yaml", data))
     text = str(caught.value)
-    assert "themes[1].codes[0].id: code id 'resources' is also a theme id (theme at themes[0])" in text
-    assert "themes[2].id: duplicate theme id 'legacy' (also at themes[1])" in text
+    assert ("line 25, themes[1].codes[0].id (code 'Ending'): code id 'resources' is also a theme id "
+            "(theme at line 4, themes[0] (theme 'resources'))") in text
+    assert ("line 28, themes[2].id (theme 'Again'): duplicate theme id 'legacy' "
+            "(also at line 22, themes[1] (theme 'legacy'))") in text
 
 
-def test_empty_definition_is_named_by_path(tmp_path):
+def test_empty_definition_is_named_by_line_and_code(tmp_path):
     data = small_codebook_data()
     data["themes"][0]["codes"][1]["definition"] = "   "
     with pytest.raises(InputError) as caught:
         load_codebook(write_yaml(tmp_path / "c.yaml", data))
-    assert "themes[0].codes[1].definition: must not be empty" in str(caught.value)
+    assert ("line 21, themes[0].codes[1].definition (code 'res_staff'): must not be empty"
+            in str(caught.value))
 
 
-def test_missing_field_is_named_by_path(tmp_path):
+def test_missing_field_is_named_by_line_and_code(tmp_path):
     data = small_codebook_data()
     del data["themes"][1]["codes"][0]["label"]
     with pytest.raises(InputError) as caught:
         load_codebook(write_yaml(tmp_path / "c.yaml", data))
-    assert "themes[1].codes[0].label: required field is missing" in str(caught.value)
+    assert ("line 25, themes[1].codes[0].label (code 'leg_end'): required field is missing"
+            in str(caught.value))
 
 
 def test_alias_colliding_with_a_live_id_is_rejected(tmp_path):
@@ -162,8 +166,10 @@ def test_alias_colliding_with_a_live_id_is_rejected(tmp_path):
     data["themes"][1]["codes"][0]["aliases"] = ["res_staff"]
     with pytest.raises(InputError) as caught:
         load_codebook(write_yaml(tmp_path / "c.yaml", data))
-    assert ("themes[1].codes[0].aliases[0]: alias 'res_staff' collides with a live code id "
-            "(code at themes[0].codes[1])") in str(caught.value)
+    assert ("line 29, themes[1].codes[0].aliases[0] (code 'leg_end'): alias 'res_staff' collides "
+            "with a live code id (code at line 19, themes[0].codes[1] (code 'res_staff')); an alias "
+            "is an old id that no code or theme has any more: remove it from the aliases"
+            ) in str(caught.value)
 
 
 def test_alias_claimed_by_two_codes_is_rejected():
@@ -180,8 +186,8 @@ def test_bad_id_characters_and_unknown_fields_are_named(tmp_path):
     with pytest.raises(InputError) as caught:
         load_codebook(write_yaml(tmp_path / "c.yaml", data))
     text = str(caught.value)
-    assert "themes[0].codes[0].id: 'res funding!' is not a valid id" in text
-    assert "themes[0].codes[1].exclues: unknown field" in text
+    assert "line 8, themes[0].codes[0].id (code 'Funding'): 'res funding!' is not a valid id" in text
+    assert "line 22, themes[0].codes[1].exclues (code 'res_staff'): unknown field" in text
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
