@@ -1501,6 +1501,10 @@ def run_codebook_export(config: dict, root: Path) -> None:
     """
     root = Path(root)
     codebook = project_codebook(config, root)
+    if not codebook.codes:
+        # REFI-QDA requires at least one Code: the export would not import anywhere.
+        raise InputError("the codebook has no codes", file=codebook_path(config, root),
+                         hint="add at least one code under a theme")
     write_codebook_qdc(codebook, root / paths.CODEBOOK_QDC)
     write_codebook_xlsx(codebook, root / paths.CODEBOOK_XLSX)
     log.info("Codebook %r (%d themes, %d codes) exported to %s and %s", codebook.name,

@@ -599,6 +599,17 @@ def test_run_codebook_export_writes_qdc_and_xlsx(tmp_path):
     assert leftovers == []
 
 
+def test_run_codebook_export_refuses_a_codebook_without_codes(tmp_path):
+    # A .qdc needs at least one Code; an empty export imports nowhere.
+    (tmp_path / "codebook").mkdir()
+    (tmp_path / "codebook" / "codebook.qdc").write_text(
+        '<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>', encoding="utf-8")
+    with pytest.raises(InputError, match="the codebook has no codes") as caught:
+        run_codebook_export({"codebook": {"file": "codebook/codebook.qdc"}}, tmp_path)
+    assert caught.value.file == str(tmp_path / "codebook" / "codebook.qdc")
+    assert not (tmp_path / paths.CODEBOOK_QDC).exists()
+
+
 def test_run_codebook_export_reports_a_missing_codebook(tmp_path):
     with pytest.raises(InputError, match="codebook file not found"):
         run_codebook_export({"codebook": {"file": "codebook/missing.yaml"}}, tmp_path)
