@@ -6,11 +6,15 @@
 * Control characters that the xlsx format forbids are removed, and counted.
 * Text over Excel's 32,767-character cell limit is truncated with a visible
   marker and a warning; openpyxl would otherwise cut it silently.
+* An infinite number (an odds ratio with an empty cell in its 2 × 2 table) is
+  written as the text ``inf`` or ``-inf``, as the CSV has it: openpyxl would
+  write an empty value, which spreadsheets show as a blank cell.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -67,7 +71,8 @@ def set_cell(cell: Cell, value) -> Cell:
     """Write ``value`` into an openpyxl cell safely.
 
     Strings are always stored as text (data type ``s``), never as formulas,
-    whatever they start with. Missing values become empty cells.
+    whatever they start with. Missing values become empty cells; infinities
+    become the text ``inf`` / ``-inf``.
     """
     if value is None or (not isinstance(value, str) and _is_missing(value)):
         cell.value = None
@@ -79,6 +84,10 @@ def set_cell(cell: Cell, value) -> Cell:
         return cell
     if hasattr(value, "item"):  # numpy scalar
         value = value.item()
+    if isinstance(value, float) and math.isinf(value):  # xlsx has no infinity
+        cell.value = "inf" if value > 0 else "-inf"
+        cell.data_type = "s"
+        return cell
     cell.value = value
     return cell
 

@@ -44,3 +44,10 @@ def test_overlong_text_truncated_with_marker_and_warning(tmp_path, caplog):
 def test_missing_values_become_empty_cells(tmp_path):
     cells = _roundtrip(tmp_path, [None, float("nan"), 3])
     assert [c.value for c in cells] == [None, None, 3]
+
+
+def test_infinity_is_written_as_in_the_csv(tmp_path):
+    # An odds ratio is infinite when a group's 2 × 2 table has an empty cell; openpyxl
+    # would store an empty value, which a spreadsheet shows as a blank cell.
+    cells = _roundtrip(tmp_path, [float("inf"), float("-inf"), 1.5])
+    assert [c.value for c in cells] == ["inf", "-inf", 1.5]
