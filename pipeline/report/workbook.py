@@ -29,8 +29,10 @@ TOP = Alignment(vertical="top")
 HEADER_ROW = 3  # row 1: title; row 2: note; row 3: header
 MAX_WIDTH = 60
 MAX_IMAGE_WIDTH = 900  # pixels on the Figures sheet
+# A p value below 0.001 shows as "<0.001" (the cell keeps the exact value), never as "0.000".
+P_FORMAT = '[<0.001]"<0.001";0.000'
 NUMBER_FORMATS = {
-    "percent": "0.0", "fisher_p": "0.000", "p_value": "0.000", "odds_ratio": "0.00",
+    "percent": "0.0", "fisher_p": P_FORMAT, "p_value": P_FORMAT, "odds_ratio": "0.00",
     "representativeness": "0.000", "value": "0.000", "difference_points": "0.0",
 }
 

@@ -100,3 +100,13 @@ def test_write_workbook_stores_every_formula_prefix_as_text(tmp_path):
     cells = [sheet.cell(row=HEADER_ROW + i, column=1) for i in range(1, len(values) + 1)]
     assert all(c.data_type == "s" for c in cells)
     assert cells[0].value == FORMULA
+
+
+def test_small_p_values_read_below_0001_not_zero(tmp_path):
+    frame = pd.DataFrame({"fisher_p": [2e-9, 0.0412], "odds_ratio": [float("inf"), 1.5]})
+    target = write_workbook(tmp_path / "w.xlsx", [Sheet("T", frame, "d", "t.csv")], None, [], lambda t: t, "P", [])
+    sheet = load_workbook(target)["T"]
+    tiny, usual = sheet.cell(row=HEADER_ROW + 1, column=1), sheet.cell(row=HEADER_ROW + 2, column=1)
+    assert tiny.value == 2e-9 and usual.value == 0.0412   # exact values kept
+    assert tiny.number_format == usual.number_format == '[<0.001]"<0.001";0.000'
+    assert sheet.cell(row=HEADER_ROW + 1, column=2).value == "inf"
