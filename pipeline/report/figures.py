@@ -15,6 +15,25 @@ import pandas as pd  # noqa: E402
 from pipeline.atomic import atomic_path  # noqa: E402
 
 
+def _fit_labels(figure, axes, n_columns: int, n_rows: int) -> None:
+    """Grow the figure until every column is wider than its label and every row taller than its
+    label, so that no two labels overlap, whatever the number and length of the labels."""
+    figure.tight_layout()
+    for _ in range(3):
+        renderer = figure.canvas.get_renderer()
+        dpi = figure.dpi
+        box = axes.get_window_extent(renderer)
+        label_width = max((t.get_window_extent(renderer).width for t in axes.get_xticklabels()), default=0) / dpi
+        label_height = max((t.get_window_extent(renderer).height for t in axes.get_yticklabels()), default=0) / dpi
+        wider = max(0.0, n_columns * (label_width + 0.15) - box.width / dpi)
+        taller = max(0.0, n_rows * (label_height + 0.08) - box.height / dpi)
+        if wider < 0.05 and taller < 0.05:
+            return
+        size = figure.get_size_inches()
+        figure.set_size_inches(size[0] + wider, size[1] + taller)
+        figure.tight_layout()
+
+
 def source_heatmap(matrix: pd.DataFrame, dimension: str, target: Path, title: str,
                    pseudonymise=None) -> Path:
     """Draw a theme × ``dimension`` heatmap of distinct sources and save it as PNG.
@@ -38,6 +57,15 @@ def source_heatmap(matrix: pd.DataFrame, dimension: str, target: Path, title: st
     Path
         ``target``.
     """
+    figure = heatmap_figure(matrix, dimension, title, pseudonymise)
+    with atomic_path(target) as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return Path(target)
+
+
+def heatmap_figure(matrix: pd.DataFrame, dimension: str, title: str, pseudonymise=None):
+    """The figure :func:`source_heatmap` saves (the caller closes it)."""
     clean = pseudonymise or (lambda text: text)
     label_column = f"{dimension}_label"
     themes = list(dict.fromkeys(matrix["theme_label"]))
@@ -60,9 +88,9 @@ def source_heatmap(matrix: pd.DataFrame, dimension: str, target: Path, title: st
             axes.text(column, row, f"{int(value)}", ha="center", va="center", fontsize=8,
                       color="white" if value > threshold else "black")
     axes.set_title(clean(title), fontsize=10)
-    figure.colorbar(image, ax=axes, label="Distinct sources", shrink=0.8)
-    figure.tight_layout()
-    with atomic_path(target) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return Path(target)
+    # A colorbar of fixed width: the default takes 15% of the heatmap's width, which on a
+    # wide figure (many sites) is inches taken from the columns.
+    figure.colorbar(image, ax=axes, label="Distinct sources", shrink=0.8,
+                    fraction=min(0.15, 0.6 / width), pad=min(0.05, 0.3 / width))
+    _fit_labels(figure, axes, len(columns), len(themes))
+    return figure
