@@ -36,7 +36,8 @@ pseudonymiser), so that a cut can never split a name or an identifying term
 and leave part of it in the quote. Runs of whitespace become one space. A
 text longer than ``report.quote_max_chars`` then keeps its whole sentences up
 to that length, verbatim (a closing quote mark or bracket after the full stop
-stays), and ends with `` […]``; a first sentence that alone is too long is cut
+stays; the full stop of a title such as "Dr." or "Cllr.", or of an initial,
+ends no sentence), and ends with `` […]``; a first sentence that alone is too long is cut
 at a word boundary, before any bracket left open (so a pseudonym such as
 ``[Voluntary sector partner 1]`` is never cut in two).
 
@@ -74,6 +75,19 @@ QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank
 ELISION = " […]"
 # The end of a sentence: . ! ? or …, any closing quote marks or brackets, then a space.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*(?= )")
+# A full stop after one of these words, or after a single letter (an initial), ends no sentence:
+# "Dr. Okafor came" is never cut to "Dr. […]".
+_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "mx", "prof", "cllr", "rev", "revd", "st", "sr", "jr", "no",
+                  "vs", "approx", "cf", "e.g", "i.e", "esp", "dept"}
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+def _ends_sentence(text: str, match: re.Match) -> bool:
+    if text[match.start()] != ".":
+        return True
+    word = _WORD_BEFORE.search(text, 0, match.start())
+    word = word.group(1).lower() if word else ""
+    return not (len(word) == 1 and word.isalpha()) and word not in _ABBREVIATIONS
 DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
             "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
 NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop notes",
@@ -94,6 +108,8 @@ def trim_quote(text: str, max_chars: int = 400) -> str:
     'One. Two two. […]'
     >>> trim_quote('He said "it works." Then we agreed (with the board.) And more.', 58)
     'He said "it works." Then we agreed (with the board.) […]'
+    >>> trim_quote("We asked Cllr. Ames and Dr. Okafor. They agreed at once.", 50)
+    'We asked Cllr. Ames and Dr. Okafor. […]'
     >>> trim_quote("short enough", 400)
     'short enough'
     """
@@ -101,7 +117,7 @@ def trim_quote(text: str, max_chars: int = 400) -> str:
     if len(text) <= max_chars:
         return text
     budget = max_chars - len(ELISION)
-    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= budget]
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= budget and _ends_sentence(text, m)]
     if ends:
         kept = text[:ends[-1]]
     else:

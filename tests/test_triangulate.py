@@ -191,6 +191,10 @@ def test_trim_quote_at_sentence_boundary():
     assert trim_quote('She said "no." Then (yes.) And then more words.', 30) == 'She said "no." Then (yes.)' + ELISION
     # a cut inside one long sentence never splits a bracketed pseudonym
     assert trim_quote("word " * 5 + "[Voluntary sector partner 1] and more", 40) == "word " * 4 + "word" + ELISION
+    # a title's or an initial's full stop ends no sentence: never "Dr. […]"
+    text = "It cost £1.5 million. Dr. Okafor and J. Ames came. Then it went on and on for a long time."
+    assert trim_quote(text, 40) == "It cost £1.5 million." + ELISION
+    assert trim_quote(text, 60) == "It cost £1.5 million. Dr. Okafor and J. Ames came." + ELISION
 
 
 def test_attribution_rules():
