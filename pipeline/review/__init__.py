@@ -37,4 +37,6 @@ REVIEW_HEADERS = (
 EDITABLE_HEADERS = ["decision", *FINAL_HEADERS, "coder", "comment"]
 
 ACCEPT, REJECT, CHANGE = "accept", "reject", "change"
+# Joins several codes in one cell of the audit log or decisions.parquet.
+CODE_SEPARATOR = ";"  # code ids cannot contain it (see pipeline.codebook.ID_PATTERN)
 DECISION_VALUES = (ACCEPT, REJECT, CHANGE)

@@ -30,9 +30,12 @@ Orphaned decisions and codes no longer in the codebook are left out (aliases
 are mapped). A measure that is undefined — one category only, too few
 segments — is NaN (an empty cell in the CSV), with its ``n``, never an error.
 
-The suggestions are the current ``suggestions.parquet``: after a review round
-they come from models trained on these same decisions, so the suggestion
-measures can overstate how well the suggestions the analysts saw did.
+The suggestions a decision is compared with are those its workbook row showed
+(``shown_codes`` in ``decisions.parquet``), not the current
+``suggestions.parquet``: after a review round those come from models trained
+on these same decisions and would overstate how well the suggestions did. Only
+a decision whose row is not known (its workbook has left ``data/review/``)
+falls back to the current suggestions of its segment.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.codebook import Codebook
-from pipeline.review import N_SUGGESTED
+from pipeline.review import CODE_SEPARATOR, N_SUGGESTED
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +176,21 @@ def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[s
     return sets, top
 
 
+def _shown(decisions: pd.DataFrame, codebook: Codebook, keys) -> dict[tuple[str, str], list[str]]:
+    """(segment_id, coder) -> the live codes the decision's workbook row showed, in order,
+    for the decisions of ``keys`` whose row is known (``shown_codes`` not null)."""
+    if "shown_codes" not in decisions:
+        return {}
+    known = decisions[decisions["shown_codes"].notna()].drop_duplicates(["segment_id", "coder"])
+    shown = {}
+    for row in known.itertuples(index=False):
+        key = (row.segment_id, row.coder)
+        if key in keys:
+            codes = (codebook.resolve_alias(c) for c in str(row.shown_codes).split(CODE_SEPARATOR) if c)
+            shown[key] = list(dict.fromkeys(c for c in codes if c))
+    return shown
+
+
 def _row(measure, code_id, coder_a, coder_b, value, n) -> dict:
     return {"measure": measure, "code_id": code_id, "coder_a": coder_a, "coder_b": coder_b,
             "value": float(value), "n": int(n)}
@@ -214,14 +232,19 @@ def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
         Columns :data:`AGREEMENT_COLUMNS`.
     """
     chosen = _decision_codes(decisions, codebook)
-    suggested_sets, top = _suggested(suggestions, codebook, {segment_id for segment_id, _coder in chosen})
+    # What each decision is compared with: the suggestions its workbook row showed, or
+    # (row no longer known) the current ones for its segment.
+    current_sets, current_top = _suggested(suggestions, codebook, {segment_id for segment_id, _c in chosen})
+    seen = _shown(decisions, codebook, chosen)
+    suggested_sets = {k: set(seen[k]) if k in seen else current_sets.get(k[0], set()) for k in chosen}
+    top = {k: (seen[k][0] if seen[k] else NONE) if k in seen else current_top.get(k[0], NONE) for k in chosen}
     code_order = {code_id: i for i, code_id in enumerate(codebook.code_ids)}
     rows: list[dict] = []
 
     # Suggestion acceptance, per code and pooled.
     accepted, offered = Counter(), Counter()
-    for (segment_id, _coder), codes in chosen.items():
-        for code_id in suggested_sets.get(segment_id, ()):
+    for key, codes in chosen.items():
+        for code_id in suggested_sets[key]:
             offered[code_id] += 1
             accepted[code_id] += code_id in codes
     for code_id in sorted(offered, key=code_order.get):
@@ -235,13 +258,13 @@ def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
     coders = sorted({coder for _segment, coder in chosen})
     for coder in coders + ([ALL_CODERS] if len(coders) > 1 else []):
         keys = [k for k in chosen if coder == ALL_CODERS or k[1] == coder]
-        model = [top.get(segment_id, NONE) for segment_id, _c in keys]
-        human = [_main_code(chosen[k], top.get(k[0]), code_order) for k in keys]
+        model = [top[k] for k in keys]
+        human = [_main_code(chosen[k], top[k], code_order) for k in keys]
         rows.append(_row("kappa_suggestion", ALL_CODES, SUGGESTION, coder, cohen_kappa(model, human),
                          len(keys)))
-        used = {c for k in keys for c in chosen[k]} | {c for k in keys for c in suggested_sets.get(k[0], ())}
+        used = {c for k in keys for c in chosen[k]} | {c for k in keys for c in suggested_sets[k]}
         for code_id in sorted(used, key=code_order.get):
-            model = [code_id in suggested_sets.get(k[0], ()) for k in keys]
+            model = [code_id in suggested_sets[k] for k in keys]
             human = [code_id in chosen[k] for k in keys]
             rows.append(_row("kappa_suggestion", code_id, SUGGESTION, coder,
                              cohen_kappa(model, human), len(keys)))

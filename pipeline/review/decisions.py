@@ -75,7 +75,7 @@ import io
 import logging
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -89,11 +89,13 @@ from pipeline.ingest.safety import SafetyLimits, check_office_file
 from pipeline.review import (
     ACCEPT,
     CHANGE,
+    CODE_SEPARATOR,
     DECISION_VALUES,
     EDITABLE_HEADERS,
     FINAL_HEADERS,
     ISSUED_HEADER,
     REJECT,
+    SUGGESTED_HEADERS,
 )
 from pipeline.spreadsheet import FORMULA_PREFIXES
 from pipeline.tables import read_checked
@@ -101,14 +103,19 @@ from pipeline.tables import read_checked
 log = logging.getLogger(__name__)
 
 DECISION_COLUMNS = ["segment_id", "coder", "decision", "code_id", "comment", "source_file", "row",
-                    "recorded_at", "orphaned"]
+                    "recorded_at", "orphaned", "shown_codes"]
+# shown_codes: the codes the row the decision came from showed in suggested_1 … suggested_3
+# (";"-joined, in that order; "" for none), so that the agreement measures compare a decision
+# with what the analyst saw, not with suggestions re-trained on the decision since. Null when
+# not known: the workbook is no longer in data/review/, or has no suggested_* columns, or the
+# table was written by an older version (which lacks the column; it is read as all null).
+OPTIONAL_DECISION_COLUMNS = ("shown_codes",)
 CONFLICT_COLUMNS = ["file", "sheet", "cell", "segment_id", "problem", "detail"]
 AUDIT_COLUMNS = ["logged_at", "event", "segment_id", "coder", "old_decision", "old_codes",
                  "old_comment", "new_decision", "new_codes", "new_comment", "source_file", "sheet",
                  "cell", "row", "recorded_at", "detail"]
 # Audit events that set the state of a (segment, coder) decision; the others are notes.
 STATE_EVENTS = ("new", "changed", "restored")
-CODE_SEPARATOR = ";"  # code ids cannot contain it (see pipeline.codebook.ID_PATTERN)
 HEADER_SCAN_ROWS = 20
 
 
@@ -177,8 +184,12 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return empty_decisions()
-    frame = read_checked(path, DECISION_COLUMNS, "decisions",
+    frame = read_checked(path, [c for c in DECISION_COLUMNS if c not in OPTIONAL_DECISION_COLUMNS],
+                         "decisions",
                          hint="delete it and run the pipeline again: it is rebuilt from the audit log")
+    for column in OPTIONAL_DECISION_COLUMNS:
+        if column not in frame:
+            frame[column] = None
     for column in ("segment_id", "coder", "decision", "code_id", "comment", "source_file"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["orphaned"] = frame["orphaned"].astype(bool)
@@ -222,23 +233,30 @@ def current_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
 
 
 def decisions_frame(state: dict[tuple[str, str], Decision], codebook: Codebook,
-                    segment_ids: set[str]) -> pd.DataFrame:
+                    segment_ids: set[str], shown: dict[tuple[str, str], tuple[str, ...]] | None = None,
+                    ) -> pd.DataFrame:
     """Project decisions onto the rows of ``decisions.parquet`` (one per segment, coder and code).
 
     Codes are mapped through the codebook's aliases; a code the codebook no
     longer has is kept as recorded. ``orphaned`` marks segments not in ``segment_ids``.
+    ``shown`` maps (source file, segment_id) to the suggestions that file's row
+    showed; it fills ``shown_codes`` (null where unknown).
     """
+    shown = shown or {}
     records = []
     for key in sorted(state):
         decision = state[key]
         codes = [codebook.resolve_alias(c) or c for c in decision.codes] or [""]
+        offered = shown.get((decision.source_file, decision.segment_id))
+        offered = (None if offered is None
+                   else CODE_SEPARATOR.join(dict.fromkeys(codebook.resolve_alias(c) or c for c in offered)))
         for code_id in dict.fromkeys(codes):
             records.append({
                 "segment_id": decision.segment_id, "coder": decision.coder,
                 "decision": decision.decision, "code_id": code_id, "comment": decision.comment,
                 "source_file": decision.source_file, "row": int(decision.row),
                 "recorded_at": decision.recorded_at,
-                "orphaned": decision.segment_id not in segment_ids,
+                "orphaned": decision.segment_id not in segment_ids, "shown_codes": offered,
             })
     if not records:
         return empty_decisions()
@@ -511,6 +529,9 @@ class FileResult:
     # Rows with no decision: (segment_id, coder, sheet, cell, issued_filled), where
     # issued_filled says the row was issued with a decision.
     cleared: list[tuple[str, str, str, str, bool]]
+    # segment_id -> the codes its row shows in suggested_1 … suggested_3, as typed
+    # (empty when the sheet has no such columns).
+    shown: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def read_review_file(
@@ -574,6 +595,9 @@ def read_review_file(
     for name in ("coder", "comment", "suggested_1"):
         if name in columns:
             read_cols.append(columns[name])
+    # What each row showed, for the agreement measures; only read, never a reason to skip a row.
+    suggested_cols = [columns[h] for h in SUGGESTED_HEADERS] if set(SUGGESTED_HEADERS) <= set(columns) else []
+    row_suggestions: dict[str, tuple[str, ...]] = {}
 
     # Merged cells in the data area: report each; rows whose read cells are merged are skipped.
     skipped_rows: set[int] = set()
@@ -600,6 +624,10 @@ def read_review_file(
             continue
         if segment_id:
             rows_of_id.setdefault(segment_id, []).append(r)
+            if suggested_cols and segment_id not in row_suggestions:
+                offered = [sheet.cell(row=r, column=c) for c in suggested_cols]
+                row_suggestions[segment_id] = tuple(_cell_text(cell.value) for cell in offered
+                                          if cell.data_type != "f" and _cell_text(cell.value))
         if r in skipped_rows:
             continue
         if formulas:
@@ -723,7 +751,7 @@ def read_review_file(
                           "this segment was in the workbook as issued"
                           + (f" (row {position + 2})" if issued_from_file else "")
                           + " but its row is missing; any earlier decision on it still stands")
-    return FileResult(relative, decisions, seen, cleared)
+    return FileResult(relative, decisions, seen, cleared, row_suggestions)
 
 
 # --------------------------------------------------------------------------- merge
@@ -965,7 +993,9 @@ def import_decisions(
                               f"decision ({old.decision} {', '.join(old.codes) or 'no code'}) still "
                               "stands — to undo it, record a new decision")
 
-    frame = decisions_frame(state, codebook, segment_ids)
+    shown = {(result.source_file, segment_id): codes for result in results
+             for segment_id, codes in result.shown.items()}
+    frame = decisions_frame(state, codebook, segment_ids, shown)
     for decision in state.values():
         cell = decision.cell or f"row {decision.row}"
         if decision.segment_id not in segment_ids:

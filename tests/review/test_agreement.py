@@ -169,3 +169,21 @@ def test_suggestion_kappa_does_not_depend_on_the_final_code_column(codebook, typ
     expected = cohen_kappa_score(["res_funding", "rel_trust", "rel_comms", "(none)"],
                                  ["res_funding", "rel_trust", "(none)", "(none)"])
     assert value(table, "kappa_suggestion", "(all)", "suggestion", "alice") == (pytest.approx(expected), 4)
+
+
+def test_decisions_are_compared_with_the_suggestions_their_row_showed(codebook):
+    # alice saw rel_comms first on seg_a and changed it to rel_trust. Re-trained on her
+    # decision, the current suggestions now put rel_trust first: compared with those, she
+    # would seem to have accepted it. bob's row is not known (his workbook was removed):
+    # his decision falls back to the current suggestions.
+    from .conftest import suggestions_frame
+    suggestions = suggestions_frame({"seg_a": [("rel_trust", 0.9)], "seg_b": [("rel_trust", 0.9)]})
+    decisions = pd.DataFrame([
+        {**decision("seg_a", "alice", "change", "rel_trust"), "shown_codes": "rel_comms;res_staff"},
+        {**decision("seg_b", "bob", "accept", "rel_trust"), "shown_codes": None},
+    ])
+    table = agreement_table(decisions, suggestions, codebook)
+    assert value(table, "acceptance_rate", "rel_comms", "(all coders)") == (0.0, 1)
+    assert value(table, "acceptance_rate", "res_staff", "(all coders)") == (0.0, 1)
+    assert value(table, "acceptance_rate", "rel_trust", "(all coders)") == (1.0, 1)   # bob's only
+    assert value(table, "acceptance_rate", "(all)", "(all coders)") == (pytest.approx(1 / 3), 3)

@@ -76,7 +76,7 @@ def test_accept_change_reject_semantics(project, config, issued):
     save_copy(issued, inbox(project, "alice.xlsx"), edit)
     decisions, conflicts = import_all(project, config)
     assert list(decisions.columns) == ["segment_id", "coder", "decision", "code_id", "comment",
-                                       "source_file", "row", "recorded_at", "orphaned"]
+                                       "source_file", "row", "recorded_at", "orphaned", "shown_codes"]
     assert set(decisions["coder"]) == {"alice"}  # the file name when coder is empty
     assert codes_of(decisions, "00123") == ["res_funding"]
     assert codes_of(decisions, "1234567890123456") == ["rel_trust", "res_staff"]  # alias mapped
@@ -91,6 +91,10 @@ def test_accept_change_reject_semantics(project, config, issued):
     assert not decisions["orphaned"].any()
     row = decisions[decisions["segment_id"] == "00123"]["row"].iloc[0]
     assert row == row_of(openpyxl.load_workbook(issued)["Review"], "00123")
+    # what each row showed in suggested_1..3 (above the threshold), for the agreement measures
+    shown = decisions.drop_duplicates("segment_id").set_index("segment_id")["shown_codes"]
+    assert shown.to_dict() == {"00123": "res_funding;res_staff", "1234567890123456": "res_staff;res_funding",
+                               "seg_a": "rel_trust", "seg_b": "rel_comms;rel_trust;res_funding", "seg_c": ""}
 
 
 def test_accept_without_suggestion_and_change_without_codes_are_reported(project, config, issued):
@@ -255,7 +259,10 @@ def test_decisions_survive_a_removed_file_and_a_deleted_parquet(project, config,
     target.unlink()                                   # the analyst's file disappears
     (project / paths.DECISIONS).unlink()              # Snakemake deletes outputs before a re-run
     second, _ = import_all(project, config)
-    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
+    # Every decision stands; only what alice's removed file showed is no longer known.
+    pd.testing.assert_frame_equal(first.drop(columns="shown_codes").reset_index(drop=True),
+                                  second.drop(columns="shown_codes").reset_index(drop=True))
+    assert second.set_index("coder")["shown_codes"].isna().to_dict() == {"alice": True, "bob": False}
 
 
 def test_cleared_decision_still_stands_and_is_reported(project, config, issued):
@@ -484,12 +491,13 @@ def test_a_lost_audit_log_is_rebuilt_from_decisions_parquet(project, config, iss
     (project / paths.DECISIONS_AUDIT).unlink()
     target.unlink()
     second, _ = import_all(project, config)
-    pd.testing.assert_frame_equal(first, second)
+    first = first.drop(columns="shown_codes")     # known only while the workbook is there
+    pd.testing.assert_frame_equal(first, second.drop(columns="shown_codes"))
     audit = read_audit_log(project / paths.DECISIONS_AUDIT)
     assert [r["event"] for r in audit] == ["restored"]
     (project / paths.DECISIONS).unlink()           # and now the log alone suffices
     third, _ = import_all(project, config)
-    pd.testing.assert_frame_equal(first, third)
+    pd.testing.assert_frame_equal(first, third.drop(columns="shown_codes"))
 
 
 def test_re_saving_an_older_workbook_does_not_undo_a_newer_decision(project, config, issued):
