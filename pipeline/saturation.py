@@ -42,13 +42,13 @@ import pandas as pd
 from pipeline import paths
 from pipeline.anonymise import Pseudonymiser
 from pipeline.atomic import atomic_path, write_csv
+from pipeline.triangulate import INTERVIEWER_ROLES, natural_key
 
 log = logging.getLogger(__name__)
 
 OVERALL = "overall"
 REVIEWED_STATUSES = ("accepted", "changed")
 SUGGESTED_STATUS = "suggested"
-INTERVIEWER_ROLE = "interviewer"
 
 SATURATION_COLUMNS = ["scope", "interview_index", "document_id", "date", "new_codes",
                       "cumulative_codes", "new_code_ids"]
@@ -75,7 +75,7 @@ def counted_codes(coded: pd.DataFrame, include_suggested: bool = True) -> pd.Dat
     kept = coded[coded["status"].isin(statuses)]
     kept = kept[kept["code_id"].fillna("").astype(str) != ""]
     if "speaker_role" in kept:
-        kept = kept[kept["speaker_role"].fillna("").astype(str) != INTERVIEWER_ROLE]
+        kept = kept[~kept["speaker_role"].isin(INTERVIEWER_ROLES)]
     return kept.reset_index(drop=True)
 
 
@@ -89,8 +89,6 @@ def ordered_scopes(sites: list[str], configured: dict | None = None) -> list[str
 
 def interview_order(documents: pd.DataFrame) -> pd.DataFrame:
     """Interview documents sorted by date (undated last), then wave, then ``document_id``."""
-    from pipeline.triangulate import natural_key
-
     interviews = documents[documents["method"] == "interview"].copy()
     interviews["date"] = interviews["date"].fillna("").astype(str)
     interviews["_when"] = pd.to_datetime(interviews["date"], errors="coerce", format="mixed")
