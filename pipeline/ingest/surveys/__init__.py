@@ -426,7 +426,7 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
                  "saving it in Excel (or open it with the ID column imported as Text)"))
     by_id: dict[str, list[int]] = defaultdict(list)
     for row, value in ids.items():
-        if value and row not in mangled:
+        if value and not _EXCEL_SCIENTIFIC.match(value):  # reported above
             by_id[value].append(row)
     for value, rows in by_id.items():
         if len(rows) > 1:
