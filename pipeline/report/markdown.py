@@ -505,11 +505,15 @@ class ReportData:
                     f"({int(r.group_b_sources)} of {int(r.group_b_total)}), {_p_text(r.fisher_p)}."))
         return lines
 
+    @property
+    def alpha(self) -> float:
+        """``triangulate.divergence_alpha``: the significance level of every difference reported."""
+        return float(self.config.get("triangulate", {}).get("divergence_alpha", 0.05))
+
     def sector_code_caveat(self) -> str:
         """How many of the code-level sector differences chance alone can give, as for the sites."""
         compared = int(self.code_rows()["fisher_p"].notna().sum())
-        alpha = float(self.config.get("triangulate", {}).get("divergence_alpha", 0.05))
-        return md_inline(f"With {count_phrase(compared, 'code')} compared, {chance_phrase(compared, alpha)}, "
+        return md_inline(f"With {count_phrase(compared, 'code')} compared, {chance_phrase(compared, self.alpha)}, "
                          "so read them as leads to check in the quotes and transcripts.")
 
     def site_codes_line(self, theme_id: str, site: str) -> str:
@@ -554,9 +558,8 @@ class ReportData:
         codes_less = [code_line(r) for r in codes[codes["comparison"] == "less prevalent"].sort_values(
             ["difference_points", "code_label"]).itertuples()]
         compared = int(codes["code_id"].nunique())
-        alpha = float(self.config.get("triangulate", {}).get("divergence_alpha", 0.05))
         return {"more": more, "less": less, "codes_more": codes_more, "codes_less": codes_less,
-                "codes_compared": compared, "chance": chance_phrase(compared, alpha)}
+                "codes_compared": compared, "chance": chance_phrase(compared, self.alpha)}
 
 
 def chance_phrase(tests: int, alpha: float) -> str:
