@@ -154,8 +154,8 @@ def _decision_codes(decisions: pd.DataFrame, codebook: Codebook) -> dict[tuple[s
     return {key: codes for key, codes in chosen.items() if codes or key not in with_codes}
 
 
-def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[str]) -> tuple[dict, dict]:
-    """segment_id -> set of suggested codes, and segment_id -> top suggested code, for ``segment_ids``.
+def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[str]) -> dict[str, list[str]]:
+    """segment_id -> the live codes suggested for it, in rank order, for ``segment_ids``.
 
     Only the suggestions the review workbook shows (``suggested_1`` …
     ``suggested_3``, the first :data:`N_SUGGESTED` above the threshold by rank)
@@ -165,15 +165,13 @@ def _suggested(suggestions: pd.DataFrame, codebook: Codebook, segment_ids: set[s
                         & suggestions["segment_id"].astype(str).isin(segment_ids)]
     shown = shown.sort_values(["segment_id", "rank"])
     shown = shown.groupby(shown["segment_id"].astype(str), sort=False).head(N_SUGGESTED)
-    sets: dict[str, set[str]] = {}
-    top: dict[str, str] = {}
+    ranked: dict[str, list[str]] = {}
     for row in shown.itertuples(index=False):
         code_id = codebook.resolve_alias(str(row.code_id))
-        if code_id is None:
-            continue
-        sets.setdefault(str(row.segment_id), set()).add(code_id)
-        top.setdefault(str(row.segment_id), code_id)
-    return sets, top
+        codes = ranked.setdefault(str(row.segment_id), [])
+        if code_id is not None and code_id not in codes:
+            codes.append(code_id)
+    return ranked
 
 
 def _shown(decisions: pd.DataFrame, codebook: Codebook, keys) -> dict[tuple[str, str], list[str]]:
@@ -233,18 +231,18 @@ def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
     """
     chosen = _decision_codes(decisions, codebook)
     # What each decision is compared with: the suggestions its workbook row showed, or
-    # (row no longer known) the current ones for its segment.
-    current_sets, current_top = _suggested(suggestions, codebook, {segment_id for segment_id, _c in chosen})
+    # (row no longer known) the current ones for its segment; in rank order.
+    current = _suggested(suggestions, codebook, {segment_id for segment_id, _c in chosen})
     seen = _shown(decisions, codebook, chosen)
-    suggested_sets = {k: set(seen[k]) if k in seen else current_sets.get(k[0], set()) for k in chosen}
-    top = {k: (seen[k][0] if seen[k] else NONE) if k in seen else current_top.get(k[0], NONE) for k in chosen}
+    shown_to = {k: seen[k] if k in seen else current.get(k[0], []) for k in chosen}
+    top = {k: codes[0] if codes else NONE for k, codes in shown_to.items()}
     code_order = {code_id: i for i, code_id in enumerate(codebook.code_ids)}
     rows: list[dict] = []
 
     # Suggestion acceptance, per code and pooled.
     accepted, offered = Counter(), Counter()
     for key, codes in chosen.items():
-        for code_id in suggested_sets[key]:
+        for code_id in shown_to[key]:
             offered[code_id] += 1
             accepted[code_id] += code_id in codes
     for code_id in sorted(offered, key=code_order.get):
@@ -262,9 +260,9 @@ def agreement_table(decisions: pd.DataFrame, suggestions: pd.DataFrame,
         human = [_main_code(chosen[k], top[k], code_order) for k in keys]
         rows.append(_row("kappa_suggestion", ALL_CODES, SUGGESTION, coder, cohen_kappa(model, human),
                          len(keys)))
-        used = {c for k in keys for c in chosen[k]} | {c for k in keys for c in suggested_sets[k]}
+        used = {c for k in keys for c in chosen[k]} | {c for k in keys for c in shown_to[k]}
         for code_id in sorted(used, key=code_order.get):
-            model = [code_id in suggested_sets[k] for k in keys]
+            model = [code_id in shown_to[k] for k in keys]
             human = [code_id in chosen[k] for k in keys]
             rows.append(_row("kappa_suggestion", code_id, SUGGESTION, coder,
                              cohen_kappa(model, human), len(keys)))
