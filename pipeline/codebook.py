@@ -433,15 +433,16 @@ def _field_error_message(error: dict) -> str:
 class _SourceLocator:
     """Turns a path inside the codebook data into a location in the source file.
 
-    The default renders the path itself (``themes[2].codes[1].id``), which is
-    what a YAML author needs; table readers subclass it to give rows and columns.
+    The default renders the path itself (``themes[2].codes[1].id``); subclasses
+    describe a path in their own terms (a YAML line, a table row and column, a
+    .qdc code's name) and the problem is worded from that description.
     """
 
     def describe(self, path: DataPath) -> str:
         return _dotted(path)
 
     def problem(self, file: Path, path: DataPath, message: str) -> Problem:
-        return Problem(str(file), f"{_dotted(path)}: {message}", hint="")
+        return Problem(str(file), f"{self.describe(path)}: {message}")
 
 
 def codebook_from_data(data, file: str | Path, locator: _SourceLocator | None = None) -> Codebook:
@@ -621,9 +622,6 @@ class _YamlLocator(_SourceLocator):
         line = self._line(path)
         where = f"line {line}, {_dotted(path)}" if line is not None else _dotted(path)
         return where + self._named(path)
-
-    def problem(self, file: Path, path: DataPath, message: str) -> Problem:
-        return Problem(str(file), f"{self.describe(path)}: {message}")
 
 
 def _read_text(path: Path) -> str:
@@ -1313,9 +1311,6 @@ class _QdcLocator(_SourceLocator):
         name = self.names.get(tuple(path[:4]) if is_code else tuple(path[:2]))
         kind = "code" if is_code else "theme"
         return f"{_dotted(path)} ({kind} {name!r})" if name else _dotted(path)
-
-    def problem(self, file: Path, path: DataPath, message: str) -> Problem:
-        return Problem(str(file), f"{self.describe(path)}: {message}")
 
 
 # --------------------------------------------------------------------- writing
