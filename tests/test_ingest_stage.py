@@ -238,6 +238,41 @@ def test_front_matter_and_fieldwork_disagree(project):
     assert problem.column == "wave" and "front matter" in problem.message and "row 4" in problem.message
 
 
+def test_wave_spellings_are_one_wave_in_every_source(tmp_path):
+    # One team writes the wave differently in front matter, fieldwork.csv, a session log and a
+    # survey's config: each spelling of wave 1 must be wave "1", with no conflict between them.
+    root, _ = make_project(tmp_path / "project")
+    raw = root / "data" / "raw"
+    (raw / "interviews" / "p001_w1.md").write_text(
+        "---\nparticipant: P001\nwave: Wave 1\ndate: 2025-03-04\n---\n\nIt grew out of the food response.\n",
+        encoding="utf-8")
+    (raw / "fieldwork.csv").write_text(
+        "file,participant,site,sector,wave,date\n"
+        "interviews/p001_w1.md,,,,01,\n"                    # agrees with the front matter's "Wave 1"
+        "interviews/p00123_w2.vtt,00123,,,W2,2025-09-01\n"
+        "interviews/p900_w1.docx,P900,,,wave-1,\n", encoding="utf-8")
+    (raw / "observations" / "board.md").write_text(
+        "---\nsession: Board meeting\nsite: quillmere\nwave: Baseline\ndate: 2025-03-10\n---\n\n"
+        "The chair opened with referral figures.\n", encoding="utf-8")
+    (raw / "workshops" / "workshop_log.csv").write_text(
+        "session,date,site,wave,observer,note\n"
+        "Theory of change,2025-05-01,sallowdene,Wave 01,Ana Ruiz,Groups mapped local assets.\n"
+        "Theory of change,2025-05-01,sallowdene,w1,Ana Ruiz,Tension about data sharing.\n"
+        "Reflection,2025-11-01,sallowdene,baseline ,Ana Ruiz,Partners reported progress.\n",
+        encoding="utf-8")
+    (raw / "surveys").mkdir()
+    (raw / "surveys" / "s.csv").write_text("ref,site,sector,What changed?\n1,quillmere,voluntary,More trust.\n",
+                                           encoding="utf-8")
+    config = validate_config({"surveys": [{"file": "s.csv", "wave": "01", "id_column": "ref",
+                                           "site_column": "site", "sector_column": "sector",
+                                           "text_columns": ["What changed?"]}]})
+    run_ingest(config, root)
+    waves = pd.read_parquet(root / paths.DOCUMENTS).set_index("title")["wave"].to_dict()
+    assert set(waves.values()) == {"1", "2", "baseline"}
+    assert waves["Board meeting"] == waves["Reflection"] == "baseline"
+    assert waves["Theory of change"] == waves["s"] == "1"
+
+
 def test_fieldwork_row_for_missing_file(project):
     root, config = project
     with (root / "data/raw/fieldwork.csv").open("a", encoding="utf-8") as handle:

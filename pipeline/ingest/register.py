@@ -286,19 +286,34 @@ def normalise_date(value) -> str:
     raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
 
 
+_NUMBERED_WAVE = re.compile(r"(?:(?:wave|w)[\s_-]*)?0*(\d+)(?:\.0+)?", re.IGNORECASE)
+
+
 def normalise_wave(value) -> str:
-    """Return a wave as a string: ``1``, ``1.0`` and ``"1"`` all become ``"1"``.
+    """Return a wave as the one string every source of metadata agrees on.
+
+    A numbered wave becomes its bare number: ``1``, ``1.0``, ``"01"``,
+    ``"Wave 1"``, ``"wave-1"``, ``"W1"`` and ``"w_01"`` all become ``"1"``.
+    Only those forms count as numbered ("Round 2" or "Year 1" stay named, so
+    two different schemes never merge). A named wave is matched ignoring case
+    and extra spaces and written in lower case (``"Baseline "`` and
+    ``"baseline"`` are one wave); reports capitalise it again ("Baseline").
 
     Examples
     --------
     >>> normalise_wave(1), normalise_wave(" 2 "), normalise_wave(1.0), normalise_wave(None)
     ('1', '2', '1', '')
+    >>> normalise_wave("01"), normalise_wave("Wave 1"), normalise_wave("W1"), normalise_wave("wave-1")
+    ('1', '1', '1', '1')
+    >>> normalise_wave("Baseline"), normalise_wave("Follow  up"), normalise_wave("Round 2")
+    ('baseline', 'follow up', 'round 2')
     """
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    text = str(value).strip()
-    if re.fullmatch(r"\d+\.0+", text):
-        text = text.split(".")[0]
-    return text
+    text = " ".join(str(value).split())
+    match = _NUMBERED_WAVE.fullmatch(text)
+    if match:
+        return str(int(match.group(1)))
+    return text.casefold()

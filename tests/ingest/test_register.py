@@ -77,6 +77,19 @@ def test_fieldwork_row_for_a_missing_file_is_an_error(tmp_path):
     assert "if the file was withdrawn, delete its row" in info.value.problems[0].hint
 
 
+@pytest.mark.parametrize("written", ["1", 1, 1.0, "1.0", "01", "Wave 1", "wave 1", "WAVE 01", "W1", "w 1",
+                                     "wave-1", "wave_1"])
+def test_numbered_wave_spellings_are_the_bare_number(written):
+    assert normalise_wave(written) == "1"
+
+
+@pytest.mark.parametrize("written, wave", [("Baseline", "baseline"), (" baseline ", "baseline"),
+                                           ("Follow-up", "follow-up"), ("Round 2", "round 2"),
+                                           ("Year  1", "year 1"), ("-1", "-1"), ("1b", "1b"), ("", "")])
+def test_named_waves_are_matched_ignoring_case_and_spacing_only(written, wave):
+    assert normalise_wave(written) == wave
+
+
 def test_normalisers():
     assert normalise_wave("1.0") == "1" and normalise_wave(2) == "2"
     assert normalise_date("2025-03-04T10:00:00") == "2025-03-04"
