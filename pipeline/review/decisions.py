@@ -22,6 +22,9 @@ Reading a file
   conflicts.csv. An empty row is "not reviewed yet".
 * The coder is the row's ``coder`` cell, else the file name without ``.xlsx``;
   names differing only in case or spacing are one coder (spelt as first recorded).
+  ``suggestion`` and ``(all coders)`` (in any case or spacing) are labels of
+  the agreement table, not coders: a row with such a coder is reported and
+  not imported.
 * A row whose analyst cells are as pre-filled when the workbook was issued
   (recorded on its hidden ``Issued`` sheet) is not a decision made in this
   file and is skipped: an untouched copy of an old workbook never replaces a
@@ -37,7 +40,7 @@ concerned are left out; everything else is imported. Reported: deleted rows
 (segments in the workbook as issued, listed on its hidden ``Issued`` sheet, or
 else every non-interviewer segment, that the returned sheet lacks), duplicated
 IDs, edited (unknown) IDs, codes not in the codebook, formulas in the cells
-read (never evaluated), merged cells, invalid decisions, decisions whose
+read (never evaluated), merged cells, invalid decisions, reserved coder names, decisions whose
 segment has gone (kept, ``orphaned``), decisions whose code was removed from
 the codebook (kept), decisions cleared in a file (the earlier decision stands)
 and decisions older than the one already recorded (ignored).
@@ -97,6 +100,7 @@ from pipeline.review import (
     REJECT,
     SUGGESTED_HEADERS,
 )
+from pipeline.review.agreement import ALL_CODERS, SUGGESTION
 from pipeline.spreadsheet import FORMULA_PREFIXES
 from pipeline.tables import read_checked
 
@@ -664,6 +668,15 @@ def read_review_file(
             # Left as issued, so not a decision made in this file: the pre-filled
             # decision is already recorded (and may have been replaced since).
             continue
+        if _coder_key(coder) in RESERVED_CODERS:
+            from_cell = bool(coder_cell)
+            conflicts.add(relative, title, ref(r, columns["coder"] if "coder" in columns else id_col),
+                          segment_id, "reserved coder name",
+                          f"the coder {coder!r}" + ("" if from_cell else " (from the file name)")
+                          + f" is a label the agreement table uses for its own rows ({SUGGESTION!r}, "
+                          f"{ALL_CODERS!r}); write the analyst's name in the coder cell"
+                          + ("" if from_cell else " or rename the file") + ". The row was not imported")
+            continue
         if decision_text and decision_text not in DECISION_VALUES:
             conflicts.add(relative, title, ref(r, columns["decision"]), segment_id, "invalid decision",
                           f"{values[columns['decision']]!r} is not one of accept, reject, change; "
@@ -1039,6 +1052,11 @@ def _given(decision: Decision) -> tuple:
 
 def _coder_key(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+# Labels the agreement table writes in its coder columns; a coder of that name would be
+# indistinguishable from them, so such a row is reported instead of imported.
+RESERVED_CODERS = frozenset(_coder_key(label) for label in (SUGGESTION, ALL_CODERS))
 
 
 def _relative(path: Path, root: Path) -> str:

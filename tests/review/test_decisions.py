@@ -216,6 +216,29 @@ def test_two_coders_files(project, config, issued):
     assert conflicts.empty
 
 
+def test_a_coder_named_like_an_agreement_label_is_reported_and_the_rest_imported(project, config, issued):
+    # "suggestion" and "(all coders)" label the agreement table's own rows; a coder of that
+    # name (in any case or spacing, or from the file name) would be mixed up with them.
+    def edit(workbook):
+        sheet = workbook["Review"]
+        fill(sheet, "seg_a", decision="accept", coder="Suggestion ")
+        fill(sheet, "seg_b", decision="accept", coder="(All  coders)")
+        fill(sheet, "00123", decision="accept", coder="alice")
+        fill(sheet, "1234567890123456", decision="accept")        # coder from the file name
+
+    save_copy(issued, inbox(project, "suggestion.xlsx"), edit, T0)
+    decisions, conflicts = import_all(project, config)
+    assert set(decisions["coder"]) == {"alice"} and codes_of(decisions, "00123") == ["res_funding"]
+    sheet = openpyxl.load_workbook(issued)["Review"]
+    coder_column = openpyxl.utils.get_column_letter(headers(sheet)["coder"])
+    reserved = conflicts[conflicts["problem"] == "reserved coder name"]
+    assert dict(zip(reserved["segment_id"], reserved["cell"])) == {
+        segment_id: f"Review!{coder_column}{row_of(sheet, segment_id)}"
+        for segment_id in ("seg_a", "seg_b", "1234567890123456")}
+    assert all("write the analyst's name in the coder cell" in d for d in reserved["detail"])
+    assert "rename the file" in reserved.set_index("segment_id").at["1234567890123456", "detail"]
+
+
 def test_same_coder_in_two_files_most_recent_wins_and_is_audited(project, config, issued):
     save_copy(issued, inbox(project, "alice_v1.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="alice"), T0)
