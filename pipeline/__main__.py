@@ -3,14 +3,20 @@
 Snakemake rules call the same stage functions through ``scripts/stage.py``
 (:func:`run_from_snakemake`), so a stage behaves identically either way.
 Every stage function has the signature ``run(config: dict, root: Path) -> None``
-and reads and writes the paths in :mod:`pipeline.paths` below ``root``.
+(a few add keyword options, e.g. ``shard`` and ``n`` of ``embed_shard``, which
+the command line takes as ``--shard`` and ``--n``) and reads and writes the
+paths in :mod:`pipeline.paths` below ``root``. ``python -m pipeline <stage>
+--help`` describes a stage (its docstring's first paragraph) and its options.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -44,6 +50,61 @@ STAGES = {
 def stage_function(name: str):
     module_name, function_name = STAGES[name].split(":")
     return getattr(importlib.import_module(module_name), function_name)
+
+
+def _stage_definition(name: str) -> ast.FunctionDef:
+    """The stage function's definition, read from its source without importing its module
+    (so that ``--help`` does not import torch)."""
+    module_name, function_name = STAGES[name].split(":")
+    source = Path(importlib.util.find_spec(module_name).origin).read_text(encoding="utf-8")
+    return next(node for node in ast.parse(source).body
+                if isinstance(node, ast.FunctionDef) and node.name == function_name)
+
+
+def stage_help(name: str) -> tuple[str, dict[str, str]]:
+    """A stage's one-line description and its options (name -> help), from its function.
+
+    The description is the docstring's first paragraph (without ``Stage:``);
+    the options are the parameters after ``config`` and ``root``, described by
+    the first line of their entry under the docstring's ``Parameters``.
+
+    Examples
+    --------
+    >>> summary, options = stage_help("embed_shard")
+    >>> summary, options["n"]
+    ('embed the segments of one shard.', 'The number of shards; defaults to embedding.shards.')
+    """
+    definition = _stage_definition(name)
+    lines = [_plain(line.strip()) for line in (ast.get_docstring(definition) or "").splitlines()]
+    first_paragraph = " ".join(lines[:lines.index("")] if "" in lines else lines)
+    summary = re.sub(r"^Stage( \w+)?:\s*", "", first_paragraph)
+    options = {}
+    for argument in definition.args.args[2:]:
+        heading = next((i for i, line in enumerate(lines) if line.split(" :")[0] == argument.arg), None)
+        options[argument.arg] = lines[heading + 1] if heading is not None and heading + 1 < len(lines) else ""
+    return summary, options
+
+
+def _plain(text: str) -> str:
+    """Docstring markup made terminal text: ``x`` and :func:`x` become x; "(see :func:`x`)" goes."""
+    text = re.sub(r"\s*\(see :\w+:`[^`]*`\)", "", text)
+    return re.sub(r":\w+:`([^`]*)`|``([^`]*)``", lambda m: m.group(1) or m.group(2), text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=_plain(__doc__.splitlines()[0]),
+                                     epilog="`python -m pipeline config-reference` prints the config "
+                                            "reference; `python -m pipeline STAGE --help` describes a stage.")
+    stages = parser.add_subparsers(dest="stage", metavar="stage", required=True,
+                                   title="stages")
+    for name in sorted(STAGES):
+        summary, options = stage_help(name)
+        stage = stages.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:])
+        stage.add_argument("--project", default=".", help="project folder (default: current folder)")
+        stage.add_argument("--log", default=None, help="also write the log to this file")
+        for option, text in options.items():
+            stage.add_argument(f"--{option}", default=None, help=text or None)
+    return parser
 
 
 def configure_logging(log_file: str | Path | None = None) -> None:
@@ -92,20 +153,18 @@ def main(argv: list[str] | None = None) -> int:
 
         print(reference_markdown(), end="")
         return 0
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=sorted(STAGES),
-                        help="stage to run (or `config-reference` to print the config reference)")
-    parser.add_argument("--project", default=".", help="project folder (default: current folder)")
-    parser.add_argument("--log", default=None, help="also write the log to this file")
-    args = parser.parse_args(argv)
-    configure_logging(args.log)
-    root = Path(args.project)
+    args = vars(_parser().parse_args(argv))
+    stage, project, log_file = args.pop("stage"), args.pop("project"), args.pop("log")
+    # A stage's own options (e.g. embed_shard's --shard and --n) as given; the rest keep their defaults.
+    options = {key: value for key, value in args.items() if value is not None}
+    configure_logging(log_file)
+    root = Path(project)
     try:
         config = load_config(root)
     except PipelineError as error:
         log.error("%s", error)
         return 1
-    return run_stage(args.stage, config, root)
+    return run_stage(stage, config, root, **options)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def project_known_words(config: dict, root: Path) -> list[str]:
 
 
 def run_identifier_scan(config: dict, root: Path) -> None:
-    """Write ``reports/review/possible_identifiers.csv`` from every non-interviewer segment.
+    """Stage: write ``reports/review/possible_identifiers.csv`` from every non-interviewer segment.
 
     Parameters
     ----------

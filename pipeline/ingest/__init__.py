@@ -84,7 +84,7 @@ class FileResult:
 
 
 def run_ingest(config: dict, root: Path) -> None:
-    """Run the ingest stage on the project folder ``root``.
+    """Stage: read every file in data/raw/ into the segment and document tables and the ingest log.
 
     Parameters
     ----------
