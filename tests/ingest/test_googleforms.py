@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from pipeline.config import validate_config
@@ -41,9 +42,12 @@ def test_us_timestamps_email_dropped_and_ids_from_timestamps(tmp_path):
     result = read_surveys(config(), raw, SafetyLimits())
     assert result.problems == []
     docs = [(d.key, d.metadata["date"], d.metadata["site"]) for d in result.documents]
-    assert docs == [("2025-03-04T09:30:15", "2025-03-04", "quillmere"),
-                    ("2025-03-04T09:30:15-2", "2025-03-04", "fenhollow"),
-                    ("2025-03-14T17:02:00", "2025-03-14", "quillmere")]
+    # Two responses in the same second: the timestamp and a hash of each one's answers.
+    assert [(re.sub("-[0-9a-f]{8}$", "-<hash>", key), date, site) for key, date, site in docs] == [
+        ("2025-03-04T09:30:15-<hash>", "2025-03-04", "quillmere"),
+        ("2025-03-04T09:30:15-<hash>", "2025-03-04", "fenhollow"),
+        ("2025-03-14T17:02:00", "2025-03-14", "quillmere")]
+    assert docs[0][0] != docs[1][0]
     assert result.documents[0].source_format == "googleforms"
     assert result.documents[0].blocks[0].question == "What difference has it made?"
     dumped = json.dumps([dataclasses.asdict(d) for d in result.documents] + result.log_rows)
@@ -56,6 +60,32 @@ def test_ids_do_not_change_when_rows_are_reordered(tmp_path):
     second = read_googleforms_export(read_grid(write_csv(tmp_path / "b.csv", [HEADER] + rows[::-1])))
     ids = lambda export: {r.cells[3]: r.default_id for r in export.responses}  # noqa: E731
     assert ids(first) == ids(second)
+
+
+def test_responses_in_the_same_second_keep_their_ids_when_a_download_orders_rows_differently(tmp_path):
+    # Google Sheets may give the rows in another order (sorted by a column, or re-downloaded):
+    # the analysts' decisions must stay with the response they were made on.
+    rows = [["3/4/2025 9:30:15", "li.wei@example.org", "Quillmere", "I know my neighbours now."],
+            ["3/4/2025 9:30:15", "sam@example.org", "Fenhollow", "More confidence."],
+            ["3/4/2025 9:30:15", "ana@example.org", "Quillmere", "More confidence."],
+            ["3/4/2025 9:30:15", "sam@example.org", "Fenhollow", "More confidence."],   # same answers as row 3
+            ["3/14/2025 17:02:00", "", "Quillmere", "Unique timestamp."]]
+
+    def ids(name, order):
+        raw = tmp_path / name
+        write_csv(raw / "surveys" / "volunteers.csv", [HEADER] + [rows[i] for i in order])
+        result = read_surveys(config(), raw, SafetyLimits())
+        assert result.problems == []
+        return sorted((d.metadata["site"], d.blocks[0].text, d.key) for d in result.documents)
+
+    first, second = ids("first", [0, 1, 2, 3, 4]), ids("second", [4, 3, 2, 1, 0])
+    assert first == second
+    keys = [key for _site, _text, key in first]
+    assert len(set(keys)) == 5 and "2025-03-14T17:02:00" in keys    # a unique timestamp keeps its ID
+    # Only the two responses with identical answers are told apart by order, and they are alike.
+    fenhollow = [key for site, _text, key in first if site == "fenhollow"]
+    assert fenhollow[1] == fenhollow[0] + "-2"
+    assert "example.org" not in " ".join(keys)
 
 
 def test_day_first_locale_detected_from_the_file(tmp_path):

@@ -14,8 +14,12 @@ the survey's ``date_order`` fixes it.
 Google Forms exports carry no response ID. Each response's ID is its own
 timestamp, normalised to ISO (``2025-03-04T09:30:15``), so it does not change
 when rows are sorted, filtered or added to, nor when the sheet's locale
-changes; responses submitted in the same second get ``-2``, ``-3`` in file
-order. Until a download has a day over 12 the order is only assumed, and the
+changes. Responses submitted in the same second get their timestamp plus
+eight hex digits of a hash of their answers (``2025-03-04T09:30:15-1a2b3c4d``;
+personal cells are left out), so re-downloading the sheet with its rows in
+another order gives each the same ID; only responses whose answers are
+identical too are told apart in file order (``-1a2b3c4d-2``), and swapping
+those changes nothing that is analysed. Until a download has a day over 12 the order is only assumed, and the
 IDs of the responses so far would change when a later download settles it
 the other way: the log note asks for the survey's ``date_order`` to be set. A response whose timestamp cannot be read falls back to ``row-<n>``
 (which does change if rows move) and the log says so. Set ``id_column`` to
@@ -24,7 +28,9 @@ use a column of your own instead.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
 
 from pipeline.ingest.surveys.export import (
     Column,
@@ -91,15 +97,24 @@ def read_googleforms_export(grid: Grid, day_first: bool | None = None) -> Survey
         stamp = found[0]
         values = [r.cells[stamp.index] for r in responses]
         dates, notes = iso_dates(values, [r.row for r in responses], stamp.name, day_first)
-        seen: dict[str, int] = {}
+        keys: dict[int, str] = {}
         fallback = []
         for response, value, date in zip(responses, values, dates):
             response.date = date
-            if not date:
+            if date:
+                keys[response.row] = date + _time_part(value)
+            else:
                 response.default_id = f"row-{response.row}"
                 fallback.append(response.row)
+        answered = [c.index for c in columns if not c.personal and not c.ignored and c.index != stamp.index]
+        shared = Counter(keys.values())
+        seen: dict[str, int] = {}
+        for response in responses:
+            key = keys.get(response.row)
+            if key is None:
                 continue
-            key = date + _time_part(value)
+            if shared[key] > 1:
+                key = f"{key}-{_answers_hash(response, answered)}"
             seen[key] = seen.get(key, 0) + 1
             response.default_id = key if seen[key] == 1 else f"{key}-{seen[key]}"
         if fallback:
@@ -114,6 +129,13 @@ def read_googleforms_export(grid: Grid, day_first: bool | None = None) -> Survey
         format=FORMAT, layout="googleforms", columns=columns, responses=responses,
         default_id_column=None, renamed_columns=renamed, notes=notes, id_notes=id_notes,
     )
+
+
+def _answers_hash(response: Response, indexes: list[int]) -> str:
+    """Eight hex digits of a hash of a response's answers (personal and ignored cells left out),
+    which tell apart responses submitted in the same second whatever the row order."""
+    answers = "\x1f".join(response.cells[i].strip() if i < len(response.cells) else "" for i in indexes)
+    return hashlib.sha256(answers.encode("utf-8")).hexdigest()[:8]
 
 
 def _time_part(value: str) -> str:
