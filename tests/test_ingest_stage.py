@@ -243,23 +243,22 @@ def test_wave_spellings_are_one_wave_in_every_source(tmp_path):
     # survey's config: each spelling of wave 1 must be wave "1", with no conflict between them.
     root, _ = make_project(tmp_path / "project")
     raw = root / "data" / "raw"
-    (raw / "interviews" / "p001_w1.md").write_text(
-        "---\nparticipant: P001\nwave: Wave 1\ndate: 2025-03-04\n---\n\nIt grew out of the food response.\n",
-        encoding="utf-8")
-    (raw / "fieldwork.csv").write_text(
-        "file,participant,site,sector,wave,date\n"
-        "interviews/p001_w1.md,,,,01,\n"                    # agrees with the front matter's "Wave 1"
-        "interviews/p00123_w2.vtt,00123,,,W2,2025-09-01\n"
-        "interviews/p900_w1.docx,P900,,,wave-1,\n", encoding="utf-8")
-    (raw / "observations" / "board.md").write_text(
-        "---\nsession: Board meeting\nsite: quillmere\nwave: Baseline\ndate: 2025-03-10\n---\n\n"
-        "The chair opened with referral figures.\n", encoding="utf-8")
-    (raw / "workshops" / "workshop_log.csv").write_text(
-        "session,date,site,wave,observer,note\n"
-        "Theory of change,2025-05-01,sallowdene,Wave 01,Ana Ruiz,Groups mapped local assets.\n"
-        "Theory of change,2025-05-01,sallowdene,w1,Ana Ruiz,Tension about data sharing.\n"
-        "Reflection,2025-11-01,sallowdene,baseline ,Ana Ruiz,Partners reported progress.\n",
-        encoding="utf-8")
+
+    def respell(name, *replacements):
+        text = (raw / name).read_text(encoding="utf-8")
+        for old, new in replacements:
+            assert old in text
+            text = text.replace(old, new)
+        (raw / name).write_text(text, encoding="utf-8")
+
+    respell("interviews/p001_w1.md", ("wave: 1", "wave: Wave 1"))
+    # fieldwork.csv's "01" for the same file must agree with the front matter's "Wave 1".
+    respell("fieldwork.csv", ("p00123_w2.vtt,00123,,,2,", "p00123_w2.vtt,00123,,,W2,"),
+            ("p900_w1.docx,P900,,,1,\n", "p900_w1.docx,P900,,,wave-1,\ninterviews/p001_w1.md,,,,01,\n"))
+    respell("observations/board.md", ("wave: 1", "wave: Baseline"))
+    respell("workshops/workshop_log.csv", ("sallowdene,1,Ana Ruiz,Groups", "sallowdene,Wave 01,Ana Ruiz,Groups"),
+            ("sallowdene,1,Ana Ruiz,Tension", "sallowdene,w1,Ana Ruiz,Tension"),
+            ("sallowdene,2,", "sallowdene,baseline ,"))
     (raw / "surveys").mkdir()
     (raw / "surveys" / "s.csv").write_text("ref,site,sector,What changed?\n1,quillmere,voluntary,More trust.\n",
                                            encoding="utf-8")
