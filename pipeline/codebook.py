@@ -76,6 +76,10 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 # REFI-QDA's RGBType also allows the short form "#RGB", which is read as "#RRGGBB".
 SHORT_COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{3}$")
+# A REFI-QDA guid: 8-4-4-4-12 hexadecimal digits, in either case; the registry
+# form in braces ("{...}") that Windows tools sometimes write is accepted too.
+GUID_PATTERN = re.compile(
+    r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$")
 
 # Theme that collects top-level codable codes of a .qdc from another tool,
 # which have no parent to serve as their theme.
@@ -129,6 +133,33 @@ def _check_color(value: str | None) -> str | None:
     return value
 
 
+def normalise_guid(value: str) -> str:
+    """A guid in the one form this pipeline writes: lower-case, hyphenated, no braces.
+
+    The form of Python's ``str(uuid.UUID(...))``, which every .qdc export has
+    always used; tools compare guids case-insensitively.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a guid.
+
+    Examples
+    --------
+    >>> normalise_guid("{5B1D2A9E-0000-4000-8000-00000000000A}")
+    '5b1d2a9e-0000-4000-8000-00000000000a'
+    """
+    match = GUID_PATTERN.match(value.strip()) if isinstance(value, str) else None
+    if not match or (value.strip().startswith("{") != value.strip().endswith("}")):
+        raise ValueError(f"{value!r} is not a guid of the form "
+                         "'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx' (hexadecimal digits)")
+    return match.group(1).lower()
+
+
+def _check_guid(value: str | None) -> str | None:
+    return None if value is None else normalise_guid(value)
+
+
 def _check_list_items(values: list[str]) -> list[str]:
     for value in values:
         if not value:
@@ -156,6 +187,9 @@ class Code(_CodebookPart):
         Old code ids that now map to this code.
     color : str or None
         Optional display colour ``#RRGGBB`` (kept from REFI-QDA files).
+    guid : str or None
+        Optional REFI-QDA guid, normalised by :func:`normalise_guid`; the
+        .qdc export uses it, or else :attr:`export_guid`'s derived one.
     """
 
     id: str
@@ -166,11 +200,19 @@ class Code(_CodebookPart):
     examples: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
     color: str | None = None
+    guid: str | None = None
 
     _validate_id = field_validator("id")(_check_id)
     _validate_text = field_validator("label", "definition")(_check_not_empty)
     _validate_lists = field_validator("include", "exclude", "examples")(_check_list_items)
     _validate_color = field_validator("color")(_check_color)
+    _validate_guid = field_validator("guid")(_check_guid)
+
+    @property
+    def export_guid(self) -> str:
+        """The guid of the code in a .qdc export: :attr:`guid` if set, else
+        :func:`code_guid` of the code's original id (see :func:`original_code_id`)."""
+        return self.guid or code_guid(original_code_id(self.id, self.aliases))
 
     @field_validator("aliases")
     @classmethod
@@ -195,6 +237,9 @@ class Theme(_CodebookPart):
         The theme's codes, in reporting order.
     color : str or None
         Optional display colour ``#RRGGBB``.
+    guid : str or None
+        Optional REFI-QDA guid of the theme (exported as a non-codable parent
+        code); by default :func:`theme_guid` of its id.
     """
 
     id: str
@@ -202,10 +247,17 @@ class Theme(_CodebookPart):
     description: str = ""
     codes: list[Code] = Field(default_factory=list)
     color: str | None = None
+    guid: str | None = None
 
     _validate_id = field_validator("id")(_check_id)
     _validate_label = field_validator("label")(_check_not_empty)
     _validate_color = field_validator("color")(_check_color)
+    _validate_guid = field_validator("guid")(_check_guid)
+
+    @property
+    def export_guid(self) -> str:
+        """The guid of the theme in a .qdc export: :attr:`guid` if set, else :func:`theme_guid`."""
+        return self.guid or theme_guid(self.id)
 
 
 class Codebook(_CodebookPart):
@@ -350,6 +402,7 @@ def cross_reference_problems(
     first_theme_at: dict[str, DataPath] = {}
     first_code_at: dict[str, DataPath] = {}
     aliases: list[tuple[str, DataPath]] = []
+    guids: list[tuple[str, DataPath, bool]] = []  # (guid, where, given rather than derived)
     for t, theme in enumerate(themes):
         if not isinstance(theme, dict):
             continue
@@ -360,6 +413,7 @@ def cross_reference_problems(
                                                    f"(also at {describe(first_theme_at[theme_id])})"))
             else:
                 first_theme_at[theme_id] = ("themes", t)
+        guids.extend(_guid_entry(theme, ("themes", t), lambda: theme_guid(theme_id)))
         codes = theme.get("codes")
         if not isinstance(codes, list):
             continue
@@ -375,11 +429,15 @@ def cross_reference_problems(
                 else:
                     first_code_at[code_id] = ("themes", t, "codes", c)
             code_aliases = code.get("aliases")
+            listed: list[str] = []
             if isinstance(code_aliases, list):
                 for a, alias in enumerate(code_aliases):
                     alias = _text_or_none(alias)
                     if alias:
                         aliases.append((alias, ("themes", t, "codes", c, "aliases", a)))
+                        listed.append(alias)
+            guids.extend(_guid_entry(code, ("themes", t, "codes", c),
+                                     lambda: code_guid(original_code_id(code_id, listed))))
 
     # A theme and a code sharing an id would make decisions ambiguous.
     for code_id, code_at in first_code_at.items():
@@ -402,7 +460,32 @@ def cross_reference_problems(
                                 f"(also at {describe(first_alias_at[alias])})"))
         else:
             first_alias_at[alias] = here
+
+    # Two equal derived guids come from a clash reported above already.
+    first_guid_at: dict[str, tuple[DataPath, bool]] = {}
+    for guid, here, given in guids:
+        if guid not in first_guid_at:
+            first_guid_at[guid] = (here, given)
+            continue
+        there, given_there = first_guid_at[guid]
+        if given or given_there:
+            found.append(((*here, "guid" if given else "id"),
+                          f"guid {guid} is also the guid of {describe(there)}"
+                          f"{'' if given_there else ' (derived from its id)'}; every code and "
+                          "theme needs a guid of its own: remove or change one of them"))
     return found
+
+
+def _guid_entry(entry: dict, here: DataPath, derive: Callable[[], str]) -> list:
+    """``[(guid, here, given)]`` for a theme or code in raw data; ``[]`` if it has
+    neither a valid guid nor an id to derive one from (field validation reports those)."""
+    given = entry.get("guid")
+    if given is not None:
+        try:
+            return [(normalise_guid(given), here, True)]
+        except ValueError:
+            return []
+    return [(derive(), here, False)] if _text_or_none(entry.get("id")) else []
 
 
 def _text_or_none(value) -> str | None:
@@ -947,8 +1030,29 @@ _ORIGIN_PATTERN = re.compile(r"^(?P<name>.*) \| version (?P<version>.*)$", re.S)
 
 
 def code_guid(code_id: str) -> str:
-    """The stable REFI-QDA guid of a code: a uuid5 of its id."""
+    """The REFI-QDA guid derived from a code id: a uuid5 of it.
+
+    A code without a ``guid`` of its own is exported with the guid derived
+    from its original id (see :attr:`Code.export_guid`).
+    """
     return str(uuid.uuid5(GUID_NAMESPACE, f"code:{code_id}"))
+
+
+def original_code_id(code_id: str, aliases: list[str]) -> str:
+    """The id a code was first exported under: its first alias, else its id.
+
+    Aliases are old ids, listed oldest first; so a code renamed from ``a`` to
+    ``b`` (``aliases: [a]``) keeps the guid it had as ``a``, and a code merged
+    from ``a`` and ``c`` keeps the guid of the one listed first.
+
+    Examples
+    --------
+    >>> original_code_id("res_funding", ["funding", "money"])
+    'funding'
+    >>> original_code_id("res_funding", [])
+    'res_funding'
+    """
+    return aliases[0] if aliases else code_id
 
 
 def theme_guid(theme_id: str) -> str:
@@ -1108,6 +1212,11 @@ def read_codebook_qdc(path: str | Path) -> Codebook:
       own, because a theme and a code may not share an id.
     * A top-level non-codable ``Code`` without children is an empty theme.
 
+    Each theme's and code's ``guid`` is kept (see :meth:`_QdcImport._keep_guid`),
+    so that exporting the codebook again gives the codes the guids the other
+    tool knows them by; the guid of a grouping is not kept, as a grouping is
+    not exported.
+
     Descriptions written by :func:`write_codebook_qdc` hold the definition,
     include, exclude, examples, aliases and id in sections (see
     :func:`code_description_text`). A free description from another tool
@@ -1214,6 +1323,7 @@ class _QdcImport:
                  "codes": []}
         if element.get("color"):
             theme["color"] = element.get("color")
+        self._keep_guid(element, theme, theme_guid(theme["id"]))
         notes: list[str] = []  # descriptions of groupings, kept in the theme's description
         self._add_codes(element, theme, t, (), notes)
         if notes:
@@ -1290,7 +1400,29 @@ class _QdcImport:
             code[field] = sections.get(field, [])
         if element.get("color"):
             code["color"] = element.get("color")
+        self._keep_guid(element, code, code_guid(original_code_id(code["id"], code["aliases"])))
         return code
+
+    def _keep_guid(self, element, entry: dict, derived: str) -> None:
+        """Keep the element's guid in ``entry`` unless the export would derive it anyway.
+
+        A guid the pipeline derived itself is left out, so that a codebook read
+        back from its own export equals the original; another tool's guid is
+        kept, so that exporting again matches the codes it already has. A
+        value that is not a guid is dropped with a warning.
+        """
+        given = (element.get("guid") or "").strip()
+        if not given:
+            return
+        try:
+            guid = normalise_guid(given)
+        except ValueError as error:
+            log.warning("%s: %s %r: %s; it is not kept, and the export derives a new one",
+                        self.path, "code" if "definition" in entry else "theme",
+                        element.get("name"), error)
+            return
+        if guid != derived:
+            entry["guid"] = guid
 
     def _unique_id(self, base: str) -> str:
         candidate, n = base, 2
@@ -1317,14 +1449,13 @@ class _QdcLocator(_SourceLocator):
 
 
 def codebook_as_data(codebook: Codebook) -> dict:
-    """The codebook as plain data in the YAML format's key order, without unset colours."""
+    """The codebook as plain data in the YAML format's key order, without unset colours
+    and guids."""
     data = codebook.model_dump()
-    for theme in data["themes"]:
-        if theme.get("color") is None:
-            theme.pop("color", None)
-        for code in theme["codes"]:
-            if code.get("color") is None:
-                code.pop("color", None)
+    for entry in (*data["themes"], *(code for theme in data["themes"] for code in theme["codes"])):
+        for optional in ("color", "guid"):
+            if entry.get(optional) is None:
+                entry.pop(optional, None)
     return data
 
 
@@ -1369,14 +1500,14 @@ def codebook_qdc_xml(codebook: Codebook) -> bytes:
     for theme in codebook.themes:
         where = f"theme {theme.id}"
         theme_element = ET.SubElement(codes_element, "Code", _qdc_attributes(
-            theme_guid(theme.id), _xml_safe(theme.label, where, cleaned), codable=False,
+            theme.export_guid, _xml_safe(theme.label, where, cleaned), codable=False,
             color=theme.color))
         ET.SubElement(theme_element, "Description").text = _xml_safe(
             theme_description_text(theme), where, cleaned)
         for code in theme.codes:
             where = f"code {code.id}"
             code_element = ET.SubElement(theme_element, "Code", _qdc_attributes(
-                code_guid(code.id), _xml_safe(code.label, where, cleaned), codable=True,
+                code.export_guid, _xml_safe(code.label, where, cleaned), codable=True,
                 color=code.color))
             ET.SubElement(code_element, "Description").text = _xml_safe(
                 code_description_text(code), where, cleaned)
@@ -1400,7 +1531,9 @@ def write_codebook_qdc(codebook: Codebook, path: str | Path) -> None:
     """Write ``codebook`` as a REFI-QDA codebook (.qdc), atomically.
 
     Themes become non-codable parent codes and codes their codable children.
-    Guids are uuid5 values of the ids, so repeated exports are identical. The
+    Each gets its ``guid`` if it has one, else a uuid5 of its id (a code's
+    original id: see :func:`original_code_id`), so repeated exports are
+    identical and a renamed code keeps its guid. The
     definition, include and exclude cues, examples, aliases and id are kept in
     each code's Description as labelled sections (see
     :func:`code_description_text`), which :func:`read_codebook_qdc` reads back.

@@ -811,3 +811,121 @@ def test_qdc_grouping_with_structured_description_says_what_is_unused(tmp_path, 
     assert ("'Funding' in theme 'Resources' is not codable" in warnings
             and "its Include, Exclude, Examples, Aliases, ID (res_funding) section(s) are not used"
             in warnings)
+
+
+# --------------------------------------------------------------------------- guids
+
+QDC_NS = {"q": "urn:QDA-XML:codebook:1.0"}
+
+
+def qdc_guids(path: Path) -> dict[str, str]:
+    """Name → guid of every Code element of a .qdc file, parsed as XML."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    return {element.get("name"): element.get("guid") for element in root.iter(f"{{{QDC_NS['q']}}}Code")}
+
+
+def test_guid_of_a_code_never_renamed_is_as_before(shipped, tmp_path):
+    # Computed with the code before guids could be given: projects that never
+    # renamed a code must keep matching the codes in their QDA tool.
+    write_codebook_qdc(shipped, tmp_path / "c.qdc")
+    guids = qdc_guids(tmp_path / "c.qdc")
+    assert guids["Funding and financial pressure"] == "80396063-b617-582e-9133-163c4cf21512"
+    assert guids["Resources and capacity"] == "9de45f08-0300-5b63-8b38-75c66b73eba1"
+
+
+def test_renamed_code_keeps_the_guid_of_its_original_id(tmp_path):
+    before = Codebook(name="x", themes=[Theme(id="t", label="T", codes=[
+        Code(id="funding", label="Funding", definition="Money.")])])
+    after = Codebook(name="x", themes=[Theme(id="t", label="T", codes=[
+        Code(id="res_funding", label="Funding", definition="Money.",
+             aliases=["funding", "res_money"])])])
+    write_codebook_qdc(before, tmp_path / "before.qdc")
+    write_codebook_qdc(after, tmp_path / "after.qdc")
+    assert qdc_guids(tmp_path / "after.qdc")["Funding"] == qdc_guids(tmp_path / "before.qdc")["Funding"]
+
+
+def test_given_guid_is_normalised_and_exported(tmp_path):
+    data = small_codebook_data()
+    data["themes"][0]["guid"] = "{5B1D2A9E-0000-4000-8000-0000000000AA}"
+    data["themes"][0]["codes"][1]["guid"] = "5B1D2A9E-0000-4000-8000-0000000000BB"
+    codebook = load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert codebook.themes[0].guid == "5b1d2a9e-0000-4000-8000-0000000000aa"
+    write_codebook_qdc(codebook, tmp_path / "c.qdc")
+    guids = qdc_guids(tmp_path / "c.qdc")
+    assert guids["Resources"] == "5b1d2a9e-0000-4000-8000-0000000000aa"
+    assert guids["Staff"] == "5b1d2a9e-0000-4000-8000-0000000000bb"
+
+
+def test_bad_guid_is_named_by_line_and_code(tmp_path):
+    data = small_codebook_data()
+    data["themes"][0]["codes"][1]["guid"] = "not-a-guid"
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    assert ("line 22, themes[0].codes[1].guid (code 'res_staff'): 'not-a-guid' is not a guid"
+            in str(caught.value))
+
+
+def test_duplicate_guid_is_named_by_line_and_code(tmp_path):
+    data = small_codebook_data()
+    data["themes"][0]["codes"][1]["guid"] = "5b1d2a9e-0000-4000-8000-0000000000bb"
+    data["themes"][1]["codes"][0]["guid"] = "5B1D2A9E-0000-4000-8000-0000000000BB"
+    with pytest.raises(InputError) as caught:
+        load_codebook(write_yaml(tmp_path / "c.yaml", data))
+    text = str(caught.value)
+    assert ("themes[1].codes[0].guid (code 'leg_end'): guid 5b1d2a9e-0000-4000-8000-0000000000bb "
+            "is also the guid of line 19, themes[0].codes[1] (code 'res_staff')") in text
+    assert re.search(r"line \d+, themes\[1\]\.codes\[0\]\.guid", text)
+
+
+def test_given_guid_may_not_take_a_derived_one():
+    with pytest.raises(ValueError, match="derived from its id"):
+        Codebook(name="x", themes=[Theme(id="t", label="T", codes=[
+            Code(id="a", label="A", definition="A."),
+            Code(id="b", label="B", definition="B.", guid=code_guid("a"))])])
+
+
+OTHER_TOOL_QDC = """<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0">
+ <Codes>
+  <Code guid="{0A1B2C3D-0000-4000-8000-000000000001}" name="Partnership" isCodable="false">
+   <Code guid="0A1B2C3D-0000-4000-8000-000000000002" name="Trust" isCodable="true" color="#FF8800">
+    <Description>Partners rely on each other.</Description></Code>
+   <Code guid="0a1b2c3d-0000-4000-8000-000000000003" name="Conflict" isCodable="true"/>
+  </Code>
+ </Codes>
+</CodeBook>
+"""
+
+
+def test_qdc_from_another_tool_keeps_its_guids_on_export(tmp_path):
+    (tmp_path / "nvivo.qdc").write_text(OTHER_TOOL_QDC, encoding="utf-8")
+    codebook = load_codebook(tmp_path / "nvivo.qdc")
+    assert codebook.codes[0].guid == "0a1b2c3d-0000-4000-8000-000000000002"
+    write_codebook_qdc(codebook, tmp_path / "again.qdc")
+    assert qdc_guids(tmp_path / "again.qdc") == {
+        "Partnership": "0a1b2c3d-0000-4000-8000-000000000001",
+        "Trust": "0a1b2c3d-0000-4000-8000-000000000002",
+        "Conflict": "0a1b2c3d-0000-4000-8000-000000000003"}
+    # ... and through the YAML the user may keep it in.
+    write_codebook_yaml(codebook, tmp_path / "c.yaml")
+    assert "guid: 0a1b2c3d-0000-4000-8000-000000000002" in (tmp_path / "c.yaml").read_text()
+    assert load_codebook(tmp_path / "c.yaml") == codebook
+
+
+def test_qdc_guid_that_is_not_a_guid_is_dropped_with_a_warning(tmp_path, caplog):
+    (tmp_path / "c.qdc").write_text(OTHER_TOOL_QDC.replace(
+        "0a1b2c3d-0000-4000-8000-000000000003", "g3"), encoding="utf-8")
+    codebook = load_codebook(tmp_path / "c.qdc")
+    assert codebook.codes[1].guid is None
+    assert "'Conflict': 'g3' is not a guid" in caplog.text
+
+
+def test_qdc_with_one_guid_twice_is_rejected_naming_the_code(tmp_path):
+    (tmp_path / "c.qdc").write_text(OTHER_TOOL_QDC.replace(
+        "0a1b2c3d-0000-4000-8000-000000000003", "0a1b2c3d-0000-4000-8000-000000000002"),
+        encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_codebook(tmp_path / "c.qdc")
+    assert "themes[0].codes[1].guid (code 'Conflict'): guid 0a1b2c3d" in str(caught.value)
