@@ -13,7 +13,9 @@ Formats read by :func:`load_codebook`, chosen by file extension:
 ``.csv`` / ``.xlsx``
     One row per code with the columns ``theme, code, label, definition,
     include, exclude, examples`` and optionally ``theme_label,
-    theme_description, aliases``. A list cell (``include``, ``exclude``,
+    theme_description, aliases, color, guid, theme_color, theme_guid`` (an
+    xlsx file may also hold the codebook's name and version on a sheet
+    ``about``). A list cell (``include``, ``exclude``,
     ``examples``, ``aliases``) is read by :func:`split_list_cell`:
 
     * a cell whose first line starts with a bullet (``•``, ``-`` or ``*`` and
@@ -717,14 +719,19 @@ def _read_text(path: Path) -> str:
 # ---------------------------------------------------------------- CSV and XLSX
 
 REQUIRED_TABLE_COLUMNS = ("theme", "code", "label", "definition", "include", "exclude", "examples")
-OPTIONAL_TABLE_COLUMNS = ("theme_label", "theme_description", "aliases")
+OPTIONAL_TABLE_COLUMNS = ("theme_label", "theme_description", "aliases", "color", "guid",
+                          "theme_color", "theme_guid")
+# Optional single-value columns of a code and of its theme, set only when filled.
+_OPTIONAL_CODE_COLUMNS = {"color": "color", "guid": "guid"}
+_OPTIONAL_THEME_COLUMNS = {"theme_color": "color", "theme_guid": "guid"}
 LIST_FIELDS = ("include", "exclude", "examples", "aliases")
 
 # Column that holds each model field, for locating problems in a table.
 _CODE_FIELD_COLUMNS = {"id": "code", "label": "label", "definition": "definition",
                        "include": "include", "exclude": "exclude", "examples": "examples",
-                       "aliases": "aliases"}
-_THEME_FIELD_COLUMNS = {"id": "theme", "label": "theme_label", "description": "theme_description"}
+                       "aliases": "aliases", "color": "color", "guid": "guid"}
+_THEME_FIELD_COLUMNS = {"id": "theme", "label": "theme_label", "description": "theme_description",
+                        "color": "theme_color", "guid": "theme_guid"}
 _BULLET = re.compile(r"^\s*[•\-*]\s+")
 # A bullet that starts an item in a bulleted list cell: at the very start of
 # the line, followed by a space or a tab (or nothing, for an empty item).
@@ -838,7 +845,7 @@ class _TableLocator(_SourceLocator):
 
 
 def codebook_from_table(header: list, rows: list[list], file: str | Path,
-                        name: str | None = None) -> Codebook:
+                        name: str | None = None, version: str = "") -> Codebook:
     """Build a codebook from a table of one row per code.
 
     Parameters
@@ -851,6 +858,8 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
         The source file, named in errors.
     name : str, optional
         Codebook name; defaults to the file name without extension.
+    version : str, optional
+        Codebook version; empty by default.
 
     Raises
     ------
@@ -890,13 +899,15 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
                                 "label": cells.get("theme_label") or _label_from_id(theme_id),
                                 "description": cells.get("theme_description", ""),
                                 "codes": []}
+            themes[theme_id].update(_filled(cells, _OPTIONAL_THEME_COLUMNS))
             theme_rows.append(row_number)
             code_rows.append([])
         else:
             theme = themes[theme_id]
-            for column, key in (("theme_label", "label"), ("theme_description", "description")):
+            for column, key in (("theme_label", "label"), ("theme_description", "description"),
+                                *_OPTIONAL_THEME_COLUMNS.items()):
                 value = cells.get(column, "")
-                if value and value != theme[key]:
+                if value and value != theme.get(key, ""):
                     conflicts.append(Problem(
                         str(file), f"{column} {value!r} differs from {theme[key]!r} given for "
                                    f"theme {theme_id!r} at row {theme_rows[list(themes).index(theme_id)]}",
@@ -904,10 +915,11 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
         code = {"id": cells["code"], "label": cells["label"], "definition": cells["definition"]}
         for field in LIST_FIELDS:
             code[field] = split_list_cell(raw_lists.get(field, ""))
+        code.update(_filled(cells, _OPTIONAL_CODE_COLUMNS))
         themes[theme_id]["codes"].append(code)
         code_rows[list(themes).index(theme_id)].append(row_number)
 
-    data = {"name": name or file.stem, "version": "", "themes": list(themes.values())}
+    data = {"name": name or file.stem, "version": version, "themes": list(themes.values())}
     locator = _TableLocator(theme_rows, code_rows)
     try:
         codebook = codebook_from_data(data, file, locator)
@@ -919,6 +931,11 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
         raise_codebook_problems(file, conflicts,
                                 hint="give each theme's label and description once, or identically")
     return codebook
+
+
+def _filled(cells: dict, fields: dict) -> dict:
+    """``{field: cell}`` for the columns in ``fields`` (column → field) whose cell is filled."""
+    return {field: cells[column] for column, field in fields.items() if cells.get(column)}
 
 
 def _normalise_header(value) -> str:
@@ -980,8 +997,11 @@ def _table_delimiter(text: str) -> str:
 def read_codebook_xlsx(path: str | Path) -> Codebook:
     """Read a codebook from an xlsx workbook of one row per code.
 
-    Reads the sheet named ``codebook`` if there is one, else the first sheet.
-    The reference sheet written by :func:`write_codebook_xlsx` reads back.
+    Reads the sheet named ``codebook`` if there is one, else the first sheet,
+    and the codebook's name and version from the rows ``name`` and ``version``
+    of a sheet named ``about``, if there is one (else the name is the file's,
+    and the version empty). The workbook written by
+    :func:`write_codebook_xlsx` reads back as the codebook it was written from.
 
     Raises
     ------
@@ -1006,6 +1026,8 @@ def read_codebook_xlsx(path: str | Path) -> Codebook:
         by_name = {sheet.title.lower(): sheet for sheet in workbook.worksheets}
         sheet = by_name.get("codebook") or workbook.worksheets[0]
         records = [list(row) for row in sheet.iter_rows(values_only=True)]
+        about = by_name.get(XLSX_ABOUT_SHEET)
+        about_rows = [list(row) for row in about.iter_rows(values_only=True)] if about else []
     except Exception as error:  # read-only sheets are parsed lazily: damage shows up only here
         raise InputError(f"cannot read the workbook ({type(error).__name__}: {error})", file=path,
                          hint="save the codebook from Excel as an .xlsx workbook") from None
@@ -1014,7 +1036,9 @@ def read_codebook_xlsx(path: str | Path) -> Codebook:
     if not records:
         raise InputError("the codebook sheet is empty", file=path,
                          hint="the first row must name the columns " + ", ".join(REQUIRED_TABLE_COLUMNS))
-    return codebook_from_table(records[0], records[1:], path)
+    given = {_cell_text(row[0]): _cell_text(row[1]) for row in about_rows if len(row) >= 2}
+    return codebook_from_table(records[0], records[1:], path, name=given.get("name") or None,
+                               version=given.get("version", ""))
 
 
 # ------------------------------------------------------------------- REFI-QDA
@@ -1546,11 +1570,20 @@ XLSX_COLUMNS = [
     # (header, width in characters)
     ("theme", 16), ("theme_label", 24), ("code", 22), ("label", 28), ("definition", 60),
     ("include", 48), ("exclude", 48), ("examples", 60), ("aliases", 16), ("theme_description", 48),
+    ("color", 10), ("guid", 38), ("theme_color", 12), ("theme_guid", 38),
 ]
+# The sheet that holds the codebook's name and version, one per row below a header.
+XLSX_ABOUT_SHEET = "about"
+XLSX_ABOUT_FIELDS = ("name", "version")
 
 
 def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
     """Write a formatted reference sheet of ``codebook`` (one row per code), atomically.
+
+    Colours and guids have columns of their own (``color``, ``guid``,
+    ``theme_color``, ``theme_guid``); the codebook's name and version are on
+    a second sheet, ``about``, so that the workbook reads back with
+    :func:`read_codebook_xlsx` as the same codebook.
 
     The sheet has a bold, frozen header row, wrapped text and column widths
     suited to each field. List fields hold one item per line, each starting
@@ -1586,12 +1619,23 @@ def write_codebook_xlsx(codebook: Codebook, path: str | Path) -> None:
                 "include": list_cell_text(code.include), "exclude": list_cell_text(code.exclude),
                 "examples": list_cell_text(code.examples), "aliases": list_cell_text(code.aliases),
                 "theme_description": theme.description,
+                "color": code.color or "", "guid": code.guid or "",
+                "theme_color": theme.color or "", "theme_guid": theme.guid or "",
             }
             for column, (header, _width) in enumerate(XLSX_COLUMNS, start=1):
                 set_cell(sheet.cell(row=row, column=column), values[header]).alignment = wrapped
             row += 1
     sheet.freeze_panes = "C2"  # keep the header and the theme and code ids in view
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{max(row - 1, 1)}"
+
+    # The codebook's name and version, which a row per code has no place for.
+    about = workbook.create_sheet(XLSX_ABOUT_SHEET)
+    rows = [("field", "value"), *((field, getattr(codebook, field)) for field in XLSX_ABOUT_FIELDS)]
+    for number, values in enumerate(rows, start=1):
+        for column, value in enumerate(values, start=1):
+            set_cell(about.cell(row=number, column=column), value)
+    about["A1"].font = about["B1"].font = header_font
+    about.column_dimensions["B"].width = 60
     with atomic_path(path) as tmp:
         workbook.save(tmp)
 

@@ -929,3 +929,48 @@ def test_qdc_with_one_guid_twice_is_rejected_naming_the_code(tmp_path):
     with pytest.raises(InputError) as caught:
         load_codebook(tmp_path / "c.qdc")
     assert "themes[0].codes[1].guid (code 'Conflict'): guid 0a1b2c3d" in str(caught.value)
+
+
+def test_xlsx_round_trip_keeps_guids_colours_name_and_version(tmp_path):
+    codebook = Codebook(name="Partnerships framework", version="2.1", themes=[
+        Theme(id="t", label="T", color="#AA0000", guid="0a1b2c3d-0000-4000-8000-000000000001",
+              codes=[Code(id="a", label="A", definition="A.", color="#00FF00",
+                          guid="0a1b2c3d-0000-4000-8000-000000000002"),
+                     Code(id="b", label="B", definition="B.", aliases=["old_b"])]),
+        Theme(id="u", label="U", codes=[Code(id="c", label="C", definition="C.")])])
+    write_codebook_xlsx(codebook, tmp_path / "c.xlsx")
+    workbook = load_workbook(tmp_path / "c.xlsx")
+    header = [cell.value for cell in workbook["codebook"][1]]
+    row = dict(zip(header, (cell.value for cell in workbook["codebook"][2])))
+    assert row["guid"] == "0a1b2c3d-0000-4000-8000-000000000002"
+    assert (row["color"], row["theme_color"]) == ("#00FF00", "#AA0000")
+    assert [[cell.value for cell in r] for r in workbook["about"].iter_rows()] == [
+        ["field", "value"], ["name", "Partnerships framework"], ["version", "2.1"]]
+    assert load_codebook(tmp_path / "c.xlsx") == codebook
+
+
+def test_shipped_codebook_reads_back_from_xlsx_and_qdc_unchanged(shipped, tmp_path):
+    write_codebook_xlsx(shipped, tmp_path / "c.xlsx")
+    assert load_codebook(tmp_path / "c.xlsx") == shipped
+    write_codebook_qdc(load_codebook(tmp_path / "c.xlsx"), tmp_path / "c.qdc")
+    write_codebook_qdc(shipped, tmp_path / "direct.qdc")
+    assert (tmp_path / "c.qdc").read_bytes() == (tmp_path / "direct.qdc").read_bytes()
+
+
+def test_qdc_to_xlsx_to_qdc_keeps_another_tools_guids(tmp_path):
+    (tmp_path / "nvivo.qdc").write_text(OTHER_TOOL_QDC, encoding="utf-8")
+    write_codebook_xlsx(load_codebook(tmp_path / "nvivo.qdc"), tmp_path / "c.xlsx")
+    write_codebook_qdc(load_codebook(tmp_path / "c.xlsx"), tmp_path / "again.qdc")
+    assert qdc_guids(tmp_path / "again.qdc") == {
+        name: guid.strip("{}").lower() for name, guid in qdc_guids(tmp_path / "nvivo.qdc").items()}
+
+
+def test_conflicting_theme_guids_in_a_table_are_named(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("theme,code,label,definition,include,exclude,examples,theme_guid\n"
+                    "t,a,A,A.,,,,0a1b2c3d-0000-4000-8000-000000000001\n"
+                    "t,b,B,B.,,,,0a1b2c3d-0000-4000-8000-000000000009\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_codebook(path)
+    assert any("theme_guid '0a1b2c3d-0000-4000-8000-000000000009' differs" in m
+               for m in problem_messages(caught.value))
