@@ -233,6 +233,24 @@ def test_promoted_candidate_goes_into_the_proposed_codebook_only(project):
         proposed.unlink(missing_ok=True)
 
 
+def test_proposed_codebook_keeps_guids_and_colours(tmp_path):
+    from pipeline.codebook import Code, Codebook, Theme
+    from pipeline.discover import PROPOSED_THEME_ID, PromotedCode, proposed_codebook, \
+        write_proposed_codebook
+
+    live = Codebook(name="x", version="1", themes=[Theme(
+        id="t", label="T", guid="0a1b2c3d-0000-4000-8000-000000000001", codes=[
+            Code(id="a", label="A", definition="A.", color="#112233",
+                 guid="0a1b2c3d-0000-4000-8000-000000000002")])])
+    promoted = [PromotedCode("ana.xlsx", 2, "cand_1", "New code", "Something new.",
+                             PROPOSED_THEME_ID)]
+    target = tmp_path / "proposed.yaml"
+    write_proposed_codebook(proposed_codebook(live, promoted), "codebook.yaml", promoted, target)
+    proposed = load_codebook(target)
+    assert proposed.themes[0] == live.themes[0]
+    assert proposed.code_by_id("new_code").guid is None
+
+
 def test_review_copies_without_the_candidate_sheet_are_skipped(project):
     root, _ = project
     old = root / paths.REVIEW_INBOX / "old copy.xlsx"
