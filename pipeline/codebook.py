@@ -904,12 +904,14 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
             code_rows.append([])
         else:
             theme = themes[theme_id]
+            for key, value in _filled(cells, _OPTIONAL_THEME_COLUMNS).items():
+                theme.setdefault(key, value)  # a colour or guid may be given on any one row
             for column, key in (("theme_label", "label"), ("theme_description", "description"),
                                 *_OPTIONAL_THEME_COLUMNS.items()):
-                value = cells.get(column, "")
-                if value and value != theme.get(key, ""):
+                value, earlier = cells.get(column, ""), theme.get(key, "")
+                if value and value != earlier:
                     conflicts.append(Problem(
-                        str(file), f"{column} {value!r} differs from {theme[key]!r} given for "
+                        str(file), f"{column} {value!r} differs from {earlier!r} given for "
                                    f"theme {theme_id!r} at row {theme_rows[list(themes).index(theme_id)]}",
                         row=row_number, column=column))
         code = {"id": cells["code"], "label": cells["label"], "definition": cells["definition"]}
@@ -1347,7 +1349,7 @@ class _QdcImport:
                  "codes": []}
         if element.get("color"):
             theme["color"] = element.get("color")
-        self._keep_guid(element, theme, theme_guid(theme["id"]))
+        self._keep_guid(element, theme, "theme", theme_guid(theme["id"]))
         notes: list[str] = []  # descriptions of groupings, kept in the theme's description
         self._add_codes(element, theme, t, (), notes)
         if notes:
@@ -1424,10 +1426,11 @@ class _QdcImport:
             code[field] = sections.get(field, [])
         if element.get("color"):
             code["color"] = element.get("color")
-        self._keep_guid(element, code, code_guid(original_code_id(code["id"], code["aliases"])))
+        self._keep_guid(element, code, "code",
+                        code_guid(original_code_id(code["id"], code["aliases"])))
         return code
 
-    def _keep_guid(self, element, entry: dict, derived: str) -> None:
+    def _keep_guid(self, element, entry: dict, kind: str, derived: str) -> None:
         """Keep the element's guid in ``entry`` unless the export would derive it anyway.
 
         A guid the pipeline derived itself is left out, so that a codebook read
@@ -1442,8 +1445,7 @@ class _QdcImport:
             guid = normalise_guid(given)
         except ValueError as error:
             log.warning("%s: %s %r: %s; it is not kept, and the export derives a new one",
-                        self.path, "code" if "definition" in entry else "theme",
-                        element.get("name"), error)
+                        self.path, kind, element.get("name"), error)
             return
         if guid != derived:
             entry["guid"] = guid

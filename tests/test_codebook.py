@@ -974,3 +974,11 @@ def test_conflicting_theme_guids_in_a_table_are_named(tmp_path):
         load_codebook(path)
     assert any("theme_guid '0a1b2c3d-0000-4000-8000-000000000009' differs" in m
                for m in problem_messages(caught.value))
+
+
+def test_theme_colour_may_be_given_on_a_later_row_only(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("theme,code,label,definition,include,exclude,examples,theme_color\n"
+                    "t,a,A,A.,,,,\n"
+                    "t,b,B,B.,,,,#AA0000\n", encoding="utf-8")
+    assert load_codebook(path).themes[0].color == "#AA0000"
