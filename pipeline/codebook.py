@@ -473,7 +473,7 @@ def cross_reference_problems(
         if given or given_there:
             found.append(((*here, "guid" if given else "id"),
                           f"guid {guid} is also the guid of {describe(there)}"
-                          f"{'' if given_there else ' (derived from its id)'}; every code and "
+                          f"{'' if given_there else ' (derived from its id, or from its first alias if it has aliases)'}; every code and "
                           "theme needs a guid of its own: remove or change one of them"))
     return found
 
