@@ -13,14 +13,18 @@ could not be told apart) every counted turn can be quoted.
 They are ranked by, in order:
 
 1. reviewed (accepted or changed) before unreviewed suggestions;
-2. a reasonable length: at least ``report.quote_min_chars`` characters after
+2. verbatim before notes: a transcript turn or a survey answer (the
+   participant's own words) before a passage of the evaluator's notes on the
+   same theme, which reports what was said rather than recording it (see
+   Verbatim and notes below);
+3. a reasonable length: at least ``report.quote_min_chars`` characters after
    trimming (shorter ones are used only when nothing else is left);
-3. representativeness: the cosine similarity of the segment's embedding to the
+4. representativeness: the cosine similarity of the segment's embedding to the
    theme's centroid (the normalised mean of the embeddings of every segment
    coded to the theme); for a site's quotes, to the centroid of the theme's
    segments from that site, so that new fieldwork elsewhere never changes a
    site's quotes; without embeddings, the suggestion score;
-4. the segment id, so that ties are broken the same way every run.
+5. the segment id, so that ties are broken the same way every run.
 
 Quotes are then picked greedily for diversity: at most
 ``report.quotes_per_source`` (default 1) from one source, and, for the
@@ -41,6 +45,19 @@ ends no sentence), and ends with `` […]``; a first sentence that alone is too 
 at a word boundary, before any bracket left open (so a pseudonym such as
 ``[Voluntary sector partner 1]`` is never cut in two).
 
+Verbatim and notes
+------------------
+Each document's ``record`` (from the ingest stage) says what its text is: a
+``transcript`` (a .vtt, a Teams .docx transcript, or a file with speaker
+turns), a survey ``response``, or ``notes`` (the evaluator's account, often in
+the third person: "She said the board rarely met"), unless the front matter or
+fieldwork.csv says otherwise with ``record: transcript`` or ``record: notes``.
+A quote's ``verbatim`` is true for a transcript or a response. The reports
+show a verbatim quote as speech (in quote marks) and a quote from notes as an
+extract from notes (no quote marks, labelled "From the notes"), and the
+attribution says "notes" (below), so that notes are never presented as what
+a participant said.
+
 Attribution
 -----------
 As evaluation reports write it, without names: the sector's attribution label
@@ -49,10 +66,14 @@ partner", "Statutory sector stakeholder (NHS)"), then, for a register
 participant and when ``report.quote_roles`` is true, their role from the
 register in lower case without bracketed notes ("community development
 worker"), then the method and wave: "Voluntary sector partner, community
-development worker, interview, wave 2". Survey answers without a sector are
-"Survey respondent"; workshop and observation sessions without a sector are
-"Workshop notes" and "Observation notes" (they are the facilitator's or
-observer's record). The role is the one field that
+development worker, interview, wave 2". A quote from notes names them:
+"Voluntary sector partner, interview notes, wave 2", "Statutory sector
+stakeholder (NHS), workshop notes, wave 1". Without a sector, the method
+alone says who: "Interview notes", "Workshop notes" and "Observation notes"
+for notes (the interviewer's, facilitator's or observer's record),
+"Interviewee", "Workshop participant", "Observation participant" for a
+transcript, "Survey respondent" for a survey answer, followed only by the
+wave (never "Interviewee, interview"). The role is the one field that
 can narrow down who spoke in a small site: set ``report.quote_roles: false``
 to leave it out.
 """
@@ -71,7 +92,8 @@ from pipeline.anonymise import attribution_label, read_register_people
 from pipeline.triangulate import wave_label
 
 QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank", "segment_id",
-                 "quote", "attribution", "representativeness", "reviewed", "method", "sector", "wave"]
+                 "quote", "verbatim", "attribution", "representativeness", "reviewed", "method", "sector",
+                 "wave", "record"]
 ELISION = " […]"
 # The end of a sentence: . ! ? or …, any closing quote marks or brackets, then a space.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*(?= )")
@@ -90,8 +112,32 @@ def _ends_sentence(text: str, match: re.Match) -> bool:
     return not (len(word) == 1 and word.isalpha()) and word not in _ABBREVIATIONS
 DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
             "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
-NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop notes",
-                    "observation": "Observation notes", "interview": "Interviewee"}
+# Who a quote without a sector is from: the method's speaker, or the method's notes.
+NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
+                    "observation": "Observation participant", "interview": "Interviewee"}
+# A record that is the participants' own words; anything else (notes) is not quoted as speech.
+VERBATIM_RECORDS = ("transcript", "response")
+
+
+NOTES_PREFIX = "From the notes (not verbatim):"
+
+
+def is_verbatim(record: str) -> bool:
+    """Whether a document's ``record`` holds participants' own words (a transcript or a survey answer)."""
+    return record in VERBATIM_RECORDS
+
+
+def quote_text(quote: str, verbatim: bool) -> str:
+    """A quote as a report cell shows it: in quote marks when verbatim, else marked as notes.
+
+    Examples
+    --------
+    >>> quote_text("We met monthly.", True)
+    '“We met monthly.”'
+    >>> quote_text("Said the board rarely met.", False)
+    'From the notes (not verbatim): Said the board rarely met.'
+    """
+    return f"“{quote}”" if verbatim else f"{NOTES_PREFIX} {quote}"
 
 
 def report_settings(config: dict) -> dict:
@@ -159,13 +205,16 @@ def role_phrase(role: str) -> str:
 
 
 def quote_attribution(method: str, sector: str, wave: str, participant_id: str = "",
-                      config: dict | None = None, roles: dict | None = None) -> str:
+                      config: dict | None = None, roles: dict | None = None, record: str = "transcript") -> str:
     """How a quote is attributed, e.g. ``"Voluntary sector partner, interview, wave 2"``.
 
     Parameters
     ----------
     method, sector, wave, participant_id : str
         The segment's metadata.
+    record : str
+        The document's record; ``notes`` makes the method "interview notes"
+        (or, without a sector, the attribution "Interview notes").
     config : dict, optional
         Uses ``sectors``, ``report.attribution`` and ``report.quote_roles``.
     roles : dict, optional
@@ -175,21 +224,28 @@ def quote_attribution(method: str, sector: str, wave: str, participant_id: str =
     --------
     >>> quote_attribution("interview", "voluntary", "2", "P1", roles={"P1": "Community development worker"})
     'Voluntary sector partner, community development worker, interview, wave 2'
+    >>> quote_attribution("interview", "voluntary", "2", record="notes")
+    'Voluntary sector partner, interview notes, wave 2'
+    >>> quote_attribution("interview", "", "1"), quote_attribution("workshop", "", "1", record="notes")
+    ('Interviewee, wave 1', 'Workshop notes, wave 1')
     >>> quote_attribution("survey", "", "1")
     'Survey respondent, wave 1'
     """
     config = config or {}
     settings = report_settings(config)
+    notes = not is_verbatim(record)
     if sector:
         who = attribution_label(sector, config.get("sectors", {}), config.get("report", {}).get("attribution"))
+    elif notes:
+        who = f"{method.capitalize()} notes"
     else:
         who = NO_SECTOR_LABELS.get(method, "Participant")
     parts = [who]
     role = role_phrase((roles or {}).get(participant_id, "")) if participant_id else ""
     if role and settings["quote_roles"]:
         parts.append(role)
-    if sector or method == "interview":
-        parts.append({"survey": "survey response"}.get(method, method))
+    if sector:
+        parts.append(f"{method} notes" if notes else {"survey": "survey response"}.get(method, method))
     if wave:
         parts.append(wave_label(wave, capital=False))
     return ", ".join(p for p in parts if p)
@@ -250,8 +306,10 @@ def _candidates(ev, embeddings, settings: dict) -> pd.DataFrame:
     score = pd.to_numeric(coded["score"], errors="coerce") if "score" in coded else pd.Series(np.nan, index=coded.index)
     frame = coded.assign(score=score).groupby(["theme_id", "segment_id"], as_index=False).agg(
         reviewed=("reviewed", "any"), score=("score", "max"),
-        **{c: (c, "first") for c in ("text", "source_id", "site", "sector", "method", "wave", "participant_id")},
+        **{c: (c, "first") for c in ("text", "source_id", "site", "sector", "method", "wave", "participant_id",
+                                      "record")},
     )
+    frame["verbatim"] = frame["record"].map(is_verbatim)
     # For ranking only: the quotes chosen are pseudonymised before they are trimmed (see add()).
     frame["long_enough"] = frame["text"].map(
         lambda t: len(trim_quote(t, settings["quote_max_chars"])) >= settings["quote_min_chars"])
@@ -324,8 +382,8 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
     records = []
 
     def ordered(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-        return frame.sort_values(["reviewed", "long_enough", key, "segment_id"],
-                                 ascending=[False, False, False, True])
+        return frame.sort_values(["reviewed", "verbatim", "long_enough", key, "segment_id"],
+                                 ascending=[False, False, False, False, True])
 
     quoted: dict[str, set] = {}  # document ("" for the programme summary, else the site) -> segment ids
 
@@ -339,10 +397,12 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
                 "segment_id": row.segment_id,
                 # Pseudonymised before trimming, so that no cut falls inside a name or term.
                 "quote": trim_quote(pseudonymise(row.text), settings["quote_max_chars"]),
+                "verbatim": bool(row.verbatim),
                 "attribution": quote_attribution(row.method, row.sector, row.wave, row.participant_id,
-                                                 ev.config, roles),
+                                                 ev.config, roles, row.record),
                 "representativeness": _rounded(getattr(row, cosine)),
                 "reviewed": bool(row.reviewed), "method": row.method, "sector": row.sector, "wave": row.wave,
+                "record": row.record,
             })
 
     for theme_id in ev.themes:

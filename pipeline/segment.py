@@ -45,7 +45,7 @@ import pandas as pd
 
 from pipeline import paths
 from pipeline.errors import InputError
-from pipeline.tables import DOCUMENT_COLUMNS, SEGMENT_COLUMNS, read_checked
+from pipeline.tables import DOCUMENT_COLUMNS, OPTIONAL_SEGMENT_COLUMNS, SEGMENT_COLUMNS, read_checked
 
 if TYPE_CHECKING:  # importing pipeline.ingest here would be circular: it imports this module
     from pipeline.ingest.model import RawDocument
@@ -209,6 +209,7 @@ def segment_document(document: RawDocument, max_chars: int = 700, min_chars: int
                 "speaker": block.speaker,
                 "speaker_role": block.speaker_role,
                 "question": block.question,
+                "record": meta.get("record", ""),
                 "position": len(rows),
                 "text": chunk,
             })
@@ -249,6 +250,7 @@ def build_tables(documents: list[RawDocument], max_chars: int = 700,
             "source_id": meta.get("source_id", ""),
             "wave": meta.get("wave", ""),
             "date": meta.get("date", ""),
+            "record": meta.get("record", ""),
             "title": meta.get("title", ""),
             "encoding": document.encoding,
             "finished": bool(meta.get("finished", True)),
@@ -266,7 +268,29 @@ def build_tables(documents: list[RawDocument], max_chars: int = 700,
     return documents_frame, segments_frame
 
 
-def read_segments(root, required=SEGMENT_COLUMNS) -> pd.DataFrame:
+def with_record(segments: pd.DataFrame) -> pd.DataFrame:
+    """``segments`` with a ``record`` for every row, for a table written before the column existed.
+
+    A missing or blank record is read off the table as the ingest stage detects it
+    (:func:`pipeline.ingest.detect_record`): ``response`` for surveys, ``transcript``
+    for a document with a speaker (or speaker role) on any segment, otherwise ``notes``.
+    """
+    record = segments["record"].fillna("").astype(str) if "record" in segments else pd.Series(
+        "", index=segments.index, dtype=object)
+    if not (record == "").any():
+        return segments.assign(record=record)
+    turns = pd.Series(False, index=segments.index)
+    for column in ("speaker", "speaker_role"):
+        if column in segments:
+            turns |= segments[column].fillna("").astype(str) != ""
+    spoken = set(segments.loc[turns, "document_id"])
+    inferred = segments["document_id"].map(lambda d: "transcript" if d in spoken else "notes")
+    inferred = inferred.where(segments["method"] != "survey", "response")
+    return segments.assign(record=record.where(record != "", inferred))
+
+
+def read_segments(root, required=tuple(c for c in SEGMENT_COLUMNS if c not in OPTIONAL_SEGMENT_COLUMNS)
+                  ) -> pd.DataFrame:
     """Read ``data/processed/segments.parquet`` for a later stage.
 
     Parameters
@@ -287,4 +311,4 @@ def read_segments(root, required=SEGMENT_COLUMNS) -> pd.DataFrame:
     segments = read_checked(path, required, "segments", hint="re-run the ingest stage")
     segments["segment_id"] = segments["segment_id"].astype(str)
     segments["text"] = segments["text"].fillna("").astype(str)
-    return segments
+    return with_record(segments) if {"document_id", "method"} <= set(segments.columns) else segments

@@ -19,6 +19,7 @@ DOCUMENT_COLUMNS = [
     "source_id",       # the distinct source counted in triangulation: participant, response or session
     "wave",            # string, e.g. "1"
     "date",            # ISO date string or empty
+    "record",          # transcript | notes (fieldwork files) | response (surveys)
     "title",           # session name, survey name or file stem
     "encoding",        # for text files, the detected encoding; empty for binary formats
     "finished",        # False for an unfinished survey response kept by unfinished_responses: flag
@@ -38,9 +39,14 @@ SEGMENT_COLUMNS = [
     "speaker",         # transcript speaker as written (personal data: never reported)
     "speaker_role",    # participant | interviewer | other | "" (unknown)
     "question",        # survey question text, or empty
+    "record",          # the document's record: transcript | notes | response
     "position",        # 0-based order of the segment within its document
     "text",
 ]
+
+# Added after tables were first written: a table from an older run may lack them
+# (:func:`pipeline.segment.with_record` fills ``record`` in).
+OPTIONAL_SEGMENT_COLUMNS = ("record",)
 
 SUGGESTION_COLUMNS = ["segment_id", "code_id", "rank", "score", "confidence", "suggested"]
 

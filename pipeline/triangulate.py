@@ -76,6 +76,7 @@ from pipeline import paths
 from pipeline.anonymise import Pseudonymiser
 from pipeline.atomic import write_csv, write_parquet
 from pipeline.errors import InputError
+from pipeline.segment import with_record
 
 log = logging.getLogger(__name__)
 
@@ -418,7 +419,7 @@ def _text_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
 
 
 META = ["document_id", "method", "site", "sector", "participant_id", "source_id", "wave", "date",
-        "speaker_role", "question", "text"]
+        "speaker_role", "question", "record", "text"]
 
 
 def build_evidence(coded: pd.DataFrame, segments: pd.DataFrame, codebook, config: dict) -> Evidence:
@@ -441,7 +442,10 @@ def build_evidence(coded: pd.DataFrame, segments: pd.DataFrame, codebook, config
     Evidence
     """
     coded = _text_columns(coded.copy(), ["segment_id", "code_id", "theme_id", "status", *META])
-    segments = _text_columns(segments.copy(), ["segment_id", *META])
+    segments = with_record(_text_columns(segments.copy(), ["segment_id", *META]))
+    # A coded table from before the record column takes it from the segments.
+    record_of = dict(zip(segments["document_id"], segments["record"]))
+    coded["record"] = coded["record"].where(coded["record"] != "", coded["document_id"].map(record_of).fillna(""))
     include_suggested = bool(config.get("triangulate", {}).get("include_suggested", True))
     statuses = REVIEWED_STATUSES + ((SUGGESTED_STATUS,) if include_suggested else ())
     coded = coded[coded["status"].isin(statuses)]
@@ -811,7 +815,7 @@ def cell_summary(segments: int, sources: int, methods: str, sectors: str, sugges
 
 
 FRAMEWORK_COLUMNS = ["site", "site_label", "theme_id", "theme_label", "segments", "sources", "evidence_strength",
-                     "summary", "segment_ids", "quote", "attribution", "quote_segment_id"]
+                     "summary", "segment_ids", "quote", "quote_verbatim", "attribution", "quote_segment_id"]
 
 
 def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
@@ -821,9 +825,10 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
     -------
     DataFrame
         ``site, site_label, theme_id, theme_label, segments, sources,
-        evidence_strength, summary, segment_ids, quote, attribution,
-        quote_segment_id``. ``segment_ids`` lists every segment behind the
-        cell (separated by spaces); the quote is the cell's best exemplar.
+        evidence_strength, summary, segment_ids, quote, quote_verbatim,
+        attribution, quote_segment_id``. ``segment_ids`` lists every segment
+        behind the cell (separated by spaces); the quote is the cell's best
+        exemplar, ``quote_verbatim`` false when it is from notes.
     """
     rows = _unit_rows(ev, "theme")
     site_rows = triangulation[triangulation["scope"] == "site"]
@@ -840,6 +845,7 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
             "summary": cell_summary(r.segments, r.sources, r.methods, r.sectors, r.suggested_segments),
             "segment_ids": " ".join(ids),
             "quote": quote.quote if quote is not None else "",
+            "quote_verbatim": bool(quote.verbatim) if quote is not None else None,
             "attribution": quote.attribution if quote is not None else "",
             "quote_segment_id": quote.segment_id if quote is not None else "",
         })

@@ -205,14 +205,14 @@ def test_attribution_rules():
         "Voluntary sector partner, community development worker, interview, wave 2"
     assert quote_attribution("survey", "statutory_health", "1", "", config) == \
         "Statutory sector stakeholder (NHS), survey response, wave 1"
-    assert quote_attribution("workshop", "", "2") == "Workshop notes, wave 2"
+    assert quote_attribution("workshop", "", "2", record="notes") == "Workshop notes, wave 2"
     no_roles = {**config, "report": {"quote_roles": False}}
     assert quote_attribution("interview", "voluntary", "2", "P1", no_roles, roles) == \
         "Voluntary sector partner, interview, wave 2"
     assert role_phrase("NHS lead") == "NHS lead"
     assert role_phrase("Chief Executive") == "chief executive"
     assert role_phrase("Head of NHS Partnerships (interim)") == "head of NHS partnerships"
-    assert quote_attribution("workshop", "", "baseline") == "Workshop notes, baseline"
+    assert quote_attribution("workshop", "", "baseline", record="notes") == "Workshop notes, baseline"
 
 
 def test_quotes_come_from_diverse_sources():

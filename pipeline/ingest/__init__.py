@@ -3,7 +3,9 @@
 :func:`run_ingest` reads the participant register and the optional fieldwork
 sheet, reads each file with the reader for its format (the folder gives the
 method), resolves each document's site, sector, wave and date from front
-matter, fieldwork.csv and the register, segments the documents and writes:
+matter, fieldwork.csv and the register, decides whether it is a verbatim
+``transcript`` or the evaluator's ``notes`` (:func:`detect_record`, unless the
+front matter or fieldwork.csv gives ``record``), segments the documents and writes:
 
 * ``data/processed/segments.parquet`` and ``segments.csv``,
 * ``data/processed/documents.parquet``,
@@ -68,7 +70,9 @@ REQUIRED = {
     "observation": ("site", "wave"),
     "workshop": ("site", "wave"),
 }
-METADATA_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title")
+METADATA_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title", "record")
+RECORDS = ("transcript", "notes")
+TRANSCRIPT_FORMATS = ("docx-teams", "vtt-teams", "vtt-zoom", "vtt")
 
 
 @dataclass
@@ -416,6 +420,14 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
                    if document.method == "interview" and not participant_id else ""))
         unresolved.append(Problem(display, f"{', '.join(missing)} not given", hint=hint))
 
+    record = given.get("record", "").lower()
+    if record and record not in RECORDS:
+        problems.add(display, f"record {given['record']!r} (from {origin['record']}) is neither "
+                     "'transcript' nor 'notes'", column="record",
+                     hint="write record: transcript for a verbatim record of what was said, record: notes "
+                          "for the evaluator's notes or summary, or leave it out to have it detected")
+        record = ""
+
     doc_id = document_id(document.source_file, document.key)
     title = given.get("title") or given.get("session") or Path(document.source_file).stem
     document.metadata = {
@@ -429,6 +441,22 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
     }
     if not document.source_format.startswith("log-"):
         assign_speaker_roles(document, name)
+    document.metadata["record"] = record or detect_record(document)
+
+
+def detect_record(document: RawDocument) -> str:
+    """``transcript`` for a meeting transcript (.vtt, Teams .docx) or a file with speaker turns,
+    else ``notes``.
+
+    A file with no speaker labels is the evaluator's account of what was said, written
+    up afterwards (often in the third person: "She said the board rarely met"), so
+    none of it may be quoted as the participant's words. Session logs are notes.
+    """
+    if document.source_format in TRANSCRIPT_FORMATS:
+        return "transcript"
+    if document.source_format.startswith("log-"):
+        return "notes"
+    return "transcript" if any(block.speaker for block in document.blocks) else "notes"
 
 
 # ----------------------------------------------------------------- surveys
@@ -448,6 +476,7 @@ def _read_surveys(config, raw, limits, problems, root):
         meta["participant_id"] = ""
         meta["source_id"] = document_id(document.source_file, document.key)
         meta["wave"] = normalise_wave(meta.get("wave", ""))
+        meta["record"] = "response"   # the respondent's own written words
         document.metadata = meta
         documents.append(document)
     return documents, list(result.log_rows)

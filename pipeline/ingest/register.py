@@ -7,7 +7,8 @@ participant among a transcript's speakers; it is never copied into a table.
 
 ``fieldwork.csv`` gives metadata for any fieldwork file that cannot carry front
 matter (a .docx, a .vtt): ``file`` (relative to ``data/raw/``), ``participant``,
-``site``, ``sector``, ``wave``, ``date``. A blank cell means "not given".
+``site``, ``sector``, ``wave``, ``date`` and ``record`` (``transcript`` or
+``notes``). A blank cell means "not given".
 
 Both are read as grids of strings (:func:`pipeline.ingest.tabular.read_grid`),
 so IDs such as ``00123`` keep their leading zeros whatever Excel did to the
@@ -30,7 +31,7 @@ log = logging.getLogger("pipeline.ingest")
 
 REGISTER_REQUIRED = ("participant_id", "site", "sector")
 REGISTER_OPTIONAL = ("organisation", "role", "name")
-FIELDWORK_COLUMNS = ("file", "participant", "site", "sector", "wave", "date")
+FIELDWORK_COLUMNS = ("file", "participant", "site", "sector", "wave", "date", "record")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import jinja2
 import pandas as pd
 
 from pipeline.atomic import write_text
+from pipeline.quotes import NOTES_PREFIX
 from pipeline.triangulate import natural_key, number_word, plural, upper_first, wave_label
 
 METHOD_NOUNS = {"interview": ("interview", "interviews"), "survey": ("survey response", "survey responses"),
@@ -103,11 +104,18 @@ def count_phrase(n: int, singular: str, plural_: str | None = None) -> str:
 
 
 def quote_blocks(quotes: list[dict]) -> str:
-    """Block quotes, each followed by its attribution, separated by blank lines."""
+    """Block quotes, each followed by its attribution, separated by blank lines.
+
+    A quote from notes (``verbatim`` false) is no block quote: it is a paragraph
+    that says it is from the notes, so that it never reads as a participant's words.
+    """
     blocks = []
     for quote in quotes:
         attribution = quote["attribution"] + ("" if quote.get("reviewed", True) else " (coding not yet reviewed)")
-        blocks.append(f"> {quote['text']}\n>\n> — {attribution}")
+        if quote.get("verbatim", True):
+            blocks.append(f"> {quote['text']}\n>\n> — {attribution}")
+        else:
+            blocks.append(f"*{NOTES_PREFIX}* {quote['text']}\n— {attribution}")
     return "\n\n".join(blocks)
 
 
@@ -358,7 +366,7 @@ class ReportData:
         for row in self.quotes.sort_values("rank", kind="stable").itertuples():
             out.setdefault((row.scope, row.theme_id, row.site if row.scope == "site" else ""), []).append(
                 {"text": md_inline(row.quote), "attribution": md_inline(row.attribution),
-                 "reviewed": bool(row.reviewed)})
+                 "reviewed": bool(row.reviewed), "verbatim": bool(row.verbatim)})
         return out
 
     def people_plural(self, sector_label: str) -> str:

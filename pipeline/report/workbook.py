@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pipeline.atomic import atomic_path
+from pipeline.quotes import quote_text
 from pipeline.spreadsheet import set_cell
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
@@ -107,7 +108,7 @@ def _write_framework(ws, framework: pd.DataFrame, pseudonymise, note: str) -> No
                 continue
             text = r.summary
             if r.quote:
-                text += f"\n\n“{r.quote}”\n— {r.attribution}"
+                text += "\n\n" + quote_text(r.quote, r.quote_verbatim is not False) + f"\n— {r.attribution}"
             if r.segment_ids:
                 text += f"\n\nSegments: {r.segment_ids}"
             set_cell(ws.cell(row=i, column=j), pseudonymise(text)).alignment = WRAP

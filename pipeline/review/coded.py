@@ -36,7 +36,7 @@ from pipeline.review.decisions import current_decisions, read_decisions
 log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ["document_id", "method", "site", "sector", "participant_id", "source_id", "wave",
-                    "date", "speaker_role", "question", "text"]
+                    "date", "speaker_role", "question", "record", "text"]
 CODED_COLUMNS = ["segment_id", "code_id", "theme_id", "status", "score", "coder", *METADATA_COLUMNS]
 STATUSES = ("accepted", "changed", "suggested")
 
