@@ -144,7 +144,9 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
                         table_csv("site_differences_codes"), note))
     sheets.append(Sheet("Quotes", tables["quotes"],
                         "Exemplar quotes per theme and per site and theme, most representative first, "
-                        "pseudonymised and attributed by sector, role, method and wave.", paths.QUOTES_CSV,
+                        "pseudonymised and attributed by sector, role, method and wave; verbatim is false for "
+                        "a passage of notes (the evaluator's account, not the participant's words).",
+                        paths.QUOTES_CSV,
                         note, wrap=["quote"]))
     if not agreement.empty:
         sheets.append(Sheet("Agreement", _numeric(agreement, ["value", "n"]),
