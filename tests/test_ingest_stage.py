@@ -391,3 +391,82 @@ def test_skip_mode_lists_files_in_a_mistyped_folder_and_still_ignores_hidden_one
                 or (f.startswith("data/raw/interview/") and f != "data/raw/interview/p002_w2.md")]
     documents = pd.read_parquet(root / paths.DOCUMENTS)
     assert "interviews/p001_w1.md" in set(documents["source_file"])
+
+
+# ----------------------------------------------------------------- transcript or notes
+
+
+def records(root: Path) -> dict[str, str]:
+    documents = pd.read_parquet(root / paths.DOCUMENTS)
+    return dict(zip(documents["source_file"], documents["record"]))
+
+
+def test_record_is_detected_from_speaker_turns_and_format(project):
+    root, config = project
+    interviews = root / "data" / "raw" / "interviews"
+    (interviews / "p001_w2.md").write_text(
+        "---\nparticipant: P001\nwave: 2\n---\n\nShe said the board rarely met; felt the council dominated.\n",
+        encoding="utf-8")
+    make_docx(interviews / "p900_w2.docx", ["Harriet described the funding round.",
+                                            "Felt the places were ready for more."])
+    (root / "data" / "raw" / "fieldwork.csv").write_text(
+        "file,participant,site,sector,wave,date\n"
+        "interviews/p00123_w2.vtt,00123,,,2,2025-09-01\n"
+        "interviews/p900_w1.docx,P900,,,1,\n"
+        "interviews/p900_w2.docx,P900,,,2,\n", encoding="utf-8")
+    run_ingest(config, root)
+    assert records(root) == {
+        "interviews/p001_w1.md": "transcript",       # speaker turns
+        "interviews/p001_w2.md": "notes",            # a summary in the third person
+        "interviews/p00123_w2.vtt": "transcript",
+        "interviews/p900_w1.docx": "transcript",     # Interviewer: / Harriet: turns
+        "interviews/p900_w2.docx": "notes",
+        "observations/board.md": "notes",
+        "workshops/workshop_log.csv": "notes",
+    }
+    segments = pd.read_parquet(root / paths.SEGMENTS)
+    assert set(segments.loc[segments["document_id"].isin(
+        pd.read_parquet(root / paths.DOCUMENTS).query("source_file == 'interviews/p001_w2.md'")["document_id"]),
+        "record"]) == {"notes"}
+
+
+def test_record_given_in_front_matter_and_fieldwork_overrides_detection(project):
+    root, config = project
+    raw = root / "data" / "raw"
+    # Q:/A: notes are still notes; a typed-up transcript without labels is still a transcript.
+    (raw / "interviews" / "p001_w1.md").write_text(
+        "---\nparticipant: P001\nwave: 1\nrecord: Notes\n---\n\n"
+        "**Interviewer:** How did the partnership start?\n\n**Respondent:** Out of the food response, she said.\n",
+        encoding="utf-8")
+    make_docx(raw / "interviews" / "p900_w1.docx", ["We fund partnerships in five places."])
+    (raw / "fieldwork.csv").write_text(
+        "file,participant,site,sector,wave,date,record\n"
+        "interviews/p00123_w2.vtt,00123,,,2,2025-09-01,\n"
+        "interviews/p900_w1.docx,P900,,,1,,transcript\n", encoding="utf-8")
+    run_ingest(config, root)
+    found = records(root)
+    assert found["interviews/p001_w1.md"] == "notes"
+    assert found["interviews/p900_w1.docx"] == "transcript"
+    assert found["interviews/p00123_w2.vtt"] == "transcript"
+
+
+@pytest.mark.parametrize("where", ["front matter", "fieldwork.csv"])
+def test_unknown_record_names_the_file_and_value(project, where):
+    root, config = project
+    raw = root / "data" / "raw"
+    if where == "front matter":
+        (raw / "interviews" / "p001_w1.md").write_text(
+            "---\nparticipant: P001\nwave: 1\nrecord: verbatim\n---\n\nIt grew out of the food response.\n",
+            encoding="utf-8")
+        file = "data/raw/interviews/p001_w1.md"
+    else:
+        (raw / "fieldwork.csv").write_text(
+            "file,participant,site,sector,wave,date,record\n"
+            "interviews/p00123_w2.vtt,00123,,,2,2025-09-01,\n"
+            "interviews/p900_w1.docx,P900,,,1,,verbatim\n", encoding="utf-8")
+        file = "data/raw/interviews/p900_w1.docx"
+    error = run_expecting_error(root, config)
+    problems = [p for p in error.problems if p.column == "record"]
+    assert [p.file for p in problems] == [file]
+    assert "'verbatim'" in problems[0].message and "transcript" in problems[0].message
+    assert (where if where == "front matter" else "fieldwork.csv row 3") in problems[0].message

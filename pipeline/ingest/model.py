@@ -20,7 +20,7 @@ class RawDocument:
     """One interview, survey response, observation session or workshop.
 
     ``metadata`` holds what the file itself says (front matter, survey
-    columns): any of ``participant``, ``site``, ``sector``, ``wave``, ``date``,
+    columns): any of ``participant``, ``site``, ``sector``, ``wave``, ``date``, ``record``,
     ``title``, ``response_id``, ``session``. The ingest stage fills the rest from
     the register and fieldwork.csv, and reports what cannot be resolved.
     """

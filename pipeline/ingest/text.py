@@ -31,7 +31,7 @@ from pipeline.ingest.speakers import split_speaker_label
 
 log = logging.getLogger("pipeline.ingest")
 
-FRONT_MATTER_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title")
+FRONT_MATTER_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title", "record")
 SPEAKER_METHODS = ("interview", "workshop")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
