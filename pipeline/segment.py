@@ -275,7 +275,7 @@ def with_record(segments: pd.DataFrame) -> pd.DataFrame:
     (:func:`pipeline.ingest.detect_record`): ``response`` for surveys, ``transcript``
     for a document with a speaker (or speaker role) on any segment, otherwise ``notes``.
     """
-    record = segments["record"].fillna("").astype(str) if "record" in segments else pd.Series(
+    record = segments["record"].astype(object).fillna("").astype(str) if "record" in segments else pd.Series(
         "", index=segments.index, dtype=object)
     if not (record == "").any():
         return segments.assign(record=record)
