@@ -34,7 +34,7 @@ import pandas as pd
 
 from pipeline import atomic, paths
 from pipeline.errors import InputError, PipelineError, Problem, ProblemCollector
-from pipeline.ingest.model import RawDocument
+from pipeline.ingest.model import METADATA_KEYS, RawDocument
 from pipeline.ingest.register import (
     FieldworkRow,
     Register,
@@ -70,7 +70,6 @@ REQUIRED = {
     "observation": ("site", "wave"),
     "workshop": ("site", "wave"),
 }
-METADATA_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title", "record")
 RECORDS = ("transcript", "notes")
 TRANSCRIPT_FORMATS = ("docx-teams", "vtt-teams", "vtt-zoom", "vtt")
 

@@ -15,6 +15,10 @@ class Block:
     question: str = ""
 
 
+# The metadata a file may give about itself (front matter; fieldwork.csv gives the same keys).
+METADATA_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title", "record")
+
+
 @dataclass
 class RawDocument:
     """One interview, survey response, observation session or workshop.

@@ -26,12 +26,11 @@ import yaml
 
 from pipeline.errors import InputError
 from pipeline.ingest.encoding import read_text_file
-from pipeline.ingest.model import Block, RawDocument
+from pipeline.ingest.model import METADATA_KEYS, Block, RawDocument
 from pipeline.ingest.speakers import split_speaker_label
 
 log = logging.getLogger("pipeline.ingest")
 
-FRONT_MATTER_KEYS = ("participant", "site", "sector", "wave", "date", "session", "title", "record")
 SPEAKER_METHODS = ("interview", "workshop")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
@@ -106,9 +105,9 @@ def parse_front_matter(text: str, file: str) -> tuple[dict[str, str], str, int]:
         if isinstance(value, (dict, list)):
             raise InputError(f"the front matter key {key!r} must have a single value", file=file,
                              row=line, hint="write it as 'key: value'")
-        if name not in FRONT_MATTER_KEYS:
+        if name not in METADATA_KEYS:
             log.warning("%s, line %d: ignoring unknown front matter key %r (known: %s)", file, line, key,
-                        ", ".join(FRONT_MATTER_KEYS))
+                        ", ".join(METADATA_KEYS))
             continue
         metadata[name] = str(value).strip()
     return metadata, "\n".join(lines[end + 1:]), end + 2

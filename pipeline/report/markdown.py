@@ -115,7 +115,8 @@ def quote_blocks(quotes: list[dict]) -> str:
         if quote.get("verbatim", True):
             blocks.append(f"> {quote['text']}\n>\n> — {attribution}")
         else:
-            blocks.append(f"*{NOTES_PREFIX}* {quote['text']}\n— {attribution}")
+            # A backslash ends the line, so that the attribution is not run into the note.
+            blocks.append(f"*{NOTES_PREFIX}* {quote['text']}\\\n— {attribution}")
     return "\n\n".join(blocks)
 
 
