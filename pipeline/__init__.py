@@ -1,3 +1,5 @@
 """Qualitative evaluation analysis: ingest, suggest, review, triangulate, report."""
 
-__version__ = "0.1.0"
+# A new version re-runs every rule of an existing project (rules/common.smk, settings()):
+# raise it with every release that changes what a stage writes.
+__version__ = "0.2.0"

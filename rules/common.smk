@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from pipeline import paths
+from pipeline import __version__ as PIPELINE_VERSION, paths
 from pipeline.config import SCHEMA_PATH, validate_config
 from pipeline.errors import ConfigError
 from pipeline.finetune import VERSION as FINETUNE_VERSION
@@ -58,8 +58,14 @@ def settings(*sections):
     under reports/ pseudonymises, so it names it. It is passed as a digest, not
     as it is: `snakemake --report` copies every rule's params into report.html,
     and privacy.identifying_terms lists real names and places. The digest
-    still re-runs the rules when it changes."""
-    values = {
+    still re-runs the rules when it changes.
+
+    Every rule's settings also hold the pipeline's version, so that upgrading the
+    pipeline re-makes every output with the new code (its caches make that cheap:
+    embeddings and fine-tuned models are reused unless their own keys changed)
+    instead of leaving tables and reports made by the old one."""
+    values = {"pipeline_version": PIPELINE_VERSION}
+    values |= {
         section: _digest(_pseudonym_settings()) if section == "pseudonyms" else config[section]
         for section in sections
     }

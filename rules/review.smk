@@ -13,7 +13,7 @@ rule review_import:
     params:
         stage="review_import",
         # only the key the import reads: review.protect_sheet re-runs the workbook alone
-        settings={"review.on_bad_file": config["review"].get("on_bad_file", "stop")},
+        settings={**settings(), "review.on_bad_file": config["review"].get("on_bad_file", "stop")},
     log:
         "logs/review_import.log",
     script:
@@ -50,6 +50,7 @@ rule apply_decisions:
         agreement=paths.AGREEMENT_CSV,
     params:
         stage="apply_decisions",
+        settings=settings(),
     log:
         "logs/apply_decisions.log",
     script:

@@ -9,6 +9,7 @@ rule codebook_export:
         xlsx=paths.CODEBOOK_XLSX,
     params:
         stage="codebook_export",
+        settings=settings(),
     log:
         "logs/codebook_export.log",
     script:

@@ -38,9 +38,9 @@ referral was picked up, so the practice staff ring the hub to check, which waste
 """
 
 
-def planned_jobs(project: Path) -> dict[str, int]:
+def planned_jobs(project: Path, *extra: str) -> dict[str, int]:
     """Rule -> job count from a dry run's job stats ({} when nothing is to be done)."""
-    result = run_snakemake(project, "--dry-run", "--quiet", "rules")
+    result = run_snakemake(project, "--dry-run", "--quiet", "rules", *extra)
     jobs = {}
     for line in result.stdout.splitlines():
         match = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
@@ -188,3 +188,17 @@ def test_a_review_workbook_setting_re_writes_only_the_review_workbook(example_ru
     config.setdefault("review", {})["protect_sheet"] = False
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     assert set(planned_jobs(project)) - {"all"} == {"review_workbook"}
+
+
+def test_a_new_pipeline_version_re_makes_every_output(example_run, tmp_path, monkeypatch):
+    # After an upgrade the tables and reports must come from the new code, not stay as the old
+    # one wrote them. The upgrade is simulated by a sitecustomize that raises the version in
+    # the Snakemake process before the Snakefile imports it.
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
+    assert planned_jobs(project) == {}
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import pipeline\npipeline.__version__ = '999.0'\n",
+                                           encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    assert planned_jobs(project) == planned_jobs(project, "--forceall")
