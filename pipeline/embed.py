@@ -468,23 +468,38 @@ def write_cache(path: Path, new: dict[str, np.ndarray]) -> None:
         compact_cache(path)
 
 
-def compact_cache(path: Path) -> None:
+def compact_cache(path: Path, keep: set[str] | None = None) -> int:
     """Merge the parts of a model's cache into one part, and remove unreadable parts.
 
     The merged part is written before any part is removed, and only the parts
     this call has read are removed: a part another process adds meanwhile is
     kept, and two processes compacting at once at worst leave the same entries
     in two parts until the next compaction.
+
+    Parameters
+    ----------
+    path : Path
+        The model's cache folder (see :func:`cache_file`).
+    keep : set of str, optional
+        Text hashes to keep; the vectors of every other text are dropped
+        (``python -m pipeline forget``). None keeps every entry.
+
+    Returns
+    -------
+    int
+        How many entries were dropped.
     """
     path = Path(path)
     entries, read, unreadable = _read_cache_parts(path)
-    if entries:
-        _write_cache_part(path, entries)
+    kept = entries if keep is None else {h: v for h, v in entries.items() if h in keep}
+    if kept:
+        _write_cache_part(path, kept)
     for part in read + unreadable:
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
     log.info("Compacted the embedding cache %s: %d part(s) into one, %d entries",
-             path, len(read), len(entries))
+             path, len(read), len(kept))
+    return len(entries) - len(kept)
 
 
 # ----------------------------------------------------------------- embedding

@@ -31,9 +31,11 @@ from the cache; any change refits it, which takes a second or two on a CPU.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -425,6 +427,9 @@ def cached_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vector
         try:
             model = load_code_model(path)
             log.info("Suggestion model loaded from the cache (%s)", path.name)
+            # Now the most recently used: the one `python -m pipeline forget` keeps.
+            with contextlib.suppress(OSError):
+                os.utime(path)
             return model
         except Exception as error:  # a cache is disposable
             log.warning("Ignoring unreadable model cache %s (%s); refitting", path, error)
