@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib
 import importlib.util
 import logging
@@ -44,6 +45,8 @@ STAGES = {
     "triangulate": "pipeline.triangulate:run_triangulate",
     "report": "pipeline.report:run_report",
     "identifier_scan": "pipeline.identifier_scan:run_identifier_scan",
+    # not a rule: run by hand after a participant withdraws (README, "When a participant withdraws")
+    "forget": "pipeline.forget:run_forget",
 }
 
 
@@ -52,6 +55,7 @@ def stage_function(name: str):
     return getattr(importlib.import_module(module_name), function_name)
 
 
+@functools.cache
 def _stage_definition(name: str) -> ast.FunctionDef:
     """The stage function's definition, read from its source without importing its module
     (so that ``--help`` does not import torch)."""
@@ -85,6 +89,15 @@ def stage_help(name: str) -> tuple[str, dict[str, str]]:
     return summary, options
 
 
+def _switches(name: str) -> set[str]:
+    """The stage's options that default to True or False: switches on the command line."""
+    arguments = _stage_definition(name).args
+    defaults = dict(zip([a.arg for a in arguments.args][-len(arguments.defaults):], arguments.defaults)
+                    if arguments.defaults else ())
+    return {arg for arg, default in defaults.items()
+            if isinstance(default, ast.Constant) and isinstance(default.value, bool)}
+
+
 def _plain(text: str) -> str:
     """Docstring markup made terminal text: ``x`` and :func:`x` become x; "(see :func:`x`)" goes."""
     text = re.sub(r"\s*\(see :\w+:`[^`]*`\)", "", text)
@@ -103,7 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         stage.add_argument("--project", default=".", help="project folder (default: current folder)")
         stage.add_argument("--log", default=None, help="also write the log to this file")
         for option, text in options.items():
-            stage.add_argument(f"--{option}", default=None, help=text or None)
+            if option in _switches(name):   # e.g. forget's --dry-run
+                stage.add_argument(f"--{option.replace('_', '-')}", dest=option, action="store_const",
+                                   const=True, default=None, help=text or None)
+            else:
+                stage.add_argument(f"--{option}", default=None, help=text or None)
     return parser
 
 

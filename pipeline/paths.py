@@ -34,6 +34,9 @@ DECISIONS_AUDIT = f"{PROCESSED}/decisions_audit.csv"
 CODED_SEGMENTS = f"{PROCESSED}/coded_segments.parquet"
 MODEL_CACHE = f"{PROCESSED}/cache/learned"
 ANONYMISATION_LOG = f"{PROCESSED}/anonymisation_log.csv"
+# Segment IDs (hashes, no text) that `python -m pipeline forget` removed because their
+# participant withdrew; the review import never imports a decision on them again.
+FORGOTTEN_SEGMENTS = f"{PROCESSED}/forgotten_segments.csv"
 
 REVIEW_INBOX = "data/review"
 

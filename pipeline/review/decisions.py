@@ -121,6 +121,9 @@ AUDIT_COLUMNS = ["logged_at", "event", "segment_id", "coder", "old_decision", "o
 # Audit events that set the state of a (segment, coder) decision; the others are notes.
 STATE_EVENTS = ("new", "changed", "restored")
 HEADER_SCAN_ROWS = 20
+FORGOTTEN_ROW_DETAIL = ("this segment was forgotten with `python -m pipeline forget` (its participant "
+                        "withdrew), so the row is not imported — delete this workbook from data/review/, "
+                        "or delete the segment's rows from it")
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,18 @@ def audit_row(event: str, new: Decision, old: Decision | None = None, detail: st
     }
 
 
+def _audit_bytes(rows: list[dict], header: bool) -> bytes:
+    """Audit log rows as the file holds them (with the header and BOM when ``header``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if header:
+        writer.writerow(AUDIT_COLUMNS)
+    for row in rows:
+        writer.writerow([_escape(row[c]) for c in AUDIT_COLUMNS])
+    text = buffer.getvalue().encode("utf-8")
+    return b"\xef\xbb\xbf" + text if header else text  # BOM, so that Excel opens it as UTF-8
+
+
 def append_audit_log(path: str | Path, rows: list[dict]) -> None:
     """Append ``rows`` to the audit log, atomically (the old content is copied unchanged).
 
@@ -378,19 +393,22 @@ def append_audit_log(path: str | Path, rows: list[dict]) -> None:
         return
     path = Path(path)
     old = path.read_bytes() if path.exists() and path.stat().st_size else b""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if not old:
-        writer.writerow(AUDIT_COLUMNS)
-    for row in rows:
-        writer.writerow([_escape(row[c]) for c in AUDIT_COLUMNS])
-    new = buffer.getvalue().encode("utf-8")
-    if not old:
-        new = b"\xef\xbb\xbf" + new  # BOM, so that Excel opens it as UTF-8
-    elif not old.endswith(b"\n"):
+    new = _audit_bytes(rows, header=not old)
+    if old and not old.endswith(b"\n"):
         old += b"\r\n"
     with atomic_path(path) as tmp:
         tmp.write_bytes(old + new)
+
+
+def rewrite_audit_log(path: str | Path, rows: list[dict]) -> None:
+    """Write the audit log anew with ``rows`` (as :func:`read_audit_log` gives them), atomically.
+
+    The one sanctioned rewrite of the log: ``python -m pipeline forget`` drops
+    the rows of withdrawn participants' segments. Rows written by this module
+    come out byte for byte as they were.
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(_audit_bytes(rows, header=True))
 
 
 # ------------------------------------------------------------------ reading a file
@@ -545,6 +563,7 @@ def read_review_file(
     known_ids: set[str],
     fallback_issued: list[str],
     conflicts: Conflicts,
+    forgotten: frozenset[str] | set[str] = frozenset(),
 ) -> FileResult:
     """Read the decisions in one returned review workbook.
 
@@ -563,6 +582,9 @@ def read_review_file(
         Segment IDs assumed issued when the file has no Issued sheet.
     conflicts : Conflicts
         Problems are added here.
+    forgotten : set of str, optional
+        Segment IDs forgotten because their participant withdrew (see
+        :mod:`pipeline.forget`): their rows are reported and never imported.
 
     Returns
     -------
@@ -649,6 +671,10 @@ def read_review_file(
             if decision_text or typed_codes:
                 conflicts.add(relative, title, ref(r, id_col), "", "unknown segment_id",
                               "a decision in a row without a segment_id; it was not imported")
+            continue
+        if segment_id in forgotten:
+            conflicts.add(relative, title, ref(r, id_col), segment_id, "forgotten segment",
+                          FORGOTTEN_ROW_DETAIL)
             continue
         if segment_id not in known_ids and segment_id not in issued_set:
             conflicts.add(relative, title, ref(r, id_col), segment_id, "unknown segment_id",
@@ -758,7 +784,7 @@ def read_review_file(
 
     seen = set(rows_of_id)
     for position, segment_id in enumerate(issued):
-        if segment_id not in seen:
+        if segment_id not in seen and segment_id not in forgotten:
             cell = f"{where}A{position + 2}" if issued_from_file else title
             conflicts.add(relative, title, cell, segment_id, "deleted row",
                           "this segment was in the workbook as issued"
@@ -866,6 +892,7 @@ def import_decisions(
     limits: SafetyLimits | None = None,
     on_bad_file: str = "stop",
     now: str | None = None,
+    forgotten: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """Merge the decisions in ``files`` with the recorded ones.
 
@@ -889,6 +916,9 @@ def import_decisions(
         listing every such file, or report it in conflicts and carry on.
     now : str, optional
         Time stamp for the audit rows (default: now, UTC).
+    forgotten : set of str, optional
+        Segment IDs forgotten because their participant withdrew: no decision on
+        them is imported or kept, whatever the files, the log or ``previous`` hold.
 
     Returns
     -------
@@ -903,6 +933,16 @@ def import_decisions(
     roles = segments.get("speaker_role", pd.Series([""] * len(segments))).fillna("").astype(str)
     fallback_issued = list(segments.loc[roles.to_numpy() != "interviewer", "segment_id"].astype(str))
 
+    if forgotten:
+        audit_rows = [r for r in audit_rows if r["segment_id"] not in forgotten]
+        previous = previous[~previous["segment_id"].isin(forgotten)]
+        back = len(segment_ids & set(forgotten))
+        if back:
+            log.warning("%d segment(s) forgotten by `python -m pipeline forget` (a participant withdrew) "
+                        "are in the segments table again: a withdrawn participant's file may have been "
+                        "put back into data/raw/. Their earlier decisions stay forgotten; if the "
+                        "participant withdrew, delete the file again and run the pipeline and forget",
+                        back)
     state = state_from_audit(audit_rows)
     new_audit: list[dict] = []
     for key, decision in state_from_decisions(previous).items():
@@ -930,7 +970,7 @@ def import_decisions(
         try:
             check_office_file(path, "xlsx", limits)
             results.append(read_review_file(path, relative, resolve, known_ids, fallback_issued,
-                                            conflicts))
+                                            conflicts, forgotten))
         except PipelineError as error:
             bad.extend(error)
             conflicts.add(relative, "", "", "", "unreadable file", error.message)
@@ -1080,6 +1120,7 @@ def run_review_import(config: dict, root: Path) -> None:
     root : Path
         The project folder.
     """
+    from pipeline.forget import read_forgotten
     from pipeline.segment import read_segments
 
     root = Path(root)
@@ -1095,7 +1136,7 @@ def run_review_import(config: dict, root: Path) -> None:
         frame, conflicts, new_audit = import_decisions(
             files, root, codebook, segments, previous, audit_rows,
             limits=SafetyLimits.from_config(config.get("ingest") or {}),
-            on_bad_file=on_bad_file,
+            on_bad_file=on_bad_file, forgotten=read_forgotten(root),
         )
     except InputError as error:
         if unusable:  # one error listing every file that cannot be used
