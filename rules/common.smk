@@ -150,6 +150,13 @@ def register_file():
     return [paths.PARTICIPANTS] if Path(paths.PARTICIPANTS).exists() else []
 
 
+def forgotten_record():
+    """The record of segments forgotten after a participant withdrew, when there is one
+    (python -m pipeline forget): a new record re-runs the import, which then reports
+    the rows of returned workbooks that still hold those segments."""
+    return [paths.FORGOTTEN_SEGMENTS] if Path(paths.FORGOTTEN_SEGMENTS).exists() else []
+
+
 def review_files():
     """Analysts' saved review workbooks in data/review/ (any .xlsx, in subfolders too and
     whatever the case of the extension), and the spreadsheets saved there in another

@@ -7,6 +7,7 @@ rule review_import:
         review_files(),
         paths.SEGMENTS,
         codebook_file(),
+        forgotten_record(),
     output:
         decisions=paths.DECISIONS,
         conflicts=paths.REVIEW_CONFLICTS,

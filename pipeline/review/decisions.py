@@ -68,6 +68,11 @@ Rules that keep every decision
 * Segment IDs are stable across re-ingests, so every decision keeps applying
   to its segment after new fieldwork is added. A decision whose segment is no
   longer in ``segments.parquet`` is kept with ``orphaned = True``.
+* The one exception: segments forgotten because their participant withdrew
+  (``python -m pipeline forget``, :mod:`pipeline.forget`, which records their IDs
+  in ``data/processed/forgotten_segments.csv``). Their decisions are dropped from
+  the log and the table, and a workbook row holding one is reported
+  (``forgotten segment``) and never imported.
 """
 
 from __future__ import annotations
