@@ -219,7 +219,7 @@ def _needed_text_hashes(config: dict, root: Path, segments: pd.DataFrame) -> set
 
 def _unused_caches(config: dict, root: Path, needed: set[str]) -> tuple[dict[str, int], list[Path]]:
     """Embedding cache entries and cached models the current run does not use."""
-    from pipeline.embed import read_cache
+    from pipeline.embed import cache_file, read_cache
     from pipeline.finetune import FINETUNED_CACHE
 
     keys, model_dir = _current_model_keys(config, root)
@@ -227,15 +227,13 @@ def _unused_caches(config: dict, root: Path, needed: set[str]) -> tuple[dict[str
     folders: list[Path] = []
     cache = root / paths.EMBEDDING_CACHE
     for entry in sorted(cache.iterdir()) if cache.is_dir() else []:
-        key = entry.name.removesuffix(".parquet")
-        if entry.name.startswith(".tmp-"):
-            continue
-        if key not in keys:
+        # <key>/ holds a model's cache; <key>.parquet is the one-file cache of older versions
+        if not entry.name.startswith(".tmp-") and entry.name.removesuffix(".parquet") not in keys:
             embeddings[_relative(entry, root)] = -1
-        elif entry.is_dir():
-            unused = len(set(read_cache(entry)) - needed)
-            if unused:
-                embeddings[_relative(entry, root)] = unused
+    for key in sorted(keys):
+        unused = len(set(read_cache(cache_file(root, key))) - needed)   # both forms of the cache
+        if unused:
+            embeddings[_relative(cache_file(root, key), root)] = unused
     for parent, keep in ((root / FINETUNED_CACHE, {model_dir.resolve()} if model_dir else set()),
                          (root / paths.ONNX_CACHE, {(root / paths.ONNX_CACHE / k).resolve() for k in keys})):
         if parent.is_dir():
