@@ -186,3 +186,18 @@ def _row(sheet, segment_id: str) -> int:
     from tests.review.conftest import row_of
 
     return row_of(sheet, segment_id)
+
+
+def test_the_one_file_cache_of_older_versions_is_filtered_too(withdrawn, config):
+    vectors = _fill_caches(withdrawn, config)
+    folder = cache_file(withdrawn, model_key(config, withdrawn))
+    [part] = folder.glob("part-*.parquet")
+    part.rename(folder.with_suffix(".parquet"))      # <key>.parquet, as older versions kept it
+    run_forget(config, withdrawn)
+    assert set(read_cache(folder)) == set(vectors) - {text_hash(WITHDRAWN_TEXT)}
+    assert not folder.with_suffix(".parquet").exists()
+
+
+def test_dry_run_is_an_option_of_forget_only(withdrawn):
+    with pytest.raises(SystemExit):
+        main(["ingest", "--project", str(withdrawn), "--dry-run"])
