@@ -1,0 +1,102 @@
+"""End to end: a participant of the example withdraws after an analyst coded their interview.
+
+Run the workflow, return a coded workbook, delete the participant's file and
+register row, re-run, ``python -m pipeline forget``, re-run: nothing of theirs is
+left in the decisions, the audit log or the caches, the next run finds all it
+needs in the caches, and its outputs are those of the run before forget.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import copy_example, quick_fine_tuning, run_snakemake
+from pipeline import paths
+from pipeline.__main__ import main
+from pipeline.embed import read_cache, text_hash
+from pipeline.finetune import FINETUNED_CACHE
+from test_incremental_workflow import log_of, planned_jobs
+
+pytestmark = pytest.mark.slow
+
+WITHDRAWN_FILE = "interviews/ostleby_p032_w1.md"
+WITHDRAWN_PARTICIPANT = "P032"
+COMMENT = "she named her neighbour here"
+
+
+def code_rows(issued, returned, segment_ids) -> None:
+    """An analyst changes each of ``segment_ids`` to the first code, with a comment."""
+    workbook = load_workbook(issued)
+    sheet = workbook["Review"]
+    header = {cell.value: cell.column for cell in sheet[1]}
+    code = next(row[0].value for row in workbook["Codes"].iter_rows(min_row=2) if row[0].value)
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, header["segment_id"]).value in segment_ids:
+            sheet.cell(row, header["decision"]).value = "change"
+            sheet.cell(row, header["final_code_1"]).value = code
+            sheet.cell(row, header["coder"]).value = "Analyst A"
+            sheet.cell(row, header["comment"]).value = COMMENT
+    returned.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(returned)
+
+
+def every_cached_hash(project) -> set[str]:
+    cache = project / paths.EMBEDDING_CACHE
+    return {h for folder in cache.iterdir() if folder.is_dir() for h in read_cache(folder)}
+
+
+def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(tmp_path, capsys):
+    project = quick_fine_tuning(copy_example(tmp_path / "project"))
+    run_snakemake(project)
+    segments = pd.read_parquet(project / paths.SEGMENTS)
+    theirs = segments[(segments["participant_id"] == WITHDRAWN_PARTICIPANT)
+                      & (segments["speaker_role"] != "interviewer")]
+    others = segments[segments["participant_id"] != WITHDRAWN_PARTICIPANT]
+    decided = set(theirs["segment_id"][:2]) | set(others["segment_id"][:2])
+    returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
+    code_rows(project / paths.REVIEW_WORKBOOK, returned, decided)
+    run_snakemake(project)
+
+    # The participant withdraws: their file and register row go, and the pipeline runs again.
+    (project / paths.RAW / WITHDRAWN_FILE).unlink()
+    register = (project / paths.PARTICIPANTS).read_text(encoding="utf-8").splitlines(keepends=True)
+    (project / paths.PARTICIPANTS).write_text(
+        "".join(line for line in register if not line.startswith(WITHDRAWN_PARTICIPANT + ",")), encoding="utf-8")
+    run_snakemake(project)
+    withdrawn_ids = set(theirs["segment_id"])
+    withdrawn_hashes = {text_hash(t) for t in segments.loc[segments["participant_id"] == WITHDRAWN_PARTICIPANT, "text"]}
+    assert withdrawn_hashes & every_cached_hash(project)           # the caches only grow
+    outputs = {name: pd.read_parquet(project / name)
+               for name in (paths.EMBEDDINGS, paths.SUGGESTIONS, paths.CODED_SEGMENTS)}
+    returned_bytes = returned.read_bytes()
+
+    assert main(["forget", "--project", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "Removed 2 decision(s) on 2 segment(s)" in out
+    assert "data/review/analyst_a.xlsx: sheet 'Review' row(s)" in out
+    decisions = pd.read_parquet(project / paths.DECISIONS)
+    assert not withdrawn_ids & set(decisions["segment_id"]) and len(decisions) == 2
+    audit = (project / paths.DECISIONS_AUDIT).read_text(encoding="utf-8-sig")
+    assert not any(segment_id in audit for segment_id in withdrawn_ids)
+    assert audit.count(COMMENT) == 2 and ",forgotten," in audit       # the other two decisions' comments
+    assert not withdrawn_hashes & every_cached_hash(project)
+    in_use = json.loads((project / paths.ENCODER).read_text(encoding="utf-8"))["model_dir"]
+    assert [p.relative_to(project).as_posix() for p in (project / FINETUNED_CACHE).iterdir()] == [in_use]
+    assert returned.read_bytes() == returned_bytes                   # an input: listed, never touched
+
+    # The next run re-imports (the record of forgotten segments is new), finds every model and
+    # vector in the caches, and writes the same outputs; the workbook's rows are skipped.
+    run_snakemake(project)
+    assert "loaded from the cache" in log_of(project, "finetune")
+    assert "Embedding" not in log_of(project, "embed").replace("Embedded", "")
+    assert "Suggestion model loaded from the cache" in log_of(project, "suggest")
+    for name, before in outputs.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(project / name), before, obj=name)
+    conflicts = pd.read_csv(project / paths.REVIEW_CONFLICTS, dtype=str, keep_default_na=False)
+    assert set(conflicts.loc[conflicts["segment_id"].isin(withdrawn_ids), "problem"]) == {"forgotten segment"}
+    assert not withdrawn_ids & set(pd.read_parquet(project / paths.DECISIONS)["segment_id"])
+    assert planned_jobs(project) == {}
