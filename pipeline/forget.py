@@ -57,19 +57,25 @@ RUN_FIRST = ("run the pipeline first (snakemake with your usual --snakefile and 
 
 def read_forgotten(root: Path) -> set[str]:
     """The segment IDs in ``data/processed/forgotten_segments.csv`` (empty if there is none)."""
+    return set(_read_record(root)["segment_id"]) - {""}
+
+
+def _read_record(root: Path) -> pd.DataFrame:
+    """``data/processed/forgotten_segments.csv`` as text (:data:`FORGOTTEN_COLUMNS`; empty if there is none)."""
     path = Path(root) / paths.FORGOTTEN_SEGMENTS
     if not path.exists():
-        return set()
+        return pd.DataFrame(columns=FORGOTTEN_COLUMNS)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as error:
         raise InputError(f"the record of forgotten segments cannot be read ({error})", file=path,
                          hint="restore it from a backup: without it, decisions of participants who "
                               "withdrew could be imported again from old review workbooks") from error
-    if "segment_id" not in frame:
-        raise InputError("the record of forgotten segments has no segment_id column", file=path,
-                         hint="restore it from a backup; do not edit it by hand")
-    return set(frame["segment_id"]) - {""}
+    if list(frame.columns) != FORGOTTEN_COLUMNS:
+        raise InputError("the record of forgotten segments does not have the expected columns", file=path,
+                         hint=f"restore it from a backup; do not edit it by hand (expected columns: "
+                              f"{', '.join(FORGOTTEN_COLUMNS)})")
+    return frame
 
 
 @dataclass
@@ -278,11 +284,8 @@ def forget(plan: ForgetPlan, root: Path, now: str | None = None) -> None:
     root = Path(root)
     now = now or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     if plan.new_segment_ids:
-        record = root / paths.FORGOTTEN_SEGMENTS
-        old = (pd.read_csv(record, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-               if record.exists() else pd.DataFrame(columns=FORGOTTEN_COLUMNS))
         added = pd.DataFrame({"segment_id": sorted(plan.new_segment_ids), "forgotten_at": now})
-        write_csv(record, pd.concat([old[FORGOTTEN_COLUMNS], added], ignore_index=True))
+        write_csv(root / paths.FORGOTTEN_SEGMENTS, pd.concat([_read_record(root), added], ignore_index=True))
     if plan.audit_rows:
         audit_path = root / paths.DECISIONS_AUDIT
         kept = [r for r in read_audit_log(audit_path) if r["segment_id"] not in plan.segment_ids]

@@ -201,3 +201,10 @@ def test_the_one_file_cache_of_older_versions_is_filtered_too(withdrawn, config)
 def test_dry_run_is_an_option_of_forget_only(withdrawn):
     with pytest.raises(SystemExit):
         main(["ingest", "--project", str(withdrawn), "--dry-run"])
+
+
+def test_a_damaged_record_of_forgotten_segments_stops_the_import_with_the_file_named(withdrawn, config):
+    run_forget(config, withdrawn)
+    (withdrawn / paths.FORGOTTEN_SEGMENTS).write_text("id\nseg_a\n", encoding="utf-8")
+    with pytest.raises(InputError, match="forgotten_segments.csv: the record of forgotten segments"):
+        run_review_import(config, withdrawn)
