@@ -348,7 +348,8 @@ def summary(plan: ForgetPlan, root: Path, dry_run: bool) -> str:
 
 
 def run_forget(config: dict, root: Path, dry_run: bool = False) -> None:
-    """Command: forget every segment no longer in the segments table (see the module docstring).
+    """Forget every segment no longer in the segments table, after a participant withdraws: their
+    decisions, audit rows and cached vectors and models (README, "When a participant withdraws").
 
     Parameters
     ----------

@@ -9,12 +9,13 @@ needs in the caches, and its outputs are those of the run before forget.
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from conftest import copy_example, quick_fine_tuning, run_snakemake
+from conftest import run_snakemake
 from pipeline import paths
 from pipeline.__main__ import main
 from pipeline.embed import read_cache, text_hash
@@ -49,9 +50,8 @@ def every_cached_hash(project) -> set[str]:
     return {h for folder in cache.iterdir() if folder.is_dir() for h in read_cache(folder)}
 
 
-def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(tmp_path, capsys):
-    project = quick_fine_tuning(copy_example(tmp_path / "project"))
-    run_snakemake(project)
+def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(example_run, tmp_path, capsys):
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
     segments = pd.read_parquet(project / paths.SEGMENTS)
     theirs = segments[(segments["participant_id"] == WITHDRAWN_PARTICIPANT)
                       & (segments["speaker_role"] != "interviewer")]
