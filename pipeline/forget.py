@@ -178,26 +178,26 @@ def _segment_id_cells(path: Path) -> list[tuple[str, int, str]]:
     return cells
 
 
-def workbook_rows(path: Path, root: Path, segment_ids: set[str]) -> WorkbookRows:
-    """Where a review workbook holds ``segment_ids`` (see :func:`_segment_id_cells`)."""
-    found = WorkbookRows(_relative(path, root))
+def read_workbook_ids(path: Path) -> list[tuple[str, int, str]] | str:
+    """:func:`_segment_id_cells` of a review workbook, or why it could not be read (it is
+    then listed, for the user to check by hand)."""
     try:
-        cells = _segment_id_cells(path)
-    except Exception as error:  # listed, for the user to check by hand
-        found.problem = f"could not be read ({type(error).__name__}); check by hand whether it holds them"
+        return _segment_id_cells(path)
+    except Exception as error:
+        return f"could not be read ({type(error).__name__}); check by hand whether it holds them"
+
+
+def workbook_rows(path: Path, root: Path, cells: list[tuple[str, int, str]] | str,
+                  segment_ids: set[str]) -> WorkbookRows:
+    """Where a review workbook holds ``segment_ids``, from its :func:`read_workbook_ids`."""
+    found = WorkbookRows(_relative(path, root))
+    if isinstance(cells, str):
+        found.problem = cells
         return found
     for title, r, segment_id in cells:
         if segment_id in segment_ids:
             found.rows.setdefault(title, []).append(r)
     return found
-
-
-def _workbook_ids(path: Path) -> set[str]:
-    """The segment IDs a review workbook holds (empty if it cannot be read: it is listed then)."""
-    try:
-        return {segment_id for _title, _r, segment_id in _segment_id_cells(path)}
-    except Exception:
-        return set()
 
 
 def _current_model_keys(config: dict, root: Path) -> tuple[set[str], Path | None]:
@@ -262,15 +262,18 @@ def plan_forget(config: dict, root: Path) -> ForgetPlan:
     audit = read_audit_log(root / paths.DECISIONS_AUDIT)
     recorded = read_forgotten(root)
     workbooks, _unusable = review_inbox(root)
+    # Each workbook is read once (a large one takes a while): for the IDs it holds, then for the rows.
+    cells = {path: read_workbook_ids(path) for path in workbooks}
     known = set(decisions["segment_id"]) | {r["segment_id"] for r in audit}
-    for path in workbooks:
-        known |= _workbook_ids(path)
+    for found in cells.values():
+        known |= set() if isinstance(found, str) else {segment_id for _title, _r, segment_id in found}
     new = known - current - recorded - {""}
     forgotten = (recorded - current) | new
     removed = decisions[decisions["segment_id"].isin(forgotten)]
     needed = _needed_text_hashes(config, root, segments)
     embeddings, folders = _unused_caches(config, root, needed)
-    listed = [rows for path in workbooks if (rows := workbook_rows(path, root, forgotten)).rows or rows.problem]
+    listed = [rows for path, found in cells.items()
+              if (rows := workbook_rows(path, root, found, forgotten)).rows or rows.problem]
     return ForgetPlan(segment_ids=forgotten, new_segment_ids=new, decisions=removed,
                       audit_rows=sum(r["segment_id"] in forgotten for r in audit),
                       embeddings=embeddings, folders=folders, workbooks=listed, needed_hashes=needed)
