@@ -102,6 +102,14 @@ _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*(?= )")
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "mx", "prof", "cllr", "rev", "revd", "st", "sr", "jr", "no",
                   "vs", "approx", "cf", "e.g", "i.e", "esp", "dept"}
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
+            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
+# Who a verbatim quote without a sector is from (a quote from notes is "<Method> notes").
+NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
+                    "observation": "Observation participant", "interview": "Interviewee"}
+# A record that is the participants' own words; anything else (notes) is not quoted as speech.
+VERBATIM_RECORDS = ("transcript", "response")
+NOTES_PREFIX = "From the notes (not verbatim):"
 
 
 def _ends_sentence(text: str, match: re.Match) -> bool:
@@ -110,16 +118,6 @@ def _ends_sentence(text: str, match: re.Match) -> bool:
     word = _WORD_BEFORE.search(text, 0, match.start())
     word = word.group(1).lower() if word else ""
     return not (len(word) == 1 and word.isalpha()) and word not in _ABBREVIATIONS
-DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
-            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
-# Who a quote without a sector is from: the method's speaker, or the method's notes.
-NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
-                    "observation": "Observation participant", "interview": "Interviewee"}
-# A record that is the participants' own words; anything else (notes) is not quoted as speech.
-VERBATIM_RECORDS = ("transcript", "response")
-
-
-NOTES_PREFIX = "From the notes (not verbatim):"
 
 
 def is_verbatim(record: str) -> bool:
