@@ -17,7 +17,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from conftest import copy_example, quick_fine_tuning, run_snakemake
+from conftest import run_snakemake
 from pipeline import paths
 
 pytestmark = pytest.mark.slow
@@ -86,9 +86,8 @@ def log_of(project: Path, rule: str) -> str:
     return (project / "logs" / f"{rule}.log").read_text(encoding="utf-8")
 
 
-def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(tmp_path):
-    project = quick_fine_tuning(copy_example(tmp_path / "project"))
-    run_snakemake(project)
+def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(example_run, tmp_path):
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
     assert planned_jobs(project) == {}
     assert "Fine-tuned the embedding model" in log_of(project, "finetune")
 
