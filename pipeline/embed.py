@@ -550,7 +550,7 @@ def embed_texts(texts: list[str], config: dict, root: Path) -> np.ndarray:
     Examples
     --------
     >>> vectors = embed_texts(["Funding was cut."], config, Path("."))   # doctest: +SKIP
-    >>> vectors.shape
+    >>> vectors.shape                                                     # doctest: +SKIP
     (1, 384)
     """
     batch_size = int((config.get("embedding") or {}).get("batch_size", 64))

@@ -86,7 +86,7 @@ class OnnxEncoder:
     Examples
     --------
     >>> encoder = OnnxEncoder(export_dir(root, key))     # doctest: +SKIP
-    >>> encoder.encode_batch(["Funding was cut."]).shape
+    >>> encoder.encode_batch(["Funding was cut."]).shape     # doctest: +SKIP
     (1, 384)
     """
 

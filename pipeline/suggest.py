@@ -441,7 +441,7 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
     Examples
     --------
     >>> table = rank_codes(["s1"], vectors, model, top_k=3)    # doctest: +SKIP
-    >>> table["rank"].tolist()
+    >>> table["rank"].tolist()                                   # doctest: +SKIP
     [1, 2, 3]
     """
     top_k = min(top_k, model.n_codes)
