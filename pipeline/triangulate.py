@@ -157,12 +157,14 @@ def upper_first(text: str) -> str:
 
 
 def wave_label(wave, capital: bool = True) -> str:
-    """``"Wave 2"`` for a numbered wave; a named one as it is named (``"Baseline"``).
+    """``"Wave 2"`` for a numbered wave; a named one as it is written, with a capital if asked.
 
     Examples
     --------
     >>> wave_label("2"), wave_label("baseline"), wave_label("2", capital=False)
     ('Wave 2', 'Baseline', 'wave 2')
+    >>> wave_label("BSL cohort"), wave_label("BSL cohort", capital=False)
+    ('BSL cohort', 'BSL cohort')
     """
     text = str(wave)
     if text.isdigit():
@@ -404,10 +406,10 @@ class Evidence:
 
 
 def natural_key(value: str):
-    """Sort key that puts "2" before "10" (waves, numbered names)."""
+    """Sort key that puts "2" before "10" and ignores case (waves, numbered names)."""
     import re
 
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(value))]
+    return [int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", str(value))]
 
 
 def _text_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:

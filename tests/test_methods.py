@@ -36,9 +36,10 @@ def test_wide_layout_order_and_totals():
 
 
 def test_named_waves_with_numbers_in_number_order():
-    """'Round 2' comes before 'Round 10', as in the triangulation tables and the site pages."""
+    """'Round 2' comes before 'Round 10', as in the triangulation tables and the site pages, and
+    letters sort ignoring case ('baseline' before 'Round 2')."""
     docs = pd.DataFrame({"site": "q", "method": "survey", "wave": ["Round 10", "Round 2", "1", "baseline"]})
     tidy, wide = methods_table(docs)
-    assert tidy["wave"].tolist() == ["1", "Round 2", "Round 10", "baseline"]
-    assert wide.columns.tolist() == ["site", "survey wave 1", "survey wave Round 2", "survey wave Round 10",
-                                     "survey wave baseline", "total"]
+    assert tidy["wave"].tolist() == ["1", "baseline", "Round 2", "Round 10"]
+    assert wide.columns.tolist() == ["site", "survey wave 1", "survey wave baseline", "survey wave Round 2",
+                                     "survey wave Round 10", "total"]

@@ -213,6 +213,7 @@ def test_attribution_rules():
     assert role_phrase("Chief Executive") == "chief executive"
     assert role_phrase("Head of NHS Partnerships (interim)") == "head of NHS partnerships"
     assert quote_attribution("workshop", "", "baseline", record="notes") == "Workshop notes, baseline"
+    assert quote_attribution("workshop", "", "BSL cohort", record="notes") == "Workshop notes, BSL cohort"
 
 
 def test_quotes_come_from_diverse_sources():

@@ -42,6 +42,8 @@ from pipeline.ingest.register import (
     normalise_wave,
     read_fieldwork,
     read_register,
+    wave_key,
+    wave_spellings,
 )
 from pipeline.ingest.safety import SafetyLimits
 from pipeline.ingest.session_log import read_session_log
@@ -169,6 +171,9 @@ def run_ingest(config: dict, root: Path) -> None:
                               "under data/raw/", problems=problems.problems)
     for problem in problems.problems:
         log.warning("Left out (on_bad_file: skip): %s", problem)
+    spelling = wave_spellings(doc.metadata["wave"] for doc in kept)
+    for doc in kept:
+        doc.metadata["wave"] = spelling[wave_key(doc.metadata["wave"])]
 
     documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
     log_frame = _log_frame(log_rows, results, survey_rows, documents_frame, bad_files, unreadable,
@@ -351,7 +356,7 @@ def _read_file(path: Path, raw: Path, method: str, sectors: dict, limits: Safety
 
 def _same(key: str, a: str, b: str) -> bool:
     if key == "wave":
-        return normalise_wave(a) == normalise_wave(b)
+        return wave_key(a) == wave_key(b)
     if key == "date":
         try:
             return normalise_date(a) == normalise_date(b)

@@ -291,14 +291,14 @@ _NUMBERED_WAVE = re.compile(r"(?:(?:wave|w)[\s_-]*)?0*(\d+)(?:\.0+)?", re.IGNORE
 
 
 def normalise_wave(value) -> str:
-    """Return a wave as the one string every source of metadata agrees on.
+    """Return a wave in one spelling for numbered waves, and as written for named ones.
 
     A numbered wave becomes its bare number: ``1``, ``1.0``, ``"01"``,
     ``"Wave 1"``, ``"wave-1"``, ``"W1"`` and ``"w_01"`` all become ``"1"``.
     Only those forms count as numbered ("Round 2" or "Year 1" stay named, so
-    two different schemes never merge). A named wave is matched ignoring case
-    and extra spaces and written in lower case (``"Baseline "`` and
-    ``"baseline"`` are one wave); reports capitalise it again ("Baseline").
+    two different schemes never merge). A named wave keeps its capitals
+    ("BSL cohort") with its spaces tidied; :func:`wave_key` matches named
+    waves ignoring case and :func:`wave_spellings` picks one spelling for each.
 
     Examples
     --------
@@ -306,8 +306,8 @@ def normalise_wave(value) -> str:
     ('1', '2', '1', '')
     >>> normalise_wave("01"), normalise_wave("Wave 1"), normalise_wave("W1"), normalise_wave("wave-1")
     ('1', '1', '1', '1')
-    >>> normalise_wave("Baseline"), normalise_wave("Follow  up"), normalise_wave("Round 2")
-    ('baseline', 'follow up', 'round 2')
+    >>> normalise_wave("Baseline"), normalise_wave("Follow  up"), normalise_wave("BSL cohort ")
+    ('Baseline', 'Follow up', 'BSL cohort')
     """
     if value is None:
         return ""
@@ -317,4 +317,31 @@ def normalise_wave(value) -> str:
     match = _NUMBERED_WAVE.fullmatch(text)
     if match:
         return str(int(match.group(1)))
-    return text.casefold()
+    return text
+
+
+def wave_key(value) -> str:
+    """What two spellings of one wave share: ``"Baseline "`` and ``"baseline"`` are one wave.
+
+    >>> wave_key("Baseline ") == wave_key("baseline"), wave_key("Wave 01")
+    (True, '1')
+    """
+    return normalise_wave(value).casefold()
+
+
+def wave_spellings(waves) -> dict[str, str]:
+    """One spelling for each wave in ``waves`` (normalised), keyed by :func:`wave_key`.
+
+    A wave written in several ways across a project is shown the way it is
+    written most often; between equally common spellings, the first in sorted
+    order, which puts capitals first ("BSL cohort" before "bsl cohort").
+
+    >>> wave_spellings(["baseline", "Baseline", "Baseline", "BSL cohort", "bsl cohort", "2"])
+    {'baseline': 'Baseline', 'bsl cohort': 'BSL cohort', '2': '2'}
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for wave in waves:
+        spellings = counts.setdefault(wave_key(wave), {})
+        spellings[wave] = spellings.get(wave, 0) + 1
+    return {key: min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
+            for key, spellings in counts.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError, ProblemCollector
 from pipeline.ingest.model import Block, RawDocument
-from pipeline.ingest.register import header_records, normalise_date, normalise_wave
+from pipeline.ingest.register import header_records, normalise_date, normalise_wave, wave_key
 from pipeline.ingest.safety import SafetyLimits
 from pipeline.ingest.tabular import read_grid
 
@@ -108,7 +108,7 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
             wave_rows[group] = row
             if sector:
                 sector_rows[group] = row
-        elif document.metadata["wave"] != wave:
+        elif wave_key(document.metadata["wave"]) != wave_key(wave):
             problems.add(display, f"wave {wave!r} differs from wave {document.metadata['wave']!r} on row "
                          f"{wave_rows[group]} for the same session", row=row, column="wave",
                          hint="one session (same session, date and site) has one wave")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest.register import normalise_date, normalise_wave, read_fieldwork, read_register
+from pipeline.ingest.register import (
+    normalise_date,
+    normalise_wave,
+    read_fieldwork,
+    read_register,
+    wave_key,
+    wave_spellings,
+)
 
 SECTORS = {"voluntary": "Voluntary", "statutory_health": "NHS", "programme": "Programme"}
 
@@ -83,11 +90,17 @@ def test_numbered_wave_spellings_are_the_bare_number(written):
     assert normalise_wave(written) == "1"
 
 
-@pytest.mark.parametrize("written, wave", [("Baseline", "baseline"), (" baseline ", "baseline"),
-                                           ("Follow-up", "follow-up"), ("Round 2", "round 2"),
-                                           ("Year  1", "year 1"), ("-1", "-1"), ("1b", "1b"), ("", "")])
-def test_named_waves_are_matched_ignoring_case_and_spacing_only(written, wave):
+@pytest.mark.parametrize("written, wave", [("Baseline", "Baseline"), (" baseline ", "baseline"),
+                                           ("BSL  cohort", "BSL cohort"), ("Round 2", "Round 2"),
+                                           ("Year  1", "Year 1"), ("-1", "-1"), ("1b", "1b"), ("", "")])
+def test_named_waves_keep_their_spelling_and_are_matched_ignoring_case_and_spacing(written, wave):
     assert normalise_wave(written) == wave
+    assert wave_key(written) == wave_key(wave.upper()) == wave.casefold()
+
+
+def test_a_wave_written_several_ways_is_spelt_the_most_common_way_with_capitals_first_on_a_tie():
+    spelling = wave_spellings(["follow-up", "Follow-up", "follow-up", "bsl cohort", "BSL cohort", "1"])
+    assert spelling == {"follow-up": "follow-up", "bsl cohort": "BSL cohort", "1": "1"}
 
 
 def test_normalisers():

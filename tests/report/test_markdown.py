@@ -269,10 +269,11 @@ def test_sector_table_writes_small_p_values_as_the_text_does(reported):
 
 def test_site_fieldwork_table_orders_waves_numerically_and_names_named_waves(reported):
     config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
-    methods = pd.DataFrame({"site": "north", "method": "interview", "wave": ["10", "2", "baseline"],
-                            "count": [1, 2, 3]})
+    methods = pd.DataFrame({"site": "north", "method": "interview", "wave": ["10", "2", "baseline", "BSL cohort"],
+                            "count": [1, 2, 3, 4]})
     table = ReportData(read_tables(reported), methods, config, {}).methods_table("north")
-    assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == ["| Wave 2", "| Wave 10", "| Baseline"]
+    assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == \
+        ["| Wave 2", "| Wave 10", "| Baseline", "| BSL cohort"]
 
 
 def test_saturation_and_cooccurrence_in_the_summaries(reported):
