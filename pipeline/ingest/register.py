@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,12 +337,11 @@ def wave_spellings(waves) -> dict[str, str]:
     written most often; between equally common spellings, the first in sorted
     order, which puts capitals first ("BSL cohort" before "bsl cohort").
 
-    >>> wave_spellings(["baseline", "Baseline", "Baseline", "BSL cohort", "bsl cohort", "2"])
-    {'baseline': 'Baseline', 'bsl cohort': 'BSL cohort', '2': '2'}
+    >>> spelling = wave_spellings(["baseline", "Baseline", "Baseline", "BSL cohort", "bsl cohort", "2"])
+    >>> spelling["baseline"], spelling["bsl cohort"], spelling["2"]
+    ('Baseline', 'BSL cohort', '2')
     """
-    counts: dict[str, dict[str, int]] = {}
-    for wave in waves:
-        spellings = counts.setdefault(wave_key(wave), {})
-        spellings[wave] = spellings.get(wave, 0) + 1
-    return {key: min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
-            for key, spellings in counts.items()}
+    spelling: dict[str, str] = {}
+    for wave, _ in sorted(Counter(waves).items(), key=lambda item: (-item[1], item[0])):
+        spelling.setdefault(wave_key(wave), wave)
+    return spelling
