@@ -15,6 +15,7 @@ so a dot product is a cosine similarity.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -82,7 +83,7 @@ class LoadedModel:
         Short hash of the weights and the configuration files; names the cache.
     model : sentence_transformers.SentenceTransformer or pipeline.onnx_encoder.OnnxEncoder
         The model itself (on the CPU).
-    backend : {"onnx", "torch"}
+    backend : {"onnx", "torch", "torch_bf16"}
         What runs it (``embedding.backend``).
     """
 
@@ -106,7 +107,8 @@ class LoadedModel:
             return self.model.encode_batch(texts)
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                    enabled=self.backend == "torch_bf16"):
             return self.model.encode(texts, batch_size=max(1, len(texts)), show_progress_bar=False,
                                      convert_to_numpy=True, normalize_embeddings=True)
 
@@ -204,11 +206,15 @@ def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
                  "set embedding.model_sha256 to the hash of the model you mean to use",
         )
 
-    return path, actual, _model_key(path, actual)
+    return path, actual, _model_key(path, actual, bf16=embedding_backend(config) == "torch_bf16")
 
 
-def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True) -> str:
+def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True, bf16: bool = False) -> str:
+    """The hash of the weights and the configuration files; the vectors of bfloat16
+    arithmetic, which differ a little from float32's, have keys of their own."""
     key_digest = hashlib.sha256(weights_sha256.encode())
+    if bf16:
+        key_digest.update(b"\0bfloat16")
     names = list(CONFIG_FILES)
     if length_file and not _json_names(path / "sentence_bert_config.json", "max_seq_length"):
         names.append(LENGTH_CONFIG_FILE)
@@ -245,12 +251,38 @@ def earlier_model_keys(config: dict, root: Path) -> list[str]:
     :func:`pipeline.finetune._prune`).
     """
     path, actual, key = verified_model_files(config, root)
-    earlier = _model_key(path, actual, length_file=False)
+    earlier = _model_key(path, actual, length_file=False, bf16=embedding_backend(config) == "torch_bf16")
     return [] if earlier == key else [earlier]
 
 
+# What runs the model (embedding.backend).
+BACKENDS = ("onnx", "torch", "torch_bf16")
+# /proc/cpuinfo flags of native bfloat16 matrix instructions (Intel AMX, AVX-512 BF16).
+BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+@functools.cache
+def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU multiplies bfloat16 matrices natively (Intel AMX or AVX-512 BF16).
+
+    Read from the flags in ``cpuinfo``; False where there is no such file (not Linux).
+    Without these instructions PyTorch emulates bfloat16, which is slower than float32.
+
+    Examples
+    --------
+    >>> native_bf16(Path("/no/such/cpuinfo"))
+    False
+    """
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith("flags") and BF16_CPU_FLAGS & set(line.split(":", 1)[-1].split())
+               for line in text.splitlines())
+
+
 def embedding_backend(config: dict) -> str:
-    """``embedding.backend``: "onnx" (the default) or "torch"."""
+    """``embedding.backend``: "onnx" (the default), "torch" or "torch_bf16"."""
     return str((config.get("embedding") or {}).get("backend") or "onnx")
 
 
@@ -261,7 +293,8 @@ def load_model(config: dict, root: Path) -> LoadedModel:
     for the packaged model, or against ``embedding.model_sha256`` when given.
     With ``embedding.backend: onnx`` (the default) the model runs with ONNX
     Runtime, exported under ``data/processed/cache/onnx/`` the first time (see
-    :mod:`pipeline.onnx_encoder`); only that first export imports torch.
+    :mod:`pipeline.onnx_encoder`); only that first export imports torch. With
+    "torch_bf16" sentence-transformers runs it under bfloat16 autocast.
 
     Parameters
     ----------
@@ -289,6 +322,10 @@ def load_model(config: dict, root: Path) -> LoadedModel:
 
     path, actual, key = verified_model_files(config, root)
     started = time.perf_counter()
+    if backend == "torch_bf16" and not native_bf16():
+        log.warning("embedding.backend is torch_bf16, but this CPU has no native bfloat16 instructions "
+                    "(Intel AMX or AVX-512 BF16), so embedding and fine-tuning are slower than in float32; "
+                    "set embedding.backend to onnx (the default) on this machine")
     if backend == "onnx":
         from pipeline.onnx_encoder import OnnxEncoder, export_dir, export_model, is_exported
 

@@ -8,7 +8,9 @@ include cues, examples; see :func:`pipeline.suggest.code_texts`) and up to
 :data:`MAX_REVIEWED_PER_CODE` segments analysts have coded with it. A batch
 holds one text per code, so no in-batch "negative" shares the anchor's code.
 Training is a plain PyTorch loop over sentence-transformers' own losses (no
-``datasets`` / ``accelerate`` / ``setfit``), seeded.
+``datasets`` / ``accelerate`` / ``setfit``), seeded; with ``embedding.backend:
+torch_bf16`` its forward passes run under bfloat16 autocast, which gives
+another model (the base model's key, and so the hash below, differ).
 
 The fine-tuned model is saved under ``data/processed/cache/finetuned/<hash>``,
 where the hash covers the base model's key, the codebook texts, the reviewed
@@ -115,7 +117,7 @@ def make_pairs(texts: list[str], labels: list[int], negatives: list[tuple[str, i
 
 def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, int]], *, base: str | Path,
               loss: str = "mnrl", per_text: int = 2, batch_size: int = 16, lr: float = 5e-5, seed: int = 0,
-              epochs: int = 1, max_seq_length: int = 128):
+              epochs: int = 1, max_seq_length: int = 128, bf16: bool = False):
     """Fine-tune a fresh copy of the model in ``base``; returns (model, seconds, n_steps).
 
     The training texts are truncated to ``max_seq_length`` word pieces (short
@@ -140,6 +142,10 @@ def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, in
         cosine: same-code and other-code pairs per text; mnrl / triplet: passes over the texts.
     max_seq_length : int
         Word pieces of each training text that are trained on.
+    bf16 : bool
+        Compute the forward pass under bfloat16 autocast (the ``torch_bf16``
+        backend): faster on CPUs with native bfloat16 instructions; the
+        weights and the optimiser stay in float32.
     """
     import torch
 
@@ -214,7 +220,8 @@ def fine_tune(texts: list[str], labels: list[int], negatives: list[tuple[str, in
         else:
             features = [model.preprocess([t for t, _c in batch])]
             target = torch.tensor([c for _t, c in batch])
-        value = objective(features, target)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            value = objective(features, target)
         value.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -299,11 +306,13 @@ def _prune(root: Path, cache_dir: Path, keep: Path) -> None:
     done = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".tmp-") and p != keep]
     for old in sorted(done, key=lambda p: p.stat().st_mtime)[:max(0, len(done) - (CACHE_KEEP - 1))]:
         try:
-            config = fine_tuned_config({}, old)
-            keys = [model_key(config, root), *earlier_model_keys(config, root)]
+            keys = set()
+            for backend in ("onnx", "torch_bf16"):   # its float32 and its bfloat16 vectors
+                config = fine_tuned_config({"embedding": {"backend": backend}}, old)
+                keys |= {model_key(config, root), *earlier_model_keys(config, root)}
         except Exception as error:  # an unreadable model: nothing of it is worth keeping
             log.warning("Could not find the embedding cache of %s (%s)", old.name, error)
-            keys = []
+            keys = set()
         shutil.rmtree(old, ignore_errors=True)
         for key in keys:
             embeddings = cache_file(root, key)
@@ -333,7 +342,7 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     Path
         A sentence-transformers folder.
     """
-    from pipeline.embed import verified_model_files
+    from pipeline.embed import embedding_backend, verified_model_files
     from pipeline.suggest import code_texts
 
     settings = {**FINETUNE_DEFAULTS, **(settings or {})}
@@ -360,7 +369,8 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
         model, seconds, steps = fine_tune(
             train_texts, labels, negatives, base=base_path, loss=settings["loss"],
             per_text=int(settings["passes"]), batch_size=int(settings["batch_size"]), lr=float(settings["lr"]),
-            seed=int(settings["seed"]), max_seq_length=int(settings["max_seq_length"]))
+            seed=int(settings["seed"]), max_seq_length=int(settings["max_seq_length"]),
+            bf16=embedding_backend(config) == "torch_bf16")
         model.save(str(tmp))
     log.info("Fine-tuned the embedding model in %.1f s (%d step(s)) on %d codebook text(s) and %d reviewed "
              "segment(s); saved as %s", seconds, steps, len(texts.texts), len(pairs), key)

@@ -208,7 +208,7 @@ def test_replacing_the_model_files_in_place_re_runs_embed_and_suggest(tmp_path):
     (model / "sentence_bert_config.json").write_text('{"max_seq_length": 16, "do_lower_case": false}')
     run_snakemake(tmp_path, paths.SUGGESTIONS)
     assert embed.embeddings_model_key(tmp_path / paths.EMBEDDINGS) == embed.model_key(
-        {"embedding": {"model_path": "model"}}, tmp_path)
+        {"embedding": {"model_path": "model", "backend": "torch"}}, tmp_path)
     assert "Nothing to be done" in run_snakemake(tmp_path, "-n", paths.SUGGESTIONS).stdout
 
 
@@ -221,7 +221,7 @@ def test_a_default_prompt_is_part_of_the_cache_key(tmp_path):
     config = {"embedding": {"model_path": str(model), "backend": "torch"}}
     before = embed.embed_texts(["Funding was cut by a fifth."], config, tmp_path)
     key = embed.model_key(config, tmp_path)
-    assert key == embed.model_key({}, tmp_path)     # the packaged model's key is unchanged
+    assert key == embed.model_key({"embedding": {"backend": "torch"}}, tmp_path)   # the packaged model's key is unchanged
 
     (model / "config_sentence_transformers.json").write_text(json.dumps(
         {"prompts": {"query": "query: the kettle broke. "}, "default_prompt_name": "query"}))
@@ -231,3 +231,44 @@ def test_a_default_prompt_is_part_of_the_cache_key(tmp_path):
     fresh = embed.load_model(config, tmp_path).encode_batch(["Funding was cut by a fifth."])
     np.testing.assert_allclose(after, fresh, atol=1e-5)
     assert float(before[0] @ after[0]) < 0.99
+
+
+# ------------------------------------------------------------- the bfloat16 backend
+
+CPUINFO = "processor\t: {n}\nmodel name\t: A CPU\nflags\t\t: fpu sse2 avx2 avx512f {extra}\n\n"
+
+
+@pytest.mark.parametrize("extra, native", [("amx_tile amx_bf16", True), ("avx512_bf16", True),
+                                           ("avx512_vnni", False), ("", False)])
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path, extra, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO.format(n=0, extra=extra) + CPUINFO.format(n=1, extra=extra), encoding="utf-8")
+    assert embed.native_bf16(cpuinfo) is native
+
+
+def test_bfloat16_on_a_cpu_without_it_warns_that_float32_is_faster(tmp_path, monkeypatch, caplog):
+    config = {"embedding": {"backend": "torch_bf16"}}
+    for native, warned in ((True, False), (False, True)):
+        monkeypatch.setattr(embed, "native_bf16", lambda native=native: native)
+        embed._LOADED.clear()
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="pipeline.embed"):
+            embed.load_model(config, tmp_path)
+        assert ("no native bfloat16" in caplog.text) is warned
+        assert ("set embedding.backend to onnx" in caplog.text) is warned
+
+
+def test_bfloat16_vectors_are_close_to_float32_but_cached_apart(tmp_path):
+    texts = ["The council's funding for the lunch club ends in March.",
+             "Volunteers now run the befriending calls on Tuesdays."]
+    fp32, bf16 = ({"embedding": {"backend": "torch"}}, {"embedding": {"backend": "torch_bf16"}})
+    exact, close = embed.embed_texts(texts, fp32, tmp_path), embed.embed_texts(texts, bf16, tmp_path)
+    assert np.abs(exact - close).max() > 1e-5                  # computed in bfloat16, not float32
+    assert np.sum(exact * close, axis=1).min() > 0.999
+    np.testing.assert_allclose(np.linalg.norm(close, axis=1), 1.0, atol=1e-5)
+    assert embed.model_key(bf16, tmp_path) != embed.model_key(fp32, tmp_path)
+    assert embed.model_key(fp32, tmp_path) == embed.model_key({"embedding": {"backend": "onnx"}}, tmp_path)
+    for config, vectors in ((fp32, exact), (bf16, close)):
+        cached = embed.read_cache(embed.cache_file(tmp_path, embed.model_key(config, tmp_path)))
+        np.testing.assert_array_equal(cached[embed.text_hash(texts[0])], vectors[0])
+

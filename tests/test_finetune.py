@@ -146,6 +146,31 @@ def test_the_model_used_last_is_the_one_kept_beside_a_new_one(tmp_path):
     assert not b.exists()
 
 
+def test_the_bfloat16_backend_fine_tunes_in_bfloat16_into_a_model_of_its_own(tmp_path):
+    """Trained under bfloat16 autocast: other weights (kept in float32) than float32 training gives, so
+    another cache key; and pruning removes a model's caches under both of its keys."""
+    from safetensors.numpy import load_file
+
+    root = write_codebook_and_segments(tmp_path / "project", CODEBOOK, SEGMENTS)
+    fp32, bf16 = validate_config({}), validate_config({"embedding": {"backend": "torch_bf16"}})
+    exact = finetune.fine_tuned_model_dir(codebook(), [], fp32, root, settings=TINY)
+    close = finetune.fine_tuned_model_dir(codebook(), [], bf16, root, settings=TINY)
+    assert exact != close
+    exact_weights, close_weights = load_file(exact / "model.safetensors"), load_file(close / "model.safetensors")
+    assert {w.dtype for w in close_weights.values()} == {np.dtype("float32")}
+    assert max(float(np.abs(exact_weights[n] - close_weights[n]).max()) for n in exact_weights) > 1e-4
+    texts = [text for _id, _role, text in SEGMENTS]
+    tuned_fp32, tuned_bf16 = finetune.fine_tuned_config(fp32, exact), finetune.fine_tuned_config(bf16, exact)
+    embed_texts(texts, tuned_fp32, root)
+    embed_texts(texts, tuned_bf16, root)
+    caches = [cache_file(root, model_key(c, root)) for c in (tuned_fp32, tuned_bf16)]
+    assert caches[0] != caches[1] and all(c.is_dir() for c in caches)
+    os.utime(exact, (time.time() - 3600,) * 2)
+    for i in range(2):      # two newer models; CACHE_KEEP = 2 keeps the newest two
+        finetune.fine_tuned_model_dir(codebook(), [(f"Brand new text {i}.", "funding")], fp32, root, settings=TINY)
+    assert not exact.exists() and not any(c.exists() for c in caches)
+
+
 def test_a_failed_fine_tune_leaves_no_temp_folder(project, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("interrupted")
