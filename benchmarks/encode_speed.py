@@ -17,7 +17,8 @@ torch's default threads):
 
 Options: ``max_seq_length`` 128, batch sizes 16/32/128, one torch thread,
 int8 dynamic quantisation of the Linear layers (``torch.ao.quantization.quantize_dynamic``;
-no download), and the pipeline's ONNX Runtime backend (``embedding.backend:
+no download), bfloat16 autocast (``embedding.backend: torch_bf16``) with two threads and
+with one, and the pipeline's ONNX Runtime backend (``embedding.backend:
 onnx``, :mod:`pipeline.onnx_encoder`: the model exported to ONNX, fp32) with
 two threads and with one. Encoding bypasses the embedding cache (whose key does
 not know about these options).
@@ -62,19 +63,22 @@ def quantised(model):
 
 
 def options(base, onnx_folder: Path) -> dict:
-    """name -> (model, batch size, max_seq_length, threads or None); an OnnxEncoder is run by ONNX Runtime."""
+    """name -> (model, batch size, max_seq_length, threads or None, bfloat16 autocast); an
+    OnnxEncoder is run by ONNX Runtime."""
     int8 = quantised(base)
     return {
-        "fp32, seq 256, batch 64 (default)": (base, 64, 256, None),
-        "fp32, seq 128": (base, 64, 128, None),
-        "fp32, batch 16": (base, 16, 256, None),
-        "fp32, batch 32": (base, 32, 256, None),
-        "fp32, batch 128": (base, 128, 256, None),
-        "fp32, 1 thread": (base, 64, 256, 1),
-        "int8 dynamic": (int8, 64, 256, None),
-        "int8 dynamic, seq 128": (int8, 64, 128, None),
-        "ONNX Runtime fp32 (`embedding.backend: onnx`)": (onnx_folder, 64, 256, None),
-        "ONNX Runtime fp32, 1 thread": (onnx_folder, 64, 256, 1),
+        "fp32, seq 256, batch 64 (default)": (base, 64, 256, None, False),
+        "fp32, seq 128": (base, 64, 128, None, False),
+        "fp32, batch 16": (base, 16, 256, None, False),
+        "fp32, batch 32": (base, 32, 256, None, False),
+        "fp32, batch 128": (base, 128, 256, None, False),
+        "fp32, 1 thread": (base, 64, 256, 1, False),
+        "int8 dynamic": (int8, 64, 256, None, False),
+        "int8 dynamic, seq 128": (int8, 64, 128, None, False),
+        "bf16 autocast (`embedding.backend: torch_bf16`)": (base, 64, 256, None, True),
+        "bf16 autocast, 1 thread": (base, 64, 256, 1, True),
+        "ONNX Runtime fp32 (`embedding.backend: onnx`)": (onnx_folder, 64, 256, None, False),
+        "ONNX Runtime fp32, 1 thread": (onnx_folder, 64, 256, 1, False),
     }
 
 
@@ -88,7 +92,7 @@ def onnx_encoder(folder: Path, batch_size: int, threads: int | None):
     return lambda texts: encode(loaded, list(texts), batch_size)
 
 
-def encoder(model, batch_size: int, max_seq_length: int, threads: int | None):
+def encoder(model, batch_size: int, max_seq_length: int, threads: int | None, bf16: bool):
     import torch
 
     def encode(texts: list[str]) -> np.ndarray:
@@ -97,7 +101,7 @@ def encoder(model, batch_size: int, max_seq_length: int, threads: int | None):
             torch.set_num_threads(threads)
         model.max_seq_length = max_seq_length
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 return model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
                                     normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
         finally:
@@ -135,9 +139,9 @@ def measure(n_texts: int, repeats: int, scratch: Path) -> dict:
     texts = [maker.segment() for _ in range(n_texts)]
     results = {}
     reference = None
-    for name, (model, batch, length, threads) in options(base, onnx_folder).items():
+    for name, (model, batch, length, threads, bf16) in options(base, onnx_folder).items():
         encode = (onnx_encoder(model, batch, threads) if isinstance(model, Path)
-                  else encoder(model, batch, length, threads))
+                  else encoder(model, batch, length, threads, bf16))
         encode(texts[:batch])                                    # warm-up
         best, best_cpu = float("inf"), float("inf")
         for _ in range(repeats):

@@ -42,6 +42,11 @@ the stricter ratio.
 with the current code (after a change to the later stages), keeping its cold
 run and floor; the entry then records ``reruns_date``.
 
+``--backend torch_bf16`` measures the opt-in bfloat16 backend instead: the
+projects' config names it, the results go to
+``benchmarks/scale_results_torch_bf16.json``, and the distinct texts get a
+third floor, encoded under bfloat16 autocast.
+
 Results are added to ``benchmarks/scale_results.json`` (one entry per size, so
 the 100k run can be done separately); ``--write`` rebuilds the ``## Scale``
 section of BENCHMARKS.md from that file.
@@ -224,7 +229,7 @@ def interview_text(maker: TextMaker, rng: random.Random, pid: str, wave: str, da
 TURNS = 8   # interviewer questions per interview: 8 questions + 8 answers = 16 segments
 
 
-def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
+def make_project(root: Path, n_segments: int, seed: int = 7, backend: str = "onnx") -> dict:
     """Write a synthetic project of about ``n_segments`` segments; returns what was written."""
     import yaml
 
@@ -276,6 +281,8 @@ def make_project(root: Path, n_segments: int, seed: int = 7) -> dict:
                      "id_column": "Response ID", "site_column": "Site", "sector_column": "Sector",
                      "wave": "1", "date": "2025-06-01", "text_columns": SURVEY_QUESTIONS}],
     }
+    if backend != "onnx":   # the default project's config names no backend
+        config["embedding"] = {"backend": backend}
     (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return {"interviews": n_interviews, "survey_responses": n_responses,
             "observations": n_observations, "documents": n_interviews + 1 + n_observations,
@@ -379,23 +386,25 @@ def rule_seconds(text: str) -> dict:
     return seconds
 
 
-def encode_floor(texts: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of SentenceTransformer.encode on ``texts`` alone (model already loaded)."""
+def encode_floor(texts: list[str], bf16: bool = False) -> tuple[float, float]:
+    """Wall and CPU seconds of SentenceTransformer.encode on ``texts`` alone (model already loaded),
+    in float32 (the issue's floor) or under bfloat16 autocast (the ``torch_bf16`` backend's arithmetic)."""
     import torch
 
     from pipeline.embed import load_model
 
     model = load_model({"embedding": {"backend": "torch"}}, REPO).model   # the issue's floor: sentence-transformers
-    model.encode(texts[:64], batch_size=64)                # warm-up
-    started, cpu_started = time.perf_counter(), time.process_time()
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        model.encode(texts[:64], batch_size=64)                # warm-up
+        started, cpu_started = time.perf_counter(), time.process_time()
         model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
                      show_progress_bar=False)
     return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def distinct_floor(result: dict, texts: list[str]) -> None:
-    """Add the floor over the distinct texts only (the workflow encodes each text once) to ``result``."""
+    """Add the floor over the distinct texts only (the workflow encodes each text once) to ``result``;
+    when the workflow embedded in bfloat16, also the same floor in bfloat16."""
     distinct = list(dict.fromkeys(texts))
     floor, _cpu = encode_floor(distinct)
     result["distinct_texts"] = len(distinct)
@@ -403,9 +412,15 @@ def distinct_floor(result: dict, texts: list[str]) -> None:
     result["cold_over_floor_distinct"] = round(result["cold"]["seconds"] / floor, 2)
     print(f"[{result['size']}] floor over {len(distinct)} distinct texts: {floor:.1f} s; "
           f"cold/floor {result['cold_over_floor_distinct']}", flush=True)
+    if result.get("backend") == "torch_bf16":
+        floor, _cpu = encode_floor(distinct, bf16=True)
+        result["floor_distinct_bf16_seconds"] = round(floor, 1)
+        result["cold_over_floor_distinct_bf16"] = round(result["cold"]["seconds"] / floor, 2)
+        print(f"[{result['size']}] bfloat16 floor over the distinct texts: {floor:.1f} s; "
+              f"cold/floor {result['cold_over_floor_distinct_bf16']}", flush=True)
 
 
-def bench(n_segments: int, keep: Path | None) -> dict:
+def bench(n_segments: int, keep: Path | None, backend: str = "onnx") -> dict:
     import pandas as pd
 
     from pipeline import paths
@@ -415,12 +430,12 @@ def bench(n_segments: int, keep: Path | None) -> dict:
     if project.exists():
         shutil.rmtree(project)
     project.mkdir(parents=True)
-    written = make_project(project, n_segments)
+    written = make_project(project, n_segments, backend=backend)
     print(f"[{n_segments}] project written to {project}: {written['interviews']} interviews, "
           f"{written['survey_responses']} survey responses, {written['observations']} observation notes",
           flush=True)
     result = {"size": n_segments, "date": dt.date.today().isoformat(), "machine": machine(),
-              "documents": written["documents"]}
+              "backend": backend, "documents": written["documents"]}
     result["cold"] = run_workflow(project, "cold")
     texts = pd.read_parquet(project / paths.SEGMENTS, columns=["text"])["text"].astype(str).tolist()
     result["segments"] = len(texts)
@@ -537,6 +552,9 @@ def table(results: dict) -> str:
             if name == "cold" and "floor_distinct_seconds" in r:
                 ratio += (f"; distinct texts: {r['cold_over_floor_distinct']} "
                           f"({r['floor_distinct_seconds']} s)")
+            if name == "cold" and "floor_distinct_bf16_seconds" in r:
+                ratio += (f"; distinct texts in bf16: {r['cold_over_floor_distinct_bf16']} "
+                          f"({r['floor_distinct_bf16_seconds']} s)")
             rows.append(f"| {label if name == 'cold' else ''} | {name} | {run['seconds']} s | "
                         f"{run.get('cpu_seconds', '?')} s | "
                         f"{run['peak_rss_mb']:,} MB ({run['peak_single_rss_mb']:,} MB) | {run['jobs']} | "
@@ -558,11 +576,16 @@ def breakdown(results: dict, run: str = "cold") -> str:
 
 
 def write_section(results: dict, notes: str) -> None:
-    any_result = next(iter(results.values()))
+    measured = sorted({(r["machine"], r["date"]) for r in results.values()})
+    where = "; ".join(f"machine: {m}; run {d}"
+                      + ("" if len(measured) == 1 else " (" + ", ".join(
+                          f"{r['segments']:,}" for r in results.values() if (r["machine"], r["date"]) == (m, d))
+                         + " segments)")
+                      for m, d in measured)
     body = (f"{SECTION}\n\nCommands: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 "
             "--keep DIR`, then `--write` (`--again SIZES --keep DIR` re-measures the +1-interview and "
             "no-change runs on kept projects). "
-            f"Machine: {any_result['machine']}; run {any_result['date']}. "
+            f"{where[0].upper()}{where[1:]}. "
             "The conditions of each row are described below the tables.\n\n"
             + table(results) + "\n\nSeconds per rule (from Snakemake's log timestamps, whole seconds; jobs "
             "overlap on 2 cores, so they do not sum to the wall time). The cold run:\n\n" + breakdown(results)
@@ -572,6 +595,9 @@ def write_section(results: dict, notes: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global RESULTS
+    from pipeline.embed import BACKENDS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[],
                         help="target segment counts to run (e.g. 1000 10000 100000)")
@@ -581,9 +607,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="rebuild the ## Scale section of BENCHMARKS.md")
     parser.add_argument("--notes", type=Path, default=None,
                         help="a Markdown file appended to the section (findings, fixes)")
+    parser.add_argument("--backend", default="onnx", choices=BACKENDS,
+                        help="embedding.backend of the generated projects; results of another backend than "
+                             "the default (onnx) are kept in scale_results_<backend>.json")
     args = parser.parse_args(argv)
+    if args.backend != "onnx":
+        RESULTS = RESULTS.with_name(f"scale_results_{args.backend}.json")
+        if args.write:
+            raise SystemExit("--write reports the default backend only; leave out --backend")
     for size in args.sizes:
-        save_result(size, bench(size, args.keep / str(size) if args.keep else None))
+        save_result(size, bench(size, args.keep / str(size) if args.keep else None, args.backend))
     for size in args.again:
         if not args.keep:
             raise SystemExit("--again needs --keep, the folder the projects were kept in")

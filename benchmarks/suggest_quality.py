@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks_md import machine, replace_section  # noqa: E402
 from pipeline import finetune, learn, suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
-from pipeline.embed import embed_texts  # noqa: E402
+from pipeline.embed import BACKENDS, embed_texts  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data"
 SETS = {
@@ -52,6 +52,8 @@ SECTION = "## Suggestion quality"
 # Small talk and meeting logistics that no code applies to (for the threshold table).
 OFF_TOPIC = pd.read_csv(DATA / "off_topic.csv", dtype=str, keep_default_na=False)["text"].tolist()
 TARGETS = {"top1": 0.55, "top3": 0.80, "learned_kappa": 0.65}
+# The configuration every text is embedded with (--backend sets embedding.backend).
+BASE: dict = {"embedding": {"backend": "onnx"}}
 # ------------------------------------------------------------------ scoring
 
 
@@ -59,10 +61,10 @@ def encoder(codebook, root: Path, settings: dict, examples=(), seed: int = 0) ->
     """The config to embed with, as the pipeline makes it: the packaged model, or with
     ``suggest.fine_tune`` one fine-tuned on the codebook and ``examples`` ((text, code) pairs)."""
     if not settings["fine_tune"]:
-        return {}
+        return BASE
     model_dir = finetune.fine_tuned_model_dir(
-        codebook, list(examples), {}, root, settings={"passes": settings["fine_tune_passes"], "seed": seed})
-    return finetune.fine_tuned_config({}, model_dir)
+        codebook, list(examples), BASE, root, settings={"passes": settings["fine_tune_passes"], "seed": seed})
+    return finetune.fine_tuned_config(BASE, model_dir)
 
 
 def fit(codebook, root: Path, settings: dict, config: dict, examples=None):
@@ -75,7 +77,7 @@ def fit(codebook, root: Path, settings: dict, config: dict, examples=None):
 
 def baseline_scores(codebook, vectors: np.ndarray, root: Path) -> np.ndarray:
     """Cosine similarity to "label: definition" (BERTopic-style zero-shot assignment)."""
-    codes = embed_texts([f"{c.label}: {c.definition}" for c in codebook.codes], {}, root)
+    codes = embed_texts([f"{c.label}: {c.definition}" for c in codebook.codes], BASE, root)
     return vectors @ codes.T
 
 
@@ -153,8 +155,8 @@ def evaluate(name: str, root: Path, settings: dict, seeds: list[int]) -> dict:
     gold = np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
     texts = frame["text"].tolist()
     frozen = {**settings, "fine_tune": False}
-    frozen_vectors = embed_texts(texts, {}, root)
-    frozen_model = fit(codebook, root, frozen, {})
+    frozen_vectors = embed_texts(texts, BASE, root)
+    frozen_model = fit(codebook, root, frozen, BASE)
 
     # The pipeline fine-tunes with seed 0; other seeds show how much the result depends on it.
     by_seed, seconds = [], []
@@ -177,7 +179,7 @@ def evaluate(name: str, root: Path, settings: dict, seeds: list[int]) -> dict:
         "baseline": metrics(baseline_scores(codebook, frozen_vectors, root), gold, model.code_ids),
         "threshold": threshold_behaviour(model, vectors, gold, off_topic),
         "threshold_frozen": threshold_behaviour(frozen_model, frozen_vectors, gold,
-                                                embed_texts(OFF_TOPIC, {}, root)),
+                                                embed_texts(OFF_TOPIC, BASE, root)),
         "learning": learning_experiment(codebook, frame, gold, root, settings, seeds),
         "learning_frozen": learning_experiment(codebook, frame, gold, root, frozen, seeds),
         "similarity": segment_similarity(frozen_vectors, gold),
@@ -212,7 +214,7 @@ def _mean(runs: list[dict], key: str) -> float:
 def report(results: list[dict], seeds: list[int], settings: dict) -> str:
     lines = [SECTION, ""]
     lines += [
-        f"Command: `python benchmarks/suggest_quality.py --write` "
+        f"Command: `python benchmarks/suggest_quality.py --backend {BASE['embedding']['backend']} --write` "
         f"(run {dt.date.today().isoformat()}; {machine()}). Model: all-MiniLM-L6-v2 "
         f"(packaged, offline). Settings: the defaults of the `suggest:` config section "
         f"({', '.join(f'{k}={v}' for k, v in settings.items() if k != 'top_k')}).",
@@ -362,7 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the learning experiment")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "suggest_quality",
                         help="folder for the embedding cache")
+    parser.add_argument("--backend", default="onnx", choices=BACKENDS,
+                        help="embedding.backend to embed and fine-tune with (default: onnx, the config's default)")
     args = parser.parse_args(argv)
+    BASE["embedding"]["backend"] = args.backend
     settings = suggest.suggest_settings({})
     seeds = list(range(args.seeds))
     results = [evaluate(name, args.cache, settings, seeds) for name in SETS]
