@@ -155,8 +155,8 @@ def measure(n_texts: int, repeats: int, scratch: Path) -> dict:
         results[name] = {"texts_per_s": round(n_texts / best, 1), "seconds": round(best, 2),
                          "texts_per_cpu_s": round(n_texts / best_cpu, 1),
                          "load_average_1min": round(os.getloadavg()[0], 1),
-                         "cosine_mean": round(float(cosine.mean()), 4),
-                         "cosine_min": round(float(cosine.min()), 4), "quality": quality(encode)}
+                         "cosine_mean": round(float(cosine.mean()), 5),
+                         "cosine_min": round(float(cosine.min()), 5), "quality": quality(encode)}
         print(name, json.dumps(results[name]), flush=True)
     return {"n_texts": n_texts, "repeats": repeats, "mean_chars": round(float(np.mean([len(t) for t in texts]))),
             "machine": machine(), "options": results}
@@ -172,7 +172,7 @@ def table(result: dict) -> str:
         q = r["quality"]
         rows.append(f"| {name} | {r['texts_per_s']} | {r['texts_per_cpu_s']} | "
                     f"{r['texts_per_cpu_s'] / base:.2f}× | {r['load_average_1min']} | "
-                    f"{r['cosine_mean']:.4f} / {r['cosine_min']:.4f} | "
+                    f"{r['cosine_mean']:.5f} / {r['cosine_min']:.5f} | "
                     f"{q['example']['top1']:.2f} / {q['example']['top3']:.2f} | "
                     f"{q['holdout']['top1']:.2f} / {q['holdout']['top3']:.2f} |")
     return "\n".join(rows)

@@ -211,10 +211,16 @@ def _mean(runs: list[dict], key: str) -> float:
     return float(np.mean([m[key] for m in runs]))
 
 
+def backend_option() -> str:
+    """The ``--backend`` option of the command line, when it is not the default."""
+    backend = BASE["embedding"]["backend"]
+    return "" if backend == "onnx" else f" --backend {backend}"
+
+
 def report(results: list[dict], seeds: list[int], settings: dict) -> str:
     lines = [SECTION, ""]
     lines += [
-        f"Command: `python benchmarks/suggest_quality.py --backend {BASE['embedding']['backend']} --write` "
+        f"Command: `python benchmarks/suggest_quality.py{backend_option()} --write` "
         f"(run {dt.date.today().isoformat()}; {machine()}). Model: all-MiniLM-L6-v2 "
         f"(packaged, offline). Settings: the defaults of the `suggest:` config section "
         f"({', '.join(f'{k}={v}' for k, v in settings.items() if k != 'top_k')}).",
