@@ -208,7 +208,7 @@ def test_replacing_the_model_files_in_place_re_runs_embed_and_suggest(tmp_path):
     (model / "sentence_bert_config.json").write_text('{"max_seq_length": 16, "do_lower_case": false}')
     run_snakemake(tmp_path, paths.SUGGESTIONS)
     assert embed.embeddings_model_key(tmp_path / paths.EMBEDDINGS) == embed.model_key(
-        {"embedding": {"model_path": "model", "backend": "torch"}}, tmp_path)
+        {"embedding": {"model_path": "model"}}, tmp_path)
     assert "Nothing to be done" in run_snakemake(tmp_path, "-n", paths.SUGGESTIONS).stdout
 
 
@@ -221,7 +221,7 @@ def test_a_default_prompt_is_part_of_the_cache_key(tmp_path):
     config = {"embedding": {"model_path": str(model), "backend": "torch"}}
     before = embed.embed_texts(["Funding was cut by a fifth."], config, tmp_path)
     key = embed.model_key(config, tmp_path)
-    assert key == embed.model_key({"embedding": {"backend": "torch"}}, tmp_path)   # the packaged model's key is unchanged
+    assert key == embed.model_key({}, tmp_path)     # the packaged model's key is unchanged
 
     (model / "config_sentence_transformers.json").write_text(json.dumps(
         {"prompts": {"query": "query: the kettle broke. "}, "default_prompt_name": "query"}))
@@ -271,4 +271,3 @@ def test_bfloat16_vectors_are_close_to_float32_but_cached_apart(tmp_path):
     for config, vectors in ((fp32, exact), (bf16, close)):
         cached = embed.read_cache(embed.cache_file(tmp_path, embed.model_key(config, tmp_path)))
         np.testing.assert_array_equal(cached[embed.text_hash(texts[0])], vectors[0])
-
