@@ -584,12 +584,11 @@ def breakdown(results: dict, run: str = "cold") -> str:
 
 
 def write_section(results: dict, notes: str) -> None:
-    measured = sorted({(r["machine"], r["date"]) for r in results.values()})
-    where = "; ".join(f"machine: {m}; run {d}"
-                      + ("" if len(measured) == 1 else " (" + ", ".join(
-                          f"{r['segments']:,}" for r in results.values() if (r["machine"], r["date"]) == (m, d))
-                         + " segments)")
-                      for m, d in measured)
+    by_run: dict[tuple[str, str], list[str]] = {}   # (machine, date) -> the sizes measured there and then
+    for r in results.values():
+        by_run.setdefault((r["machine"], r["date"]), []).append(f"{r['segments']:,}")
+    where = "; ".join(f"machine: {m}; run {d}" + (f" ({', '.join(sizes)} segments)" if len(by_run) > 1 else "")
+                      for (m, d), sizes in sorted(by_run.items()))
     body = (f"{SECTION}\n\nCommands: `.venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 "
             "--keep DIR`, then `--write` (`--again SIZES --keep DIR` re-measures the +1-interview and "
             "no-change runs on kept projects). "
