@@ -449,8 +449,8 @@ def bench(n_segments: int, keep: Path | None, backend: str = "onnx") -> dict:
     print(f"[{n_segments}] no change: {result['no_change']['seconds']} s", flush=True)
     result["dry_run_jobs"] = dry_run_jobs(project)
     load_before = os.getloadavg()[1]
-    default = json.loads(DEFAULT_RESULTS.read_text()).get(str(n_segments)) if DEFAULT_RESULTS.exists() else None
-    if backend != "onnx" and default and default["segments"] == len(texts) and "floor_distinct_seconds" in default:
+    default = load_results(DEFAULT_RESULTS).get(str(n_segments)) if backend != "onnx" else None
+    if default and default["segments"] == len(texts) and "floor_distinct_seconds" in default:
         # The same texts (same generator and seed) as the default run, whose float32 floors are kept.
         floor, floor_cpu = default["floor_seconds"], default["floor_cpu_seconds"]
         result["floor_distinct_seconds"] = default["floor_distinct_seconds"]
@@ -533,8 +533,10 @@ def dry_run_jobs(project: Path) -> dict:
 # ------------------------------------------------------------------ report
 
 
-def load_results() -> dict:
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+def load_results(path: Path | None = None) -> dict:
+    """The results file's entries by size (``RESULTS``, that of the backend measured, unless ``path``)."""
+    path = path or RESULTS
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def save_result(size: int, result: dict) -> None:
