@@ -120,9 +120,10 @@ def quality(encode) -> dict:
         codebook = load_codebook(codebook_path)
         frame = pd.read_csv(labelled_path, dtype=str, keep_default_na=False)
         gold = np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
-        vectors = encode(frame["text"].tolist())
+        texts = frame["text"].tolist()
+        vectors = encode(texts)
         model = sq.fit(codebook, REPO, settings, {})   # {}: embed_texts above ignores the config
-        result = sq.metrics(suggest.score(vectors, model), gold, model.code_ids)
+        result = sq.metrics(suggest.score(vectors, texts, model), gold, model.code_ids)
         out[name] = {"top1": result["top1"], "top3": result["top3"]}
     return out
 

@@ -98,10 +98,10 @@ def score_with(model, codebook, texts: suggest.CodeTexts, segments: list[str], s
     if examples_idx is not None:
         examples = learn.TrainingExamples(
             segment_ids=[str(i) for i in examples_idx], code_ids=list(example_codes),
-            vectors=sv[examples_idx], no_code_segment_ids=[],
-            no_code_vectors=np.zeros((0, sv.shape[1]), np.float32))
+            texts=[segments[i] for i in examples_idx], vectors=sv[examples_idx], no_code_segment_ids=[],
+            no_code_texts=[], no_code_vectors=np.zeros((0, sv.shape[1]), np.float32))
     fitted = learn.fit_code_model(texts, tv, ev, bv, examples, settings)
-    full = suggest.score(sv, fitted)
+    full = suggest.score(sv, segments, fitted)
     # A SetFit-style head: logistic regression on codebook texts (+ reviewed segments).
     x = [tv]
     y = [texts.owner]

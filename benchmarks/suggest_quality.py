@@ -98,10 +98,11 @@ def metrics(scores: np.ndarray, gold: np.ndarray, code_ids: list[str]) -> dict:
     }
 
 
-def threshold_behaviour(model, vectors: np.ndarray, gold: np.ndarray, off_topic: np.ndarray) -> dict:
+def threshold_behaviour(model, texts: list[str], vectors: np.ndarray, gold: np.ndarray,
+                        off_topic: np.ndarray) -> dict:
     """How the ``suggested`` flag and the confidence bands behave on rank-1 codes, and on off-topic text."""
-    off = suggest.rank_codes([str(i) for i in range(len(off_topic))], off_topic, model, top_k=1)
-    table = suggest.rank_codes([str(i) for i in range(len(gold))], vectors, model, top_k=3)
+    off = suggest.rank_codes([str(i) for i in range(len(off_topic))], OFF_TOPIC, off_topic, model, top_k=1)
+    table = suggest.rank_codes([str(i) for i in range(len(gold))], texts, vectors, model, top_k=3)
     first = table[table["rank"] == 1].reset_index(drop=True)
     correct = first["code_id"].to_numpy() == np.array(model.code_ids, dtype=object)[gold]
     rows = {}
@@ -127,7 +128,7 @@ def learning_experiment(codebook, frame: pd.DataFrame, gold: np.ndarray, root: P
     index = np.arange(len(frame))
     texts = frame["text"].tolist()
     config = encoder(codebook, root, settings)
-    plain = suggest.score(embed_texts(texts, config, root), fit(codebook, root, settings, config))
+    plain = suggest.score(embed_texts(texts, config, root), texts, fit(codebook, root, settings, config))
     for seed in seeds:
         train, test = train_test_split(index, test_size=0.5, stratify=gold, random_state=seed)
         codes = frame["gold_code"].iloc[train].tolist()
@@ -135,12 +136,14 @@ def learning_experiment(codebook, frame: pd.DataFrame, gold: np.ndarray, root: P
         config = encoder(codebook, root, settings, zip([texts[i] for i in train], codes))
         vectors = embed_texts(texts, config, root)
         examples = learn.TrainingExamples(
-            segment_ids=frame["segment_id"].iloc[train].tolist(), code_ids=codes, vectors=vectors[train],
-            no_code_segment_ids=[], no_code_vectors=np.zeros((0, vectors.shape[1]), np.float32))
+            segment_ids=frame["segment_id"].iloc[train].tolist(), code_ids=codes,
+            texts=[texts[i] for i in train], vectors=vectors[train],
+            no_code_segment_ids=[], no_code_texts=[], no_code_vectors=np.zeros((0, vectors.shape[1]), np.float32))
         model = fit(codebook, root, settings, config, examples)
         results["seconds"].append(time.perf_counter() - started)
         results["n_learned_codes"].append(len(model.learned_codes))
-        results["learned"].append(metrics(suggest.score(vectors[test], model), gold[test], model.code_ids))
+        results["learned"].append(metrics(suggest.score(vectors[test], [texts[i] for i in test], model),
+                                          gold[test], model.code_ids))
         results["codebook_only"].append(metrics(plain[test], gold[test], model.code_ids))
     return results
 
@@ -168,17 +171,18 @@ def evaluate(name: str, root: Path, settings: dict, seeds: list[int]) -> dict:
         seconds.append(time.perf_counter() - started)
         # Embedded now: only the newest fine-tuned models stay in the cache.
         off_topic = embed_texts(OFF_TOPIC, config, root)
-        by_seed.append((metrics(suggest.score(vectors, model), gold, model.code_ids), model, vectors, off_topic))
+        by_seed.append((metrics(suggest.score(vectors, texts, model), gold, model.code_ids), model, vectors,
+                        off_topic))
     ours, model, vectors, off_topic = by_seed[0]
     return {
         "name": name, "codebook": codebook_path.relative_to(REPO),
         "labelled": labelled_path.relative_to(REPO), "n": len(frame),
         "n_codes": len(codebook.codes), "seconds": seconds,
         "ours": ours, "ours_by_seed": [run[0] for run in by_seed],
-        "frozen": metrics(suggest.score(frozen_vectors, frozen_model), gold, model.code_ids),
+        "frozen": metrics(suggest.score(frozen_vectors, texts, frozen_model), gold, model.code_ids),
         "baseline": metrics(baseline_scores(codebook, frozen_vectors, root), gold, model.code_ids),
-        "threshold": threshold_behaviour(model, vectors, gold, off_topic),
-        "threshold_frozen": threshold_behaviour(frozen_model, frozen_vectors, gold,
+        "threshold": threshold_behaviour(model, texts, vectors, gold, off_topic),
+        "threshold_frozen": threshold_behaviour(frozen_model, texts, frozen_vectors, gold,
                                                 embed_texts(OFF_TOPIC, BASE, root)),
         "learning": learning_experiment(codebook, frame, gold, root, settings, seeds),
         "learning_frozen": learning_experiment(codebook, frame, gold, root, frozen, seeds),

@@ -255,11 +255,10 @@ def reviewed_examples(decisions, codebook, segments) -> list[tuple[str, str]]:
     """
     from pipeline import learn
 
-    segment_ids = segments["segment_id"].astype(str).tolist()
-    text_of = dict(zip(segment_ids, segments["text"].fillna("").astype(str)))
-    examples = learn.training_examples(decisions, codebook, segment_ids,
-                                       np.zeros((len(segment_ids), 0), dtype=np.float32))
-    return [(text_of[s], c) for s, c in zip(examples.segment_ids, examples.code_ids)]
+    examples = learn.training_examples(
+        decisions, codebook, segments["segment_id"].astype(str).tolist(),
+        segments["text"].fillna("").astype(str).tolist(), np.zeros((len(segments), 0), dtype=np.float32))
+    return list(zip(examples.texts, examples.code_ids))
 
 
 def capped(pairs: list[tuple[str, str]], per_code: int = MAX_REVIEWED_PER_CODE) -> list[tuple[str, str]]:

@@ -16,8 +16,9 @@ is then forgotten:
   workbook, even one put back into ``data/review/`` later;
 * the caches keep only what the current run uses: embeddings of the current
   segments' and codebook's texts under the current models' keys, the
-  fine-tuned model that ``encoder.json`` names and its ONNX export, and the
-  suggestion model the last suggest run used. The next run is a cache hit.
+  fine-tuned model that ``encoder.json`` names and its ONNX export, the
+  suggestion model the last suggest run used, and its lexical classifier's
+  scores of the current segments. The next run is a cache hit.
 
 Inputs are never touched: the workbooks in ``data/review/`` that still hold a
 forgotten segment are listed (file, sheet, rows) for the user to delete or edit.
@@ -224,7 +225,7 @@ def _needed_text_hashes(config: dict, root: Path, segments: pd.DataFrame) -> set
 
 
 def _unused_caches(config: dict, root: Path, needed: set[str]) -> tuple[dict[str, int], list[Path]]:
-    """Embedding cache entries and cached models the current run does not use."""
+    """Cache entries (embeddings, lexical scores) and cached models the current run does not use."""
     from pipeline.embed import cache_file, read_cache
     from pipeline.finetune import FINETUNED_CACHE
 
@@ -245,8 +246,14 @@ def _unused_caches(config: dict, root: Path, needed: set[str]) -> tuple[dict[str
         if parent.is_dir():
             folders += [p for p in sorted(parent.iterdir())
                         if p.is_dir() and not p.name.startswith(".tmp-") and p.resolve() not in keep]
+    # The last suggest run used (and touched) the newest suggestion model and lexical scores.
     learned = sorted((root / paths.MODEL_CACHE).glob("*.npz"), key=lambda p: p.stat().st_mtime)
-    folders += learned[:-1]   # the last suggest run used (and touched) the newest one
+    folders += learned[:-1]
+    lexical = sorted((p for p in (root / paths.LEXICAL_CACHE).glob("*")
+                      if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    folders += lexical[:-1]
+    if lexical and (unused := len(set(read_cache(lexical[-1])) - needed)):
+        embeddings[_relative(lexical[-1], root)] = unused
     return embeddings, folders
 
 
@@ -331,7 +338,7 @@ def summary(plan: ForgetPlan, root: Path, dry_run: bool) -> str:
     ]
     for name, count in plan.embeddings.items():
         lines.append(f"{verb} {name} (embeddings of a model no longer used)" if count < 0
-                     else f"{verb} {count} embedding(s) of texts no longer in the project from {name}")
+                     else f"{verb} {count} cached vector(s) of texts no longer in the project from {name}")
     for path in plan.folders:
         lines.append(f"{verb} {_relative(path, root)} (a cached model the current run does not use)")
     if not plan.embeddings and not plan.folders:

@@ -17,16 +17,23 @@ analysts review suggestions, their decisions in
   little more than segments of different codes do, made suggestions worse
   that way (see BENCHMARKS.md), while the gated similarity leaves them
   unchanged and still moves text phrased like an analyst's example to its code.
+  The same segments are training texts of the lexical classifier (character
+  n-grams; :func:`pipeline.suggest.lexical_probability`), where they help: a
+  project's own words for a code are often in them and not in the codebook.
 * A segment *rejected* with no code is text to which no code applies. It is a
-  training point of the classifier's "none of the codes" class and joins the
+  training point of both classifiers' "none of the codes" class and joins the
   null distribution that sets each code's automatic threshold, so text like
   the segments analysts rejected scores lower and needs a higher score to count.
 
 The fitted model is cached in ``data/processed/cache/learned/`` as ``.npz``
 (numbers and strings only, never pickle), keyed by a hash of everything it is
-fitted from: the embedded codebook text, the reviewed segments' embeddings and
-codes, and the settings. An unchanged codebook and unchanged decisions load it
-from the cache; any change refits it, which takes a second or two on a CPU.
+fitted from: the codebook text and its embeddings, the reviewed segments'
+texts, embeddings and codes, and the settings. It holds the reviewed segments'
+embeddings and, for the lexical classifier, the 3- to 5-character pieces of
+the words in them, not the texts themselves (``python -m pipeline forget``
+keeps only the model the last run used, which never learned from segments that
+are gone). An unchanged codebook and unchanged decisions load it from the cache;
+any change refits it, which takes a second or two on a CPU.
 """
 
 from __future__ import annotations
@@ -45,14 +52,14 @@ import pandas as pd
 
 from pipeline.atomic import atomic_path
 from pipeline.tables import read_checked
-from pipeline.suggest import (FALLBACK_THRESHOLD, HIGH_CONFIDENCE_QUANTILE, CodeModel, CodeTexts,
-                              classifier_probability, relevance)
+from pipeline.suggest import (BACKGROUND_TEXTS, FALLBACK_THRESHOLD, HIGH_CONFIDENCE_QUANTILE, CodeModel,
+                              CodeTexts, classifier_probability, combined_score, lexical_vectoriser)
 
 log = logging.getLogger(__name__)
 
 DECISION_COLUMNS_USED = ["segment_id", "decision", "code_id", "orphaned"]
-# Inverse regularisation strength of the logistic regression. The inputs are
-# unit vectors, so one value suits any codebook.
+# Inverse regularisation strength of the logistic regressions. Their inputs are
+# unit vectors (embeddings, and TF-IDF rows), so one value suits any codebook.
 CLASSIFIER_C = 10.0
 # Folds for cross-fitting the classifier when scoring the null texts.
 NULL_FOLDS = 5
@@ -71,17 +78,21 @@ class TrainingExamples:
         One per example; a segment coded with two codes appears twice.
     code_ids : list of str
         The (live) code of each example.
+    texts : list of str
+        The segment's text of each example.
     vectors : numpy.ndarray
         ``(len(segment_ids), dim)`` embeddings.
-    no_code_segment_ids : list of str
-        Segments rejected with no code (and coded by nobody).
+    no_code_segment_ids, no_code_texts : list of str
+        Segments rejected with no code (and coded by nobody), and their texts.
     no_code_vectors : numpy.ndarray
     """
 
     segment_ids: list[str]
     code_ids: list[str]
+    texts: list[str]
     vectors: np.ndarray
     no_code_segment_ids: list[str]
+    no_code_texts: list[str]
     no_code_vectors: np.ndarray
 
     def counts(self) -> dict[str, int]:
@@ -120,9 +131,9 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str],
+def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str], segment_texts: list[str],
                       segment_vectors: np.ndarray) -> TrainingExamples:
-    """Turn decisions into labelled examples, using the current segments' embeddings.
+    """Turn decisions into labelled examples, using the current segments' texts and embeddings.
 
     Orphaned decisions, decisions on segments without an embedding and codes
     that are no longer in the codebook (aliases resolve to their live code) are
@@ -133,8 +144,8 @@ def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str],
     decisions : pandas.DataFrame
         As returned by :func:`read_decisions`.
     codebook : pipeline.codebook.Codebook
-    segment_ids : list of str
-        The segments whose embeddings are ``segment_vectors``.
+    segment_ids, segment_texts : list of str
+        The segments whose embeddings are ``segment_vectors``, and their texts.
     segment_vectors : numpy.ndarray
 
     Returns
@@ -161,9 +172,11 @@ def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str],
     return TrainingExamples(
         segment_ids=[s for s, _c in pairs],
         code_ids=[c for _s, c in pairs],
+        texts=[segment_texts[row_of[s]] for s, _c in pairs],
         vectors=(segment_vectors[[row_of[s] for s, _c in pairs]] if pairs
                  else np.zeros((0, dim), dtype=np.float32)),
         no_code_segment_ids=no_code,
+        no_code_texts=[segment_texts[row_of[s]] for s in no_code],
         no_code_vectors=(segment_vectors[[row_of[s] for s in no_code]] if no_code
                          else np.zeros((0, dim), dtype=np.float32)),
     )
@@ -172,8 +185,8 @@ def training_examples(decisions: pd.DataFrame, codebook, segment_ids: list[str],
 # -------------------------------------------------------------------- fitting
 
 
-def _fit_classifier(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression; classes absent from ``y`` get a very low intercept."""
+def _fit_classifier(x, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression (``x`` dense or sparse); classes absent from ``y`` get a very low intercept."""
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
@@ -193,13 +206,45 @@ def _fit_classifier(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.nd
     return coef, intercept
 
 
+def _fit_lexical(texts: list[str], y: np.ndarray, n_classes: int) -> dict:
+    """The lexical classifier's fields of :class:`~pipeline.suggest.CodeModel`, fitted on ``texts``."""
+    vectoriser = lexical_vectoriser()
+    features = vectoriser.fit_transform(texts)
+    coef, intercept = _fit_classifier(features, y, n_classes)
+    return {"lexical_vocabulary": vectoriser.get_feature_names_out().tolist(),
+            "lexical_idf": vectoriser.idf_.astype(np.float64),
+            "lexical_coef": coef.astype(np.float32), "lexical_intercept": intercept}
+
+
+def _fold_of(n: int) -> np.ndarray:
+    """The cross-fitting fold of each of ``n`` points."""
+    return np.random.default_rng(SEED).permutation(n) % NULL_FOLDS
+
+
+def _cross_fitted_lexical(model: CodeModel, texts: list[str], y: np.ndarray) -> np.ndarray:
+    """The lexical probability of every training text from a classifier fitted without its fold."""
+    from pipeline.suggest import lexical_probability
+
+    out = np.zeros((len(texts), model.n_codes))
+    fold = _fold_of(len(texts))
+    for k in range(NULL_FOLDS):
+        held_out = np.flatnonzero(fold == k)
+        if not len(held_out):
+            continue
+        kept = np.flatnonzero(fold != k)
+        fitted = _fit_lexical([texts[i] for i in kept], y[kept], model.n_codes + 1)
+        out[held_out] = lexical_probability([texts[i] for i in held_out], CodeModel(**{**model.__dict__, **fitted}))
+    return out
+
+
 # Quantile of the similarities between segments of different codes that a
 # segment must exceed for a reviewed segment's code to gain anything.
 REVIEWED_GATE_QUANTILE = 0.99
 
 
 def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background: int,
-                   extra: np.ndarray, extra_owner: np.ndarray, quantile: float) -> None:
+                   extra: np.ndarray, extra_owner: np.ndarray, quantile: float,
+                   lexical: np.ndarray | None = None) -> None:
     """Set each code's automatic thresholds from text that is not about it.
 
     Parameters
@@ -212,25 +257,26 @@ def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background:
     extra, extra_owner : numpy.ndarray
         Reviewed segments and their codes (not trained on by the classifier).
     quantile : float
+    lexical : numpy.ndarray, optional
+        The lexical probabilities of the points of ``x``, then of ``extra``,
+        cross-fitted (see :func:`_cross_fitted_lexical`); None without a
+        lexical classifier.
 
     Notes
     -----
     The classifier's training points are scored with the classifier
     cross-fitted (``NULL_FOLDS`` folds), so that no point is scored by a
-    classifier trained on it. ``threshold`` is the higher of two floors: the
+    classifier trained on it; the same goes for the lexical classifier. ``threshold`` is the higher of two floors: the
     ``quantile`` of the code's scores on in-domain text about something else
     (other codes' texts and reviewed segments, and segments analysts coded with
     no code), and the same quantile of its scores on the background sentences.
     ``high_threshold`` uses the 0.99 quantile of the in-domain text (and at
     least ``threshold``).
     """
-    from pipeline.suggest import reviewed_similarity, score
-
     n_codes = model.n_codes
-    scores = relevance(x, model)
+    probability = np.full((len(x), n_codes), 1.0 / n_codes)
     if model.classifier_weight and model.coef.size:
-        probability = np.zeros((len(x), n_codes))
-        fold = np.random.default_rng(SEED).permutation(len(x)) % NULL_FOLDS
+        fold = _fold_of(len(x))
         for k in range(NULL_FOLDS):
             held_out = fold == k
             if not held_out.any():
@@ -238,13 +284,14 @@ def set_thresholds(model: CodeModel, x: np.ndarray, y: np.ndarray, n_background:
             coef, intercept = _fit_classifier(x[~held_out], y[~held_out], n_codes + 1)
             fold_model = CodeModel(**{**model.__dict__, "coef": coef, "intercept": intercept})
             probability[held_out] = classifier_probability(x[held_out], fold_model)
-        scores = scores + model.classifier_weight * (probability - 1.0 / n_codes)
-    if model.reviewed_weight and len(model.reviewed):
-        scores = scores + model.reviewed_weight * reviewed_similarity(x, model)
+    if lexical is None:
+        lexical = np.full((len(x) + len(extra), n_codes), 1.0 / n_codes)
+    scores = combined_score(x, model, probability, lexical[:len(x)])
     is_background = np.zeros(len(x), dtype=bool)
     if n_background:
         is_background[-n_background:] = True
-    extra_scores = score(extra, model) if len(extra) else np.zeros((0, n_codes))
+    extra_scores = (combined_score(extra, model, classifier_probability(extra, model), lexical[len(x):])
+                    if len(extra) else np.zeros((0, n_codes)))
     for code in range(n_codes):
         in_domain = np.concatenate([scores[(y != code) & ~is_background, code],
                                     extra_scores[extra_owner != code, code]])
@@ -311,6 +358,7 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
     learned_codes: list[str] = []
     reviewed = np.zeros((0, dim), dtype=np.float32)
     reviewed_owner = np.zeros(0, dtype=np.int64)
+    reviewed_texts: list[str] = []
     gate = 1.0
     if examples is not None and examples.code_ids:
         counts = examples.counts()
@@ -321,13 +369,22 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
             reviewed = examples.vectors[use].astype(np.float32)
             reviewed_owner = np.array([index_of[c] for c in np.array(examples.code_ids, dtype=object)[use]],
                                       dtype=np.int64)
+            reviewed_texts = [t for t, used in zip(examples.texts, use) if used]
             gate = reviewed_gate(examples, prototypes, owner, index_of)
     no_code = (examples.no_code_vectors.astype(np.float32).reshape(-1, dim) if examples is not None
                else np.zeros((0, dim), dtype=np.float32))
     background = (np.asarray(background_vectors, dtype=np.float32).reshape(-1, dim)
                   if background_vectors is not None else np.zeros((0, dim), dtype=np.float32))
+    if len(background) not in (0, len(BACKGROUND_TEXTS)):
+        raise ValueError(f"{len(background)} background vectors for {len(BACKGROUND_TEXTS)} background texts")
     x = np.vstack([prototypes, no_code, background])
     y = np.concatenate([owner, np.full(len(no_code) + len(background), none)]).astype(np.int64)
+    # The lexical classifier's training texts: those of x, then the reviewed segments.
+    lexical_texts = (texts.texts + (examples.no_code_texts if examples is not None else [])
+                     + list(BACKGROUND_TEXTS)[:len(background)] + reviewed_texts)
+    lexical_y = np.concatenate([y, reviewed_owner])
+    lexical_weight = float(settings["lexical_weight"])
+    lexical = _fit_lexical(lexical_texts, lexical_y, n_codes + 1) if lexical_weight else {}
 
     coef, intercept = _fit_classifier(x.astype(np.float64), y, n_codes + 1)
     model = CodeModel(
@@ -342,9 +399,11 @@ def fit_code_model(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors: 
         class_counts=np.bincount(y, minlength=n_codes + 1).astype(np.float64),
         learned_codes=learned_codes, reviewed=reviewed, reviewed_owner=reviewed_owner,
         reviewed_gate=gate, reviewed_weight=float(settings["reviewed_weight"]),
+        lexical_weight=lexical_weight, **lexical,
     )
     set_thresholds(model, x.astype(np.float64), y, len(background), reviewed, reviewed_owner,
-                   float(settings["auto_threshold_quantile"]))
+                   float(settings["auto_threshold_quantile"]),
+                   _cross_fitted_lexical(model, lexical_texts, lexical_y) if lexical else None)
     return model
 
 
@@ -357,18 +416,18 @@ def model_cache_key(texts: CodeTexts, text_vectors: np.ndarray, exclude_vectors:
     """Hash of everything :func:`fit_code_model` depends on."""
     digest = hashlib.sha256()
     used = {k: settings[k] for k in ("exclude_weight", "classifier_weight", "min_examples_to_learn",
-                                     "auto_threshold_quantile", "reviewed_weight")}
+                                     "auto_threshold_quantile", "reviewed_weight", "lexical_weight")}
     digest.update(json.dumps({"model": model_key, "codes": texts.code_ids, "labels": texts.labels,
                               "texts": texts.texts, "owner": texts.owner.tolist(),
                               "excludes": texts.exclude_texts,
                               "exclude_owner": texts.exclude_owner.tolist(), "settings": used,
-                              "version": 4}, sort_keys=True).encode())
+                              "version": 5}, sort_keys=True).encode())
     for array in (text_vectors, exclude_vectors,
                   background_vectors if background_vectors is not None else np.zeros(0)):
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
     if examples is not None:
-        digest.update(json.dumps([examples.segment_ids, examples.code_ids,
-                                  examples.no_code_segment_ids]).encode())
+        digest.update(json.dumps([examples.segment_ids, examples.code_ids, examples.texts,
+                                  examples.no_code_segment_ids, examples.no_code_texts]).encode())
         for array in (examples.vectors, examples.no_code_vectors):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
     return digest.hexdigest()[:24]
@@ -378,12 +437,14 @@ def save_code_model(path: Path, model: CodeModel) -> None:
     """Write ``model`` as ``.npz`` (no pickled objects), atomically."""
     arrays = {name: getattr(model, name) for name in (
         "prototypes", "prototype_owner", "excludes", "exclude_owner", "coef", "intercept",
-        "threshold", "high_threshold", "reviewed", "reviewed_owner", "class_counts")}
+        "threshold", "high_threshold", "reviewed", "reviewed_owner", "class_counts",
+        "lexical_idf", "lexical_coef", "lexical_intercept")}
     arrays["code_ids"] = np.array(model.code_ids, dtype=str)
     arrays["labels"] = np.array(model.labels, dtype=str)
     arrays["learned_codes"] = np.array(model.learned_codes, dtype=str)
+    arrays["lexical_vocabulary"] = np.array(model.lexical_vocabulary, dtype=str)
     arrays["weights"] = np.array([model.exclude_weight, model.classifier_weight,
-                                  model.reviewed_weight, model.reviewed_gate])
+                                  model.reviewed_weight, model.reviewed_gate, model.lexical_weight])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
@@ -402,6 +463,9 @@ def load_code_model(path: Path) -> CodeModel:
             class_counts=data["class_counts"], learned_codes=data["learned_codes"].tolist(),
             reviewed=data["reviewed"], reviewed_owner=data["reviewed_owner"],
             reviewed_weight=float(data["weights"][2]), reviewed_gate=float(data["weights"][3]),
+            lexical_vocabulary=data["lexical_vocabulary"].tolist(), lexical_idf=data["lexical_idf"],
+            lexical_coef=data["lexical_coef"], lexical_intercept=data["lexical_intercept"],
+            lexical_weight=float(data["weights"][4]),
         )
 
 

@@ -33,6 +33,8 @@ DECISIONS = f"{PROCESSED}/decisions.parquet"
 DECISIONS_AUDIT = f"{PROCESSED}/decisions_audit.csv"
 CODED_SEGMENTS = f"{PROCESSED}/coded_segments.parquet"
 MODEL_CACHE = f"{PROCESSED}/cache/learned"
+# The lexical classifier's probabilities of scored texts, one folder per classifier.
+LEXICAL_CACHE = f"{PROCESSED}/cache/lexical"
 ANONYMISATION_LOG = f"{PROCESSED}/anonymisation_log.csv"
 # Segment IDs (hashes, no text) that `python -m pipeline forget` removed because their
 # participant withdrew; the review import never imports a decision on them again.

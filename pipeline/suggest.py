@@ -27,6 +27,15 @@ the code's *prototypes*. Three signals are combined:
     rejected with no code, so that it does not push off-topic text towards
     whichever code is least unlike it.
 
+``lexical``
+    A second logistic regression over the same classes, on the segment's
+    character n-grams (3 to 5 characters within words, TF-IDF weighted)
+    instead of its embedding, trained on the codebook texts, the background
+    sentences and, once a code has ``suggest.min_examples_to_learn`` of them,
+    the segments analysts coded with it. It catches a project's own words for
+    a code (a programme's name for its fund, a local term for a service) and
+    their inflections, which an embedding trained on general English may
+    place far from the codebook's wording.
 ``reviewed``
     Once a code has ``suggest.min_examples_to_learn`` segments that analysts
     accepted or changed to it (see :mod:`pipeline.learn`), a segment phrased
@@ -35,10 +44,10 @@ the code's *prototypes*. Three signals are combined:
     :func:`reviewed_similarity`). The codebook text keeps counting in full.
 
 ``score = relevance + classifier_weight * (p(code) - 1 / n_codes)
-+ reviewed_weight * reviewed``. It is in cosine units: off-topic text scores
-low for every code, because the classifier part is at most
-``classifier_weight`` and the reviewed part is zero unless the text is close
-to an analyst's example.
++ lexical_weight * (p_lexical(code) - 1 / n_codes) + reviewed_weight * reviewed``.
+It is in cosine units: off-topic text scores low for every code, because the
+two classifier parts are at most their weights and the reviewed part is zero
+unless the text is close to an analyst's example.
 
 Threshold and confidence
 ------------------------
@@ -49,8 +58,8 @@ having no code (in-domain text about something else). The threshold is the ``aut
 (0.9) of the code's scores on that text, or the same quantile of its scores
 on the background sentences if that is higher (in a codebook whose codes are
 far apart, text about other codes alone would let small talk through). The
-classifier part of these scores is cross-fitted, so that it never scores
-text it was trained on. A suggestion is ``suggested`` when its score reaches the
+two classifier parts of these scores are cross-fitted, so that they never
+score text they were trained on. A suggestion is ``suggested`` when its score reaches the
 threshold and "none of the codes" is not the classifier's most likely class
 once each class's probability is divided by its share of the training texts
 (:func:`none_is_likeliest`, so that a codebook's size does not decide it),
@@ -72,8 +81,10 @@ second codebook from another domain with the same settings.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +106,7 @@ DEFAULTS = {
     "classifier_weight": 0.5,
     "min_examples_to_learn": 3,
     "reviewed_weight": 0.5,
+    "lexical_weight": 1.0,
     "fine_tune": True,
     "fine_tune_passes": 3,
 }
@@ -102,9 +114,14 @@ DEFAULTS = {
 PROTOTYPE_TEMPERATURE = 0.1
 # Quantile of the null distribution above which a suggestion is "high" confidence.
 HIGH_CONFIDENCE_QUANTILE = 0.99
+# The lexical classifier's features: TF-IDF of 3- to 5-character n-grams
+# within words (sublinear term frequency).
+LEXICAL_NGRAMS = (3, 5)
 # Used for "auto" when the codebook has a single code, so there is no null text.
 FALLBACK_THRESHOLD = 0.35
 CONFIDENCE_BANDS = ("high", "medium", "low")
+# How many lexical classifiers' caches of scored texts are kept (older ones are removed).
+LEXICAL_CACHE_KEEP = 3
 
 # Everyday sentences about nothing a programme evaluation codes: the training
 # text of the classifier's "none of the codes" class and a floor under each
@@ -264,6 +281,14 @@ class CodeModel:
     reviewed_gate : float
         Similarity to a reviewed segment that counts for nothing (see :func:`reviewed_similarity`).
     reviewed_weight : float
+    lexical_vocabulary : list of str
+        The lexical classifier's character n-grams (see :func:`lexical_probability`).
+    lexical_idf : numpy.ndarray
+        Their inverse document frequencies.
+    lexical_coef, lexical_intercept : numpy.ndarray
+        The lexical classifier, ``(n_codes + 1, n_ngrams)`` and ``(n_codes + 1,)``,
+        classes as in ``coef``. Empty arrays disable it.
+    lexical_weight : float
     """
 
     code_ids: list[str]
@@ -284,6 +309,11 @@ class CodeModel:
     reviewed_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     reviewed_gate: float = 1.0
     reviewed_weight: float = 0.0
+    lexical_vocabulary: list[str] = field(default_factory=list)
+    lexical_idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lexical_coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    lexical_intercept: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lexical_weight: float = 0.0
 
     @property
     def n_codes(self) -> int:
@@ -352,6 +382,76 @@ def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     return probability[:, :model.n_codes]
 
 
+def lexical_vectoriser(vocabulary: list[str] | None = None, idf: np.ndarray | None = None):
+    """The lexical classifier's TF-IDF vectoriser: unfitted, or fixed to a fitted ``vocabulary`` and ``idf``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=LEXICAL_NGRAMS, sublinear_tf=True, dtype=np.float32,
+        vocabulary={term: i for i, term in enumerate(vocabulary)} if vocabulary is not None else None)
+    if idf is not None:
+        vectoriser.idf_ = idf
+    return vectoriser
+
+
+def lexical_key(model: CodeModel) -> str:
+    """A hash of the lexical classifier: the name of its cache of scored texts."""
+    digest = hashlib.sha256("\0".join(model.lexical_vocabulary).encode())
+    for array in (model.lexical_idf, model.lexical_coef, model.lexical_intercept):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def _lexical_logits(texts: list[str], model: CodeModel) -> np.ndarray:
+    features = lexical_vectoriser(model.lexical_vocabulary, model.lexical_idf).transform(texts)
+    logits = np.asarray(features @ model.lexical_coef.T, dtype=np.float64) + model.lexical_intercept
+    logits -= logits.max(axis=1, keepdims=True)
+    probability = np.exp(logits)
+    probability /= probability.sum(axis=1, keepdims=True)
+    return probability[:, :model.n_codes]
+
+
+def lexical_probability(texts: list[str], model: CodeModel, cache_dir: Path | None = None) -> np.ndarray:
+    """The lexical classifier's probability of each code for each text.
+
+    Parameters
+    ----------
+    texts : list of str
+    model : CodeModel
+    cache_dir : Path, optional
+        Usually ``root / paths.LEXICAL_CACHE``. The probabilities are kept in a
+        folder of it named by :func:`lexical_key`, by text hash (the format of
+        the embedding cache), so a re-run scores only new texts; the
+        :data:`LEXICAL_CACHE_KEEP` most recently used folders are kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(texts), n_codes)``, as :func:`classifier_probability`; ``1 / n_codes``
+        everywhere when the model has no lexical classifier.
+    """
+    if not model.lexical_vocabulary or not model.lexical_weight:
+        return np.full((len(texts), model.n_codes), 1.0 / max(model.n_codes, 1))
+    if cache_dir is None or not texts:
+        return _lexical_logits(list(texts), model)
+    from pipeline.embed import read_cache, text_hash, write_cache
+
+    folder = Path(cache_dir) / lexical_key(model)
+    cached = read_cache(folder)
+    hashes = [text_hash(t) for t in texts]
+    missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
+    if missing:
+        new = dict(zip(missing, _lexical_logits(list(missing.values()), model).astype(np.float32)))
+        write_cache(folder, new)
+        cached.update(new)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.touch()   # now the most recently used
+    for old in sorted((p for p in Path(cache_dir).iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime)[:-LEXICAL_CACHE_KEEP]:
+        shutil.rmtree(old, ignore_errors=True)
+    return np.stack([cached[h] for h in hashes]).astype(np.float64)
+
+
 def none_is_likeliest(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     """Whether "none of the codes" is the classifier's most likely class for each segment.
 
@@ -390,21 +490,43 @@ def reviewed_similarity(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     return np.nan_to_num(np.maximum(best - gate, 0.0) / (1.0 - gate), nan=0.0)
 
 
-def score(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
+def score(vectors: np.ndarray, texts: list[str], model: CodeModel,
+          lexical_cache: Path | None = None) -> np.ndarray:
     """The suggestion score of every code for every segment.
 
     ``relevance + classifier_weight * (p(code) - 1 / n_codes)
+    + lexical_weight * (p_lexical(code) - 1 / n_codes)
     + reviewed_weight * reviewed_similarity``; see the module docstring.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        ``(n, dim)`` unit vectors of the segments.
+    texts : list of str
+        Their texts, for the lexical classifier.
+    model : CodeModel
+    lexical_cache : Path, optional
+        See :func:`lexical_probability`.
 
     Returns
     -------
     numpy.ndarray
         ``(n, n_codes)``; higher is a better fit.
     """
+    if len(texts) != len(vectors):
+        raise ValueError(f"{len(texts)} text(s) for {len(vectors)} vector(s)")
+    return combined_score(vectors, model, classifier_probability(vectors, model),
+                          lexical_probability(list(texts), model, lexical_cache))
+
+
+def combined_score(vectors: np.ndarray, model: CodeModel, probability: np.ndarray,
+                   lexical: np.ndarray) -> np.ndarray:
+    """:func:`score` from the two classifiers' probabilities (cross-fitted ones, for the thresholds)."""
     scores = relevance(vectors, model)
     if model.classifier_weight:
-        probability = classifier_probability(vectors, model)
         scores = scores + model.classifier_weight * (probability - 1.0 / model.n_codes)
+    if model.lexical_weight and model.lexical_vocabulary:
+        scores = scores + model.lexical_weight * (lexical - 1.0 / model.n_codes)
     if model.reviewed_weight and len(model.reviewed):
         scores = scores + model.reviewed_weight * reviewed_similarity(vectors, model)
     return scores
@@ -417,19 +539,22 @@ def confidence_band(scores: np.ndarray, threshold: np.ndarray, high_threshold: n
     return bands
 
 
-def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, top_k: int = 3,
-               threshold: float | str = "auto") -> pd.DataFrame:
+def rank_codes(segment_ids: list[str], texts: list[str], vectors: np.ndarray, model: CodeModel,
+               top_k: int = 3, threshold: float | str = "auto",
+               lexical_cache: Path | None = None) -> pd.DataFrame:
     """The top ``top_k`` codes for each segment, as a tidy table.
 
     Parameters
     ----------
-    segment_ids : list of str
+    segment_ids, texts : list of str
     vectors : numpy.ndarray
         ``(len(segment_ids), dim)`` unit vectors.
     model : CodeModel
     top_k : int
     threshold : "auto" or float
         "auto" uses the model's per-code thresholds; a number applies to every code.
+    lexical_cache : Path, optional
+        See :func:`lexical_probability`.
 
     Returns
     -------
@@ -440,7 +565,7 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
 
     Examples
     --------
-    >>> table = rank_codes(["s1"], vectors, model, top_k=3)    # doctest: +SKIP
+    >>> table = rank_codes(["s1"], ["Our grant was cut."], vectors, model)   # doctest: +SKIP
     >>> table["rank"].tolist()                                   # doctest: +SKIP
     [1, 2, 3]
     """
@@ -449,7 +574,7 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
     if n == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             SUGGESTION_COLUMNS, ("string", "string", "int64", "float64", "string", "bool"))})
-    scores = score(vectors, model)
+    scores = score(vectors, texts, model, lexical_cache)
     # Ties (rare) are broken by codebook order, so the table is reproducible.
     order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
     # Rounded as written, so that "suggested" agrees with the score a reader sees.
@@ -480,12 +605,13 @@ def rank_codes(segment_ids: list[str], vectors: np.ndarray, model: CodeModel, to
 
 
 def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] | None = None,
+                     segment_texts: list[str] | None = None,
                      segment_vectors: np.ndarray | None = None) -> CodeModel:
     """Fit (or load from the cache) the code model for ``codebook``.
 
     Reviewed segments in ``data/processed/decisions.parquet`` are used when
-    ``segment_ids`` and ``segment_vectors`` (the embeddings of the current
-    segments) are given; see :mod:`pipeline.learn`.
+    ``segment_ids``, ``segment_texts`` and ``segment_vectors`` (the current
+    segments and their embeddings) are given; see :mod:`pipeline.learn`.
     """
     from pipeline import learn
     from pipeline.embed import embed_texts, model_key
@@ -499,9 +625,9 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
     exclude_vectors = vectors[n_texts:n_texts + n_excludes]
     background_vectors = vectors[n_texts + n_excludes:]
     examples = None
-    if segment_ids is not None and segment_vectors is not None:
+    if segment_ids is not None and segment_texts is not None and segment_vectors is not None:
         decisions = learn.read_decisions(Path(root) / paths.DECISIONS)
-        examples = learn.training_examples(decisions, codebook, segment_ids, segment_vectors)
+        examples = learn.training_examples(decisions, codebook, segment_ids, segment_texts, segment_vectors)
     return learn.cached_code_model(
         texts, text_vectors, exclude_vectors, background_vectors, examples, settings,
         cache_dir=Path(root) / paths.MODEL_CACHE, model_key=model_key(config, root),
@@ -571,10 +697,13 @@ def run_suggest(config: dict, root: Path) -> None:
     if made_by and made_by != model_key(model_config, root):
         raise InputError("the embeddings were made with another model than the one configured now",
                          file=root / paths.EMBEDDINGS, hint="re-run the embed stage")
-    model = build_code_model(codebook, model_config, root, segment_ids, segment_vectors)
+    segment_texts = segments["text"].astype(str).tolist()
+    model = build_code_model(codebook, model_config, root, segment_ids, segment_texts, segment_vectors)
     coded = _non_interviewer(segments).to_numpy()
-    table = rank_codes([s for s, keep in zip(segment_ids, coded) if keep], segment_vectors[coded],
-                       model, top_k=int(settings["top_k"]), threshold=settings["threshold"])
+    table = rank_codes([s for s, keep in zip(segment_ids, coded) if keep],
+                       [t for t, keep in zip(segment_texts, coded) if keep], segment_vectors[coded],
+                       model, top_k=int(settings["top_k"]), threshold=settings["threshold"],
+                       lexical_cache=root / paths.LEXICAL_CACHE)
     write_parquet(root / paths.SUGGESTIONS, table)
     labels = dict(zip(model.code_ids, model.labels))
     readable = table.assign(code_label=table["code_id"].map(labels))

@@ -45,9 +45,10 @@ def code_rows(issued, returned, segment_ids) -> None:
     workbook.save(returned)
 
 
-def every_cached_hash(project) -> set[str]:
-    cache = project / paths.EMBEDDING_CACHE
-    return {h for folder in cache.iterdir() if folder.is_dir() for h in read_cache(folder)}
+def every_cached_hash(project, caches=(paths.EMBEDDING_CACHE, paths.LEXICAL_CACHE)) -> set[str]:
+    """Text hashes in the embedding caches and the lexical classifier's caches of scores."""
+    return {h for cache in caches for folder in (project / cache).iterdir() if folder.is_dir()
+            for h in read_cache(folder)}
 
 
 def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(example_run, tmp_path, capsys):
@@ -70,6 +71,7 @@ def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(ex
     withdrawn_ids = set(theirs["segment_id"])
     withdrawn_hashes = {text_hash(t) for t in segments.loc[segments["participant_id"] == WITHDRAWN_PARTICIPANT, "text"]}
     assert withdrawn_hashes & every_cached_hash(project)           # the caches only grow
+    assert withdrawn_hashes & every_cached_hash(project, [paths.LEXICAL_CACHE])
     outputs = {name: pd.read_parquet(project / name)
                for name in (paths.EMBEDDINGS, paths.SUGGESTIONS, paths.CODED_SEGMENTS)}
     returned_bytes = returned.read_bytes()

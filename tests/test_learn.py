@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -98,9 +99,12 @@ def codebook():
     return codebook_from_data(CODEBOOK, "codebook.yaml")
 
 
+TEXTS = [t for _s, t in SEGMENTS]
+
+
 def segment_vectors(root: Path) -> tuple[list[str], np.ndarray]:
     ids = [s for s, _t in SEGMENTS]
-    return ids, embed_texts([t for _s, t in SEGMENTS], {}, root)
+    return ids, embed_texts(TEXTS, {}, root)
 
 
 def model_for(root: Path, decisions: pd.DataFrame | None, **settings) -> suggest.CodeModel:
@@ -110,36 +114,39 @@ def model_for(root: Path, decisions: pd.DataFrame | None, **settings) -> suggest
         (root / paths.DECISIONS).unlink()
     ids, vectors = segment_vectors(root)
     config = validate_config({"suggest": {"fine_tune": False, **settings}})
-    return suggest.build_code_model(codebook(), config, root, ids, vectors)
+    return suggest.build_code_model(codebook(), config, root, ids, TEXTS, vectors)
 
 
-def margin(model: suggest.CodeModel, vectors: np.ndarray, code_id: str) -> np.ndarray:
+def margin(model: suggest.CodeModel, vectors: np.ndarray, texts: list[str], code_id: str) -> np.ndarray:
     """Score of ``code_id`` minus the best other code's, per segment."""
-    scores = suggest.score(vectors, model)
+    scores = suggest.score(vectors, texts, model)
     column = model.code_ids.index(code_id)
     others = np.delete(scores, column, axis=1)
     return scores[:, column] - others.max(axis=1)
 
 
 def test_decisions_move_similar_unseen_segments_towards_the_code(project):
-    unseen = embed_texts([t for _s, t in ROTA_UNSEEN], {}, project)
+    unseen_texts = [t for _s, t in ROTA_UNSEEN]
+    unseen = embed_texts(unseen_texts, {}, project)
     before = model_for(project, None)
     after = model_for(project, decisions_frame(ROTA_DECISIONS))
     assert before.learned_codes == []
     assert after.learned_codes == ["communication"]
-    assert (margin(after, unseen, "communication") > margin(before, unseen, "communication") + 0.1).all()
-    table = suggest.rank_codes([s for s, _t in ROTA_UNSEEN], unseen, after, top_k=3)
+    assert (margin(after, unseen, unseen_texts, "communication")
+            > margin(before, unseen, unseen_texts, "communication") + 0.1).all()
+    table = suggest.rank_codes([s for s, _t in ROTA_UNSEEN], unseen_texts, unseen, after, top_k=3)
     first = table[table["rank"] == 1]
     assert first["code_id"].tolist() == ["communication", "communication"]
     assert first["suggested"].all()
 
 
 def test_unrelated_segments_keep_their_codes(project):
-    other = embed_texts([t for _s, t in OTHER[:2]], {}, project)
+    other_texts = [t for _s, t in OTHER[:2]]
+    other = embed_texts(other_texts, {}, project)
     before = model_for(project, None)
     after = model_for(project, decisions_frame(ROTA_DECISIONS))
     np.testing.assert_allclose(suggest.relevance(other, after), suggest.relevance(other, before))
-    assert suggest.score(other, after).argmax(axis=1).tolist() == \
+    assert suggest.score(other, other_texts, after).argmax(axis=1).tolist() == \
         [before.code_ids.index("funding"), before.code_ids.index("wellbeing")]
 
 
@@ -154,7 +161,7 @@ def test_missing_or_empty_decisions_use_the_codebook_alone(project):
     missing = model_for(project, None)
     empty = model_for(project, decisions_frame([]))
     ids, vectors = segment_vectors(project)
-    np.testing.assert_array_equal(suggest.score(vectors, missing), suggest.score(vectors, empty))
+    np.testing.assert_array_equal(suggest.score(vectors, TEXTS, missing), suggest.score(vectors, TEXTS, empty))
     assert empty.learned_codes == []
 
 
@@ -163,7 +170,7 @@ def test_orphaned_rejected_and_unknown_decisions_are_not_examples(project):
                              ("o3", "change", "no_such_code"), ("gone", "accept", "funding")]
     decisions = decisions_frame(rows, orphaned={"r1", "r2", "r3"})
     ids, vectors = segment_vectors(project)
-    examples = learn.training_examples(decisions, codebook(), ids, vectors)
+    examples = learn.training_examples(decisions, codebook(), ids, TEXTS, vectors)
     assert sorted(zip(examples.segment_ids, examples.code_ids)) == [
         ("o1", "funding"), ("r4", "communication"), ("r5", "communication")]  # alias resolved
     assert examples.no_code_segment_ids == ["o2"]
@@ -174,7 +181,7 @@ def test_rejected_segments_lower_similar_text(project):
     before = model_for(project, None)
     after = model_for(project, decisions_frame([("o3", "reject", "")]))
     vector = embed_texts(chat, {}, project)
-    assert suggest.score(vector, after).max() < suggest.score(vector, before).max()
+    assert suggest.score(vector, chat, after).max() < suggest.score(vector, chat, before).max()
 
 
 def test_model_is_cached_until_decisions_change(project, monkeypatch):
@@ -194,6 +201,9 @@ def test_model_is_cached_until_decisions_change(project, monkeypatch):
     np.testing.assert_array_equal(first.threshold, again.threshold)
     np.testing.assert_array_equal(first.reviewed, again.reviewed)
     assert again.learned_codes == first.learned_codes
+    assert again.lexical_vocabulary == first.lexical_vocabulary      # n-grams with their spaces
+    ids, vectors = segment_vectors(project)
+    np.testing.assert_array_equal(suggest.score(vectors, TEXTS, again), suggest.score(vectors, TEXTS, first))
 
     model_for(project, decisions_frame(ROTA_DECISIONS[:4] + [("o1", "accept", "funding")]))
     assert len(fits) == 2  # a new decision: refitted
@@ -215,3 +225,58 @@ def test_decisions_without_the_needed_columns_are_an_input_error(tmp_path):
     pd.DataFrame({"segment_id": ["a"]}).to_parquet(tmp_path / "decisions.parquet")
     with pytest.raises(InputError, match="code_id"):
         learn.read_decisions(tmp_path / "decisions.parquet")
+
+
+# In this (invented) project the small-grants fund is "the Kestrel pot": a name
+# the codebook never uses, and an embedding model has no reason to tie to money.
+KESTREL_CODED = ["We put a bid into the Kestrel pot for the lunch club.",
+                 "The Kestrel pot paid for the new chairs in the hall.",
+                 "Kestrel pot bids close at the end of March."]
+KESTREL_UNSEEN = ["Did the Kestrel pot people say yes to the choir?"]
+
+
+def fit_with_examples(root: Path, coded: list[str], code_id: str, **settings) -> suggest.CodeModel:
+    texts = suggest.code_texts(codebook())
+    vectors = embed_texts(coded, {}, root)
+    examples = learn.TrainingExamples(
+        segment_ids=[f"k{i}" for i in range(len(coded))], code_ids=[code_id] * len(coded), texts=coded,
+        vectors=vectors, no_code_segment_ids=[], no_code_texts=[], no_code_vectors=vectors[:0])
+    return learn.fit_code_model(texts, embed_texts(texts.texts, {}, root), embed_texts(texts.exclude_texts, {}, root),
+                                embed_texts(list(suggest.BACKGROUND_TEXTS), {}, root), examples,
+                                {**suggest.suggest_settings({}), **settings})
+
+
+def test_the_lexical_classifier_learns_a_project_word_from_coded_segments(project):
+    unseen = embed_texts(KESTREL_UNSEEN, {}, project)
+    with_lexical = fit_with_examples(project, KESTREL_CODED, "funding")
+    without = fit_with_examples(project, KESTREL_CODED, "funding", lexical_weight=0.0)
+    assert with_lexical.lexical_vocabulary and not without.lexical_vocabulary
+    assert "estre" in with_lexical.lexical_vocabulary          # n-grams of the coded segments' words
+    gain = margin(with_lexical, unseen, KESTREL_UNSEEN, "funding") - margin(without, unseen, KESTREL_UNSEEN, "funding")
+    assert gain > 0.1
+    assert suggest.score(unseen, KESTREL_UNSEEN, with_lexical).argmax() == with_lexical.code_ids.index("funding")
+    # Text about other things keeps its code.
+    other = [t for _s, t in OTHER[:2]]
+    assert suggest.score(embed_texts(other, {}, project), other, with_lexical).argmax(axis=1).tolist() == \
+        [with_lexical.code_ids.index("funding"), with_lexical.code_ids.index("wellbeing")]
+
+
+def test_lexical_scores_are_cached_by_text_and_old_caches_are_pruned(project, tmp_path, monkeypatch):
+    model = fit_with_examples(project, KESTREL_CODED, "funding")
+    cache = tmp_path / "lexical"
+    old = [cache / f"old{i}" for i in range(suggest.LEXICAL_CACHE_KEEP)]
+    for age, folder in enumerate(old):
+        folder.mkdir(parents=True)
+        os.utime(folder, (1_000_000 + age, 1_000_000 + age))   # old0 is the least recently used
+    scored = []
+    original = suggest._lexical_logits
+    monkeypatch.setattr(suggest, "_lexical_logits", lambda texts, m: scored.append(texts) or original(texts, m))
+
+    first = suggest.lexical_probability(TEXTS, model, cache)
+    again = suggest.lexical_probability(TEXTS + KESTREL_UNSEEN, model, cache)
+    assert scored == [TEXTS, KESTREL_UNSEEN]            # the second call scores the new text only
+    np.testing.assert_array_equal(again[:len(TEXTS)], first)
+    np.testing.assert_allclose(first, original(TEXTS, model), atol=1e-6)   # kept as float32
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == suggest.LEXICAL_CACHE_KEEP and suggest.lexical_key(model) in kept
+    assert "old0" not in kept                            # the least recently used went

@@ -122,13 +122,16 @@ def test_exclude_cues_lower_the_score(tmp_path):
     with_excludes = learn.fit_code_model(texts, text_vectors, exclude_vectors, None, None, settings)
     without = learn.fit_code_model(texts, text_vectors, exclude_vectors, None, None,
                                    {**settings, "exclude_weight": 0.0})
-    segment = embed_texts(["We pay back volunteers' bus fares and travel expenses each month."], {}, tmp_path)
+    segment = ["We pay back volunteers' bus fares and travel expenses each month."]
+    vector = embed_texts(segment, {}, tmp_path)
     funding = texts.code_ids.index("funding")
-    assert suggest.score(segment, with_excludes)[0, funding] < suggest.score(segment, without)[0, funding]
+    assert (suggest.score(vector, segment, with_excludes)[0, funding]
+            < suggest.score(vector, segment, without)[0, funding])
     # a segment nowhere near the exclude cue is not penalised
-    other = embed_texts(["Our grant was halved this year."], {}, tmp_path)
-    assert suggest.score(other, with_excludes)[0, funding] == pytest.approx(
-        suggest.score(other, without)[0, funding])
+    other = ["Our grant was halved this year."]
+    vector = embed_texts(other, {}, tmp_path)
+    assert suggest.score(vector, other, with_excludes)[0, funding] == pytest.approx(
+        suggest.score(vector, other, without)[0, funding])
 
 
 def test_a_numeric_threshold_applies_to_every_code(tmp_path):
@@ -173,8 +176,8 @@ def test_a_single_code_codebook_still_ranks(tmp_path):
                                  embed_texts(texts.exclude_texts, {}, tmp_path),
                                  embed_texts(list(suggest.BACKGROUND_TEXTS), {}, tmp_path), None,
                                  suggest.suggest_settings({}))
-    table = suggest.rank_codes(["a", "b"], embed_texts(["Our grant was halved.", "The car park was resurfaced in June."],
-                                                        {}, tmp_path), model, top_k=3)
+    segments = ["Our grant was halved.", "The car park was resurfaced in June."]
+    table = suggest.rank_codes(["a", "b"], segments, embed_texts(segments, {}, tmp_path), model, top_k=3)
     assert table["code_id"].tolist() == ["funding", "funding"]
     assert table["suggested"].tolist()[0]
     assert table["score"].tolist()[0] > table["score"].tolist()[1]

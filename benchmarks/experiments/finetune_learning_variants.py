@@ -24,7 +24,8 @@ root = Path(tempfile.gettempdir()) / "finetune_learning_variants"; root.mkdir(pa
 name = sys.argv[1]; variants = sys.argv[2].split(",")
 cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
 gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
-base = suggest.suggest_settings({})
+# As it ran: before the lexical classifier (session 12), which is therefore off here.
+base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}
 base_path, _ = model_location({}, root)
 ct = suggest.code_texts(cb)
 res = {v: [] for v in variants}
@@ -46,8 +47,8 @@ for seed in range(int(sys.argv[3]) if len(sys.argv) > 3 else 5):
         model.save(str(d))
         config = finetune.fine_tuned_config({}, d)
         vec = embed_texts(texts, config, root)
-        ex = learn.TrainingExamples([str(i) for i in train], codes, vec[train], [], np.zeros((0, vec.shape[1]), np.float32))
+        ex = learn.TrainingExamples([str(i) for i in train], codes, [texts[i] for i in train], vec[train], [], [], np.zeros((0, vec.shape[1]), np.float32))
         m = fit(cb, root, base, config, ex)
-        res[v].append(metrics(suggest.score(vec[test], m), gold[test], m.code_ids)["kappa"])
+        res[v].append(metrics(suggest.score(vec[test], [texts[i] for i in test], m), gold[test], m.code_ids)["kappa"])
         print(seed, v, round(res[v][-1], 3), f"{secs:.0f}s", flush=True)
 print("MEAN", {k: round(float(np.mean(x)), 3) for k, x in res.items() if x})

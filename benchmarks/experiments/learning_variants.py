@@ -23,7 +23,8 @@ root = Path(tempfile.gettempdir()) / "learning_variants"
 name = sys.argv[1]
 cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
 gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
-base = suggest.suggest_settings({})
+# As it ran: before the lexical classifier (session 12), which is therefore off here.
+base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}
 variants = {"default": {}, "rw1": {"reviewed_weight": 1.0}, "rw2": {"reviewed_weight": 2.0},
             "cw1": {"classifier_weight": 1.0}, "cw0.25": {"classifier_weight": 0.25}, "min1": {"min_examples_to_learn": 1},
             "rw1cw1": {"reviewed_weight": 1.0, "classifier_weight": 1.0}}
@@ -33,17 +34,17 @@ for seed in range(5):
     codes = fr.gold_code.iloc[train].tolist()
     config = encoder(cb, root, base, list(zip([texts[i] for i in train], codes)))
     v = embed_texts(texts, config, root)
-    ex = learn.TrainingExamples([str(i) for i in train], codes, v[train], [], np.zeros((0, v.shape[1]), np.float32))
+    ex = learn.TrainingExamples([str(i) for i in train], codes, [texts[i] for i in train], v[train], [], [], np.zeros((0, v.shape[1]), np.float32))
     for k, over in variants.items():
         st = {**base, **over}
         m = fit(cb, root, st, config, ex)
-        res[k].append(metrics(suggest.score(v[test], m), gold[test], m.code_ids)["kappa"])
+        res[k].append(metrics(suggest.score(v[test], [texts[i] for i in test], m), gold[test], m.code_ids)["kappa"])
     # reviewed segments as extra prototypes of their codes
     ct = suggest.code_texts(cb)
     ct2 = suggest.CodeTexts(ct.code_ids, ct.labels, ct.texts + [texts[i] for i in train],
                             np.concatenate([ct.owner, [cb.code_ids.index(c) for c in codes]]), ct.exclude_texts, ct.exclude_owner)
     m = learn.fit_code_model(ct2, embed_texts(ct2.texts, config, root), embed_texts(ct2.exclude_texts, config, root),
                              embed_texts(list(suggest.BACKGROUND_TEXTS), config, root), None, base)
-    res["proto"].append(metrics(suggest.score(v[test], m), gold[test], m.code_ids)["kappa"])
+    res["proto"].append(metrics(suggest.score(v[test], [texts[i] for i in test], m), gold[test], m.code_ids)["kappa"])
     print(seed, {k: round(x[-1], 3) for k, x in res.items() if x}, flush=True)
 print("MEAN", {k: round(float(np.mean(x)), 3) for k, x in res.items() if x})

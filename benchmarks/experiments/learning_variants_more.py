@@ -23,7 +23,8 @@ root = Path(tempfile.gettempdir()) / "learning_variants"
 name = sys.argv[1]; nseeds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
 gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
-base = suggest.suggest_settings({})
+# As it ran: before the lexical classifier (session 12), which is therefore off here.
+base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}
 ct = suggest.code_texts(cb)
 BG = list(suggest.BACKGROUND_TEXTS)
 
@@ -46,13 +47,13 @@ def model(tv, ev, bg, settings, ex=None, extra_idx=None, extra_codes=None, sv=No
 
 res = {}
 def add(k, m, v, test):
-    res.setdefault(k, []).append(metrics(suggest.score(v[test], m), gold[test], m.code_ids)["kappa"])
+    res.setdefault(k, []).append(metrics(suggest.score(v[test], [texts[i] for i in test], m), gold[test], m.code_ids)["kappa"])
 
 for seed in range(nseeds):
     train, test = train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed)
     sv, tv, evv, bg = vectors(seed, train)
     codes_i = gold[train]
-    ex = learn.TrainingExamples([str(i) for i in train], [cb.code_ids[c] for c in codes_i], sv[train], [], np.zeros((0, sv.shape[1]), np.float32))
+    ex = learn.TrainingExamples([str(i) for i in train], [cb.code_ids[c] for c in codes_i], [texts[i] for i in train], sv[train], [], [], np.zeros((0, sv.shape[1]), np.float32))
     add("default", model(tv, evv, bg, base, ex), sv, test)
     add("none", model(tv, evv, bg, base, None), sv, test)
     for cw in (0.5, 1.0, 2.0):
@@ -61,7 +62,7 @@ for seed in range(nseeds):
             add(f"proto cw{cw} rw{rw}", model(tv, evv, bg, {**st, "reviewed_weight": rw}, ex if rw else None, train, codes_i, sv), sv, test)
     # kNN vote among reviewed added to default score
     m = model(tv, evv, bg, base, None, train, codes_i, sv)
-    s = suggest.score(sv[test], m)
+    s = suggest.score(sv[test], [texts[i] for i in test], m)
     sims = sv[test] @ sv[train].T
     for k in (3, 5):
         knn = np.zeros_like(s)
