@@ -53,7 +53,7 @@ import pandas as pd
 from pipeline.atomic import atomic_path
 from pipeline.tables import read_checked
 from pipeline.suggest import (BACKGROUND_TEXTS, FALLBACK_THRESHOLD, HIGH_CONFIDENCE_QUANTILE, CodeModel,
-                              CodeTexts, classifier_probability, combined_score, lexical_vectoriser)
+                              LEXICAL_NGRAMS, CodeTexts, classifier_probability, combined_score)
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,11 @@ def _fit_classifier(x, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.nd
 
 def _fit_lexical(texts: list[str], y: np.ndarray, n_classes: int) -> dict:
     """The lexical classifier's fields of :class:`~pipeline.suggest.CodeModel`, fitted on ``texts``."""
-    vectoriser = lexical_vectoriser()
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    # pipeline.suggest._lexical_scores applies it (tests/test_learn.py checks that it matches).
+    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=LEXICAL_NGRAMS, sublinear_tf=True,
+                                 dtype=np.float32)
     features = vectoriser.fit_transform(texts)
     coef, intercept = _fit_classifier(features, y, n_classes)
     return {"lexical_vocabulary": vectoriser.get_feature_names_out().tolist(),

@@ -382,18 +382,6 @@ def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     return probability[:, :model.n_codes]
 
 
-def lexical_vectoriser(vocabulary: list[str] | None = None, idf: np.ndarray | None = None):
-    """The lexical classifier's TF-IDF vectoriser: unfitted, or fixed to a fitted ``vocabulary`` and ``idf``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectoriser = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=LEXICAL_NGRAMS, sublinear_tf=True, dtype=np.float32,
-        vocabulary={term: i for i, term in enumerate(vocabulary)} if vocabulary is not None else None)
-    if idf is not None:
-        vectoriser.idf_ = idf
-    return vectoriser
-
-
 def lexical_key(model: CodeModel) -> str:
     """A hash of the lexical classifier: the name of its cache of scored texts."""
     digest = hashlib.sha256("\0".join(model.lexical_vocabulary).encode())
@@ -402,9 +390,46 @@ def lexical_key(model: CodeModel) -> str:
     return digest.hexdigest()[:24]
 
 
-def _lexical_logits(texts: list[str], model: CodeModel) -> np.ndarray:
-    features = lexical_vectoriser(model.lexical_vocabulary, model.lexical_idf).transform(texts)
-    logits = np.asarray(features @ model.lexical_coef.T, dtype=np.float64) + model.lexical_intercept
+def word_ngrams(word: str) -> list[str]:
+    """The lexical features' n-grams of one word: scikit-learn's ``char_wb`` analyser.
+
+    The word is padded with a space on each side; a padded word no longer than
+    ``n`` counts once, and then no longer n-grams are taken.
+    """
+    word = f" {word} "
+    grams = []
+    for n in range(LEXICAL_NGRAMS[0], LEXICAL_NGRAMS[1] + 1):
+        if len(word) <= n:
+            grams.append(word)
+            break
+        grams.extend(word[i:i + n] for i in range(len(word) - n + 1))
+    return grams
+
+
+def _lexical_scores(texts: list[str], model: CodeModel) -> np.ndarray:
+    """The lexical classifier's probabilities, computed (the TF-IDF transform of
+    scikit-learn's ``TfidfVectorizer`` as fitted in :mod:`pipeline.learn`, written
+    out so that scoring neither imports scikit-learn nor splits a word into
+    n-grams more than once)."""
+    column = {term: i for i, term in enumerate(model.lexical_vocabulary)}
+    columns_of_word: dict[str, np.ndarray] = {}
+    coef = model.lexical_coef
+    logits = np.tile(np.asarray(model.lexical_intercept, dtype=np.float64), (len(texts), 1))
+    for row, text in enumerate(texts):
+        parts = []
+        for word in text.lower().split():
+            columns = columns_of_word.get(word)
+            if columns is None:
+                columns = columns_of_word[word] = np.array(
+                    [column[g] for g in word_ngrams(word) if g in column], dtype=np.intp)
+            parts.append(columns)
+        if not parts:
+            continue
+        columns, counts = np.unique(np.concatenate(parts), return_counts=True)
+        if not len(columns):
+            continue
+        weights = (1.0 + np.log(counts)) * model.lexical_idf[columns]
+        logits[row] += coef[:, columns].astype(np.float64) @ (weights / np.sqrt(weights @ weights))
     logits -= logits.max(axis=1, keepdims=True)
     probability = np.exp(logits)
     probability /= probability.sum(axis=1, keepdims=True)
@@ -433,7 +458,7 @@ def lexical_probability(texts: list[str], model: CodeModel, cache_dir: Path | No
     if not model.lexical_vocabulary or not model.lexical_weight:
         return np.full((len(texts), model.n_codes), 1.0 / max(model.n_codes, 1))
     if cache_dir is None or not texts:
-        return _lexical_logits(list(texts), model)
+        return _lexical_scores(list(texts), model)
     from pipeline.embed import read_cache, text_hash, write_cache
 
     folder = Path(cache_dir) / lexical_key(model)
@@ -441,7 +466,7 @@ def lexical_probability(texts: list[str], model: CodeModel, cache_dir: Path | No
     hashes = [text_hash(t) for t in texts]
     missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
     if missing:
-        new = dict(zip(missing, _lexical_logits(list(missing.values()), model).astype(np.float32)))
+        new = dict(zip(missing, _lexical_scores(list(missing.values()), model).astype(np.float32)))
         write_cache(folder, new)
         cached.update(new)
     folder.mkdir(parents=True, exist_ok=True)

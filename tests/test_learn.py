@@ -269,8 +269,8 @@ def test_lexical_scores_are_cached_by_text_and_old_caches_are_pruned(project, tm
         folder.mkdir(parents=True)
         os.utime(folder, (1_000_000 + age, 1_000_000 + age))   # old0 is the least recently used
     scored = []
-    original = suggest._lexical_logits
-    monkeypatch.setattr(suggest, "_lexical_logits", lambda texts, m: scored.append(texts) or original(texts, m))
+    original = suggest._lexical_scores
+    monkeypatch.setattr(suggest, "_lexical_scores", lambda texts, m: scored.append(texts) or original(texts, m))
 
     first = suggest.lexical_probability(TEXTS, model, cache)
     again = suggest.lexical_probability(TEXTS + KESTREL_UNSEEN, model, cache)
@@ -280,3 +280,24 @@ def test_lexical_scores_are_cached_by_text_and_old_caches_are_pruned(project, tm
     kept = sorted(p.name for p in cache.iterdir())
     assert len(kept) == suggest.LEXICAL_CACHE_KEEP and suggest.lexical_key(model) in kept
     assert "old0" not in kept                            # the least recently used went
+
+
+def test_lexical_scores_match_scikit_learns_tfidf_transform(project):
+    """Scoring writes out the fitted TfidfVectorizer's transform; both must give the same features."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    model = fit_with_examples(project, KESTREL_CODED, "funding")
+    texts = ["The KESTREL pot, the Kestrel pot and the kestrel pot again!",   # case, punctuation, repeats
+             "a an I\tx  yz\n\u00a0Kestrel",                                  # words shorter than an n-gram, odd spaces
+             "Café naïveté co-operation 2024/25",
+             "", "qqqq zzzz"]                                                  # nothing in the vocabulary
+    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=suggest.LEXICAL_NGRAMS, sublinear_tf=True,
+                                 dtype=np.float32,
+                                 vocabulary={t: i for i, t in enumerate(model.lexical_vocabulary)})
+    vectoriser.idf_ = model.lexical_idf
+    logits = np.asarray(vectoriser.transform(texts) @ model.lexical_coef.T, dtype=np.float64) + model.lexical_intercept
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(suggest._lexical_scores(texts, model), expected[:, :model.n_codes], rtol=1e-5, atol=1e-7)
+    assert suggest.word_ngrams("an") == [" an", "an ", " an "]     # the padded word is its own last n-gram, once
+    assert suggest.word_ngrams("cat")[:3] == [" ca", "cat", "at "]
