@@ -206,13 +206,21 @@ def _fit_classifier(x, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.nd
     return coef, intercept
 
 
-def _fit_lexical(texts: list[str], y: np.ndarray, n_classes: int) -> dict:
-    """The lexical classifier's fields of :class:`~pipeline.suggest.CodeModel`, fitted on ``texts``."""
+def lexical_vectoriser(vocabulary: list[str] | None = None):
+    """The lexical classifier's TF-IDF vectoriser, unfitted or fixed to a ``vocabulary``.
+
+    :func:`pipeline.suggest._lexical_scores` applies its transform without
+    scikit-learn; tests/test_learn.py checks that the two agree.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    # pipeline.suggest._lexical_scores applies it (tests/test_learn.py checks that it matches).
-    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=LEXICAL_NGRAMS, sublinear_tf=True,
-                                 dtype=np.float32)
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=LEXICAL_NGRAMS, sublinear_tf=True, dtype=np.float32,
+                           vocabulary=None if vocabulary is None else {t: i for i, t in enumerate(vocabulary)})
+
+
+def _fit_lexical(texts: list[str], y: np.ndarray, n_classes: int) -> dict:
+    """The lexical classifier's fields of :class:`~pipeline.suggest.CodeModel`, fitted on ``texts``."""
+    vectoriser = lexical_vectoriser()
     features = vectoriser.fit_transform(texts)
     coef, intercept = _fit_classifier(features, y, n_classes)
     return {"lexical_vocabulary": vectoriser.get_feature_names_out().tolist(),

@@ -375,11 +375,15 @@ def classifier_probability(vectors: np.ndarray, model: CodeModel) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     if model.coef.size == 0:
         return np.full((len(vectors), model.n_codes), 1.0 / max(model.n_codes, 1))
-    logits = vectors @ model.coef.T + model.intercept
-    logits -= logits.max(axis=1, keepdims=True)
+    return _code_probability(vectors @ model.coef.T + model.intercept, model.n_codes)
+
+
+def _code_probability(logits: np.ndarray, n_codes: int) -> np.ndarray:
+    """The softmax of a classifier's ``logits`` over the codes and "none", less the "none" column."""
+    logits = logits - logits.max(axis=1, keepdims=True)
     probability = np.exp(logits)
     probability /= probability.sum(axis=1, keepdims=True)
-    return probability[:, :model.n_codes]
+    return probability[:, :n_codes]
 
 
 def lexical_key(model: CodeModel) -> str:
@@ -407,10 +411,12 @@ def word_ngrams(word: str) -> list[str]:
 
 
 def _lexical_scores(texts: list[str], model: CodeModel) -> np.ndarray:
-    """The lexical classifier's probabilities, computed (the TF-IDF transform of
-    scikit-learn's ``TfidfVectorizer`` as fitted in :mod:`pipeline.learn`, written
-    out so that scoring neither imports scikit-learn nor splits a word into
-    n-grams more than once)."""
+    """The lexical classifier's probabilities.
+
+    The TF-IDF transform of :func:`pipeline.learn.lexical_vectoriser` is written
+    out here, so that scoring neither imports scikit-learn nor splits a word into
+    n-grams more than once.
+    """
     column = {term: i for i, term in enumerate(model.lexical_vocabulary)}
     columns_of_word: dict[str, np.ndarray] = {}
     coef = model.lexical_coef
@@ -430,10 +436,7 @@ def _lexical_scores(texts: list[str], model: CodeModel) -> np.ndarray:
             continue
         weights = (1.0 + np.log(counts)) * model.lexical_idf[columns]
         logits[row] += coef[:, columns].astype(np.float64) @ (weights / np.sqrt(weights @ weights))
-    logits -= logits.max(axis=1, keepdims=True)
-    probability = np.exp(logits)
-    probability /= probability.sum(axis=1, keepdims=True)
-    return probability[:, :model.n_codes]
+    return _code_probability(logits, model.n_codes)
 
 
 def lexical_probability(texts: list[str], model: CodeModel, cache_dir: Path | None = None) -> np.ndarray:

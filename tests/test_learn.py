@@ -284,16 +284,12 @@ def test_lexical_scores_are_cached_by_text_and_old_caches_are_pruned(project, tm
 
 def test_lexical_scores_match_scikit_learns_tfidf_transform(project):
     """Scoring writes out the fitted TfidfVectorizer's transform; both must give the same features."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     model = fit_with_examples(project, KESTREL_CODED, "funding")
     texts = ["The KESTREL pot, the Kestrel pot and the kestrel pot again!",   # case, punctuation, repeats
              "a an I\tx  yz\n\u00a0Kestrel",                                  # words shorter than an n-gram, odd spaces
              "Café naïveté co-operation 2024/25",
              "", "qqqq zzzz"]                                                  # nothing in the vocabulary
-    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=suggest.LEXICAL_NGRAMS, sublinear_tf=True,
-                                 dtype=np.float32,
-                                 vocabulary={t: i for i, t in enumerate(model.lexical_vocabulary)})
+    vectoriser = learn.lexical_vectoriser(model.lexical_vocabulary)
     vectoriser.idf_ = model.lexical_idf
     logits = np.asarray(vectoriser.transform(texts) @ model.lexical_coef.T, dtype=np.float64) + model.lexical_intercept
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
