@@ -206,7 +206,7 @@ def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
                  "set embedding.model_sha256 to the hash of the model you mean to use",
         )
 
-    return path, actual, _model_key(path, actual, bf16=embedding_backend(config) == "torch_bf16")
+    return path, actual, _model_key(path, actual, bf16=in_bfloat16(config))
 
 
 def _model_key(path: Path, weights_sha256: str, *, length_file: bool = True, bf16: bool = False) -> str:
@@ -251,7 +251,7 @@ def earlier_model_keys(config: dict, root: Path) -> list[str]:
     :func:`pipeline.finetune._prune`).
     """
     path, actual, key = verified_model_files(config, root)
-    earlier = _model_key(path, actual, length_file=False, bf16=embedding_backend(config) == "torch_bf16")
+    earlier = _model_key(path, actual, length_file=False, bf16=in_bfloat16(config))
     return [] if earlier == key else [earlier]
 
 
@@ -284,6 +284,11 @@ def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 def embedding_backend(config: dict) -> str:
     """``embedding.backend``: "onnx" (the default), "torch" or "torch_bf16"."""
     return str((config.get("embedding") or {}).get("backend") or "onnx")
+
+
+def in_bfloat16(config: dict) -> bool:
+    """Whether the configured backend embeds (and fine-tunes) in bfloat16 arithmetic."""
+    return embedding_backend(config) == "torch_bf16"
 
 
 def load_model(config: dict, root: Path) -> LoadedModel:

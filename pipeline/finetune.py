@@ -341,7 +341,7 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     Path
         A sentence-transformers folder.
     """
-    from pipeline.embed import embedding_backend, verified_model_files
+    from pipeline.embed import in_bfloat16, verified_model_files
     from pipeline.suggest import code_texts
 
     settings = {**FINETUNE_DEFAULTS, **(settings or {})}
@@ -369,7 +369,7 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
             train_texts, labels, negatives, base=base_path, loss=settings["loss"],
             per_text=int(settings["passes"]), batch_size=int(settings["batch_size"]), lr=float(settings["lr"]),
             seed=int(settings["seed"]), max_seq_length=int(settings["max_seq_length"]),
-            bf16=embedding_backend(config) == "torch_bf16")
+            bf16=in_bfloat16(config))
         model.save(str(tmp))
     log.info("Fine-tuned the embedding model in %.1f s (%d step(s)) on %d codebook text(s) and %d reviewed "
              "segment(s); saved as %s", seconds, steps, len(texts.texts), len(pairs), key)
