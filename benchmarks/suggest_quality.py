@@ -370,7 +370,10 @@ def report(results: list[dict], seeds: list[int], settings: dict) -> str:
               "different encoders (the codebook-only one, and each split's, fine-tuned on its reviewed "
               "half too), and the lexical classifier lifts the first more on the holdout, where before it "
               "both gave 0.80; on the holdout decisions therefore do not help, and a split scores 36 "
-              "segments, so one segment is about 0.03 of κ."]
+              "segments, so one segment is about 0.03 of κ. Weighting the reviewed segments more in the "
+              "lexical classifier's fit (session 14: sample weight 2, 3 or 5 against the codebook texts' 1, "
+              "C 10 or 30, weight 1 or 1.5; `lexical_variants.py example reviewed-weight`) did not help: "
+              "at C = 10 and weight 1, 0.609, 0.607 and 0.604 against 0.613 at equal weight."]
 
     lines += ["", "### The automatic threshold (rank-1 codes)", "",
               f"Off-topic: the {len(OFF_TOPIC)} lines of small talk and meeting logistics in "

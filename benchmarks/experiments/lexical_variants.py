@@ -8,7 +8,11 @@ reviewed half (``all``), and ``weight * p(code)`` is added to the score. kappa
 of the top-1 code on the other half, mean over the splits. The variant adopted
 as the default (``suggest.lexical_weight``) is ``all char_wb (3, 5) C10 w1.0``.
 
-Usage: .venv/bin/python benchmarks/experiments/lexical_variants.py example|holdout
+With ``reviewed-weight`` (session 14), that variant is fitted with sample
+weight ``r`` on the reviewed segments instead (the codebook's texts count once):
+reviewed segments are in the project's own language, and may deserve more.
+
+Usage: .venv/bin/python benchmarks/experiments/lexical_variants.py example|holdout [reviewed-weight]
 """
 import sys, tempfile, numpy as np, pandas as pd
 from pathlib import Path
@@ -24,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_union
 root = Path(tempfile.gettempdir()) / "lexical_variants"
 name = sys.argv[1]
+reviewed_weight = sys.argv[2:] == ["reviewed-weight"]
 cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
 gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
 base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}   # the method before the lexical classifier
@@ -49,9 +54,9 @@ def vectoriser(kind):
     analyzer, rng = kind.split(" ", 1)
     return TfidfVectorizer(analyzer=analyzer, ngram_range=eval(rng), sublinear_tf=True)
 
-def lexical(train_texts, y, test_texts, kind, C):
+def lexical(train_texts, y, test_texts, kind, C, weights=None):
     vec = vectoriser(kind)
-    clf = LogisticRegression(C=C, max_iter=3000).fit(vec.fit_transform(train_texts), y)
+    clf = LogisticRegression(C=C, max_iter=3000).fit(vec.fit_transform(train_texts), y, sample_weight=weights)
     p = np.zeros((len(test_texts), len(cb.code_ids)))
     p[:, clf.classes_] = clf.predict_proba(vec.transform(test_texts))
     return p
@@ -62,6 +67,17 @@ for seed in range(5):
     s = scores(seed, train)[test]
     tt = [texts[i] for i in test]
     res.setdefault("without", []).append(metrics(s, gold[test], cb.code_ids)["kappa"])
+    if reviewed_weight:
+        for r in (1.0, 2.0, 3.0, 5.0):
+            weights = np.concatenate([np.ones(len(ct.texts)), np.full(len(train), r)])
+            for C in (10.0, 30.0):
+                p = lexical(ct.texts + [texts[i] for i in train], np.concatenate([ct.owner, gold[train]]), tt,
+                            "char_wb (3, 5)", C, weights)
+                for w in (1.0, 1.5):
+                    res.setdefault(f"r{r:g} C{C:g} w{w}", []).append(
+                        metrics(s + w * p, gold[test], cb.code_ids)["kappa"])
+        print(seed, "without", round(res["without"][-1], 3), flush=True)
+        continue
     for kind in ("word (1, 2)", "char_wb (3, 5)", "char_wb (3, 6)", "char_wb (2, 4)", "char (3, 5)", "both"):
         for C in (1.0, 10.0, 100.0):
             p_cb = lexical(ct.texts, ct.owner, tt, kind, C)
@@ -74,5 +90,5 @@ for seed in range(5):
 mean = {k: float(np.mean(v)) for k, v in res.items()}
 for k, v in sorted(mean.items(), key=lambda kv: -kv[1])[:15]:
     print(f"{v:.3f} {k}  by split {[round(x, 2) for x in res[k]]}")
-for k in ("without", "cb char_wb (3, 5) C10 w1.0", "all char_wb (3, 5) C10 w1.0"):
+for k in ("without",) if reviewed_weight else ("without", "cb char_wb (3, 5) C10 w1.0", "all char_wb (3, 5) C10 w1.0"):
     print(f"{mean[k]:.3f} {k}  by split {[round(x, 2) for x in res[k]]}")
