@@ -67,21 +67,21 @@ for seed in range(5):
     s = scores(seed, train)[test]
     tt = [texts[i] for i in test]
     res.setdefault("without", []).append(metrics(s, gold[test], cb.code_ids)["kappa"])
+    all_texts, all_y = ct.texts + [texts[i] for i in train], np.concatenate([ct.owner, gold[train]])
     if reviewed_weight:
         for r in (1.0, 2.0, 3.0, 5.0):
             weights = np.concatenate([np.ones(len(ct.texts)), np.full(len(train), r)])
             for C in (10.0, 30.0):
-                p = lexical(ct.texts + [texts[i] for i in train], np.concatenate([ct.owner, gold[train]]), tt,
-                            "char_wb (3, 5)", C, weights)
+                p = lexical(all_texts, all_y, tt, "char_wb (3, 5)", C, weights)
                 for w in (1.0, 1.5):
                     res.setdefault(f"r{r:g} C{C:g} w{w}", []).append(
                         metrics(s + w * p, gold[test], cb.code_ids)["kappa"])
-        print(seed, "without", round(res["without"][-1], 3), flush=True)
-        continue
-    for kind in ("word (1, 2)", "char_wb (3, 5)", "char_wb (3, 6)", "char_wb (2, 4)", "char (3, 5)", "both"):
+    kinds = () if reviewed_weight else ("word (1, 2)", "char_wb (3, 5)", "char_wb (3, 6)", "char_wb (2, 4)",
+                                        "char (3, 5)", "both")
+    for kind in kinds:
         for C in (1.0, 10.0, 100.0):
             p_cb = lexical(ct.texts, ct.owner, tt, kind, C)
-            p_all = lexical(ct.texts + [texts[i] for i in train], np.concatenate([ct.owner, gold[train]]), tt, kind, C)
+            p_all = lexical(all_texts, all_y, tt, kind, C)
             for w in (0.5, 1.0, 1.5):
                 for data, p in (("cb", p_cb), ("all", p_all)):
                     res.setdefault(f"{data} {kind} C{C:g} w{w}", []).append(
