@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -47,7 +46,6 @@ import scale  # noqa: E402
 from benchmarks_md import machine, replace_section  # noqa: E402
 import suggest_quality as sq  # noqa: E402
 from pipeline import suggest  # noqa: E402
-from pipeline.codebook import load_codebook  # noqa: E402
 from pipeline.embed import load_model  # noqa: E402
 from pipeline.onnx_encoder import export_model  # noqa: E402
 
@@ -116,10 +114,8 @@ def quality(encode) -> dict:
     sq.embed_texts = lambda texts, _config, _root: encode(list(texts))  # the benchmark's only encoder
     settings = suggest.suggest_settings({})
     out = {}
-    for name, (codebook_path, labelled_path) in sq.SETS.items():
-        codebook = load_codebook(codebook_path)
-        frame = pd.read_csv(labelled_path, dtype=str, keep_default_na=False)
-        gold = np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
+    for name in sq.SETS:
+        codebook, frame, gold = sq.load_set(name)
         texts = frame["text"].tolist()
         vectors = encode(texts)
         model = sq.fit(codebook, REPO, settings, {})   # {}: embed_texts above ignores the config

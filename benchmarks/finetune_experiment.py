@@ -33,14 +33,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline import finetune, learn, suggest  # noqa: E402
-from pipeline.codebook import load_codebook  # noqa: E402
-from suggest_quality import SETS  # noqa: E402  (the same labelled sets)
+from suggest_quality import SETS, load_set  # noqa: E402  (the same labelled sets)
 
 
 
@@ -123,10 +121,7 @@ def run(args) -> None:
     settings = suggest.suggest_settings({})
     base = load_base()
     for name in args.sets:
-        codebook_path, labelled_path = SETS[name]
-        codebook = load_codebook(codebook_path)
-        frame = pd.read_csv(labelled_path, dtype=str, keep_default_na=False)
-        gold = np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
+        codebook, frame, gold = load_set(name)
         texts = suggest.code_texts(codebook)
         segments = frame["text"].tolist()
         n_codes = len(codebook.code_ids)

@@ -57,6 +57,17 @@ BASE: dict = {"embedding": {"backend": "onnx"}}
 # ------------------------------------------------------------------ scoring
 
 
+def load_set(name: str):
+    """A labelled set of ``SETS``: its codebook, its segments and each one's gold code's index."""
+    codebook_path, labelled_path = SETS[name]
+    codebook = load_codebook(codebook_path)
+    frame = pd.read_csv(labelled_path, dtype=str, keep_default_na=False)
+    unknown = sorted(set(frame["gold_code"]) - set(codebook.code_ids))
+    if unknown:
+        raise SystemExit(f"{labelled_path}: gold codes not in {codebook_path}: {unknown}")
+    return codebook, frame, np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
+
+
 def encoder(codebook, root: Path, settings: dict, examples=(), seed: int = 0) -> dict:
     """The config to embed with, as the pipeline makes it: the packaged model, or with
     ``suggest.fine_tune`` one fine-tuned on the codebook and ``examples`` ((text, code) pairs)."""
@@ -149,13 +160,7 @@ def learning_experiment(codebook, frame: pd.DataFrame, gold: np.ndarray, root: P
 
 
 def evaluate(name: str, root: Path, settings: dict, seeds: list[int]) -> dict:
-    codebook_path, labelled_path = SETS[name]
-    codebook = load_codebook(codebook_path)
-    frame = pd.read_csv(labelled_path, dtype=str, keep_default_na=False)
-    unknown = sorted(set(frame["gold_code"]) - set(codebook.code_ids))
-    if unknown:
-        raise SystemExit(f"{labelled_path}: gold codes not in {codebook_path}: {unknown}")
-    gold = np.array([codebook.code_ids.index(c) for c in frame["gold_code"]])
+    codebook, frame, gold = load_set(name)
     texts = frame["text"].tolist()
     frozen = {**settings, "fine_tune": False}
     frozen_vectors = embed_texts(texts, BASE, root)
