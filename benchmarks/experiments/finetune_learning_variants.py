@@ -10,20 +10,18 @@ Usage: .venv/bin/python benchmarks/experiments/finetune_learning_variants.py exa
 Its output is summarised in BENCHMARKS.md ("Suggestion quality"). Committed as
 it ran, except that the repository and scratch paths are no longer hard-coded.
 """
-import sys, tempfile, numpy as np, pandas as pd
+import sys, tempfile, numpy as np
 from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest, finetune
-from pipeline.codebook import load_codebook
 from pipeline.embed import embed_texts, model_location
-from suggest_quality import SETS, fit, metrics
+from suggest_quality import load_set, fit, metrics
 from sklearn.model_selection import train_test_split
 
 root = Path(tempfile.gettempdir()) / "finetune_learning_variants"; root.mkdir(parents=True, exist_ok=True)
 name = sys.argv[1]; variants = sys.argv[2].split(",")
-cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
-gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
+cb, fr, gold = load_set(name); texts = fr.text.tolist()
 # As it ran: before the lexical classifier (session 12), which is therefore off here.
 base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}
 base_path, _ = model_location({}, root)

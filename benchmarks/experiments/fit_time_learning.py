@@ -6,7 +6,7 @@ code on the scored half, with the lexical classifier (the current defaults):
 * ``codebook encoder``: the encoder fine-tuned on the codebook alone (as before
   any review), scored without decisions (``plain``) and with the reviewed half
   used only at fit time (``+ decisions at fit``: the lexical classifier's extra
-  training texts, the gated similarity and the "none" class);
+  training texts and the gated similarity);
 * ``split encoder``: each split's encoder fine-tuned on the codebook and its
   reviewed half (what the finetune stage does), fitted with the defaults, with
   no decisions at fit time (``min_examples_to_learn`` 999), or with other

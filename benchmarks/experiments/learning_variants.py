@@ -7,22 +7,21 @@ reviewed segments used as extra codebook prototypes ("proto").
 
 Usage: .venv/bin/python benchmarks/experiments/learning_variants.py example
 Its output is summarised in BENCHMARKS.md ("Suggestion quality"). Committed as
-it ran, except that the repository and cache paths are no longer hard-coded.
+it ran, except that the repository and cache paths are no longer hard-coded
+and the labelled set is loaded with ``suggest_quality.load_set``.
 """
-import sys, numpy as np, pandas as pd
+import sys, numpy as np
 from pathlib import Path
 import tempfile
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest, finetune
-from pipeline.codebook import load_codebook
 from pipeline.embed import embed_texts
-from suggest_quality import SETS, encoder, fit, metrics
+from suggest_quality import load_set, encoder, fit, metrics
 from sklearn.model_selection import train_test_split
 root = Path(tempfile.gettempdir()) / "learning_variants"
 name = sys.argv[1]
-cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
-gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
+cb, fr, gold = load_set(name); texts = fr.text.tolist()
 # As it ran: before the lexical classifier (session 12), which is therefore off here.
 base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}
 variants = {"default": {}, "rw1": {"reviewed_weight": 1.0}, "rw2": {"reviewed_weight": 2.0},

@@ -7,22 +7,20 @@ machine for the scale benchmark).
 
 Usage: .venv/bin/python benchmarks/experiments/learning_variants_more.py example [n_splits]
 Committed as it ran, except that the repository and cache paths are no longer
-hard-coded.
+hard-coded and the labelled set is loaded with ``suggest_quality.load_set``.
 """
-import sys, numpy as np, pandas as pd
+import sys, numpy as np
 from pathlib import Path
 import tempfile
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest
-from pipeline.codebook import load_codebook
 from pipeline.embed import embed_texts
-from suggest_quality import SETS, encoder, metrics
+from suggest_quality import load_set, encoder, metrics
 from sklearn.model_selection import train_test_split
 root = Path(tempfile.gettempdir()) / "learning_variants"
 name = sys.argv[1]; nseeds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
-gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
+cb, fr, gold = load_set(name); texts = fr.text.tolist()
 # As it ran: before the lexical classifier (session 12), which is therefore off here.
 base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}
 ct = suggest.code_texts(cb)

@@ -14,14 +14,13 @@ reviewed segments are in the project's own language, and may deserve more.
 
 Usage: .venv/bin/python benchmarks/experiments/lexical_variants.py example|holdout [reviewed-weight]
 """
-import sys, tempfile, numpy as np, pandas as pd
+import sys, tempfile, numpy as np
 from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest
-from pipeline.codebook import load_codebook
 from pipeline.embed import embed_texts
-from suggest_quality import SETS, encoder, fit, metrics
+from suggest_quality import load_set, encoder, fit, metrics
 from sklearn.model_selection import train_test_split
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -29,8 +28,7 @@ from sklearn.pipeline import make_union
 root = Path(tempfile.gettempdir()) / "lexical_variants"
 name = sys.argv[1]
 reviewed_weight = sys.argv[2:] == ["reviewed-weight"]
-cbp, lp = SETS[name]; cb = load_codebook(cbp); fr = pd.read_csv(lp, dtype=str, keep_default_na=False)
-gold = np.array([cb.code_ids.index(c) for c in fr.gold_code]); texts = fr.text.tolist()
+cb, fr, gold = load_set(name); texts = fr.text.tolist()
 base = {**suggest.suggest_settings({}), "lexical_weight": 0.0}   # the method before the lexical classifier
 ct = suggest.code_texts(cb)
 
