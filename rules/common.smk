@@ -1,6 +1,7 @@
 # Shared helpers for the rules: config validation, input discovery, targets.
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -164,3 +165,23 @@ def review_files():
     the same files pipeline.review.decisions.review_inbox gives the import."""
     workbooks, unusable = review_inbox(".")
     return sorted(str(p) for p in workbooks + unusable)
+
+
+def _cancel_scheduler_timers():
+    """Snakemake (9.x) starts a one-second threading.Timer after each scheduling
+    round (its job rate limiter's re-check), and Python waits for the last of them
+    before it exits: up to a second added to every run that executes jobs. When
+    the workflow has finished nothing is left to schedule, so they are cancelled."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and getattr(thread.function, "__module__", "").startswith(
+            "snakemake.scheduling"
+        ):
+            thread.cancel()
+
+
+onsuccess:
+    _cancel_scheduler_timers()
+
+
+onerror:
+    _cancel_scheduler_timers()
