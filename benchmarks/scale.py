@@ -605,7 +605,7 @@ def write_section(results: dict, notes: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     global RESULTS
-    from pipeline.embed import BACKENDS
+    from pipeline.model_files import BACKENDS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[],

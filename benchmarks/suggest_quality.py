@@ -41,7 +41,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks_md import machine, replace_section  # noqa: E402
 from pipeline import finetune, learn, suggest  # noqa: E402
 from pipeline.codebook import load_codebook  # noqa: E402
-from pipeline.embed import BACKENDS, embed_texts  # noqa: E402
+from pipeline.embed import embed_texts  # noqa: E402
+from pipeline.model_files import BACKENDS  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data"
 SETS = {

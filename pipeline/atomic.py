@@ -17,9 +17,10 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is not imported here: the workflow imports this module when it loads
+    import pandas as pd
 
 try:
     import fcntl

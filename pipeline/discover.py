@@ -83,7 +83,7 @@ from pipeline import paths
 from pipeline.atomic import write_csv, write_text
 from pipeline.config import sector_label
 from pipeline.errors import ConfigError, InputError, ProblemCollector
-from pipeline.review.decisions import review_inbox_files
+from pipeline.review.inbox import review_inbox_files
 
 log = logging.getLogger(__name__)
 

@@ -299,7 +299,8 @@ def _remove_interrupted(root: Path) -> None:
 def _prune(root: Path, cache_dir: Path, keep: Path) -> None:
     """Remove all but the :data:`CACHE_KEEP` most recently used fine-tuned models, with their embedding caches
     and ONNX exports (also those kept under the key an earlier version gave the model)."""
-    from pipeline.embed import cache_file, earlier_model_keys, model_key
+    from pipeline.embed import cache_file
+    from pipeline.model_files import earlier_model_keys, model_key
     from pipeline.onnx_encoder import export_dir
 
     done = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".tmp-") and p != keep]
@@ -341,7 +342,7 @@ def fine_tuned_model_dir(codebook, examples: list[tuple[str, str]] | None, confi
     Path
         A sentence-transformers folder.
     """
-    from pipeline.embed import in_bfloat16, verified_model_files
+    from pipeline.model_files import in_bfloat16, verified_model_files
     from pipeline.suggest import code_texts
 
     settings = {**FINETUNE_DEFAULTS, **(settings or {})}
@@ -411,7 +412,8 @@ def run_finetune(config: dict, root: Path) -> None:
     finds them in the cache and does not load the model itself.
     """
     from pipeline.codebook import project_codebook
-    from pipeline.embed import embed_texts, verified_model_files
+    from pipeline.embed import embed_texts
+    from pipeline.model_files import verified_model_files
     from pipeline.learn import read_decisions
     from pipeline.segment import read_segments
     from pipeline.suggest import code_texts, model_texts, suggest_settings

@@ -45,9 +45,9 @@ from pipeline.review.decisions import (
     find_review_sheet,
     read_audit_log,
     read_decisions,
-    review_inbox,
     rewrite_audit_log,
 )
+from pipeline.review.inbox import review_inbox
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ def workbook_rows(path: Path, root: Path, cells: list[tuple[str, int, str]] | st
 
 def _current_model_keys(config: dict, root: Path) -> tuple[set[str], Path | None]:
     """The embedding model keys the current run uses, and the fine-tuned model folder (None: none)."""
-    from pipeline.embed import model_key
+    from pipeline.model_files import model_key
     from pipeline.finetune import encoder_config, fine_tune_enabled
 
     keys = {model_key(config, root)}

@@ -15,7 +15,7 @@ import in a fraction of a second where sentence-transformers and torch take
 several: a re-run that embeds one new interview no longer pays for torch. The
 vectors are those of the torch model to float32 rounding, so both backends
 share one embedding cache (keyed by the model, see
-:func:`pipeline.embed.verified_model_files`). BENCHMARKS.md ("Encoding speed")
+:func:`pipeline.model_files.verified_model_files`). BENCHMARKS.md ("Encoding speed")
 compares the two.
 """
 

@@ -642,7 +642,8 @@ def build_code_model(codebook, config: dict, root: Path, segment_ids: list[str] 
     segments and their embeddings) are given; see :mod:`pipeline.learn`.
     """
     from pipeline import learn
-    from pipeline.embed import embed_texts, model_key
+    from pipeline.embed import embed_texts
+    from pipeline.model_files import model_key
 
     settings = suggest_settings(config)
     texts = code_texts(codebook)
@@ -690,7 +691,8 @@ def run_suggest(config: dict, root: Path) -> None:
         earlier text of a segment (re-run embed).
     """
     from pipeline.codebook import codebook_path, project_codebook
-    from pipeline.embed import EMBED_COLUMNS, embeddings_model_key, model_key, read_embeddings, stale_segments
+    from pipeline.embed import EMBED_COLUMNS, embeddings_model_key, read_embeddings, stale_segments
+    from pipeline.model_files import model_key
     from pipeline.finetune import encoder_config
     from pipeline.segment import read_segments
 

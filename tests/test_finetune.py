@@ -20,7 +20,8 @@ from conftest import write_codebook_and_segments
 from pipeline import embed, finetune, paths, suggest
 from pipeline.codebook import codebook_from_data
 from pipeline.config import validate_config
-from pipeline.embed import cache_file, embed_texts, model_key, model_location, read_embeddings, run_embed
+from pipeline.embed import cache_file, embed_texts, read_embeddings, run_embed
+from pipeline.model_files import earlier_model_keys, model_key, model_location
 from pipeline.errors import ConfigError, InputError
 from pipeline.onnx_encoder import export_dir
 
@@ -305,7 +306,7 @@ def test_the_saved_model_embeds_segments_longer_than_the_training_length_whole(t
     assert float(whole @ cut) > 0.9999
     assert model_key(old_config, project) != model_key(finetune.fine_tuned_config({}, tuned), project)
     # The packaged model names its length in sentence_bert_config.json: its key, and so its caches, stay.
-    assert embed.earlier_model_keys(validate_config({}), project) == []
+    assert earlier_model_keys(validate_config({}), project) == []
 
 
 def test_a_killed_fine_tune_leaves_a_temp_folder_that_the_next_run_removes(tuned, project):
@@ -364,7 +365,7 @@ def test_old_models_are_pruned_with_their_embedding_caches(tuned, project):
     embed_texts(["A text for the cache of the first model."], finetune.fine_tuned_config(config, tuned), project)
     assert tuned_cache.is_dir() and (tuned_export / "model.onnx").is_file()
     # Caches under the key the model had before its length was part of keys go with it too.
-    [earlier] = embed.earlier_model_keys(finetune.fine_tuned_config(config, tuned), project)
+    [earlier] = earlier_model_keys(finetune.fine_tuned_config(config, tuned), project)
     cache_file(project, earlier).mkdir(parents=True)
     export_dir(project, earlier).mkdir(parents=True)
     for i in range(2):      # two newer models; CACHE_KEEP = 2 keeps the newest two

@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from pipeline.codebook import load_codebook  # noqa: E402
-from pipeline.embed import verified_model_files  # noqa: E402
+from pipeline.model_files import verified_model_files  # noqa: E402
 from pipeline.finetune import FINETUNE_DEFAULTS, codebook_training, fine_tune  # noqa: E402
 from pipeline.suggest import code_texts  # noqa: E402
 

@@ -15,7 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest, finetune
-from pipeline.embed import embed_texts, model_location
+from pipeline.embed import embed_texts
+from pipeline.model_files import model_location
 from suggest_quality import load_set, fit, metrics
 from sklearn.model_selection import train_test_split
 

@@ -3,7 +3,7 @@
 Every ``.xlsx`` in ``data/review/`` and its subfolders (any name, any case of
 the extension; Office lock files ``~$…`` and hidden files are skipped) is a
 returned review workbook; a spreadsheet saved in another format is reported
-(:func:`review_inbox`). Files are inputs
+(:func:`pipeline.review.inbox.review_inbox`). Files are inputs
 only: they are checked (:func:`pipeline.ingest.safety.check_office_file`),
 read with formulas left unevaluated, and never modified.
 
@@ -106,6 +106,7 @@ from pipeline.review import (
     SUGGESTED_HEADERS,
 )
 from pipeline.review.agreement import ALL_CODERS, SUGGESTION
+from pipeline.review.inbox import OTHER_SPREADSHEETS, review_inbox
 from pipeline.spreadsheet import FORMULA_PREFIXES
 from pipeline.tables import read_checked
 
@@ -799,62 +800,6 @@ def read_review_file(
 
 
 # --------------------------------------------------------------------------- merge
-
-
-# Spreadsheets saved in another format than .xlsx. They are never ignored: each is
-# reported under review.on_bad_file, so that no analyst's work is dropped unseen.
-OTHER_SPREADSHEETS = {
-    ".xlsm": "a macro-enabled Excel workbook",
-    ".xltm": "a macro-enabled Excel template",
-    ".xltx": "an Excel template",
-    ".xlsb": "an Excel binary workbook",
-    ".xls": "a legacy Excel 97-2003 workbook",
-    ".xlt": "a legacy Excel 97-2003 template",
-    ".ods": "an OpenDocument spreadsheet",
-    ".fods": "a flat OpenDocument spreadsheet",
-    ".numbers": "an Apple Numbers spreadsheet",
-    ".csv": "a CSV file",
-    ".tsv": "a tab-separated text file",
-    ".gsheet": "a Google Sheets shortcut (the sheet itself is online)",
-}
-_NOT_INPUTS = ("~$", ".")  # Office lock files (~$x.xlsx) and hidden files and folders
-
-
-def review_inbox(root: Path) -> tuple[list[Path], list[Path]]:
-    """The files in ``data/review/`` and its subfolders: (workbooks, unusable).
-
-    Workbooks are the ``.xlsx`` files, whatever the case of the extension
-    (``BOB.XLSX``). Unusable are the spreadsheets saved in another format
-    (:data:`OTHER_SPREADSHEETS`: ``.xlsm``, ``.xls``, ``.ods``, ``.csv`` ...),
-    which :func:`run_review_import` reports. Office lock files (``~$x.xlsx``)
-    and hidden files and folders are skipped; other files (notes, PDFs) are
-    not spreadsheets and are left alone. The rules use this too (rules/common.smk),
-    so the Snakemake inputs are exactly the files the import looks at.
-    """
-    inbox = Path(root) / paths.REVIEW_INBOX
-    workbooks: list[Path] = []
-    unusable: list[Path] = []
-    for folder, folders, names in os.walk(inbox):
-        # A .numbers file is a folder (a macOS package) when copied as it is.
-        unusable += [Path(folder, name) for name in folders
-                     if Path(name).suffix.lower() in OTHER_SPREADSHEETS and not name.startswith(_NOT_INPUTS)]
-        folders[:] = [name for name in folders
-                      if not name.startswith(_NOT_INPUTS) and Path(name).suffix.lower() not in OTHER_SPREADSHEETS]
-        for name in names:
-            suffix = Path(name).suffix.lower()
-            if name.startswith(_NOT_INPUTS):
-                continue
-            if suffix == ".xlsx":
-                workbooks.append(Path(folder, name))
-            elif suffix in OTHER_SPREADSHEETS:
-                unusable.append(Path(folder, name))
-    return sorted(workbooks), sorted(unusable)
-
-
-def review_inbox_files(root: Path) -> list[Path]:
-    """The returned workbooks in ``data/review/``: its ``.xlsx`` files, in subfolders too
-    and whatever the case of the extension (see :func:`review_inbox`)."""
-    return review_inbox(root)[0]
 
 
 def _report_unusable(unusable: list[Path], root: Path, on_bad_file: str, conflicts: pd.DataFrame,

@@ -40,7 +40,6 @@ writes for the first row.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 import zipfile
@@ -68,7 +67,7 @@ from pipeline.discover import (
     read_candidate_table,
     write_candidate_sheet,
 )
-from pipeline.embed import file_sha256
+from pipeline.model_files import file_sha256
 from pipeline.errors import InputError
 from pipeline.review import (
     ABOUT_SHEET,
@@ -87,6 +86,7 @@ from pipeline.review import (
     SUGGESTED_HEADERS,
 )
 from pipeline.review.decisions import current_decisions, read_decisions
+from pipeline.review.inbox import review_workbook_edited_in_place
 from pipeline.segment import read_segments
 from pipeline.spreadsheet import clean_cell_text, set_cell
 from pipeline.tables import SUGGESTION_COLUMNS, read_checked
@@ -551,37 +551,5 @@ def run_review_workbook(config: dict, root: Path) -> None:
              len(rows), n_decided)
 
 
-def review_workbook_edited_in_place(root: Path) -> InputError | None:
-    """The error to stop on when ``reports/review/coding_review.xlsx`` was changed after
-    the pipeline wrote it, else None.
-
-    The workbook is an output: the next run that re-writes it (new fieldwork, a
-    codebook edit, new decisions) would replace it, and any decision an analyst
-    typed into it instead of into a copy under ``data/review/`` would be lost
-    unseen. Snakemake deletes a job's outputs before the job starts, so the
-    workflow calls this when it is loaded, before any job runs. Without a record
-    of what was written (a project from before the record existed) nothing is
-    checked.
-    """
-    root = Path(root)
-    workbook, record = root / paths.REVIEW_WORKBOOK, root / paths.REVIEW_WORKBOOK_ISSUED
-    if not workbook.is_file() or not record.is_file():
-        return None
-    try:
-        issued = json.loads(record.read_text(encoding="utf-8")).get("sha256")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not issued or file_sha256(workbook) == issued:
-        return None
-    return InputError(
-        "has been changed since the pipeline wrote it; the next run would overwrite it, and any "
-        "decision typed into it would be lost",
-        file=paths.REVIEW_WORKBOOK,
-        hint=f"if it holds decisions, move it into {paths.REVIEW_INBOX}/ under any name (for example "
-             f"{paths.REVIEW_INBOX}/coding_review_<your initials>.xlsx), where the pipeline reads them; "
-             "if it holds nothing to keep, delete it; then run again")
-
-
 __all__ = ["review_rows", "write_review_workbook", "run_review_workbook", "codes_range",
-           "review_workbook_edited_in_place",
            "project_pseudonymiser", "read_suggestions"]

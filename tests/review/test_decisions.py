@@ -621,7 +621,7 @@ def test_snakemake_inputs_are_the_files_the_import_reads(project, config, issued
     inputs = {name.strip() for name in listed.split(":", 1)[1].split(",")}
     review_inputs = {name for name in inputs if name.startswith(paths.REVIEW_INBOX)}
     assert review_inputs == {"data/review/BOB.XLSX", "data/review/round2/carol.xlsx", "data/review/dave.xlsm"}
-    from pipeline.review.decisions import review_inbox
+    from pipeline.review.inbox import review_inbox
 
     workbooks, unusable = review_inbox(project)
     assert review_inputs == {p.relative_to(project).as_posix() for p in workbooks + unusable}

@@ -249,7 +249,7 @@ def test_a_workbook_edited_in_place_stops_the_next_run_instead_of_being_overwrit
     # An analyst typed decisions into reports/review/coding_review.xlsx itself instead of a
     # copy in data/review/: re-writing it would lose them unseen.
     from pipeline.errors import InputError
-    from pipeline.review.workbook import review_workbook_edited_in_place
+    from pipeline.review.inbox import review_workbook_edited_in_place
 
     run_review_workbook(config, project)
     path = project / paths.REVIEW_WORKBOOK
