@@ -425,7 +425,7 @@ def run_finetune(config: dict, root: Path) -> None:
     passes = int(suggest_settings(config)["fine_tune_passes"])
     model_dir = fine_tuned_model_dir(codebook, examples, config, root, settings={"passes": passes})
     encoder = fine_tuned_config(config, model_dir)
-    _path, weights_sha256, key = verified_model_files(encoder, root)
+    _path, weights_sha256, key = verified_model_files(encoder, root, reread=False)
     embed_texts(model_texts(code_texts(codebook)), encoder, root)
     manifest = {"model_dir": model_dir.relative_to(root).as_posix(), "weights_sha256": weights_sha256,
                 "embedding_key": key}

