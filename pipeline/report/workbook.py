@@ -65,16 +65,17 @@ def _write_table(ws, sheet: Sheet, pseudonymise) -> None:
         cell = set_cell(ws.cell(row=HEADER_ROW, column=column_index), str(column))
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
     widths = [len(str(c)) + 2 for c in frame.columns]
+    formats = [_number_format(column) for column in frame.columns]
+    alignments = [WRAP if column in sheet.wrap else TOP for column in frame.columns]
     for row_offset, values in enumerate(frame.itertuples(index=False), start=1):
         for column_index, value in enumerate(values, start=1):
-            column = frame.columns[column_index - 1]
             if isinstance(value, str):
                 value = pseudonymise(value)
             cell = set_cell(ws.cell(row=HEADER_ROW + row_offset, column=column_index), value)
-            fmt = _number_format(column)
+            fmt = formats[column_index - 1]
             if fmt and isinstance(cell.value, float):
                 cell.number_format = fmt
-            cell.alignment = WRAP if column in sheet.wrap else TOP
+            cell.alignment = alignments[column_index - 1]
             if cell.value is not None:
                 widths[column_index - 1] = max(widths[column_index - 1], min(len(str(cell.value)), MAX_WIDTH) + 2)
     for column_index, width in enumerate(widths, start=1):
