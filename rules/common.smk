@@ -76,7 +76,7 @@ def settings(*sections):
 
 def _embedding_model_key():
     """The cache key of the configured embedding model: a hash of its weights and
-    configuration files (pipeline.embed.model_key). It is part of every rule's
+    configuration files (pipeline.model_files.model_key). It is part of every rule's
     `embedding` settings, so that replacing the files of embedding.model_path in
     place (the same path, another model) re-runs the stages that embed with it
     instead of leaving results made with the old model. "" when the folder is not a

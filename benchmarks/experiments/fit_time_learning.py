@@ -20,9 +20,9 @@ import sys, tempfile, numpy as np
 from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
-from pipeline import learn, suggest
+from pipeline import suggest
 from pipeline.embed import embed_texts
-from suggest_quality import encoder, fit, load_set, metrics
+from suggest_quality import accepted, encoder, fit, load_set, metrics
 from sklearn.model_selection import train_test_split
 root = Path(tempfile.gettempdir()) / "fit_time_learning"
 name = sys.argv[1]
@@ -35,11 +35,6 @@ split_variants = {"default": {}, "no decisions at fit": {"min_examples_to_learn"
 def kappa(vectors, test, model):
     return metrics(suggest.score(vectors[test], [texts[i] for i in test], model), gold[test], cb.code_ids)["kappa"]
 
-def examples(vectors, train):
-    codes = fr.gold_code.iloc[train].tolist()
-    return learn.TrainingExamples([str(i) for i in train], codes, [texts[i] for i in train], vectors[train],
-                                  [], [], np.zeros((0, vectors.shape[1]), np.float32))
-
 splits = [train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed) for seed in range(5)]
 res = {}
 # The codebook encoder first: fine-tuning a split's encoder prunes it from the cache.
@@ -49,7 +44,7 @@ plain = fit(cb, root, base, codebook_config)
 for train, test in splits:
     res.setdefault("codebook encoder, plain", []).append(kappa(codebook_vectors, test, plain))
     res.setdefault("codebook encoder, + decisions at fit", []).append(
-        kappa(codebook_vectors, test, fit(cb, root, base, codebook_config, examples(codebook_vectors, train))))
+        kappa(codebook_vectors, test, fit(cb, root, base, codebook_config, accepted(fr, codebook_vectors, train))))
 for passes in (3, 1, 2):   # the default fine_tune_passes, then fewer passes over the codebook and decisions
     encoder_settings = {**base, "fine_tune_passes": passes}
     for seed, (train, test) in enumerate(splits):
@@ -57,7 +52,7 @@ for passes in (3, 1, 2):   # the default fine_tune_passes, then fewer passes ove
         vectors = embed_texts(texts, config, root)
         for variant, settings in split_variants.items() if passes == 3 else [(f"{passes} pass(es)", {})]:
             res.setdefault(f"split encoder, {variant}", []).append(
-                kappa(vectors, test, fit(cb, root, {**base, **settings}, config, examples(vectors, train))))
+                kappa(vectors, test, fit(cb, root, {**base, **settings}, config, accepted(fr, vectors, train))))
         print("passes", passes, "split", seed, "done", flush=True)
 for k, v in res.items():
     print(f"{np.mean(v):.3f} {k}  by split {[round(x, 2) for x in v]}")
