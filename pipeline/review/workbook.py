@@ -68,7 +68,6 @@ from pipeline.discover import (
     write_candidate_sheet,
 )
 from pipeline.model_files import file_sha256
-from pipeline.errors import InputError
 from pipeline.review import (
     ABOUT_SHEET,
     CODEBOOK_SHEET,
