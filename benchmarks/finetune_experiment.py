@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline import finetune, learn, suggest  # noqa: E402
-from suggest_quality import SETS, load_set  # noqa: E402  (the same labelled sets)
+from suggest_quality import SETS, learning_split, load_set  # noqa: E402  (the same labelled sets and splits)
 
 
 
@@ -140,12 +140,9 @@ def run(args) -> None:
                       f"ours {metrics(full, gold, n_codes)} head {metrics(head, gold, n_codes)}", flush=True)
 
         if args.learn_seeds:
-            from sklearn.model_selection import train_test_split
-
             rows = {"frozen": [], "frozen_head": [], "ft": [], "ft_head": []}
             for seed in range(args.learn_seeds):
-                train, test = train_test_split(np.arange(len(frame)), test_size=0.5, stratify=gold,
-                                               random_state=seed)
+                train, test = learning_split(gold, seed)
                 codes = frame["gold_code"].iloc[train].tolist()
                 full, head = score_with(base, codebook, texts, segments, settings, train, codes)
                 rows["frozen"].append(metrics(full[test], gold[test], n_codes))

@@ -127,6 +127,14 @@ def threshold_behaviour(model, texts: list[str], vectors: np.ndarray, gold: np.n
             "bands": rows}
 
 
+def learning_split(gold: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``seed`` of the learning benchmark: (reviewed, scored) row indices, 50/50 and stratified
+    by gold code. Every learning experiment uses these splits, so that their figures compare."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(gold)), test_size=0.5, stratify=gold, random_state=seed)
+
+
 def accepted(frame: pd.DataFrame, vectors: np.ndarray, reviewed: np.ndarray) -> learn.TrainingExamples:
     """The labelled segments at ``reviewed`` as analysts' accepted decisions on their gold codes."""
     return learn.TrainingExamples(
@@ -142,15 +150,12 @@ def learning_experiment(codebook, frame: pd.DataFrame, gold: np.ndarray, root: P
     With fine-tuning on, the encoder is fine-tuned on the codebook and the
     reviewed half, as the finetune stage would after those decisions.
     """
-    from sklearn.model_selection import train_test_split
-
     results = {"learned": [], "codebook_only": [], "n_learned_codes": [], "seconds": []}
-    index = np.arange(len(frame))
     texts = frame["text"].tolist()
     config = encoder(codebook, root, settings)
     plain = suggest.score(embed_texts(texts, config, root), texts, fit(codebook, root, settings, config))
     for seed in seeds:
-        train, test = train_test_split(index, test_size=0.5, stratify=gold, random_state=seed)
+        train, test = learning_split(gold, seed)
         codes = frame["gold_code"].iloc[train].tolist()
         started = time.perf_counter()
         config = encoder(codebook, root, settings, zip([texts[i] for i in train], codes))

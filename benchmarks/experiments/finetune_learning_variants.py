@@ -8,7 +8,9 @@ three times per pass) and "pass5" (5 passes).
 
 Usage: .venv/bin/python benchmarks/experiments/finetune_learning_variants.py example default,rep3,pass5 [SPLITS]
 Its output is summarised in BENCHMARKS.md ("Suggestion quality"). Committed as
-it ran, except that the repository and scratch paths are no longer hard-coded.
+it ran, except that the repository and scratch paths are no longer hard-coded
+and the labelled set is loaded and split with ``suggest_quality.load_set`` and
+``learning_split``.
 """
 import sys, tempfile, numpy as np
 from pathlib import Path
@@ -17,8 +19,7 @@ sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest, finetune
 from pipeline.embed import embed_texts
 from pipeline.model_files import model_location
-from suggest_quality import load_set, fit, metrics
-from sklearn.model_selection import train_test_split
+from suggest_quality import fit, learning_split, load_set, metrics
 
 root = Path(tempfile.gettempdir()) / "finetune_learning_variants"; root.mkdir(parents=True, exist_ok=True)
 name = sys.argv[1]; variants = sys.argv[2].split(",")
@@ -29,7 +30,7 @@ base_path, _ = model_location({}, root)
 ct = suggest.code_texts(cb)
 res = {v: [] for v in variants}
 for seed in range(int(sys.argv[3]) if len(sys.argv) > 3 else 5):
-    train, test = train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed)
+    train, test = learning_split(gold, seed)
     codes = fr.gold_code.iloc[train].tolist()
     rev_texts = [texts[i] for i in train]; rev_labels = [cb.code_ids.index(c) for c in codes]
     for v in variants:

@@ -22,8 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import suggest
 from pipeline.embed import embed_texts
-from suggest_quality import accepted, encoder, fit, load_set, metrics
-from sklearn.model_selection import train_test_split
+from suggest_quality import accepted, encoder, fit, learning_split, load_set, metrics
 root = Path(tempfile.gettempdir()) / "fit_time_learning"
 name = sys.argv[1]
 cb, fr, gold = load_set(name); texts = fr.text.tolist()
@@ -35,7 +34,7 @@ split_variants = {"default": {}, "no decisions at fit": {"min_examples_to_learn"
 def kappa(vectors, test, model):
     return metrics(suggest.score(vectors[test], [texts[i] for i in test], model), gold[test], cb.code_ids)["kappa"]
 
-splits = [train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed) for seed in range(5)]
+splits = [learning_split(gold, seed) for seed in range(5)]
 res = {}
 # The codebook encoder first: fine-tuning a split's encoder prunes it from the cache.
 codebook_config = encoder(cb, root, base)

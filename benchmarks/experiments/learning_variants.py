@@ -8,7 +8,8 @@ reviewed segments used as extra codebook prototypes ("proto").
 Usage: .venv/bin/python benchmarks/experiments/learning_variants.py example
 Its output is summarised in BENCHMARKS.md ("Suggestion quality"). Committed as
 it ran, except that the repository and cache paths are no longer hard-coded
-and the labelled set is loaded with ``suggest_quality.load_set``.
+and the labelled set is loaded and split with ``suggest_quality.load_set``
+and ``learning_split``.
 """
 import sys, numpy as np
 from pathlib import Path
@@ -17,8 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest, finetune
 from pipeline.embed import embed_texts
-from suggest_quality import load_set, encoder, fit, metrics
-from sklearn.model_selection import train_test_split
+from suggest_quality import encoder, fit, learning_split, load_set, metrics
 root = Path(tempfile.gettempdir()) / "learning_variants"
 name = sys.argv[1]
 cb, fr, gold = load_set(name); texts = fr.text.tolist()
@@ -29,7 +29,7 @@ variants = {"default": {}, "rw1": {"reviewed_weight": 1.0}, "rw2": {"reviewed_we
             "rw1cw1": {"reviewed_weight": 1.0, "classifier_weight": 1.0}}
 res = {k: [] for k in variants}; res["proto"] = []; res["clf+rev"] = []
 for seed in range(5):
-    train, test = train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed)
+    train, test = learning_split(gold, seed)
     codes = fr.gold_code.iloc[train].tolist()
     config = encoder(cb, root, base, list(zip([texts[i] for i in train], codes)))
     v = embed_texts(texts, config, root)

@@ -7,7 +7,8 @@ machine for the scale benchmark).
 
 Usage: .venv/bin/python benchmarks/experiments/learning_variants_more.py example [n_splits]
 Committed as it ran, except that the repository and cache paths are no longer
-hard-coded and the labelled set is loaded with ``suggest_quality.load_set``.
+hard-coded and the labelled set is loaded and split with ``suggest_quality.load_set``
+and ``learning_split``.
 """
 import sys, numpy as np
 from pathlib import Path
@@ -16,8 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest
 from pipeline.embed import embed_texts
-from suggest_quality import load_set, encoder, metrics
-from sklearn.model_selection import train_test_split
+from suggest_quality import encoder, learning_split, load_set, metrics
 root = Path(tempfile.gettempdir()) / "learning_variants"
 name = sys.argv[1]; nseeds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 cb, fr, gold = load_set(name); texts = fr.text.tolist()
@@ -48,7 +48,7 @@ def add(k, m, v, test):
     res.setdefault(k, []).append(metrics(suggest.score(v[test], [texts[i] for i in test], m), gold[test], m.code_ids)["kappa"])
 
 for seed in range(nseeds):
-    train, test = train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed)
+    train, test = learning_split(gold, seed)
     sv, tv, evv, bg = vectors(seed, train)
     codes_i = gold[train]
     ex = learn.TrainingExamples([str(i) for i in train], [cb.code_ids[c] for c in codes_i], [texts[i] for i in train], sv[train], [], [], np.zeros((0, sv.shape[1]), np.float32))

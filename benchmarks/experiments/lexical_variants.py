@@ -20,8 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import learn, suggest
 from pipeline.embed import embed_texts
-from suggest_quality import load_set, encoder, fit, metrics
-from sklearn.model_selection import train_test_split
+from suggest_quality import encoder, fit, learning_split, load_set, metrics
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_union
@@ -61,7 +60,7 @@ def lexical(train_texts, y, test_texts, kind, C, weights=None):
 
 res = {}
 for seed in range(5):
-    train, test = train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=seed)
+    train, test = learning_split(gold, seed)
     s = scores(seed, train)[test]
     tt = [texts[i] for i in test]
     res.setdefault("without", []).append(metrics(s, gold[test], cb.code_ids)["kappa"])

@@ -15,8 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
 from pipeline import finetune, suggest
 from pipeline.embed import embed_texts
-from suggest_quality import BASE, accepted, encoder, fit, load_set, metrics
-from sklearn.model_selection import train_test_split
+from suggest_quality import BASE, accepted, encoder, fit, learning_split, load_set, metrics
 from safetensors.torch import load_file, save_file
 root = Path(tempfile.gettempdir()) / "model_soup"; root.mkdir(parents=True, exist_ok=True)
 name = sys.argv[1]; seeds = [0, 1, 2]
@@ -33,7 +32,7 @@ def evaluate(config, train, test):
 
 res = {}
 for split in range(nsplits):
-    train, test = train_test_split(np.arange(len(fr)), test_size=0.5, stratify=gold, random_state=split)
+    train, test = learning_split(gold, split)
     pairs = list(zip([texts[i] for i in train], fr.gold_code.iloc[train]))
     dirs = []
     for seed in seeds:
