@@ -311,6 +311,26 @@ def test_symbolic_links_are_not_followed(project, tmp_path):
     assert not (root / paths.SEGMENTS).exists()
 
 
+def test_symbolic_links_among_survey_exports_are_not_followed(project, tmp_path):
+    root, _ = project
+    outside = tmp_path / "elsewhere"
+    (outside / "exports").mkdir(parents=True)
+    export = "ref,What changed?\n1,Text from outside the project.\n"
+    (outside / "export.csv").write_text(export, encoding="utf-8")
+    (outside / "exports" / "other.csv").write_text(export, encoding="utf-8")
+    surveys = root / "data/raw/surveys"
+    surveys.mkdir()
+    (surveys / "linked.csv").symlink_to(outside / "export.csv")
+    (surveys / "linked_folder").symlink_to(outside / "exports", target_is_directory=True)
+    config = validate_config({"surveys": [{"file": "linked.csv", "wave": "1", "site": "quillmere",
+                                           "sector": "voluntary", "id_column": "ref",
+                                           "text_columns": ["What changed?"]}]})
+    error = run_expecting_error(root, config)
+    linked = sorted(p.file for p in error.problems if "symbolic link" in p.message)
+    assert linked == ["data/raw/surveys/linked.csv", "data/raw/surveys/linked_folder"]
+    assert not (root / paths.SEGMENTS).exists()
+
+
 # ----------------------------------------------------------------- skip mode
 
 

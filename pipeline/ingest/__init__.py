@@ -45,7 +45,7 @@ from pipeline.ingest.register import (
     wave_key,
     wave_spellings,
 )
-from pipeline.ingest.safety import SafetyLimits
+from pipeline.ingest.safety import LINK_HINT, LINK_MESSAGE, SafetyLimits, is_linked
 from pipeline.ingest.session_log import read_session_log
 from pipeline.ingest.speakers import assign_speaker_roles
 from pipeline.ingest.surveys import read_surveys
@@ -318,9 +318,8 @@ def _read_file(path: Path, raw: Path, method: str, sectors: dict, limits: Safety
     display = f"data/raw/{source_file}"
     suffix = path.suffix.lower()
     result = FileResult(display, method, format=suffix.lstrip("."))
-    if any(p.is_symlink() for p in (path, *path.parents) if p != raw and p.is_relative_to(raw)):
-        problems.add(display, "is a symbolic link; links are not followed, so that nothing outside the "
-                              "project folder is read", hint="copy the file or folder itself into data/raw/")
+    if is_linked(path, raw):
+        problems.add(display, LINK_MESSAGE, hint=LINK_HINT)
         return result
     if suffix not in READABLE[method]:
         hint = "save it as " + ", ".join(READABLE[method]) + ", or move it out of data/raw/"

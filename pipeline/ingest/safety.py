@@ -46,6 +46,15 @@ class SafetyLimits:
         )
 
 
+LINK_MESSAGE = "is a symbolic link; links are not followed, so that nothing outside the project folder is read"
+LINK_HINT = "copy the file or folder itself into data/raw/"
+
+
+def is_linked(path: Path, raw: Path) -> bool:
+    """Whether ``path``, or a folder between it and ``raw`` (data/raw/), is a symbolic link."""
+    return any(p.is_symlink() for p in (path, *path.parents) if p != raw and p.is_relative_to(raw))
+
+
 def check_file_size(path: Path, limits: SafetyLimits) -> None:
     size = path.stat().st_size
     if size == 0:

@@ -34,7 +34,7 @@ from pathlib import Path
 from pipeline import paths
 from pipeline.errors import InputError, Problem
 from pipeline.ingest.model import Block, RawDocument
-from pipeline.ingest.safety import SafetyLimits
+from pipeline.ingest.safety import LINK_HINT, LINK_MESSAGE, SafetyLimits, is_linked
 from pipeline.ingest.surveys.export import (
     Column,
     SurveyExport,
@@ -146,7 +146,12 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
     raw_root = Path(raw_root)
     folder = raw_root / "surveys"
     result = SurveyResult()
-    present = _survey_files(folder)
+    present = []
+    for path in _survey_files(folder):
+        if is_linked(path, raw_root):
+            result.problems.append(Problem(_display(raw_root, path), LINK_MESSAGE, hint=LINK_HINT))
+        else:
+            present.append(path)
     claimed: dict[Path, str] = {}
     for number, entry in enumerate(config.get("surveys") or [], start=1):
         label = entry.get("name") or entry["file"]
@@ -487,13 +492,14 @@ def _map_column(responses, column: Column | None, fixed: str | None, mapping: di
 
 
 def _survey_files(folder: Path) -> list[Path]:
-    """Every data file under ``folder``, skipping hidden files, README files and Excel lock files."""
+    """Every data file (or symbolic link) under ``folder``, skipping hidden files, README files
+    and Excel lock files."""
     if not folder.is_dir():
         return []
     files = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+        if not (path.is_file() or path.is_symlink()) or any(part.startswith(".") for part in relative.parts):
             continue
         if path.name.casefold().startswith("readme") or path.name.startswith("~$"):
             continue
