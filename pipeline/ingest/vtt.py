@@ -7,7 +7,12 @@ and the timings are dropped anyway. What is kept is who said what:
 * Teams: ``<v Speaker Name>text</v>`` (older exports omit ``</v>``); one
   utterance may be split over cues ``…/17-0``, ``…/17-1``. A cue with two
   voices (``<v Alice>Hi</v><v Bob>Hello</v>``) is two turns, one per voice.
-* Zoom: numbered cues whose text is ``Speaker Name: text``.
+* Zoom: numbered cues whose text is ``Speaker Name: text``. A cue of an
+  unidentified speaker has no name, and its text may itself hold a colon
+  ("To be honest: it depends on three people"), so a label counts as a
+  speaker only when it is written like a name (every word capitalised:
+  "Tom Ashdown", "iPhone" does not count) or labels at least two cues of the
+  file (a display name such as "tom a"); otherwise the cue is text.
 
 Consecutive cues by the same speaker are merged into one turn, which becomes
 one block (later split at sentences only if it is long). HTML entities
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from pathlib import Path
 
 from pipeline.errors import InputError
@@ -67,6 +73,11 @@ def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
     return cues
 
 
+def _zoom_speaker(label: str, counts: Counter) -> bool:
+    """Whether a Zoom cue's ``label:`` names its speaker (see the module docstring)."""
+    return counts[label] >= 2 or all(word[:1].isupper() or word[:1].isdigit() for word in label.split())
+
+
 def read_vtt(path: Path, source_file: str, method: str = "interview") -> RawDocument:
     """Read a Teams or Zoom WebVTT transcript into speaker turns.
 
@@ -101,6 +112,8 @@ def read_vtt(path: Path, source_file: str, method: str = "interview") -> RawDocu
         fmt = "vtt-teams"
     else:
         labelled = [_ZOOM_SPEAKER.match(payload) for _, payload in cues]
+        counts = Counter(m.group("name").strip() for m in labelled if m)
+        labelled = [m if m and _zoom_speaker(m.group("name").strip(), counts) else None for m in labelled]
         if sum(1 for m in labelled if m) >= max(1, len(cues) // 2):
             fmt = "vtt-zoom"
             cues = [(m.group("name").strip(), m.group("text").strip()) if m else ("", payload)

@@ -88,6 +88,29 @@ def test_zoom_speaker_labels(tmp_path):
     ]
 
 
+def test_a_zoom_cue_with_a_colon_but_no_name_is_text(tmp_path):
+    # Cue 4 is an unidentified speaker whose words hold a colon; the
+    # lower-case display name labels two cues, so it is a speaker.
+    zoom = ZOOM + """
+4
+00:00:31.000 --> 00:00:34.000
+To be honest: the network depends on three people.
+
+5
+00:00:34.000 --> 00:00:36.000
+tom a: And the council?
+
+6
+00:00:36.000 --> 00:00:38.000
+tom a: Just to check.
+"""
+    document = read_vtt(write(tmp_path, zoom), "interviews/z.vtt")
+    assert [(b.speaker, b.text) for b in document.blocks][2:] == [
+        ("", "To be honest: the network depends on three people."),
+        ("tom a", "And the council? Just to check."),
+    ]
+
+
 def test_crlf_and_bom(tmp_path):
     path = tmp_path / "w.vtt"
     path.write_bytes(("\ufeff" + ZOOM).replace("\n", "\r\n").encode("utf-8"))
