@@ -35,8 +35,16 @@ Whole words
     as a first name followed by a surname, and a register name with a hyphen
     ("Tudor-Rees", "Kerry-Ann") is replaced whole.
 A name that is also an everyday word
-    ("Marsh", "Will", "Grace", see :data:`COMMON_WORD_NAMES`) is matched only
-    when capitalised (``Marsh`` or ``MARSH``), so "the salt marsh" is left alone.
+    ("Marsh", "Will", "Grace", see :data:`COMMON_WORD_NAMES`, and the
+    everyday English words of :mod:`pipeline.common_words`: "Power", "Honest")
+    is matched only when capitalised (``Marsh`` or ``MARSH``), so "the salt
+    marsh" and "convening power" are left alone.
+The project's own labels
+    A one-word name inside a site, sector, theme or code label, or the
+    project's name, as written there, is left alone: with a participant
+    surnamed Power, the theme "Power and culture" keeps its label, while
+    "Power said" elsewhere is replaced. A full name, a name after a title and
+    an identifying term are replaced inside labels too.
 Pseudonyms
     A person becomes their sector's attribution label and a number, e.g.
     ``[Voluntary sector partner 3]``. People are numbered within their label in
@@ -65,6 +73,7 @@ import pandas as pd
 
 from pipeline import paths
 from pipeline.atomic import write_csv
+from pipeline.common_words import EVERYDAY_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -263,10 +272,14 @@ class Pseudonymiser:
     case_sensitive: set[str] = field(default_factory=set)         # variants matched only capitalised
     log_rows: list[dict] = field(default_factory=list)
     person_pseudonyms: dict[str, str] = field(default_factory=dict)  # participant_id -> pseudonym
+    # One-word name variants, and the project labels holding one of them (see "The project's own labels").
+    shieldable: set[str] = field(default_factory=set)
+    protected: list[str] = field(default_factory=list)
     _active: bool = field(default=False, init=False, repr=False)   # any name or term to replace
     _rank: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _by_first_token: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
     _patterns: dict[tuple, re.Pattern] = field(default_factory=dict, init=False, repr=False)
+    _labels: re.Pattern | None = field(default=None, init=False, repr=False)   # the protected labels
 
     # ------------------------------------------------------------------ building
 
@@ -277,6 +290,7 @@ class Pseudonymiser:
         sectors: dict | None = None,
         identifying_terms: dict | None = None,
         attribution: dict | None = None,
+        labels: Iterable[str] = (),
     ) -> "Pseudonymiser":
         """Build from people and terms directly.
 
@@ -290,6 +304,9 @@ class Pseudonymiser:
             ``config["privacy"]["identifying_terms"]`` (term → pseudonym).
         attribution : dict, optional
             ``config["report"]["attribution"]`` (sector key → label).
+        labels : iterable of str, optional
+            The project's own labels (:func:`project_labels`), in which a
+            one-word name is left alone.
 
         Returns
         -------
@@ -324,8 +341,10 @@ class Pseudonymiser:
                 pseudonym = AMBIGUOUS_PSEUDONYM
                 note = "shared by " + ", ".join(sorted(ids, key=_id_sort_key))
             self.replacements[key] = pseudonym
-            if " " not in key and key in COMMON_WORD_NAMES:
-                self.case_sensitive.add(key)
+            if " " not in key:
+                self.shieldable.add(key)
+                if key in COMMON_WORD_NAMES or key in EVERYDAY_WORDS:
+                    self.case_sensitive.add(key)
             self.log_rows.append({
                 "real": spelled[key], "pseudonym": pseudonym, "kind": kinds[key],
                 "participant_id": ", ".join(sorted(ids, key=_id_sort_key)), "note": note,
@@ -337,8 +356,12 @@ class Pseudonymiser:
                 continue
             self.replacements[key] = str(pseudonym)
             self.case_sensitive.discard(key)
+            self.shieldable.discard(key)
             self.log_rows.append({"real": term, "pseudonym": str(pseudonym),
                                   "kind": "identifying term", "participant_id": "", "note": ""})
+        self.protected = sorted({label for label in labels
+                                 if self.shieldable & set(_ALNUM_RUN.findall(_key(label)))},
+                                key=lambda label: (-len(label), label))
         self._compile()
         return self
 
@@ -367,6 +390,7 @@ class Pseudonymiser:
             sectors=config.get("sectors", {}),
             identifying_terms=config.get("privacy", {}).get("identifying_terms", {}),
             attribution=config.get("report", {}).get("attribution", {}),
+            labels=project_labels(config, root),
         )
 
     def _compile(self) -> None:
@@ -385,6 +409,7 @@ class Pseudonymiser:
         for key in ordered:
             runs = _ALNUM_RUN.findall(key.casefold())
             self._by_first_token.setdefault(runs[0] if runs else "", []).append(key)
+        self._labels = re.compile("|".join(map(re.escape, self.protected))) if self.protected else None
 
     def _pattern_for(self, keys: tuple[str, ...]) -> re.Pattern:
         pattern = self._patterns.get(keys)
@@ -420,7 +445,20 @@ class Pseudonymiser:
         if not isinstance(text, str) or not self._active or not text:
             return text
         pattern = self._text_pattern(text)
-        return pattern.sub(self._replace, text) if pattern is not None else text
+        if pattern is None:
+            return text
+        labels = [m.span() for m in self._labels.finditer(text)] if self._labels is not None else []
+        if not labels:
+            return pattern.sub(self._replace, text)
+
+        def replace(match: re.Match) -> str:
+            start, end = match.span(1)
+            # A one-word name inside a project label; with a title ("Dr Power") the key has a space.
+            if _key(match.group(1)) in self.shieldable and any(a <= start and end <= b for a, b in labels):
+                return match.group(1)
+            return self._replace(match)
+
+        return pattern.sub(replace, text)
 
     def _replace(self, match: re.Match) -> str:
         found = match.group(1)
@@ -461,6 +499,22 @@ class Pseudonymiser:
         target = Path(root) / paths.ANONYMISATION_LOG
         write_csv(target, self.log_frame())
         return target
+
+
+def project_labels(config: dict, root: Path) -> list[str]:
+    """The project's own names for things, which are not people: the project's name, the site
+    keys and labels, the sector labels, and the codebook's name and theme and code labels."""
+    labels = [config.get("project", {}).get("name", "")]
+    labels += list(config.get("sites", {})) + list(config.get("sites", {}).values())
+    labels += list(config.get("sectors", {}).values())
+    try:
+        from pipeline.codebook import project_codebook
+
+        codebook = project_codebook(config, root)
+        labels += [codebook.name] + [t.label for t in codebook.themes] + [c.label for c in codebook.codes]
+    except Exception as error:  # the codebook has its own stage to report problems
+        log.warning("Codebook labels not known to the pseudonymiser: %s", error)
+    return [label for label in labels if label]
 
 
 def _key(text: str) -> str:

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from pipeline import paths
-from pipeline.anonymise import Pseudonymiser, possible_identifiers, read_register_people
+from pipeline.anonymise import Pseudonymiser, possible_identifiers, project_labels, read_register_people
 from pipeline.atomic import write_csv
 from pipeline.segment import read_segments
 from pipeline.tables import read_optional_csv
@@ -26,16 +26,7 @@ log = logging.getLogger(__name__)
 
 def project_known_words(config: dict, root: Path) -> list[str]:
     """Words that are not personal names: project, site, sector and codebook labels, organisations, roles."""
-    words = [config.get("project", {}).get("name", "")]
-    words += list(config.get("sites", {})) + list(config.get("sites", {}).values())
-    words += list(config.get("sectors", {}).values())
-    try:
-        from pipeline.codebook import project_codebook
-
-        codebook = project_codebook(config, root)
-        words += [codebook.name] + [t.label for t in codebook.themes] + [c.label for c in codebook.codes]
-    except Exception as error:  # the codebook has its own stage to report problems
-        log.warning("Codebook words not excluded from possible identifiers: %s", error)
+    words = project_labels(config, root)
     for person in read_register_people(Path(root) / paths.PARTICIPANTS, named_only=False):
         words += [person.site, person.role]
     organisations = read_optional_csv(Path(root) / paths.PARTICIPANTS)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from pipeline import paths
 from pipeline.anonymise import (
     AMBIGUOUS_PSEUDONYM,
+    COMMON_WORD_NAMES,
     Person,
     Pseudonymiser,
     attribution_label,
@@ -83,6 +85,49 @@ def test_hyphenated_names_and_titles(pseudonymiser):
 def test_everyday_word_names_only_when_capitalised(pseudonymiser):
     assert pseudonymiser.apply("the salt marsh by Marsh") == "the salt marsh by [Voluntary sector partner 4]"
     assert pseudonymiser.apply("we miss Sarah") == "we miss [Local authority stakeholder 1]"
+
+
+def test_a_name_that_is_an_everyday_english_word_is_matched_only_capitalised():
+    # Not in the hand-written list of names that are words: found by how common the word is.
+    p = Pseudonymiser.from_people([Person("K03", "Aoife Power", "voluntary")], SECTORS)
+    assert "power" not in COMMON_WORD_NAMES
+    assert p.apply("Mostly convening power.") == "Mostly convening power."
+    assert p.apply("Power said so; POWER again.") == (
+        "[Voluntary sector partner 1] said so; [Voluntary sector partner 1] again.")
+    assert p.apply("aoife power rang") == "[Voluntary sector partner 1] rang"   # a full name in any case
+
+
+def test_a_one_word_name_inside_a_project_label_is_left_alone():
+    p = Pseudonymiser.from_people(
+        [Person("K03", "Aoife Power", "voluntary")], SECTORS, {"Power Street Hub": "[a venue]"},
+        labels=["Power and culture between sectors", "Power Street Hub referrals", "Access to services"])
+    # Only labels holding a one-word name are kept; an identifying term is replaced inside them too.
+    assert p.protected == ["Power and culture between sectors", "Power Street Hub referrals"]
+    text = ("## Power and culture between sectors\n\nPower said: Power and culture between sectors, "
+            "as Dr Power put it. Power Street Hub referrals.")
+    assert p.apply(text) == (
+        "## Power and culture between sectors\n\n[Voluntary sector partner 1] said: Power and culture "
+        "between sectors, as [Voluntary sector partner 1] put it. [a venue] referrals.")
+    full = Pseudonymiser.from_people([Person("K03", "Aoife Power", "voluntary")], SECTORS,
+                                     labels=["Aoife Power and culture"])
+    assert full.apply("Aoife Power and culture") == "[Voluntary sector partner 1] and culture"
+
+
+def test_from_project_knows_the_codebook_and_site_labels(tmp_path: Path):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / paths.PARTICIPANTS).write_text(
+        "participant_id,site,sector,name\nK03,kestrel_bay,voluntary,Aoife Power\n"
+        "K04,kestrel_bay,voluntary,Hal Kestrel\n", encoding="utf-8")
+    (tmp_path / "codebook").mkdir()
+    (tmp_path / "codebook/codebook.yaml").write_text(
+        "name: Test codebook\nthemes:\n  - id: pow\n    label: Power and culture between sectors\n"
+        "    codes:\n      - id: pow_imbalance\n        label: Power imbalance\n"
+        "        definition: One partner holds more sway than the others.\n", encoding="utf-8")
+    config = {"sectors": SECTORS, "sites": {"kestrel_bay": "Kestrel Bay"}}
+    p = Pseudonymiser.from_project(config, tmp_path)
+    for label in ("Power and culture between sectors", "Power imbalance", "Kestrel Bay"):
+        assert p.apply(label) == label
+    assert p.apply("Kestrel rang Power.") == "[Voluntary sector partner 2] rang [Voluntary sector partner 1]."
 
 
 def test_identifying_terms(pseudonymiser):
@@ -278,3 +323,14 @@ def test_hyphenated_surname_wrapped_spaced_or_with_an_en_dash(tmp_path):
         "Funding is year to year. [Local authority stakeholder 1] said the hub manager, "
         "[Voluntary sector partner 1], bids for the same pots every spring, and [Voluntary sector partner 1] "
         "told the board so; [Voluntary sector partner 1] and [Voluntary sector partner 1] agreed.")
+
+
+def test_the_everyday_words_are_what_the_script_makes_from_spacy_lookups_data():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("common_words_script", REPO / "scripts/common_words.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    words = script.everyday_words()
+    assert {"to", "be", "honest", "power"} <= set(words) and not {"sarah", "priya", "john"} & set(words)
+    assert script.TARGET.read_text(encoding="utf-8") == script.module_text(words)
