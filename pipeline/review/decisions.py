@@ -908,9 +908,9 @@ def import_decisions(
                      r["new_codes"], r["new_comment"], r["recorded_at"])
                     for r in audit_rows if r["event"] not in STATE_EVENTS}
     known_ids = segment_ids | {key[0] for key in state}
-    # Every (file, segment, coder, decision) the log has seen, won or not.
-    given_before = {(r["source_file"], r["segment_id"], r["coder"], r["new_decision"], r["new_codes"],
-                     r["new_comment"]) for r in audit_rows if r["source_file"]}
+    # What each file last gave for each (segment, coder), won or not, as the log recorded it.
+    last_given = {(r["source_file"], r["segment_id"], r["coder"]):
+                  (r["new_decision"], r["new_codes"], r["new_comment"]) for r in audit_rows if r["source_file"]}
 
     resolve = _CodeResolver(codebook)
     bad = ProblemCollector()
@@ -960,11 +960,12 @@ def import_decisions(
         found = sorted(by_key[key], key=lambda d: (d.recorded_at, d.source_file))
         old = state.get(key)
         if old is not None:
-            # A row a file gave before is not a new decision, however recently the file
-            # was saved: re-saving an old workbook for another row's sake (or copying it
-            # back) must not undo a decision recorded since from another file.
+            # A row that still gives what its file last gave is not a new decision, however
+            # recently the file was saved: re-saving an old workbook for another row's sake
+            # (or copying it back) must not undo a decision recorded since from another
+            # file. A row edited since, even back to an earlier value, is a new decision.
             latest = found[-1]
-            found = [d for d in found if _given(d) not in given_before]
+            found = [d for d in found if last_given.get(_given(d)[:3]) != _given(d)[3:]]
             if latest not in found and latest.content != old.content:
                 _report_older(conflicts, latest, old)
             if not found:
@@ -1035,7 +1036,7 @@ def _report_older(conflicts: Conflicts, decision: Decision, current: Decision) -
 
 
 def _given(decision: Decision) -> tuple:
-    """How the audit log records what a file gave (see ``given_before`` in :func:`import_decisions`)."""
+    """How the audit log records what a file gave (see ``last_given`` in :func:`import_decisions`)."""
     return (decision.source_file, decision.segment_id, decision.coder, decision.decision,
             CODE_SEPARATOR.join(decision.codes), decision.comment)
 

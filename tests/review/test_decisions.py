@@ -540,6 +540,18 @@ def test_re_saving_an_older_workbook_does_not_undo_a_newer_decision(project, con
             "data/review/ann.xlsx"]
 
 
+def test_a_row_changed_back_in_the_same_file_is_a_new_decision(project, config, issued):
+    alice = inbox(project, "alice.xlsx")
+    for step, decision in enumerate(["accept", "reject", "accept"]):
+        save_copy(issued, alice, lambda wb: fill(wb["Review"], "seg_a", decision=decision), T0 + 100 * step)
+        decisions, conflicts = import_all(project, config)
+        assert decisions.set_index("segment_id").loc["seg_a", "decision"] == decision
+        assert conflicts.empty, conflicts.to_string()
+    audit = read_audit_log(project / paths.DECISIONS_AUDIT)
+    assert [(r["event"], r["old_decision"], r["new_decision"]) for r in audit] == [
+        ("new", "", "accept"), ("changed", "accept", "reject"), ("changed", "reject", "accept")]
+
+
 def test_an_older_copy_is_reported_on_every_run(project, config, issued):
     save_copy(issued, inbox(project, "new.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Ann"), T0 + 100)
