@@ -63,7 +63,8 @@ Attribution
 As evaluation reports write it, without names: the sector's attribution label
 (:func:`pipeline.anonymise.attribution_label`, e.g. "Voluntary sector
 partner", "Statutory sector stakeholder (NHS)"), then, for a register
-participant and when ``report.quote_roles`` is true, their role from the
+participant and when ``report.quote_roles`` is true (it is false by
+default), their role from the
 register in lower case without bracketed notes ("community development
 worker"), then the method and wave: "Voluntary sector partner, community
 development worker, interview, wave 2". A quote from notes names them:
@@ -74,8 +75,8 @@ for notes (the interviewer's, facilitator's or observer's record),
 "Interviewee", "Workshop participant", "Observation participant" for a
 transcript, "Survey respondent" for a survey answer, followed only by the
 wave (never "Interviewee, interview"). The role is the one field that
-can narrow down who spoke in a small site: set ``report.quote_roles: false``
-to leave it out.
+can narrow down who spoke in a small site, which is why it is left out
+unless ``report.quote_roles`` is true.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "mx", "prof", "cllr", "rev", "revd", 
                   "vs", "approx", "cf", "e.g", "i.e", "esp", "dept"}
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
-            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": True}
+            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": False}
 # Who a verbatim quote without a sector is from (a quote from notes is "<Method> notes").
 NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
                     "observation": "Observation participant", "interview": "Interviewee"}

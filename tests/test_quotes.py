@@ -85,7 +85,7 @@ def reported(tmp_path_factory) -> Path:
     return root
 
 
-NOTES_ATTRIBUTION = "Voluntary sector partner, network coordinator, interview notes, wave 1"
+NOTES_ATTRIBUTION = "Voluntary sector partner, interview notes, wave 1"
 
 
 def test_markdown_shows_notes_as_notes(reported):

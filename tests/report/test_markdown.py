@@ -123,7 +123,7 @@ def test_summary_content(reported):
     assert "Relationships \\| trust" in text                      # escaped pipe from a codebook label
     assert "](figures/heatmap_theme_site.png)" in text
     assert "](sites/north.md)" in text
-    assert "— Voluntary sector partner, partnership manager, interview, wave 1" in text
+    assert "— Voluntary sector partner, interview, wave 1" in text   # no role (report.quote_roles)
     site = (reported / paths.SITES_DIR / "east.md").read_text(encoding="utf-8")
     assert "](../figures/heatmap_theme_site.png)" in site
     assert "Legacy: 3 of 3 sources here" in site
