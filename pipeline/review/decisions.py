@@ -36,7 +36,8 @@ Reading a file
 
 Problems are written to ``reports/review/conflicts.csv`` (``file, sheet, cell,
 segment_id, problem, detail``) with the cell they concern, and only the rows
-concerned are left out; everything else is imported. Reported: deleted rows
+concerned are left out; everything else is imported (except from a sheet where
+two columns have the same read header: nothing is imported from it). Reported: deleted rows
 (segments in the workbook as issued, listed on its hidden ``Issued`` sheet, or
 else every non-interviewer segment, that the returned sheet lacks), duplicated
 IDs, edited (unknown) IDs, codes not in the codebook, formulas in the cells
@@ -111,6 +112,9 @@ from pipeline.spreadsheet import FORMULA_PREFIXES
 from pipeline.tables import read_checked
 
 log = logging.getLogger(__name__)
+
+# Headers whose column is read; one of them on two columns makes a file ambiguous (final_code_N too).
+READ_HEADERS = frozenset({"segment_id", *EDITABLE_HEADERS, *SUGGESTED_HEADERS})
 
 DECISION_COLUMNS = ["segment_id", "coder", "decision", "code_id", "comment", "source_file", "row",
                     "recorded_at", "orphaned", "shown_codes"]
@@ -449,8 +453,9 @@ class _Sheet:
 
     sheet: object
     header_row: int
-    columns: dict[str, int]     # header -> 1-based column
+    columns: dict[str, int]     # header -> 1-based column (the leftmost, if repeated)
     final_columns: list[int]    # final_code_1, final_code_2, ... in order
+    repeated: dict[str, list[int]] = field(default_factory=dict)   # a read header -> its columns, if several
 
 
 def find_review_sheet(workbook) -> tuple[_Sheet | None, list[str]]:
@@ -464,17 +469,20 @@ def find_review_sheet(workbook) -> tuple[_Sheet | None, list[str]]:
     found: list[_Sheet] = []
     for sheet in workbook.worksheets:
         for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
-            names = {}
+            every: dict[str, list[int]] = {}
             for cell in row:
                 name = _header_name(cell.value) if cell.data_type != "f" else ""
-                if name and name not in names:
-                    names[name] = cell.column
+                if name:
+                    every.setdefault(name, []).append(cell.column)
+            names = {name: columns[0] for name, columns in every.items()}
             if "segment_id" in names and "decision" in names:
                 finals = sorted(
                     ((int(m.group(1)), col) for name, col in names.items()
                      if (m := re.fullmatch(r"final_code_?(\d+)", name))),
                 )
-                found.append(_Sheet(sheet, row[0].row, names, [col for _, col in finals]))
+                repeated = {name: columns for name, columns in every.items() if len(columns) > 1 and (
+                    name in READ_HEADERS or re.fullmatch(r"final_code_?\d+", name))}
+                found.append(_Sheet(sheet, row[0].row, names, [col for _, col in finals], repeated))
                 break
     if not found:
         return None, []
@@ -609,6 +617,14 @@ def read_review_file(
     for other in extra:
         conflicts.add(relative, other, "", "", "extra review sheet",
                       f"only the first review sheet ({title!r}) is read; this one is ignored")
+    if found.repeated:
+        for name, columns in sorted(found.repeated.items()):
+            cells = [sheet.cell(row=found.header_row, column=c).coordinate for c in columns]
+            conflicts.add(relative, title, quote_sheetname(title) + "!" + cells[0], "", "repeated column",
+                          f"{len(cells)} columns are headed {name!r} ({', '.join(cells)}), so it is not "
+                          "clear which one holds the decisions; nothing was imported from this file "
+                          "(earlier decisions stand) — rename or delete the extra column")
+        return FileResult(relative, [], set(), [])
     columns = found.columns
     issued_sheet = read_issued(workbook)
     issued_from_file = issued_sheet is not None

@@ -138,6 +138,29 @@ def test_sorted_filtered_and_hidden_rows_match_by_segment_id(project, config, is
     assert conflicts.empty
 
 
+def test_a_file_with_two_decision_columns_is_reported_and_not_imported(project, config, issued):
+    save_copy(issued, inbox(project, "bob.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Bob"), T0)
+    import_all(project, config)
+
+    def edit(workbook):
+        sheet = workbook["Review"]
+        sheet.protection.sheet = False
+        fill(sheet, "seg_a", decision="accept", coder="Bob")
+        sheet.insert_cols(2)                                  # her own notes, headed like the real column
+        sheet.cell(row=1, column=2).value = "Decision"
+        sheet.cell(row=row_of(sheet, "seg_a"), column=2).value = "ok"
+
+    save_copy(issued, inbox(project, "gina.xlsx"), edit, T0 + 100)
+    decisions, conflicts = import_all(project, config)
+    assert decisions.set_index("segment_id").loc["seg_a", "decision"] == "reject"   # Bob's stands
+    rows = conflicts[conflicts["file"] == "data/review/gina.xlsx"]
+    decision_column = openpyxl.utils.get_column_letter(
+        headers(openpyxl.load_workbook(issued)["Review"])["decision"] + 1)
+    assert list(rows["problem"]) == ["repeated column"] and list(rows["cell"]) == ["Review!B1"]
+    assert f"(B1, {decision_column}1)" in rows.iloc[0]["detail"]
+
+
 def test_each_problem_is_reported_with_its_cell_and_the_rest_imports(project, config, issued):
     issued_row = row_of(openpyxl.load_workbook(issued)["Review"], "1234567890123456")
 
