@@ -44,7 +44,9 @@ IDs, edited (unknown) IDs, codes not in the codebook, formulas in the cells
 read (never evaluated), merged cells, invalid decisions, reserved coder names, decisions whose
 segment has gone (kept, ``orphaned``), decisions whose code was removed from
 the codebook (kept), decisions cleared in a file (the earlier decision stands)
-and decisions older than the one already recorded (ignored).
+and decisions older than the one already recorded (ignored), and files without their
+``Issued`` sheet (a row repeating a decision its coder has recorded is then taken for a
+pre-filled row, not a new decision).
 
 Rules that keep every decision
 ------------------------------
@@ -84,6 +86,7 @@ import io
 import logging
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -568,6 +571,8 @@ class FileResult:
     # segment_id -> the codes its row shows in suggested_1 … suggested_3, as typed
     # (empty when the sheet has no such columns).
     shown: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whether the file has its hidden Issued sheet (what each row held when written).
+    issued_sheet: bool = True
 
 
 def read_review_file(
@@ -812,7 +817,7 @@ def read_review_file(
                           "this segment was in the workbook as issued"
                           + (f" (row {position + 2})" if issued_from_file else "")
                           + " but its row is missing; any earlier decision on it still stands")
-    return FileResult(relative, decisions, seen, cleared, row_suggestions)
+    return FileResult(relative, decisions, seen, cleared, row_suggestions, issued_from_file)
 
 
 # --------------------------------------------------------------------------- merge
@@ -957,6 +962,35 @@ def import_decisions(
                             for d in result.decisions]
         result.cleared = [(s, spelling.setdefault(_coder_key(c), c), sheet, cell, issued_filled)
                           for s, c, sheet, cell, issued_filled in result.cleared]
+
+    # Without its Issued sheet a file's pre-filled rows look like new decisions: a row
+    # repeating a decision its coder has recorded before is taken for one.
+    recorded = defaultdict(set)
+    for r in audit_rows:
+        recorded[r["segment_id"], r["coder"]].add((r["new_decision"], r["new_codes"], r["new_comment"]))
+    for key, decision in state.items():
+        recorded[key].add(_given(decision)[3:])
+    for result in results:
+        if result.issued_sheet:
+            continue
+        conflicts.add(result.source_file, "", "", "", "no Issued sheet",
+                      "the hidden Issued sheet is missing (deleted, or the rows were copied into "
+                      "another workbook), so pre-filled rows cannot be told from new decisions: a "
+                      "row that repeats a decision already recorded for its coder is not imported")
+        kept = []
+        for decision in result.decisions:
+            current = state.get(decision.key)
+            if _given(decision)[3:] not in recorded[decision.key]:
+                kept.append(decision)
+            elif current is not None and current.content != decision.content:
+                conflicts.add(decision.source_file, decision.sheet, decision.cell, decision.segment_id,
+                              "earlier decision repeated",
+                              f"this row repeats an earlier decision of {decision.coder!r}, replaced "
+                              f"since in {current.source_file} (row {current.row}); without the "
+                              "Issued sheet it is taken for a pre-filled row, so the newer decision "
+                              "stands. To make this one current again, enter it in a workbook the "
+                              "pipeline wrote")
+        result.decisions = kept
 
     # Within the current files, the most recently modified file wins per (segment, coder).
     by_key: dict[tuple[str, str], list[Decision]] = {}

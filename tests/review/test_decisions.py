@@ -575,6 +575,33 @@ def test_a_row_changed_back_in_the_same_file_is_a_new_decision(project, config, 
         ("new", "", "accept"), ("changed", "accept", "reject"), ("changed", "reject", "accept")]
 
 
+def test_a_workbook_without_its_issued_sheet_does_not_revert_prefilled_decisions(project, config, issued):
+    save_copy(issued, inbox(project, "bob.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Bob"), T0)
+    import_all(project, config)
+    run_review_workbook(config, project)              # seg_a is issued pre-filled: Bob's reject
+    round_two = shutil.copy(project / paths.REVIEW_WORKBOOK, project / "round_two.xlsx")
+    save_copy(round_two, inbox(project, "bob_round2.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="change", final_code_1="rel_trust"), T0 + 100)
+    import_all(project, config)
+
+    def edit(workbook):                               # Jack deletes the Issued sheet and codes one row
+        del workbook["Issued"]
+        fill(workbook["Review"], "seg_b", decision="accept", coder="Jack")
+
+    save_copy(round_two, inbox(project, "jack.xlsx"), edit, T0 + 200)   # seg_a: Bob's reject, as issued
+    decisions, conflicts = import_all(project, config)
+    by_segment = decisions.set_index("segment_id")
+    assert codes_of(decisions, "seg_a", "Bob") == ["rel_trust"]          # Bob's change stands
+    assert by_segment.loc["seg_b", "coder"] == "Jack" and by_segment.loc["seg_b", "decision"] == "accept"
+    jack = conflicts[conflicts["file"] == "data/review/jack.xlsx"]
+    assert list(jack["problem"]) == ["no Issued sheet", "earlier decision repeated"]
+    assert list(jack["segment_id"]) == ["", "seg_a"]
+    audit = read_audit_log(project / paths.DECISIONS_AUDIT)
+    assert [(r["event"], r["coder"]) for r in audit if r["source_file"] == "data/review/jack.xlsx"] == [
+        ("new", "Jack")]
+
+
 def test_an_older_copy_is_reported_on_every_run(project, config, issued):
     save_copy(issued, inbox(project, "new.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Ann"), T0 + 100)
