@@ -238,6 +238,22 @@ def test_front_matter_and_fieldwork_disagree(project):
     assert problem.column == "wave" and "front matter" in problem.message and "row 4" in problem.message
 
 
+def test_site_spellings_are_one_site_in_every_source(tmp_path, caplog):
+    # The register writes the configured label and other sources the key, or another case.
+    root, config = make_project(tmp_path / "project", {"sites": {"quillmere": "Quillmere Vale"}})
+    register = root / "data/raw/participants.csv"
+    register.write_text(register.read_text(encoding="utf-8").replace(
+        "P001,quillmere,", "P001,Quillmere Vale,").replace("00123,sallowdene,", "00123,Sallowdene,"),
+        encoding="utf-8")
+    run_ingest(config, root)
+    sites = pd.read_parquet(root / paths.DOCUMENTS).set_index("source_file")["site"].to_dict()
+    assert sites["interviews/p001_w1.md"] == sites["observations/board.md"] == "quillmere"
+    # Unconfigured: the spelling most sources use (the workshop log's three sessions).
+    assert sites["interviews/p00123_w2.vtt"] == sites["workshops/workshop_log.csv"] == "sallowdene"
+    assert "'Quillmere Vale' is read as 'quillmere'" in caplog.text
+    assert "'Sallowdene' is read as 'sallowdene'" in caplog.text and "p00123_w2.vtt" in caplog.text
+
+
 def test_wave_spellings_are_one_wave_in_every_source(tmp_path):
     # One team writes the wave differently in front matter, fieldwork.csv, a session log and a
     # survey's config: each spelling of wave 1 must be wave "1", with no conflict between them.

@@ -42,6 +42,8 @@ from pipeline.ingest.register import (
     normalise_wave,
     read_fieldwork,
     read_register,
+    site_key,
+    site_spellings,
     wave_key,
     wave_spellings,
 )
@@ -174,6 +176,7 @@ def run_ingest(config: dict, root: Path) -> None:
     spelling = wave_spellings(doc.metadata["wave"] for doc in kept)
     for doc in kept:
         doc.metadata["wave"] = spelling[wave_key(doc.metadata["wave"])]
+    _one_spelling_per_site(kept, config.get("sites") or {})
 
     documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
     log_frame = _log_frame(log_rows, results, survey_rows, documents_frame, bad_files, unreadable,
@@ -194,6 +197,25 @@ def run_ingest(config: dict, root: Path) -> None:
     log.info("Ingested %d documents (%d segments) from %d files; %d file(s) left out",
              len(documents_frame), len(segments_frame), documents_frame["source_file"].nunique(),
              len(bad_files))
+
+
+def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, str]) -> None:
+    """Write each site one way (see :func:`site_spellings`), saying which spellings were changed.
+
+    "Kestrel Bay" in the register and "kestrel_bay" in ``sites:`` would
+    otherwise be two sites, and every "n of the sites" would count one too many.
+    """
+    spelling = site_spellings((doc.metadata["site"] for doc in documents if doc.metadata["site"]), configured)
+    changed: dict[tuple[str, str], list[str]] = {}
+    for doc in documents:
+        site = doc.metadata["site"]
+        if site and spelling[site_key(site)] != site:
+            doc.metadata["site"] = spelling[site_key(site)]
+            changed.setdefault((site, doc.metadata["site"]), []).append(f"data/raw/{doc.source_file}")
+    for (written, site), files in sorted(changed.items()):
+        log.warning("Site %r is read as %r (the same site written another way) in %d document(s), "
+                    "e.g. %s: write it %r in participants.csv, fieldwork.csv and front matter to "
+                    "silence this", written, site, len(files), files[0], site)
 
 
 # ----------------------------------------------------------------- registers

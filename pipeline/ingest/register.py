@@ -345,3 +345,32 @@ def wave_spellings(waves) -> dict[str, str]:
     for wave, _ in sorted(Counter(waves).items(), key=lambda item: (-item[1], item[0])):
         spelling.setdefault(wave_key(wave), wave)
     return spelling
+
+
+def site_key(value) -> str:
+    """What two spellings of one site share: case, spaces, underscores and hyphens aside.
+
+    >>> site_key("Kestrel Bay") == site_key("kestrel_bay") == site_key(" kestrel-bay")
+    True
+    """
+    return " ".join(re.sub(r"[_\-]", " ", str(value)).split()).casefold()
+
+
+def site_spellings(sites, configured: dict[str, str]) -> dict[str, str]:
+    """One spelling for each site in ``sites``, keyed by :func:`site_key`.
+
+    A site that matches a key of the ``sites:`` config, or its label, is that
+    key; any other site written in several ways is shown the way it is written
+    most often (between equally common spellings, the first in sorted order).
+
+    >>> spelling = site_spellings(["Kestrel Bay", "kestrel_bay", "North Ward", "north ward", "North Ward"],
+    ...                           {"kestrel_bay": "Kestrel Bay"})
+    >>> spelling[site_key("Kestrel Bay")], spelling[site_key("north ward")]
+    ('kestrel_bay', 'North Ward')
+    """
+    spelling = {site_key(label): key for key, label in configured.items()}
+    spelling.update({site_key(key): key for key in configured})
+    for site, _ in sorted(Counter(sites).items(), key=lambda item: (-item[1], item[0])):
+        spelling.setdefault(site_key(site), site)
+    return spelling
+
