@@ -62,10 +62,14 @@ Identifying terms
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
@@ -560,12 +564,30 @@ def read_register_people(path: Path, named_only: bool = True) -> list[Person]:
     return people
 
 
+@functools.cache
+def _inflected_forms() -> dict[str, str]:
+    """spaCy's English lookup lemmas from spacy-lookups-data: inflected form → lemma ("volunteers" → "volunteer")."""
+    table = resources.files("spacy_lookups_data") / "data" / "en_lemma_lookup.json.gz"
+    with table.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _everyday_phrase(key: str) -> bool:
+    """Whether every word of a speaker label (a :func:`_key`) is an everyday English word or an
+    inflection of one ("volunteers", "to be honest"), and none is a name that is also a word ("rose")."""
+    forms = _inflected_forms()
+    return all(word not in COMMON_WORD_NAMES and (word in EVERYDAY_WORDS or word in forms)
+               for word in key.split())
+
+
 def transcript_speakers(segments_path: Path, register: list[Person]) -> list[Person]:
     """Named speakers in the segment table who are not in the register.
 
     Transcripts name interviewers and observers as speakers; their names are
     personal data too. Interviewers become "[Interviewer N]", other speakers
-    "[Named person N]", numbered in order of first appearance. Labels are
+    "[Named person N]", numbered in order of first appearance. A label made of
+    everyday English words and their inflections ("Volunteers", "To be
+    honest") is a note's heading that ingest read as a label, not a name. Labels are
     compared by :func:`person_name`, so "Okafor, Grace" and "Grace Okafor
     (Brindle Council)" are the register's Grace Okafor, and the bracketed
     organisation is not taken for part of anyone's name.
@@ -585,6 +607,8 @@ def transcript_speakers(segments_path: Path, register: list[Person]) -> list[Per
             continue
         if all(word in COMMON_CAPITALISED_WORDS or re.search(r"\d", word) for word in key.split()):
             continue  # a role label such as "Interviewer", "Participant 2" or "P1", not a name
+        if _everyday_phrase(key):
+            continue  # a note's heading read as a label ("Volunteers:", "To be honest:"), not a name
         seen.add(key)
         label = "Interviewer" if role == "interviewer" else "Named person"
         people.append(Person(participant_id=f"speaker {len(people) + 1:04d}", name=name, label=label))

@@ -223,6 +223,20 @@ def test_transcript_speakers_outside_the_register_are_pseudonymised(tmp_path):
     assert text == "Thanks, [Interviewer 1]. [Named person 1] and [Local authority stakeholder 1] agreed."
 
 
+def test_a_notes_heading_read_as_a_speaker_label_is_not_a_name(tmp_path):
+    from pipeline.anonymise import transcript_speakers
+
+    segments = tmp_path / paths.SEGMENTS
+    segments.parent.mkdir(parents=True)
+    pd.DataFrame({"speaker": ["Volunteers", "Referrals", "To be honest", "Rose", "Sarah Banks"],
+                  "speaker_role": ["other"] * 5}).to_parquet(segments)
+    speakers = transcript_speakers(segments, [])
+    assert [p.name for p in speakers] == ["Rose", "Sarah Banks"]   # Rose: a name that is also a word
+    pseudonymiser = Pseudonymiser.from_people(speakers)
+    assert pseudonymiser.apply("Volunteers are tired; referrals from volunteers went up.") == \
+        "Volunteers are tired; referrals from volunteers went up."
+
+
 def test_names_written_last_first_or_with_an_organisation():
     pseudonymiser = Pseudonymiser.from_people(
         [Person("P001", "Okafor, Grace", "local_authority"),
