@@ -4,8 +4,8 @@ Rules
 -----
 Codes counted
     As for saturation (:func:`pipeline.saturation.counted_codes`): accepted and
-    changed codes, and unreviewed suggestions above the threshold when
-    ``discover.include_suggested`` is true.
+    changed codes, and unreviewed suggestions (a segment's best-ranked one
+    above the threshold) when ``discover.include_suggested`` is true.
 Co-occurrence table
     For each level (``segment``: the same segment carries both codes;
     ``document``: the same document does) and each pair of codes seen together

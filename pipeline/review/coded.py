@@ -6,8 +6,12 @@ with the columns :data:`CODED_COLUMNS`:
 * a reviewed segment carries the codes of its current decision — ``status``
   ``accepted`` (the analyst accepted the suggestion) or ``changed`` (the analyst
   chose the codes); a segment rejected with no code has no rows;
-* a segment nobody has reviewed carries its suggestions above the threshold
-  (``suggested == True``) with ``status = "suggested"`` and an empty ``coder``.
+* a segment nobody has reviewed carries its best-ranked suggestion above the
+  threshold (``suggested == True``) with ``status = "suggested"`` and an empty
+  ``coder``. Its lower-ranked suggestions are offered in the review workbook
+  but do not count as evidence: on the labelled sets a segment's second and
+  third suggestions are its code about one time in six or less, against 57%
+  and 88% for the first (``benchmarks/experiments/rank_precision.py``).
 
 Multi-coder rule: when several coders decided a segment, the most recent
 decision (latest ``recorded_at``) is the one used here; the agreement table
@@ -70,6 +74,7 @@ def coded_segments(segments: pd.DataFrame, suggestions: pd.DataFrame, decisions:
     shown = suggestions[suggestions["suggested"].astype(bool)
                         & ~suggestions["segment_id"].isin(reviewed)
                         & suggestions["segment_id"].isin(segment_ids)].sort_values(["segment_id", "rank"])
+    shown = shown.drop_duplicates("segment_id")   # the best-ranked suggestion (see the module docstring)
     live = {code: codebook.resolve_alias(code) for code in set(decided["code_id"]) | set(shown["code_id"])}
     dropped = {code for code, live_id in live.items() if live_id is None}
 

@@ -10,6 +10,7 @@ import pytest
 from pipeline import paths
 from pipeline.codebook import load_codebook
 from pipeline.review.coded import CODED_COLUMNS, coded_segments, run_apply_decisions
+from pipeline.review.decisions import empty_decisions
 
 from .conftest import segments_frame, suggestions_frame
 
@@ -43,12 +44,19 @@ def test_statuses_scores_and_metadata(codebook):
     assert by[("1234567890123456", "res_staff")].score == pytest.approx(0.77)
     assert by[("1234567890123456", "res_staff")].theme_id == "resources"
     assert not any(s == "seg_a" for s, _ in by)      # rejected: no code
-    # unreviewed seg_b: its suggestions above the threshold
+    # unreviewed seg_b: its best-ranked suggestion above the threshold, not the two below it
     assert [(c, r.status, r.coder) for (s, c), r in by.items() if s == "seg_b"] == [
-        ("rel_comms", "suggested", ""), ("rel_trust", "suggested", ""), ("res_funding", "suggested", "")]
+        ("rel_comms", "suggested", "")]
     assert not any(s == "seg_c" for s, _ in by)      # nothing above threshold
     assert by[("00123", "res_funding")].site == "quillmere"
     assert by[("00123", "res_funding")].coder == "alice"
+
+
+def test_an_unreviewed_segment_counts_its_best_ranked_suggestion_above_threshold(codebook):
+    # seg_b's first code is below its threshold, its second is above it
+    suggestions = suggestions_frame({"seg_b": [("rel_comms", 0.45), ("rel_trust", 0.6), ("res_funding", 0.55)]})
+    coded = coded_segments(segments_frame(), suggestions, empty_decisions(), codebook)
+    assert list(zip(coded["segment_id"], coded["code_id"], coded["status"])) == [("seg_b", "rel_trust", "suggested")]
 
 
 def test_most_recent_coder_wins_and_orphans_are_left_out(codebook):
