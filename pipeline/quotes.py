@@ -28,7 +28,9 @@ They are ranked by, in order:
 
 Quotes are then picked greedily for diversity: at most
 ``report.quotes_per_source`` (default 1) from one source, and, for the
-programme-wide quotes, a site not yet quoted is preferred while there is one.
+programme-wide quotes, a site not yet quoted (for a site's quotes, a sector)
+is preferred while there is one among the best of tiers 1 to 3: a site is
+never given a short or unreviewed quote while a fuller or reviewed one is left.
 A segment already quoted for another theme in the same document (the
 programme summary, or one site's page) is used again only when the theme has
 no other candidate.
@@ -83,6 +85,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -221,7 +224,10 @@ def quote_attribution(method: str, sector: str, wave: str, participant_id: str =
 
     Examples
     --------
-    >>> quote_attribution("interview", "voluntary", "2", "P1", roles={"P1": "Community development worker"})
+    >>> roles = {"P1": "Community development worker"}
+    >>> quote_attribution("interview", "voluntary", "2", "P1", roles=roles)
+    'Voluntary sector partner, interview, wave 2'
+    >>> quote_attribution("interview", "voluntary", "2", "P1", {"report": {"quote_roles": True}}, roles)
     'Voluntary sector partner, community development worker, interview, wave 2'
     >>> quote_attribution("interview", "voluntary", "2", record="notes")
     'Voluntary sector partner, interview notes, wave 2'
@@ -326,32 +332,44 @@ def _rounded(value) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
+# The ranking's tiers (see "Choosing"): a quote is never passed over for one of a lower tier.
+TIERS = ("reviewed", "verbatim", "long_enough")
+
+
 def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str | None = None,
                  avoid: set | None = None) -> pd.DataFrame:
     """The first ``n`` rows of a ranked frame, at most ``per_source`` per source.
 
-    When ``spread`` names a column (e.g. ``"site"``), rows with a value not yet
-    picked are preferred while there are any. Rows whose ``segment_id`` is in
-    ``avoid`` (quoted already for another theme) are taken last.
+    When ``spread`` names a column (e.g. ``"site"``), a row with a value not yet
+    picked is preferred to better-ranked ones of its tier (:data:`TIERS`, the
+    columns of them ``ranked`` has), never to those of a higher tier: a short or
+    unreviewed quote is not shown for the sake of another site while a fuller or
+    reviewed one is left. Rows whose ``segment_id`` is in ``avoid`` (quoted
+    already for another theme) are taken last.
     """
     avoid = avoid or set()
-    picked, used_sources, used_spread = [], {}, set()
-    passes = [(True, True), (False, True), (False, False)] if spread else [(False, True), (False, False)]
-    for prefer_new, fresh_only in passes:
-        for index, row in ranked.iterrows():
-            if len(picked) >= n:
+    columns = [c for c in TIERS if c in ranked]
+    tiers = list(ranked[columns].itertuples(index=False, name=None))
+    sources = ranked["source_id"].tolist()
+    segments = ranked["segment_id"].tolist() if avoid else [None] * len(ranked)
+    spreads = ranked[spread].tolist() if spread else [None] * len(ranked)
+    picked: list[int] = []
+    used_sources: Counter = Counter()
+    used_spread: set = set()
+    for fresh_only in (True, False):
+        while len(picked) < n:
+            open_rows = [i for i in range(len(ranked)) if i not in picked
+                         and used_sources[sources[i]] < per_source
+                         and not (fresh_only and segments[i] in avoid)]
+            if not open_rows:
                 break
-            if index in picked or used_sources.get(row["source_id"], 0) >= per_source:
-                continue
-            if fresh_only and avoid and row["segment_id"] in avoid:
-                continue
-            if prefer_new and row[spread] in used_spread:
-                continue
-            picked.append(index)
-            used_sources[row["source_id"]] = used_sources.get(row["source_id"], 0) + 1
+            best = [i for i in open_rows if tiers[i] == tiers[open_rows[0]]]
             if spread:
-                used_spread.add(row[spread])
-    return ranked.loc[picked]
+                best = [i for i in best if spreads[i] not in used_spread] or best
+            picked.append(best[0])
+            used_sources[sources[best[0]]] += 1
+            used_spread.add(spreads[best[0]])
+    return ranked.iloc[picked]
 
 
 def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise=None) -> pd.DataFrame:

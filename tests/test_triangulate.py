@@ -225,6 +225,11 @@ def test_quotes_come_from_diverse_sources():
     ranked["segment_id"] = ["s0", "s1", "s2", "s3", "s4"]
     assert list(pick_diverse(ranked, 2, avoid={"s0"}).index) == [1, 3]
     assert list(pick_diverse(ranked, 3, avoid={"s0", "s1", "s2"}).index) == [3, 4, 0]
+    # A new site is preferred within a tier only: never a short quote while a long one is left.
+    ranked["long_enough"] = [True, True, True, True, False]
+    assert list(pick_diverse(ranked, 2, spread="site").index) == [0, 3]
+    ranked["long_enough"] = [True, True, True, False, False]
+    assert list(pick_diverse(ranked, 3, spread="site").index) == [0, 4, 3]   # then the short ones, site y first
 
 
 def test_quotes_table(ev):
