@@ -474,8 +474,8 @@ class ReportData:
 
         def shares(rows: pd.DataFrame) -> str:
             return sentence_list([
-                f"{int(d.site_sources)} of {d.site_label}'s {int(d.site_total)} sources "
-                f"({_percent_text(d.site_percent)}, against {_percent_text(d.other_percent)} "
+                f"{d.site_label} ({int(d.site_sources)} of its {int(d.site_total)} sources, "
+                f"{_percent_text(d.site_percent)}, against {_percent_text(d.other_percent)} "
                 f"in the other {self.nouns})" for d in rows.itertuples()])
 
         concentrated, uneven, everywhere = [], [], []
@@ -491,15 +491,15 @@ class ReportData:
                 concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)} "
                                               f"({count_phrase(int(r.sources), 'source')})."))
             elif 1 <= len(more) <= 2:
-                concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)}, but mostly in "
-                                              f"{sentence_list(list(more['site_label']))}: {shares(more)}."))
+                concentrated.append(md_inline(f"{label}: raised in {self.code_where(r)}, but notably more "
+                                              f"often in {shares(more)}."))
             elif self.sites_total >= 2 and k >= self.sites_total:
                 if contrasts.empty:
                     everywhere.append(md_inline(f"{r.code_label} ({int(r.sources)})"))
                     continue
                 parts = [f"more often in {shares(more)}"] if len(more) else []
                 parts += [f"less often in {shares(less)}"] if len(less) else []
-                uneven.append(md_inline(f"{label}: {'; '.join(parts)}."))
+                uneven.append(md_inline(f"{label}: raised notably {'; and notably '.join(parts)}."))
         return {"concentrated": concentrated, "uneven": uneven, "everywhere": everywhere}
 
     def sector_code_lines(self) -> list[str]:

@@ -178,8 +178,8 @@ def test_a_code_raised_everywhere_but_notably_less_in_one_site_is_not_even(repor
     contrasts = ReportData(tables, pd.DataFrame(), config, {}).site_code_contrasts()
     assert contrasts["everywhere"] == []
     assert contrasts["uneven"] == [
-        "Funding (Resources and capacity): less often in 1 of Eastwick's 3 sources (33%, against 86% in "
-        "the other partnerships)."]
+        "Funding (Resources and capacity): raised notably less often in Eastwick (1 of its 3 sources, 33%, "
+        "against 86% in the other partnerships)."]
 
 
 def test_theme_wording_when_few_themes_have_evidence(reported):
@@ -232,7 +232,7 @@ def test_a_one_site_evaluation_is_not_compared_with_other_sites(tmp_path):
     site = (root / paths.SITES_DIR / "north.md").read_text(encoding="utf-8")
     funder = (root / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
     assert "evidence from one partnership and the programme's own organisations" in summary
-    assert "Where partnerships differ" not in summary and "concentrated in one or two" not in summary
+    assert "Where partnerships differ" not in summary and "one or two partnerships" not in summary
     assert "Taken one partnership at a time" not in summary
     assert "Northam, the partnership in the Test Programme evaluation" in site
     assert "other partnerships" not in site and "Across the programme" not in site
