@@ -611,7 +611,7 @@ def read_review_file(
     """
     workbook = load_workbook(path, data_only=False, read_only=False)
     recorded_at = pd.Timestamp(os.stat(path).st_mtime_ns, unit="ns", tz="UTC")
-    coder_default = path.stem
+    coder_default = coder_from_file_name(path.stem)
     found, extra = find_review_sheet(workbook)
     if found is None:
         conflicts.add(relative, "", "", "", "no review sheet",
@@ -1089,6 +1089,22 @@ def _given(decision: Decision) -> tuple:
     """How the audit log records what a file gave (see ``last_given`` in :func:`import_decisions`)."""
     return (decision.source_file, decision.segment_id, decision.coder, decision.decision,
             CODE_SEPARATOR.join(decision.codes), decision.comment)
+
+
+def coder_from_file_name(stem: str) -> str:
+    """The coder of a file's rows whose coder cell is empty: its name, without what copying adds
+    ("Copy of ", " - Copy", " (2)") and without the "coding_review_" the About sheet suggests.
+
+    Examples
+    --------
+    >>> [coder_from_file_name(s) for s in ("alice", "alice (1)", "Copy of alice", "alice - Copy (2)",
+    ...                                    "coding_review_dave", "coding_review", "alice_round2")]
+    ['alice', 'alice', 'alice', 'alice', 'dave', 'coding_review', 'alice_round2']
+    """
+    name = re.sub(r"^(?:copy of\s+)+", "", stem.strip(), flags=re.IGNORECASE)
+    name = re.sub(r"(?:\s*-\s*copy)?(?:\s*\(\d+\))?$", "", name, flags=re.IGNORECASE)
+    name = re.sub(r"^coding_review[_\-\s]+(?=\S)", "", name, flags=re.IGNORECASE)
+    return name.strip() or stem
 
 
 def _coder_key(name: str) -> str:

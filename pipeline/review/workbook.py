@@ -448,8 +448,8 @@ ABOUT_TEXT = [
     ("   decision = change: the codes you choose in final_code_1 to final_code_3 apply instead.", False),
     ("   decision = reject with no final codes: no code applies to this segment. "
      "(reject with final codes is treated as change.)", False),
-    ("   coder: your name or initials (if left empty, the file name is used). comment: anything you "
-     "want to note.", False),
+    ("   coder: your name or initials (if left empty, the file name is used: coding_review_alice.xlsx "
+     "is alice). comment: anything you want to note.", False),
     ("   A pre-filled row shows a decision already recorded: left as it is, it changes nothing. If you "
      "change it, put your own name in coder, or the change is recorded as the pre-filled coder's.", False),
     ("3. Leave a row's decision empty if you have not reviewed it yet. Sorting, filtering and hiding "

@@ -602,6 +602,15 @@ def test_a_workbook_without_its_issued_sheet_does_not_revert_prefilled_decisions
         ("new", "Jack")]
 
 
+def test_a_copy_of_a_workbook_is_the_same_coder(project, config, issued):
+    alice = save_copy(issued, inbox(project, "coding_review_alice.xlsx"), _accept("seg_a"), T0)
+    import_all(project, config)
+    shutil.copy(alice, inbox(project, "coding_review_alice (1).xlsx"))   # a browser's second download
+    decisions, conflicts = import_all(project, config)
+    # one coder, "alice" (not "coding_review_alice", nor a second coder "... (1)" to agree with her)
+    assert list(decisions["coder"]) == ["alice"] and conflicts.empty, conflicts.to_string()
+
+
 def test_an_older_copy_is_reported_on_every_run(project, config, issued):
     save_copy(issued, inbox(project, "new.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Ann"), T0 + 100)
