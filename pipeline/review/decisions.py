@@ -583,6 +583,7 @@ def read_review_file(
     fallback_issued: list[str],
     conflicts: Conflicts,
     forgotten: frozenset[str] | set[str] = frozenset(),
+    coder_default: str | None = None,
 ) -> FileResult:
     """Read the decisions in one returned review workbook.
 
@@ -604,6 +605,9 @@ def read_review_file(
     forgotten : set of str, optional
         Segment IDs forgotten because their participant withdrew (see
         :mod:`pipeline.forget`): their rows are reported and never imported.
+    coder_default : str, optional
+        The coder of rows whose coder cell is empty (default:
+        :func:`coder_from_file_name`).
 
     Returns
     -------
@@ -611,7 +615,7 @@ def read_review_file(
     """
     workbook = load_workbook(path, data_only=False, read_only=False)
     recorded_at = pd.Timestamp(os.stat(path).st_mtime_ns, unit="ns", tz="UTC")
-    coder_default = coder_from_file_name(path.stem)
+    coder_default = coder_default or coder_from_file_name(path.stem)
     found, extra = find_review_sheet(workbook)
     if found is None:
         conflicts.add(relative, "", "", "", "no review sheet",
@@ -933,6 +937,10 @@ def import_decisions(
     last_given = {(r["source_file"], r["segment_id"], r["coder"]):
                   (r["new_decision"], r["new_codes"], r["new_comment"]) for r in audit_rows if r["source_file"]}
 
+    # A file whose rows were recorded under its whole file name as the coder (before
+    # coder_from_file_name) keeps that coder, so that its decisions stay one coder's.
+    stem_coders = {r["source_file"]: r["coder"] for r in audit_rows
+                   if r["source_file"] and r["coder"] == Path(r["source_file"]).stem}
     resolve = _CodeResolver(codebook)
     bad = ProblemCollector()
     results: list[FileResult] = []
@@ -941,7 +949,7 @@ def import_decisions(
         try:
             check_office_file(path, "xlsx", limits)
             results.append(read_review_file(path, relative, resolve, known_ids, fallback_issued,
-                                            conflicts, forgotten))
+                                            conflicts, forgotten, stem_coders.get(relative)))
         except PipelineError as error:
             bad.extend(error)
             conflicts.add(relative, "", "", "", "unreadable file", error.message)

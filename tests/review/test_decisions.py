@@ -611,6 +611,17 @@ def test_a_copy_of_a_workbook_is_the_same_coder(project, config, issued):
     assert list(decisions["coder"]) == ["alice"] and conflicts.empty, conflicts.to_string()
 
 
+def test_a_file_recorded_under_its_whole_name_keeps_that_coder(project, config, issued):
+    # Before the coding_review_ prefix was dropped, blank coder cells gave the whole file name.
+    name = "coding_review_alice"
+    target = save_copy(issued, inbox(project, f"{name}.xlsx"),
+                       lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder=name), T0)
+    import_all(project, config)
+    save_copy(target, target, _accept("seg_b"), T0 + 100)
+    decisions, _ = import_all(project, config)
+    assert set(decisions["coder"]) == {name}
+
+
 def test_an_older_copy_is_reported_on_every_run(project, config, issued):
     save_copy(issued, inbox(project, "new.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="Ann"), T0 + 100)
