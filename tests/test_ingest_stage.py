@@ -238,6 +238,22 @@ def test_front_matter_and_fieldwork_disagree(project):
     assert problem.column == "wave" and "front matter" in problem.message and "row 4" in problem.message
 
 
+def test_a_long_survey_answer_stays_whole_with_a_warning(project, caplog):
+    root, _ = project
+    (root / "data/raw/surveys").mkdir()
+    answer = "We met every month and talked about referrals. " * 30     # about 1,400 characters
+    (root / "data/raw/surveys/s.csv").write_text(f"ref,What changed?\n1,{answer}\n2,More trust.\n",
+                                                 encoding="utf-8")
+    config = validate_config({"surveys": [{"file": "s.csv", "wave": "1", "site": "quillmere",
+                                           "sector": "voluntary", "id_column": "ref",
+                                           "text_columns": ["What changed?"]}]})
+    run_ingest(config, root)
+    surveys = pd.read_parquet(root / paths.SEGMENTS).query("method == 'survey'")
+    assert sorted(surveys["text"].str.len()) == [len("More trust."), len(answer.strip())]
+    assert "1 survey answer(s) are longer than about 1000 characters" in caplog.text
+    assert "data/raw/surveys/s.csv" in caplog.text
+
+
 def test_site_spellings_are_one_site_in_every_source(tmp_path, caplog):
     # The register writes the configured label and other sources the key, or another case.
     root, config = make_project(tmp_path / "project", {"sites": {"quillmere": "Quillmere Vale"}})

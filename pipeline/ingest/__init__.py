@@ -179,6 +179,7 @@ def run_ingest(config: dict, root: Path) -> None:
     _one_spelling_per_site(kept, config.get("sites") or {})
 
     documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
+    _warn_about_long_answers(segments_frame, documents_frame)
     log_frame = _log_frame(log_rows, results, survey_rows, documents_frame, bad_files, unreadable,
                            problems.problems)
 
@@ -197,6 +198,23 @@ def run_ingest(config: dict, root: Path) -> None:
     log.info("Ingested %d documents (%d segments) from %d files; %d file(s) left out",
              len(documents_frame), len(segments_frame), documents_frame["source_file"].nunique(),
              len(bad_files))
+
+
+# About the 256 word pieces the embedding model reads of a text (about four characters each).
+LONG_ANSWER_CHARS = 1000
+
+
+def _warn_about_long_answers(segments: pd.DataFrame, documents: pd.DataFrame) -> None:
+    """Survey answers are never split, and the model reads only about the first 1,000 characters."""
+    long = segments[(segments["method"] == "survey") & (segments["text"].str.len() > LONG_ANSWER_CHARS)]
+    if len(long):
+        files = documents.set_index("document_id")["source_file"]
+        examples = ", ".join(f"{row.segment_id} (data/raw/{files[row.document_id]})"
+                             for row in long.head(3).itertuples())
+        log.warning("%d survey answer(s) are longer than about %d characters, e.g. %s: an answer is "
+                    "never split, and the embedding model reads only about the first %d characters, so "
+                    "the rest does not shape its suggested codes. Review these in full", len(long),
+                    LONG_ANSWER_CHARS, examples, LONG_ANSWER_CHARS)
 
 
 def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, str]) -> None:
