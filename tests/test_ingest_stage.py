@@ -224,6 +224,9 @@ def test_unresolved_metadata_lists_every_file(project):
         "data/raw/interviews/c.md": "wave not given",
         "data/raw/observations/d.md": "wave not given",
     }
+    hints = {p.file: p.hint for p in error.problems if "not given" in p.message}
+    assert hints["data/raw/interviews/a.md"].startswith("add front matter, or a row in data/raw/fieldwork.csv")
+    assert hints["data/raw/interviews/b.vtt"].startswith("add a row in data/raw/fieldwork.csv")   # no front matter
 
 
 def test_front_matter_and_fieldwork_disagree(project):

@@ -458,7 +458,8 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
         date = ""
     missing = [key for key in REQUIRED[document.method] if not given.get(key)]
     if missing:
-        hint = ("add front matter, or a row in data/raw/fieldwork.csv"
+        front_matter = Path(document.source_file).suffix.lower() in (".md", ".txt")
+        hint = (("add front matter, or a row" if front_matter else "add a row") + " in data/raw/fieldwork.csv"
                 + (", or a participant ID whose register row gives site and sector"
                    if document.method == "interview" and not participant_id else ""))
         unresolved.append(Problem(display, f"{', '.join(missing)} not given", hint=hint))

@@ -58,7 +58,7 @@ def is_linked(path: Path, raw: Path) -> bool:
 def check_file_size(path: Path, limits: SafetyLimits) -> None:
     size = path.stat().st_size
     if size == 0:
-        raise InputError("the file is empty", file=path, hint="re-export it, or remove it from data/raw/")
+        raise InputError("the file is empty", file=path, hint="save or export it again, or remove it")
     if size > limits.max_file_mb * 1024 * 1024:
         raise InputError(
             f"the file is {size / 1024 / 1024:.1f} MB, over the {limits.max_file_mb:g} MB limit",
@@ -94,7 +94,7 @@ def check_office_file(path: Path, kind: str, limits: SafetyLimits | None = None)
         raise InputError(
             f"this is a legacy binary Office file (.doc/.xls) or an encrypted one, not a .{kind}",
             file=path,
-            hint=f"open it in Word or Excel, remove any password, and save it as .{kind}",
+            hint=f"open it in {'Word' if kind == 'docx' else 'Excel'}, remove any password, and save it as .{kind}",
         )
     if not head.startswith(ZIP_MAGIC):
         raise InputError(
