@@ -230,7 +230,14 @@ class ReportData:
         sentence = f"The evidence comes from {sentence_list(parts)}"
         if len(waves) > 1:
             sentence += f" across {number_word(len(waves))} waves of fieldwork"
-        return sentence + "."
+        sentence += "."
+        # A site listed in config.yaml without any fieldwork read is not in any count: say so.
+        absent = [label for key, label in self.config.get("sites", {}).items() if key not in self.site_order]
+        if absent:
+            sentence += (f" No fieldwork has been read yet from {sentence_list(absent)}, listed among the "
+                         f"{self.nouns} in config.yaml, so {'it is' if len(absent) == 1 else 'they are'} "
+                         "not counted here.")
+        return sentence
 
     # ---- saturation and co-occurrence
 

@@ -182,6 +182,17 @@ def test_a_code_raised_everywhere_but_notably_less_in_one_site_is_not_even(repor
         "against 86% in the other partnerships)."]
 
 
+def test_a_configured_site_without_fieldwork_is_named(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    methods = pd.DataFrame({"site": ["north"], "method": ["interview"], "wave": ["1"], "count": [3]})
+    assert ReportData(tables, methods, config, {}).fieldwork_sentence() == "The evidence comes from three interviews."
+    config["sites"] = {**config["sites"], "west": "Westmere"}
+    sentence = ReportData(tables, methods, config, {}).fieldwork_sentence()
+    assert sentence.endswith("No fieldwork has been read yet from Westmere, listed among the partnerships in "
+                             "config.yaml, so it is not counted here.")
+
+
 def test_theme_wording_when_few_themes_have_evidence(reported):
     tables = read_tables(reported)
     config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
