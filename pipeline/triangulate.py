@@ -817,7 +817,8 @@ def cell_summary(segments: int, sources: int, methods: str, sectors: str, sugges
 
 
 FRAMEWORK_COLUMNS = ["site", "site_label", "theme_id", "theme_label", "segments", "sources", "evidence_strength",
-                     "summary", "segment_ids", "quote", "quote_verbatim", "attribution", "quote_segment_id"]
+                     "summary", "segment_ids", "quote", "quote_verbatim", "quote_reviewed", "attribution",
+                     "quote_segment_id"]
 
 
 def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
@@ -828,9 +829,10 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
     DataFrame
         ``site, site_label, theme_id, theme_label, segments, sources,
         evidence_strength, summary, segment_ids, quote, quote_verbatim,
-        attribution, quote_segment_id``. ``segment_ids`` lists every segment
-        behind the cell (separated by spaces); the quote is the cell's best
-        exemplar, ``quote_verbatim`` false when it is from notes.
+        quote_reviewed, attribution, quote_segment_id``. ``segment_ids`` lists
+        every segment behind the cell (separated by spaces); the quote is the
+        cell's best exemplar, ``quote_verbatim`` false when it is from notes and
+        ``quote_reviewed`` false when its coding is an unreviewed suggestion.
     """
     rows = _unit_rows(ev, "theme")
     site_rows = triangulation[triangulation["scope"] == "site"]
@@ -848,6 +850,7 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
             "segment_ids": " ".join(ids),
             "quote": quote.quote if quote is not None else "",
             "quote_verbatim": bool(quote.verbatim) if quote is not None else None,
+            "quote_reviewed": bool(quote.reviewed) if quote is not None else None,
             "attribution": quote.attribution if quote is not None else "",
             "quote_segment_id": quote.segment_id if quote is not None else "",
         })

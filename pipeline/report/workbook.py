@@ -110,6 +110,8 @@ def _write_framework(ws, framework: pd.DataFrame, pseudonymise, note: str) -> No
             text = r.summary
             if r.quote:
                 text += "\n\n" + quote_text(r.quote, r.quote_verbatim is not False) + f"\n— {r.attribution}"
+                if r.quote_reviewed is False:
+                    text += " (coding not yet reviewed)"
             if r.segment_ids:
                 text += f"\n\nSegments: {r.segment_ids}"
             set_cell(ws.cell(row=i, column=j), pseudonymise(text)).alignment = WRAP

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from pipeline import paths
 from pipeline.report import run_report
 from pipeline.report.workbook import HEADER_ROW, Sheet, write_workbook
-from pipeline.triangulate import run_triangulate
+from pipeline.triangulate import run_triangulate, table_parquet
 from synthetic_project import make_project
 
 FORMULA = '=HYPERLINK("x")'
@@ -86,6 +86,15 @@ def test_framework_sheet_is_sites_by_themes(workbook_path):
     assert sites == ["Northam", "Southby", "Eastwick", "The Foundation"]
     cell = sheet.cell(row=HEADER_ROW + 3, column=4).value  # Eastwick, Legacy
     assert cell.startswith("3 segments from 3 sources") and "Segments: seg_" in cell and "“" in cell
+    # a quote whose coding nobody has reviewed says so, as on the Markdown pages
+    framework = pd.read_parquet(workbook_path.parents[1] / table_parquet("framework_matrix"))
+    quoted = framework[framework["quote"] != ""]
+    assert set(quoted["quote_reviewed"]) == {True, False}
+    columns = {c.value: c.column for c in sheet[HEADER_ROW]}
+    rows = {sheet.cell(row=r, column=1).value: r for r in range(HEADER_ROW + 1, sheet.max_row + 1)}
+    for r in quoted.itertuples():
+        text = sheet.cell(row=rows[r.site_label], column=columns[r.theme_label]).value
+        assert ("(coding not yet reviewed)" in text) == (not r.quote_reviewed), text
 
 
 def test_images_embedded(workbook_path):
