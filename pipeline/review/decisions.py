@@ -54,7 +54,9 @@ Rules that keep every decision
   coder — never by absence.** If a file is removed, a row deleted or a
   decision cleared, the earlier decision stands. To undo a decision, record a
   new one (``reject`` with no codes: no code applies).
-* "Newer" is the file's modification time (``recorded_at``). When the same
+* "Newer" is the file's modification time (``recorded_at``), or the time saved
+  inside the workbook when that is over a minute earlier (a copy or a download
+  of an older save; see :func:`saved_time`). When the same
   coder's decision for a segment is in several files, the most recently
   modified file wins and the others are noted in the audit log as superseded.
   A file whose decision differs from the recorded one but is older than it
@@ -614,7 +616,7 @@ def read_review_file(
     FileResult
     """
     workbook = load_workbook(path, data_only=False, read_only=False)
-    recorded_at = pd.Timestamp(os.stat(path).st_mtime_ns, unit="ns", tz="UTC")
+    recorded_at = saved_time(path, workbook)
     coder_default = coder_default or coder_from_file_name(path.stem)
     found, extra = find_review_sheet(workbook)
     if found is None:
@@ -1097,6 +1099,24 @@ def _given(decision: Decision) -> tuple:
     """How the audit log records what a file gave (see ``last_given`` in :func:`import_decisions`)."""
     return (decision.source_file, decision.segment_id, decision.coder, decision.decision,
             CODE_SEPARATOR.join(decision.codes), decision.comment)
+
+
+# A workbook saved inside longer than this before its file's modification time is a copy.
+COPY_MARGIN = pd.Timedelta(minutes=1)
+
+
+def saved_time(path: Path, workbook) -> pd.Timestamp:
+    """When a returned workbook's decisions were made: its file's modification time, or the time
+    saved inside it (Excel, LibreOffice and openpyxl write it on every save) when that is more than
+    :data:`COPY_MARGIN` earlier. Copying or downloading a file gives it a new modification time,
+    so a stale copy of an older save would otherwise count as the newest decisions."""
+    modified = pd.Timestamp(os.stat(path).st_mtime_ns, unit="ns", tz="UTC")
+    inside = workbook.properties.modified   # naive UTC, or None
+    if inside is not None:
+        inside = pd.Timestamp(inside, tz="UTC")
+        if inside < modified - COPY_MARGIN:
+            return inside
+    return modified
 
 
 def coder_from_file_name(stem: str) -> str:

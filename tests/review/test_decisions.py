@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
+import os
+import re
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -620,6 +624,35 @@ def test_a_file_recorded_under_its_whole_name_keeps_that_coder(project, config, 
     save_copy(target, target, _accept("seg_b"), T0 + 100)
     decisions, _ = import_all(project, config)
     assert set(decisions["coder"]) == {name}
+
+
+def saved_inside(path: Path, when: float) -> Path:
+    """Set the time a workbook says it was saved (openpyxl writes the time of saving) and its mtime."""
+    stamp = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                        rb"\g<1>" + stamp + rb"\g<2>", parts["docProps/core.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    os.utime(path, (when, when))
+    return path
+
+
+def test_a_fresh_copy_of_an_older_save_does_not_replace_a_newer_decision(project, config, issued):
+    alice = inbox(project, "alice.xlsx")
+    saved_inside(save_copy(issued, alice, lambda wb: fill(wb["Review"], "seg_a", decision="change",
+                                                          final_code_1="rel_trust")), T0)
+    import_all(project, config)
+    stale = alice.read_bytes()
+    saved_inside(save_copy(issued, alice, _accept("seg_a")), T0 + 100)
+    import_all(project, config)
+    inbox(project, "alice (1).xlsx").write_bytes(stale)   # downloaded again today: a new mtime
+    decisions, conflicts = import_all(project, config)
+    assert decisions.set_index("segment_id").loc["seg_a", "decision"] == "accept"
+    assert list(conflicts.loc[conflicts["problem"] == "older decision ignored", "file"]) == [
+        "data/review/alice (1).xlsx"]
 
 
 def test_an_older_copy_is_reported_on_every_run(project, config, issued):
