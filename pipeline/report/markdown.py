@@ -42,13 +42,17 @@ def md_inline(text) -> str:
     'a \\\\| b \\\\*c\\\\*'
     >>> print(md_inline("- [staff](http://x)"), md_inline("1. Funding"))
     \\- \\[staff\\](http://x) 1\\. Funding
+    >>> print(md_inline("0.236"), md_inline("p < 0.001"), md_inline("<b>"))
+    0.236 p < 0.001 \\<b\\>
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
     text = " ".join(str(text).split())
-    text = re.sub(r"([\\`*_<>|\[\]])", r"\\\1", text)
+    # "<" only where it could open HTML ("<b", "</", "<!"): "p < 0.001" stays readable.
+    text = re.sub(r"([\\`*_>|\[\]]|<(?=[A-Za-z/!?]))", r"\\\1", text)
     text = re.sub(r"^([-+#])", r"\\\1", text)
-    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
+    # An ordered-list marker is one only before a space: "1. Funding", not "0.236".
+    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
 
 
 def md_table(rows: list[list], headers: list[str], align: list[str] | None = None) -> str:
