@@ -566,11 +566,13 @@ class ReportData:
                 for r in diff[diff["comparison"] == "less prevalent"].sort_values("difference_points").itertuples()]
         codes = self.tables["site_differences_codes"]
         codes = codes[codes["site"] == site]
+        # A programme organisation is compared with the sites, of which it is not one.
+        others = self.nouns if site in self.site_order[self.sites_total:] else f"other {self.nouns}"
 
         def code_line(r) -> str:
             return md_inline(f"{r.code_label} ({r.theme_label}): {int(r.site_sources)} of {int(r.site_total)} "
                              f"sources here ({_percent_text(r.site_percent)}) against "
-                             f"{_percent_text(r.other_percent)} of the other {self.nouns}' sources "
+                             f"{_percent_text(r.other_percent)} of the {others}' sources "
                              f"({int(r.other_sources)} of {int(r.other_total)}; {_p_text(r.fisher_p)})")
 
         codes_more = [code_line(r) for r in codes[codes["comparison"] == "more prevalent"].sort_values(
@@ -634,6 +636,7 @@ def method_note(config: dict) -> dict:
         "strong": rule["strong"], "moderate": rule["moderate"],
         "include_suggested": bool(tri.get("include_suggested", True)),
         "alpha": tri.get("divergence_alpha", 0.05),
+        "site_points": tri.get("site_difference_points", 25),
     }
 
 
@@ -690,6 +693,8 @@ def render_site(data: ReportData, site: str) -> str:
         project=md_inline(data.config.get("project", {}).get("name", "Programme evaluation")),
         site=md_inline(data.site_labels.get(site, site)), noun=data.noun, nouns=data.nouns,
         is_programme_org=is_programme_org, sites_total=data.sites_total, sources=data.site_sources(site),
+        # a programme organisation is compared with the sites, not with "the other" ones
+        others=f"the {data.nouns}" if is_programme_org else f"the other {data.nouns}",
         methods_table=data.methods_table(site), theme_table=data.theme_table(site), themes=themes,
         not_raised=not_raised, differences=data.site_differences(site),
         saturation=data.saturation_sentence(site),

@@ -182,6 +182,16 @@ def test_a_code_raised_everywhere_but_notably_less_in_one_site_is_not_even(repor
         "against 86% in the other partnerships)."]
 
 
+def test_a_programme_organisation_is_compared_with_the_partnerships_not_the_other_ones(reported):
+    funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
+    section = funder.split("## How The Foundation compares with the partnerships", 1)[1].split("\n## ", 1)[0]
+    assert "other partnerships" not in section and "the partnerships" in section
+    assert "not tests of the organisation as a whole" in section
+    assert "differs from the share elsewhere by at least 25 percentage points" in section
+    north = (reported / paths.SITES_DIR / "north.md").read_text(encoding="utf-8")
+    assert "not tests of the partnership as a whole" in north
+
+
 def test_a_configured_site_without_fieldwork_is_named(reported):
     tables = read_tables(reported)
     config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
