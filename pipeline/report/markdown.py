@@ -228,8 +228,11 @@ class ReportData:
             return ""
         counts = self.methods.assign(count=pd.to_numeric(self.methods["count"], errors="coerce").fillna(0))
         by_method = counts.groupby("method")["count"].sum()
-        parts = [count_phrase(int(by_method[m]), *METHOD_NOUNS.get(m, (m, m + "s")))
-                 for m in METHOD_NOUNS if m in by_method.index and by_method[m] > 0]
+        found = [(int(by_method[m]), *METHOD_NOUNS[m]) for m in METHOD_NOUNS if by_method.get(m, 0) > 0]
+        # One style in one list: all in words, or all in digits when any is too large for words.
+        digits = any(number_word(n).isdigit() for n, _, _ in found)
+        parts = [f"{n} {one if n == 1 else many}" if digits else count_phrase(n, one, many)
+                 for n, one, many in found]
         waves = sorted({str(w) for w in counts["wave"] if str(w)})
         sentence = f"The evidence comes from {sentence_list(parts)}"
         if len(waves) > 1:

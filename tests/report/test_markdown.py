@@ -197,6 +197,9 @@ def test_a_configured_site_without_fieldwork_is_named(reported):
     config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
     methods = pd.DataFrame({"site": ["north"], "method": ["interview"], "wave": ["1"], "count": [3]})
     assert ReportData(tables, methods, config, {}).fieldwork_sentence() == "The evidence comes from three interviews."
+    more = pd.DataFrame({"site": "north", "method": ["interview", "workshop"], "wave": "1", "count": [40, 6]})
+    assert ReportData(tables, more, config, {}).fieldwork_sentence() == \
+        "The evidence comes from 40 interviews and 6 workshops."   # not "40 interviews and six workshops"
     config["sites"] = {**config["sites"], "west": "Westmere"}
     sentence = ReportData(tables, methods, config, {}).fieldwork_sentence()
     assert sentence.endswith("No fieldwork has been read yet from Westmere, listed among the partnerships in "
