@@ -10,9 +10,9 @@ and the timings are dropped anyway. What is kept is who said what:
 * Zoom: numbered cues whose text is ``Speaker Name: text``. A cue of an
   unidentified speaker has no name, and its text may itself hold a colon
   ("To be honest: it depends on three people"), so a label counts as a
-  speaker only when it is written like a name (every word capitalised:
-  "Tom Ashdown", "iPhone" does not count) or labels at least two cues of the
-  file (a display name such as "tom a"); otherwise the cue is text.
+  speaker only when it is written like a name (every word capitalised, as
+  in "Tom Ashdown") or labels at least two cues of the file (a display name
+  such as "tom a"); otherwise the cue is text.
 
 Consecutive cues by the same speaker are merged into one turn, which becomes
 one block (later split at sentences only if it is long). HTML entities
