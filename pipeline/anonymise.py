@@ -111,9 +111,11 @@ COMMON_WORD_NAMES = frozenset("""
 # Words that look like names when capitalised mid-sentence but are not
 # (used by :func:`possible_identifiers`).
 COMMON_CAPITALISED_WORDS = frozenset("""
-    i i'm i've i'd i'll ok okay yes no yeah covid nhs gp gps ai uk england english scotland
+    i i'm i've i'd i'll ok okay yes no yeah hmm mm mhm erm um umm uh ah oh covid nhs gp gps ai uk
+    england english scotland
     wales welsh britain british europe european christmas easter ramadan diwali eid
     monday tuesday wednesday thursday friday saturday sunday
+    mondays tuesdays wednesdays thursdays fridays saturdays sundays
     january february march april may june july august september october november december
     whatsapp zoom teams microsoft google facebook twitter instagram excel word powerpoint
     council borough district trust network foundation partnership programme board hub
@@ -572,6 +574,22 @@ def _inflected_forms() -> dict[str, str]:
         return json.load(handle)
 
 
+@functools.cache
+def _english_words() -> frozenset[str]:
+    """The words of spaCy's English lemma tables (spacy-lookups-data), inflected forms included."""
+    table = resources.files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz"
+    with table.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
+        index = json.load(handle)
+    return frozenset().union(*index.values(), _inflected_forms(), EVERYDAY_WORDS)
+
+
+def _english_word(token: str) -> bool:
+    """Whether a capitalised token is in the English word lists: "Thankfully" and "Partnerships" are,
+    and so are some first names ("Sarah's"), but not "Gwyneth" or "Ffion". A hyphenated token
+    counts by its last part ("Co-facilitated", "Programme-wide")."""
+    return re.split(r"[-‐‑]", re.sub(r"['’]s$", "", token))[-1].lower() in _english_words()
+
+
 def _everyday_phrase(key: str) -> bool:
     """Whether every word of a speaker label (a :func:`_key`) is an everyday English word or an
     inflection of one ("volunteers", "to be honest"), and none is a name that is also a word ("rose")."""
@@ -648,11 +666,13 @@ def possible_identifiers(
     "Gwen Tudor-Rees"); such a word gets :data:`LEFT_OVER_NOTE`.
 
     A token is reported when it is capitalised (``Bob``, ``McAllister``), is
-    not at the start of a sentence, is not a common capitalised word, a word
-    of a site, sector or codebook label (``known_words``) or of a pseudonym,
-    and never appears in lower case anywhere in the texts (so "Hub" is
-    skipped if "hub" occurs). A word after a title ("Dr Okonjo", "Mrs Pike")
-    is always reported unless already known.
+    not a common capitalised word, a word of a site, sector or codebook label
+    (``known_words``) or of a pseudonym, and never appears in lower case
+    anywhere in the texts (so "Hub" is skipped if "hub" occurs). At the start
+    of a sentence, where every word is capitalised, only a word that is not in
+    spaCy's English word lists is reported ("Gwyneth from the library", not
+    "Thankfully"). A word after a title ("Dr Okonjo", "Mrs Pike") is always
+    reported unless already known.
 
     Parameters
     ----------
@@ -719,7 +739,8 @@ def possible_identifiers(
             if match.start() in titled:   # "Mrs Okafor": reported unless already known
                 if not token[:1].isupper() or len(token) < 2 or is_known(token):
                     continue
-            elif not could_report(match.group(0)) or _starts_sentence(text, match.start()):
+            elif not could_report(match.group(0)) or (
+                    _starts_sentence(text, match.start()) and _english_word(token)):
                 continue
             counts[token] += 1
             first.setdefault(token, (segment_id, text, match.start()))

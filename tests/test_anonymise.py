@@ -204,6 +204,13 @@ def test_possible_identifiers(pseudonymiser):
     assert found["review_note"].str.contains("inside the evaluation team").all()
 
 
+def test_a_name_at_the_start_of_a_sentence_is_reported_unless_it_is_an_english_word(pseudonymiser):
+    texts = pd.DataFrame({"segment_id": ["s1", "s2"], "text": [
+        "Gwyneth from the library is lovely. Thankfully it opened.",
+        "We run the stall. Ffion and I do Saturdays."]})
+    assert sorted(possible_identifiers(texts, pseudonymiser)["token"]) == ["Ffion", "Gwyneth"]
+
+
 def test_transcript_speakers_outside_the_register_are_pseudonymised(tmp_path):
     from pipeline import paths
     from pipeline.anonymise import transcript_speakers
