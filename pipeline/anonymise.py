@@ -62,14 +62,10 @@ Identifying terms
 
 from __future__ import annotations
 
-import functools
-import gzip
-import json
 import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
@@ -78,6 +74,7 @@ import pandas as pd
 from pipeline import paths
 from pipeline.atomic import write_csv
 from pipeline.common_words import EVERYDAY_WORDS
+from pipeline.lexicon import english_words, inflected_forms
 
 log = logging.getLogger(__name__)
 
@@ -566,34 +563,17 @@ def read_register_people(path: Path, named_only: bool = True) -> list[Person]:
     return people
 
 
-@functools.cache
-def _inflected_forms() -> dict[str, str]:
-    """spaCy's English lookup lemmas from spacy-lookups-data: inflected form → lemma ("volunteers" → "volunteer")."""
-    table = resources.files("spacy_lookups_data") / "data" / "en_lemma_lookup.json.gz"
-    with table.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-@functools.cache
-def _english_words() -> frozenset[str]:
-    """The words of spaCy's English lemma tables (spacy-lookups-data), inflected forms included."""
-    table = resources.files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz"
-    with table.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
-        index = json.load(handle)
-    return frozenset().union(*index.values(), _inflected_forms(), EVERYDAY_WORDS)
-
-
 def _english_word(token: str) -> bool:
     """Whether a capitalised token is in the English word lists: "Thankfully" and "Partnerships" are,
     and so are some first names ("Sarah's"), but not "Gwyneth" or "Ffion". A hyphenated token
     counts by its last part ("Co-facilitated", "Programme-wide")."""
-    return re.split(r"[-‐‑]", re.sub(r"['’]s$", "", token))[-1].lower() in _english_words()
+    return re.split(r"[-‐‑]", re.sub(r"['’]s$", "", token))[-1].lower() in english_words()
 
 
 def _everyday_phrase(key: str) -> bool:
     """Whether every word of a speaker label (a :func:`_key`) is an everyday English word or an
     inflection of one ("volunteers", "to be honest"), and none is a name that is also a word ("rose")."""
-    forms = _inflected_forms()
+    forms = inflected_forms()
     return all(word not in COMMON_WORD_NAMES and (word in EVERYDAY_WORDS or word in forms)
                for word in key.split())
 

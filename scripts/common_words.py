@@ -12,30 +12,23 @@ a module rather than read by every stage.
 
 from __future__ import annotations
 
-import gzip
-import json
 import textwrap
-from importlib import resources
 from pathlib import Path
+
+from pipeline.lexicon import spacy_table
 
 THRESHOLD = -11.0   # about 3,000 words; no common first name is that frequent
 TARGET = Path(__file__).resolve().parent.parent / "pipeline" / "common_words.py"
-
-
-def _table(name: str):
-    path = resources.files("spacy_lookups_data") / "data" / f"en_{name}.json.gz"
-    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def everyday_words() -> list[str]:
     """Frequent words that are in spaCy's English word lists (which leaves out forum slang and misspellings)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    known = set(STOP_WORDS) | set(_table("lemma_lookup"))
-    for words in _table("lemma_index").values():
+    known = set(STOP_WORDS) | set(spacy_table("lemma_lookup"))
+    for words in spacy_table("lemma_index").values():
         known.update(words)
-    return sorted(word for word, logprob in _table("lexeme_prob").items()
+    return sorted(word for word, logprob in spacy_table("lexeme_prob").items()
                   if logprob > THRESHOLD and word.isalpha() and word.isascii() and word in known)
 
 
