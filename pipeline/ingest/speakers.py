@@ -40,15 +40,21 @@ heading word (:data:`HEADING_WORDS`: ``Overall``, ``Background``, ``Funding``,
 ``Summary``, ``Key``, ``Next`` ...): ``Overall: it went well`` and ``Key
 Challenges: staffing`` are notes, not turns. A label ending in a number is a
 speaker only if the rest is a role word (``Participant 2:`` is, ``Step 2:`` is
-not). The heading words are a list, not a dictionary: a one-word heading
-missing from it (``Staffing:``) is still read as a speaker.
+not). A one-word label that is an inflected English word (``Volunteers``,
+``Referrals``, ``Meetings``: spaCy's lemma lookup) is a heading too, unless it
+is a role (``Participants``) or a name that is also a word (``Rose``,
+``Miles``); a surname such as ``Banks`` used alone as a label is therefore
+read as a heading. Other one-word headings missing from the list
+(``Transport:``) are still read as speakers.
 """
 
 from __future__ import annotations
 
 import re
 
+from pipeline.anonymise import COMMON_WORD_NAMES
 from pipeline.ingest.model import RawDocument
+from pipeline.lexicon import inflected_forms
 
 INTERVIEWER_LABELS = {"interviewer", "facilitator", "evaluator", "researcher", "q", "question"}
 PARTICIPANT_LABELS = {"respondent", "participant", "interviewee", "a", "answer"}
@@ -111,6 +117,8 @@ def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
     True
     >>> split_speaker_label("Background: the hub opened in 2023.") is None
     True
+    >>> split_speaker_label("Volunteers: she said four drivers do it all.") is None
+    True
     """
     match = _BOLD_LABEL.match(paragraph) or _PLAIN_LABEL.match(paragraph)
     if not match:
@@ -121,7 +129,16 @@ def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
         return None
     if words[-1].isdigit() and " ".join(words[:-1]) not in _NUMBERED_ROLES:
         return None  # "Step 2:", "Table 1:"
+    if len(words) == 1 and _inflected_word(words[0]):
+        return None  # "Volunteers:", "Referrals:": a plural or other inflected word heads a note
     return label, (match.group("text") or "").strip()
+
+
+def _inflected_word(word: str) -> bool:
+    """An inflected English word ("volunteers", "meetings") that is neither a role label
+    ("participants") nor a name that is also a word ("rose", "miles")."""
+    lemma = inflected_forms().get(word)
+    return lemma is not None and lemma not in _NUMBERED_ROLES and word not in COMMON_WORD_NAMES
 
 
 def _name_key(name: str) -> str:

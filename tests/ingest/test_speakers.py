@@ -164,3 +164,13 @@ def test_no_question_no_interviewer(tmp_path):
     document = read_text_document(path, "interviews/i.md", "interview")
     assign_speaker_roles(document, "Priya Chaudhry")
     assert [b.speaker_role for b in document.blocks] == ["other", "other", "participant"]
+
+
+def test_a_one_word_inflected_label_is_a_heading_unless_a_role_or_a_name():
+    from pipeline.ingest.speakers import split_speaker_label
+
+    for heading in ("Volunteers: she said four drivers do it all.", "**Meetings:** monthly, at the hub."):
+        assert split_speaker_label(heading) is None
+    assert split_speaker_label("Participants: we agreed.") == ("Participants", "we agreed.")
+    assert split_speaker_label("Rose: It started in 2020.") == ("Rose", "It started in 2020.")
+    assert split_speaker_label("Transport: buses.") == ("Transport", "buses.")   # not inflected: a label
