@@ -67,6 +67,10 @@ def check_file_size(path: Path, limits: SafetyLimits) -> None:
         )
 
 
+def _office_app(kind: str) -> str:
+    return "Word" if kind == "docx" else "Excel"
+
+
 def check_office_file(path: Path, kind: str, limits: SafetyLimits | None = None) -> None:
     """Reject anything but a safe, Transitional Office Open XML file of ``kind``.
 
@@ -94,13 +98,13 @@ def check_office_file(path: Path, kind: str, limits: SafetyLimits | None = None)
         raise InputError(
             f"this is a legacy binary Office file (.doc/.xls) or an encrypted one, not a .{kind}",
             file=path,
-            hint=f"open it in {'Word' if kind == 'docx' else 'Excel'}, remove any password, and save it as .{kind}",
+            hint=f"open it in {_office_app(kind)}, remove any password, and save it as .{kind}",
         )
     if not head.startswith(ZIP_MAGIC):
         raise InputError(
             f"this is not a .{kind} file (its content is not an Office Open XML package)",
             file=path,
-            hint=f"check the file is what its name says; re-save it from Word or Excel as .{kind}",
+            hint=f"check the file is what its name says; re-save it from {_office_app(kind)} as .{kind}",
         )
     try:
         archive = zipfile.ZipFile(path)
@@ -146,7 +150,7 @@ def _check_zip_limits(path: Path, entries: list[zipfile.ZipInfo], limits: Safety
 def _check_package_kind(path: Path, kind: str, names: set[str], archive: zipfile.ZipFile) -> None:
     if "[Content_Types].xml" not in names:
         raise InputError(f"this zip file is not a .{kind} (no [Content_Types].xml)", file=path,
-                         hint=f"re-save it from Word or Excel as .{kind}")
+                         hint=f"re-save it from {_office_app(kind)} as .{kind}")
     if any(name.endswith("vbaProject.bin") for name in names):
         raise InputError(
             "the file contains macros (it is really an .xlsm/.docm)", file=path,

@@ -19,8 +19,9 @@ def read(path):
 def test_exe_renamed_docx(tmp_path):
     path = tmp_path / "setup.docx"
     path.write_bytes(b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200)
-    with pytest.raises(InputError, match="not a .docx"):
+    with pytest.raises(InputError, match="not a .docx") as error:
         read(path)
+    assert "re-save it from Word as .docx" in error.value.hint
 
 
 def test_zip_bomb_is_rejected_from_the_directory(tmp_path):
@@ -51,8 +52,9 @@ def test_doctype_in_document_xml(tmp_path):
 def test_legacy_ole_file(tmp_path):
     path = tmp_path / "old.docx"
     path.write_bytes(OLE_MAGIC + b"\x00" * 512)
-    with pytest.raises(InputError, match="legacy binary Office file"):
+    with pytest.raises(InputError, match="legacy binary Office file") as error:
         read(path)
+    assert error.value.hint.startswith("open it in Word,")
 
 
 def test_strict_docx(tmp_path):
