@@ -2,9 +2,9 @@
 
 * :func:`inflected_forms`: an inflected form → its lemma ("volunteers" →
   "volunteer", "staffing" → "staff"); base forms are not in it;
-* :func:`english_words`: every word of the lemma tables (which list some first
-  names too: "sarah"), the inflected forms, and the everyday words of
-  :mod:`pipeline.common_words`.
+* :func:`lemma_words`: every word of the lemma tables (which list some first
+  names too: "sarah"), inflected forms included;
+* :func:`english_words`: those and the everyday words of :mod:`pipeline.common_words`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ def inflected_forms() -> dict[str, str]:
     return spacy_table("lemma_lookup")
 
 
+def lemma_words() -> frozenset[str]:
+    return frozenset().union(*spacy_table("lemma_index").values(), inflected_forms())
+
+
 @functools.cache
 def english_words() -> frozenset[str]:
     from pipeline.common_words import EVERYDAY_WORDS
 
-    return frozenset().union(*spacy_table("lemma_index").values(), inflected_forms(), EVERYDAY_WORDS)
+    return lemma_words() | EVERYDAY_WORDS

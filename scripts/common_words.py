@@ -4,8 +4,9 @@ The pseudonymiser matches a one-word name ("Power", "Will") only when it is
 capitalised if the word is also an everyday English word. The everyday words
 are the most frequent lower-case words in spaCy's English lexeme probability
 table (spacy-lookups-data, ``en_lexeme_prob``: those with a log probability
-above ``THRESHOLD``) that are also in its lemma tables or stop words. The table takes seconds to load, so its words are kept in
-a module rather than read by every stage.
+above ``THRESHOLD``) that are also in its lemma tables or stop words. The table
+takes seconds to load, so its words are kept in a module rather than read by
+every stage.
 
     .venv/bin/python scripts/common_words.py
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from pipeline.lexicon import spacy_table
+from pipeline.lexicon import lemma_words, spacy_table
 
 THRESHOLD = -11.0   # about 3,000 words; no common first name is that frequent
 TARGET = Path(__file__).resolve().parent.parent / "pipeline" / "common_words.py"
@@ -25,9 +26,7 @@ def everyday_words() -> list[str]:
     """Frequent words that are in spaCy's English word lists (which leaves out forum slang and misspellings)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    known = set(STOP_WORDS) | set(spacy_table("lemma_lookup"))
-    for words in spacy_table("lemma_index").values():
-        known.update(words)
+    known = STOP_WORDS | lemma_words()
     return sorted(word for word, logprob in spacy_table("lexeme_prob").items()
                   if logprob > THRESHOLD and word.isalpha() and word.isascii() and word in known)
 

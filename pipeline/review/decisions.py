@@ -976,10 +976,11 @@ def import_decisions(
     # Without its Issued sheet a file's pre-filled rows look like new decisions: a row
     # repeating a decision its coder has recorded before is taken for one.
     recorded = defaultdict(set)
-    for r in audit_rows:
-        recorded[r["segment_id"], r["coder"]].add((r["new_decision"], r["new_codes"], r["new_comment"]))
-    for key, decision in state.items():
-        recorded[key].add(_given(decision)[3:])
+    if not all(result.issued_sheet for result in results):
+        for r in audit_rows:
+            recorded[r["segment_id"], r["coder"]].add((r["new_decision"], r["new_codes"], r["new_comment"]))
+        for key, decision in state.items():
+            recorded[key].add(_given(decision)[3:])
     for result in results:
         if result.issued_sheet:
             continue
