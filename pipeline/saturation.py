@@ -3,9 +3,12 @@
 Rules
 -----
 Interviews
-    Documents whose ``method`` is ``interview``. Interviews with no counted
-    code yet are left out (and logged): an interview nobody has reviewed is
-    not evidence that nothing new was said in it.
+    Documents whose ``method`` is ``interview``. An interview with no counted
+    code is left out (and logged) unless an analyst has decided every segment
+    of it that could carry a code (every non-interviewer turn): an interview
+    nobody has reviewed is not evidence that nothing new was said in it, but
+    one whose segments were all reviewed and rejected is, and counts with no
+    new code.
 Order
     By ``date`` (ISO; an interview without a date comes after every dated
     one), then by ``wave`` (numbered waves in number order, ``2`` before
@@ -50,6 +53,7 @@ OVERALL = "overall"
 REVIEWED_STATUSES = ("accepted", "changed")
 SUGGESTED_STATUS = "suggested"
 
+SITE_LINE_STYLES = ["-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
 SATURATION_COLUMNS = ["scope", "interview_index", "document_id", "date", "new_codes",
                       "cumulative_codes", "new_code_ids"]
 SUMMARY_COLUMNS = ["scope", "interviews", "codes", "saturated", "last_new_code_at", "window",
@@ -100,8 +104,31 @@ def interview_order(documents: pd.DataFrame) -> pd.DataFrame:
     return interviews.drop(columns=["_when", "_wave"]).reset_index(drop=True)
 
 
+def fully_reviewed(segments: pd.DataFrame, decisions: pd.DataFrame) -> set[str]:
+    """The documents in which an analyst has decided every segment that could carry a code.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        ``segments.parquet`` (uses ``segment_id``, ``document_id``, ``speaker_role``).
+    decisions : DataFrame
+        ``decisions.parquet`` (uses ``segment_id``, ``orphaned``).
+
+    Examples
+    --------
+    >>> segments = pd.DataFrame({"segment_id": ["s1", "s2", "s3", "s4"], "document_id": ["a", "a", "b", "b"],
+    ...                          "speaker_role": ["interviewer", "participant", "participant", "participant"]})
+    >>> sorted(fully_reviewed(segments, pd.DataFrame({"segment_id": ["s2", "s3"], "orphaned": [False, False]})))
+    ['a']
+    """
+    codable = segments[~segments["speaker_role"].isin(INTERVIEWER_ROLES)]
+    decided = set(decisions.loc[~decisions["orphaned"].astype(bool), "segment_id"].astype(str))
+    reviewed = codable["segment_id"].astype(str).isin(decided).groupby(codable["document_id"]).all()
+    return set(reviewed[reviewed].index.astype(str))
+
+
 def saturation_table(documents: pd.DataFrame, coded: pd.DataFrame, include_suggested: bool = True,
-                     sites: dict | None = None) -> pd.DataFrame:
+                     sites: dict | None = None, reviewed: set[str] | frozenset = frozenset()) -> pd.DataFrame:
     """New and cumulative codes per additional interview, overall and per site.
 
     Parameters
@@ -114,6 +141,9 @@ def saturation_table(documents: pd.DataFrame, coded: pd.DataFrame, include_sugge
         Count unreviewed suggestions above the threshold as codes.
     sites : dict, optional
         ``config["sites"]``, for the order of the site scopes.
+    reviewed : set of str, optional
+        Documents an analyst has reviewed throughout (:func:`fully_reviewed`):
+        kept with no new code when none of their codes counts.
 
     Returns
     -------
@@ -128,13 +158,14 @@ def saturation_table(documents: pd.DataFrame, coded: pd.DataFrame, include_sugge
     [4, 2, 1, 0, 0, 0]
     """
     codes = counted_codes(coded, include_suggested)
-    codes_by_document = codes.groupby("document_id")["code_id"].agg(lambda ids: set(map(str, ids)))
+    codes_by_document = codes.groupby("document_id")["code_id"].agg(lambda ids: set(map(str, ids))).to_dict()
     interviews = interview_order(documents)
-    uncoded = interviews[~interviews["document_id"].isin(codes_by_document.index)]
-    if len(uncoded):
-        log.info("%d interview(s) have no counted code yet and are left out of saturation: %s",
-                 len(uncoded), ", ".join(uncoded["document_id"].astype(str)))
-    interviews = interviews[interviews["document_id"].isin(codes_by_document.index)]
+    counted = interviews["document_id"].isin(codes_by_document) | interviews["document_id"].isin(reviewed)
+    if not counted.all():
+        log.info("%d interview(s) have no counted code and are not fully reviewed, so they are left out "
+                 "of saturation: %s", int((~counted).sum()), ", ".join(interviews.loc[~counted, "document_id"]
+                                                                      .astype(str)))
+    interviews = interviews[counted]
     interviews["site"] = interviews["site"].fillna("").astype(str)
 
     rows = []
@@ -144,7 +175,7 @@ def saturation_table(documents: pd.DataFrame, coded: pd.DataFrame, include_sugge
     for scope, scoped in scopes:
         seen: set[str] = set()
         for index, document in enumerate(scoped.itertuples(index=False), start=1):
-            new = sorted(codes_by_document[document.document_id] - seen)
+            new = sorted(codes_by_document.get(document.document_id, set()) - seen)
             seen.update(new)
             rows.append({"scope": scope, "interview_index": index,
                          "document_id": document.document_id, "date": document.date,
@@ -267,7 +298,9 @@ def plot_saturation(table: pd.DataFrame, summary: pd.DataFrame, target: str | Pa
             if scope == OVERALL:
                 style = {"color": "black", "linewidth": 2.6, "zorder": 3}
             else:
-                style = {"color": colours(site_number % 10), "linewidth": 1.4, "alpha": 0.9}
+                # dash patterns keep sites with the same curve apart: the later one no longer hides the first
+                style = {"color": colours(site_number % 10), "linewidth": 1.4, "alpha": 0.9,
+                         "linestyle": SITE_LINE_STYLES[site_number % len(SITE_LINE_STYLES)]}
                 site_number += 1
             axes.step(curve["interview_index"], curve["cumulative_codes"], where="post",
                       label=label, **style)
@@ -296,16 +329,21 @@ def run_saturation(config: dict, root: Path) -> None:
         Validated configuration (uses ``discover.include_suggested``,
         ``discover.saturation_window`` and ``sites``).
     root : Path
-        The project folder. Reads ``documents.parquet`` and
-        ``coded_segments.parquet``; writes ``reports/tables/saturation.csv``,
+        The project folder. Reads ``documents.parquet``, ``segments.parquet``,
+        ``decisions.parquet`` and ``coded_segments.parquet``; writes ``reports/tables/saturation.csv``,
         ``reports/tables/saturation_summary.csv`` and ``reports/figures/saturation.png``.
     """
     root = Path(root)
     settings = config.get("discover", {})
     documents = pd.read_parquet(root / paths.DOCUMENTS)
     coded = pd.read_parquet(root / paths.CODED_SEGMENTS)
+    decisions = root / paths.DECISIONS   # absent before the first review import
+    reviewed = fully_reviewed(
+        pd.read_parquet(root / paths.SEGMENTS, columns=["segment_id", "document_id", "speaker_role"]),
+        pd.read_parquet(decisions, columns=["segment_id", "orphaned"]) if decisions.is_file()
+        else pd.DataFrame({"segment_id": [], "orphaned": []}))
     table = saturation_table(documents, coded, settings.get("include_suggested", True),
-                             config.get("sites", {}))
+                             config.get("sites", {}), reviewed)
     summary = saturation_summary(table, settings.get("saturation_window", 3))
     # Everything under reports/ is pseudonymised: a site that is an identifying term too.
     clean = Pseudonymiser.from_project(config, root)

@@ -35,6 +35,8 @@ rule discover:
 rule saturation:
     input:
         paths.DOCUMENTS,
+        paths.SEGMENTS,
+        paths.DECISIONS,
         paths.CODED_SEGMENTS,
     output:
         table=paths.SATURATION_CSV,

@@ -107,11 +107,22 @@ def test_statement_for_a_scope_and_a_missing_scope():
     assert saturation_statement(one, "north").startswith("Only 1 coded interview so far (1 code):")
 
 
+def _write_stage_inputs(root, documents, coded, segments=None, decisions=None):
+    """The saturation stage's inputs; by default one participant segment per coded row and no decisions."""
+    (root / paths.PROCESSED).mkdir(parents=True)
+    documents.to_parquet(root / paths.DOCUMENTS)
+    coded.to_parquet(root / paths.CODED_SEGMENTS)
+    if segments is None:
+        segments = coded[["segment_id", "document_id"]].assign(speaker_role="participant")
+    segments.assign(speaker="").to_parquet(root / paths.SEGMENTS)
+    if decisions is None:
+        decisions = pd.DataFrame({"segment_id": pd.Series(dtype=str), "orphaned": pd.Series(dtype=bool)})
+    decisions.to_parquet(root / paths.DECISIONS)
+
+
 def test_stage_writes_tables_and_figure(tmp_path):
     documents, coded = _tables()
-    (tmp_path / paths.PROCESSED).mkdir(parents=True)
-    documents.to_parquet(tmp_path / paths.DOCUMENTS)
-    coded.to_parquet(tmp_path / paths.CODED_SEGMENTS)
+    _write_stage_inputs(tmp_path, documents, coded)
     config = validate_config({"sites": {"south": "South Shore"}})
     run_saturation(config, tmp_path)
     table = pd.read_csv(tmp_path / paths.SATURATION_CSV)
@@ -127,9 +138,7 @@ def test_a_site_that_is_an_identifying_term_is_replaced_in_the_tables_and_the_fi
     import pipeline.saturation as saturation
 
     documents, coded = _tables()
-    (tmp_path / paths.PROCESSED).mkdir(parents=True)
-    documents.to_parquet(tmp_path / paths.DOCUMENTS)
-    coded.to_parquet(tmp_path / paths.CODED_SEGMENTS)
+    _write_stage_inputs(tmp_path, documents, coded)
     config = validate_config({"sites": {"north": "Northam"},
                               "privacy": {"identifying_terms": {"Northam": "[a market town]",
                                                                 "north": "[a place]"}}})
@@ -166,3 +175,28 @@ def test_undated_interviews_keep_the_order_of_the_waves():
     # a dated interview still comes first, whatever its wave
     documents.loc[documents.document_id == "a", "date"] = "2025-01-01"
     assert saturation_table(documents, coded).query("scope == 'overall'").document_id.tolist()[0] == "a"
+
+
+def test_an_interview_whose_segments_were_all_rejected_counts_with_no_new_code(tmp_path):
+    """Reviewed and found to hold no code is evidence that nothing new was said; unreviewed is not."""
+    interviews = dict(INTERVIEWS)
+    interviews["d8"] = ("south", "2025-08-01", set())   # every participant turn rejected
+    interviews["d9"] = ("south", "2025-09-01", set())   # one of its two turns decided
+    documents, coded = _tables(interviews)
+    segments = pd.concat([
+        coded[["segment_id", "document_id"]].assign(speaker_role="participant"),
+        pd.DataFrame({"segment_id": ["d8-q", "d8-1", "d8-2", "d9-1", "d9-2", "gone"],
+                      "document_id": ["d8", "d8", "d8", "d9", "d9", "d9"],
+                      "speaker_role": ["interviewer", "participant", "participant", "participant",
+                                       "participant", "participant"]})], ignore_index=True)
+    segments = segments[segments.segment_id != "gone"]
+    decisions = pd.DataFrame({"segment_id": ["d8-1", "d8-2", "d9-1", "d9-2"],
+                              "orphaned": [False, False, False, True]})   # d9-2's decision is an orphan
+    _write_stage_inputs(tmp_path, documents, coded, segments, decisions)
+    run_saturation(validate_config({}), tmp_path)
+    table = pd.read_csv(tmp_path / paths.SATURATION_CSV)
+    overall = table[table.scope == "overall"]
+    assert overall.document_id.tolist() == ["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]
+    assert overall.new_codes.tolist()[-1] == 0
+    summary = pd.read_csv(tmp_path / paths.SATURATION_SUMMARY_CSV, encoding="utf-8-sig").set_index("scope")
+    assert summary.loc["overall", "interviews"] == 8 and summary.loc["south", "interviews"] == 4
