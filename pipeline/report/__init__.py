@@ -78,14 +78,23 @@ def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
     return frame
 
 
-def suggestion_note(config: dict) -> str:
-    """What the tables say about unreviewed code suggestions."""
-    if config.get("triangulate", {}).get("include_suggested", True):
-        return ("Counts include code suggestions that no analyst has reviewed yet "
-                "(triangulate.include_suggested: true); the suggested_segments and "
-                "suggested_only_sources columns show how much of each count comes from them.")
-    return ("Only reviewed codes (accepted or changed) are counted; unreviewed suggestions are "
-            "excluded (triangulate.include_suggested: false).")
+def suggestion_note(config: dict, unreviewed: int) -> str:
+    """What the tables say about unreviewed code suggestions.
+
+    Examples
+    --------
+    >>> suggestion_note({}, 0)
+    'Every count rests on coding an analyst has reviewed (accepted or changed); no unreviewed suggestion is counted.'
+    """
+    if not config.get("triangulate", {}).get("include_suggested", True):
+        return ("Only reviewed codes (accepted or changed) are counted; unreviewed suggestions are "
+                "excluded (triangulate.include_suggested: false).")
+    if not unreviewed:
+        return ("Every count rests on coding an analyst has reviewed (accepted or changed); "
+                "no unreviewed suggestion is counted.")
+    return ("Counts include code suggestions that no analyst has reviewed yet "
+            "(triangulate.include_suggested: true); the suggested_segments and "
+            "suggested_only_sources columns show how much of each count comes from them.")
 
 
 def methods_display(methods: pd.DataFrame, config: dict) -> pd.DataFrame:
@@ -176,7 +185,6 @@ def run_report(config: dict, root: Path) -> None:
     write_csv(root / paths.METHODS_CSV, methods)
     write_csv(root / paths.METHODS_WIDE_CSV, methods_wide)
     agreement = read_optional_csv(root / paths.AGREEMENT_CSV)
-    note = suggestion_note(config)
     noun = config.get("project", {}).get("site_noun", "site")
 
     site_png = source_heatmap(tables["matrix_theme_site"], "site", root / paths.HEATMAP_THEME_SITE,
@@ -197,6 +205,7 @@ def run_report(config: dict, root: Path) -> None:
                       saturation=read_optional_csv(root / paths.SATURATION_SUMMARY_CSV),
                       cooccurrence=read_optional_csv(root / paths.COOCCURRENCE_CSV))
     write_markdown(data, root, clean)
+    note = suggestion_note(config, data.unreviewed)
     write_workbook(
         root / paths.EVALUATION_WORKBOOK,
         table_sheets(tables, methods, agreement, note, config),

@@ -187,6 +187,8 @@ class ReportData:
         self.site_order = list(dict.fromkeys(matrix["site"]))
         self.site_labels = dict(zip(matrix["site"], matrix["site_label"]))
         self.include_suggested = bool(config.get("triangulate", {}).get("include_suggested", True))
+        # segment codes counted that no analyst has reviewed (0 once the review is complete)
+        self.unreviewed = int(pd.to_numeric(tables["matrix_code_method"]["suggested_segments"]).sum())
         self.sites_total = int(self.programme["sites_total"].dropna().iloc[0]) if len(self.programme) else 0
 
     def site_sources(self, site: str) -> int:
@@ -304,6 +306,7 @@ class ReportData:
                                  ascending=[False, False, False, True])
 
     def theme_table(self, site: str | None = None) -> str:
+        unreviewed = self.include_suggested and self.unreviewed > 0   # a column of zeros says nothing
         rows = []
         for r in self.ranked_themes(site).itertuples():
             row = [r.theme_label]
@@ -311,15 +314,15 @@ class ReportData:
                 row.append(self.prevalence(r))
             row += [int(r.sources), int(r.segments), r.methods.replace("; ", ", ") or "–",
                     r.sectors.replace("; ", ", ") or "–", r.evidence_strength]
-            if self.include_suggested:
+            if unreviewed:
                 row.append(int(r.suggested_segments))
             rows.append(row)
         headers = ["Theme"] + (["Where it was raised"] if site is None else []) + [
             "Sources", "Segments", "Methods", "Sectors", "Evidence"]
-        if self.include_suggested:
+        if unreviewed:
             headers.append("Of which unreviewed")
         align = ["l"] + (["l"] if site is None else []) + ["r", "r", "l", "l", "l"] + (
-            ["r"] if self.include_suggested else [])
+            ["r"] if unreviewed else [])
         return md_table(rows, headers, align)
 
     def theme_paragraph(self, r, site: str | None = None) -> str:
@@ -412,16 +415,27 @@ class ReportData:
         if k == n - 1 and n >= 4:
             missing = [self.site_labels.get(s, s) for s in self.site_order[:n]
                        if self.site_labels.get(s, s) not in named]
-            return f"{number_word(k)} of the {number_word(n)} {self.nouns} (all but {sentence_list(missing)})"
-        return f"{number_word(k)} of the {number_word(n)} {self.nouns}: {sentence_list(named)}"
+            where = f"{number_word(k)} of the {number_word(n)} {self.nouns} (all but {sentence_list(missing)})"
+        else:
+            where = f"{number_word(k)} of the {number_word(n)} {self.nouns}: {sentence_list(named)}"
+        return where + (", and the programme's own organisations" if self._raised_by_programme_orgs(r) else "")
 
     def prevalence(self, r) -> str:
         """The prevalence phrase of a theme or code row ("all five partnerships", "two of the
-        five partnerships"), or who raised it when no site did."""
+        five partnerships"), or who raised it when no site did. The sources column beside it
+        counts the programme's own organisations too, so the phrase names them when they raised it."""
         sites_with = r.sites_with_code if hasattr(r, "sites_with_code") else r.sites_with_theme
         if int(sites_with) == 0 and int(r.sources):
             return "only the programme's own organisations"
-        return r.prevalence
+        return r.prevalence + (" and the programme's own organisations" if self._raised_by_programme_orgs(r) else "")
+
+    def _raised_by_programme_orgs(self, r) -> bool:
+        """Whether any source of the programme's own organisations raised this theme or code row."""
+        level = "code" if hasattr(r, "code_id") else "theme"
+        matrix = self.tables[f"matrix_{level}_site"]
+        rows = matrix[(matrix[f"{level}_id"] == getattr(r, f"{level}_id"))
+                      & matrix["site"].isin(self.site_order[self.sites_total:])]
+        return bool((pd.to_numeric(rows["sources"]) > 0).any())
 
     def code_rows(self, theme_id: str | None = None) -> pd.DataFrame:
         """Programme-wide code triangulation rows (of one theme), most sources first."""
@@ -598,12 +612,12 @@ def chance_phrase(tests: int, alpha: float) -> str:
 
     Examples
     --------
-    >>> chance_phrase(24, 0.05), chance_phrase(24, 0.2), chance_phrase(5, 0.05)
+    >>> chance_phrase(24, 0.05), chance_phrase(24, 0.2), chance_phrase(10, 0.05)
     ('about one such difference can be expected by chance alone', 'about five such differences can be expected by chance alone', 'one such difference can still arise by chance')
     """
-    expected = int(tests * alpha + 0.5)
-    if expected < 1:
+    if tests * alpha < 1:   # 10 codes at 0.05: half a difference on average, not "about one"
         return "one such difference can still arise by chance"
+    expected = int(tests * alpha + 0.5)
     return (f"about {number_word(expected)} such difference{'' if expected == 1 else 's'} "
             "can be expected by chance alone")
 
@@ -672,6 +686,7 @@ def render_summary(data: ReportData) -> str:
         saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
         cooccurrence_table=data.cooccurrence_table(),
         figures=data.figures, sites=sites, programme_orgs=programme_orgs, note=method_note(data.config),
+        unreviewed=data.unreviewed,
     )
     return tidy_markdown(text)
 

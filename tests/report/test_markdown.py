@@ -13,8 +13,8 @@ from markdown_it import MarkdownIt
 from pipeline import paths
 from pipeline.config import validate_config
 from pipeline.cooccurrence import run_cooccurrence
-from pipeline.report import read_tables, run_report
-from pipeline.report.markdown import ReportData, md_inline, md_table
+from pipeline.report import read_tables, run_report, suggestion_note
+from pipeline.report.markdown import ReportData, md_inline, md_table, render_summary
 from pipeline.saturation import run_saturation
 from pipeline.triangulate import number_word, run_triangulate
 from synthetic_project import NAMES, make_project
@@ -150,7 +150,8 @@ def test_code_level_findings(reported):
     # per theme, its codes with where they were raised, sources, evidence and the sector reading
     resources = text.split("### Resources and capacity", 1)[1].split("\n### ", 1)[0]
     assert "| Code | Where it was raised | Sources | Evidence | Sectors (" in resources
-    assert "| Funding | all three partnerships | 6 | strong | " in resources
+    # the funder's source is among the six, so the programme's own organisations are named with the sites
+    assert "| Funding | all three partnerships and the programme's own organisations | 6 | strong | " in resources
     assert "| Staff capacity | one of the three partnerships: Northam | 1 | limited |" in resources
     differ = text.split("## Where partnerships differ", 1)[1].split("\n## ", 1)[0]
     assert ("Trust (Relationships \\| trust): raised in two of the three partnerships: Northam and Southby "
@@ -163,6 +164,38 @@ def test_code_level_findings(reported):
     assert "- Sustainability (Legacy): 3 of 3 sources here (100%) against 0% of the other partnerships' sources (0 of 7; p = 0.008)" in contrasts
     assert "Codes raised here: Sustainability (three sources, strong)." in east
     assert (reported / paths.TRIANGULATION_CODES_CSV).is_file() and (reported / paths.SITE_DIFFERENCES_CODES_CSV).is_file()
+
+
+def test_the_programme_organisations_are_named_beside_the_sites_they_add_sources_to(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    data = ReportData(tables, pd.DataFrame(), config, {})
+    codes = data.code_tri[data.code_tri["scope"] == "programme"].set_index("code_id", drop=False)
+    trust = next(codes.loc[["rel_trust"]].itertuples())
+    assert data.code_where(trust) == "two of the three partnerships: Northam and Southby"
+    matrix = tables["matrix_code_site"]
+    matrix.loc[(matrix["code_id"] == "rel_trust") & (matrix["site"] == "funder"), "sources"] = 1
+    assert data.code_where(trust) == ("two of the three partnerships: Northam and Southby, "
+                                      "and the programme's own organisations")
+
+
+FIGURES = {"theme_site": "figures/theme_site.png", "theme_sector": "figures/theme_sector.png"}
+
+
+def test_the_summary_says_whether_unreviewed_suggestions_are_counted(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    summary = render_summary(ReportData(tables, pd.DataFrame(), config, FIGURES))
+    assert "Some counts include code suggestions that an analyst has not yet reviewed" in summary
+    assert "| Of which unreviewed |" in summary
+    for name in tables:
+        if name.startswith("matrix_"):
+            tables[name]["suggested_segments"] = 0
+    summary = render_summary(ReportData(tables, pd.DataFrame(), config, FIGURES))
+    assert "Some counts include" not in summary and "Of which unreviewed" not in summary
+    assert "Every count rests on coding an analyst has reviewed." in summary
+    assert suggestion_note(config, 0).startswith("Every count rests on coding an analyst has reviewed")
+    assert suggestion_note(config, 3).startswith("Counts include code suggestions that no analyst has reviewed")
 
 
 def test_a_code_raised_everywhere_but_notably_less_in_one_site_is_not_even(reported):
