@@ -16,7 +16,7 @@ from pathlib import Path
 import tempfile
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "benchmarks"))
-from pipeline import learn, suggest, finetune
+from pipeline import learn, suggest
 from pipeline.embed import embed_texts
 from suggest_quality import encoder, fit, learning_split, load_set, metrics
 root = Path(tempfile.gettempdir()) / "learning_variants"
