@@ -498,10 +498,30 @@ class Pseudonymiser:
         return pd.DataFrame(self.log_rows, columns=["real", "pseudonym", "kind", "participant_id", "note"])
 
     def write_log(self, root: Path) -> Path:
-        """Write :meth:`log_frame` to ``data/processed/anonymisation_log.csv`` (never under reports/)."""
+        """Write :meth:`log_frame` to ``data/processed/anonymisation_log.csv`` (never under reports/).
+
+        Warns when a person of the log it replaces is no longer named anywhere: a withdrawn
+        participant whose register row was deleted is no longer replaced where others mention them.
+        """
         target = Path(root) / paths.ANONYMISATION_LOG
-        write_csv(target, self.log_frame())
+        frame = self.log_frame()
+        if target.is_file():
+            before = pd.read_csv(target, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            gone = _participant_ids(before) - _participant_ids(frame)
+            if gone:
+                log.warning("%s named in the last run (%s) no longer named in %s or a transcript: where others "
+                            "mention them, their names are no longer replaced. If they withdrew, put their "
+                            "row back with withdrawn: yes (README, 'When a participant withdraws').",
+                            "A participant" if len(gone) == 1 else f"{len(gone)} participants",
+                            ", ".join(sorted(gone, key=_id_sort_key)), paths.PARTICIPANTS)
+        write_csv(target, frame)
         return target
+
+
+def _participant_ids(log_frame: pd.DataFrame) -> set[str]:
+    """The register participants in an anonymisation log (not speakers outside it, not shared names)."""
+    people = log_frame[log_frame["note"] == ""]["participant_id"]
+    return {pid for pid in people if pid and not pid.startswith(("speaker", "row "))}
 
 
 def project_labels(config: dict, root: Path) -> list[str]:

@@ -172,6 +172,17 @@ def test_from_project_reads_register_and_writes_log_only_to_processed(tmp_path: 
     assert not (tmp_path / "reports").exists()
 
 
+def test_a_participant_dropped_from_the_register_is_warned_about_by_id(tmp_path: Path, caplog):
+    """A withdrawn participant's register row deleted: others' mentions of them would no longer be replaced."""
+    people = [Person("P001", "Priya Chaudhry", "voluntary"), Person("P002", "Harriet Blackwood", "programme")]
+    Pseudonymiser.from_people(people, SECTORS).write_log(tmp_path)
+    Pseudonymiser.from_people(people, SECTORS).write_log(tmp_path)
+    assert "no longer named" not in caplog.text
+    Pseudonymiser.from_people(people[:1], SECTORS).write_log(tmp_path)
+    assert "A participant named in the last run (P002) no longer named in data/raw/participants.csv" in caplog.text
+    assert "withdrawn: yes" in caplog.text and "Harriet" not in caplog.text
+
+
 def test_no_register_means_only_terms(tmp_path: Path):
     p = Pseudonymiser.from_project({"sectors": SECTORS, "privacy": {"identifying_terms": TERMS}}, tmp_path)
     assert p.apply("at Kettlewick Street Surgery") == "at [a GP practice]"

@@ -62,12 +62,15 @@ def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(ex
     code_rows(project / paths.REVIEW_WORKBOOK, returned, decided)
     run_snakemake(project)
 
-    # The participant withdraws: their file and register row go, and the pipeline runs again.
+    # The participant withdraws: their file goes, their register row is marked withdrawn (README), and the
+    # pipeline runs again.
     (project / paths.RAW / WITHDRAWN_FILE).unlink()
-    register = (project / paths.PARTICIPANTS).read_text(encoding="utf-8").splitlines(keepends=True)
-    (project / paths.PARTICIPANTS).write_text(
-        "".join(line for line in register if not line.startswith(WITHDRAWN_PARTICIPANT + ",")), encoding="utf-8")
+    register = (project / paths.PARTICIPANTS).read_text(encoding="utf-8").splitlines()
+    register = [register[0] + ",withdrawn"] + [line + ("," + "yes" * line.startswith(WITHDRAWN_PARTICIPANT + ","))
+                                               for line in register[1:]]
+    (project / paths.PARTICIPANTS).write_text("\n".join(register) + "\n", encoding="utf-8")
     run_snakemake(project)
+    assert "no longer named" not in log_of(project, "report")
     withdrawn_ids = set(theirs["segment_id"])
     withdrawn_hashes = {text_hash(t) for t in segments.loc[segments["participant_id"] == WITHDRAWN_PARTICIPANT, "text"]}
     assert withdrawn_hashes & every_cached_hash(project)           # the caches only grow

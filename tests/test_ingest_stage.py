@@ -201,6 +201,27 @@ def test_participant_not_in_register(project):
     assert any("'P404'" in p.message and "not in" in p.message for p in error.problems)
 
 
+def test_a_withdrawn_participant_keeps_their_register_row_but_not_their_files(project):
+    """Their row stays (so that their name is still replaced where others mention them); a file of theirs
+    left in data/raw/ stops the run, naming the file and the register row."""
+    root, config = project
+    register = REGISTER.replace("role,name\n", "role,name,withdrawn\n").replace("Priya Chaudhry\n",
+                                                                              "Priya Chaudhry,yes\n")
+    (root / "data/raw/participants.csv").write_text(register, encoding="utf-8")
+    error = run_expecting_error(root, config)
+    (problem,) = error.problems
+    assert problem.file == "data/raw/interviews/p001_w1.md"
+    assert "participant 'P001' has withdrawn (data/raw/participants.csv row 2, column withdrawn)" in problem.message
+    assert "delete this file" in problem.hint
+    (root / "data/raw/interviews/p001_w1.md").unlink()
+    run_ingest(config, root)
+    assert "P001" not in set(pd.read_parquet(root / paths.SEGMENTS)["participant_id"])
+    (root / "data/raw/participants.csv").write_text(register.replace(",yes\n", ",maybe\n"), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        run_ingest(config, root)
+    assert "withdrawn is 'maybe'" in str(info.value) and "row 2" in str(info.value)
+
+
 def test_duplicate_participant_ids(project):
     root, config = project
     (root / "data/raw/participants.csv").write_text(REGISTER + "P001,fenhollow,voluntary,,,\n",

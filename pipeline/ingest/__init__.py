@@ -430,6 +430,12 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
                          f"not in {paths.PARTICIPANTS}", column="participant",
                          hint="add them to the register or correct the ID (IDs are matched exactly, "
                               "leading zeros included)")
+        elif register[participant_id].withdrawn:
+            person = register[participant_id]
+            problems.add(display, f"participant {participant_id!r} has withdrawn ({paths.PARTICIPANTS} "
+                         f"row {person.row}, column withdrawn)", column="participant",
+                         hint="delete this file and its fieldwork.csv row (README: 'When a participant "
+                              "withdraws'), or clear the withdrawn cell if they have not withdrawn")
         else:
             person = register[participant_id]
             name = person.name
@@ -457,7 +463,8 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
                      hint="write dates as YYYY-MM-DD")
         date = ""
     missing = [key for key in REQUIRED[document.method] if not given.get(key)]
-    if missing:
+    # With the participant ID reported above, "site, sector not given" would only repeat it.
+    if missing and not (participant_id and (participant_id not in register or register[participant_id].withdrawn)):
         front_matter = Path(document.source_file).suffix.lower() in (".md", ".txt")
         hint = (("add front matter, or a row" if front_matter else "add a row") + " in data/raw/fieldwork.csv"
                 + (", or a participant ID whose register row gives site and sector"

@@ -31,7 +31,10 @@ from pipeline.ingest.tabular import Grid, read_grid
 log = logging.getLogger("pipeline.ingest")
 
 REGISTER_REQUIRED = ("participant_id", "site", "sector")
-REGISTER_OPTIONAL = ("organisation", "role", "name")
+REGISTER_OPTIONAL = ("organisation", "role", "name", "withdrawn")
+# The withdrawn column: "yes" (or these spellings) marks a participant who has withdrawn; blank or "no" does not.
+WITHDRAWN_YES = ("yes", "y", "true", "1", "x", "withdrawn")
+WITHDRAWN_NO = ("", "no", "n", "false", "0")
 FIELDWORK_COLUMNS = ("file", "participant", "site", "sector", "wave", "date", "record")
 
 
@@ -46,6 +49,7 @@ class Participant:
     role: str = ""
     name: str = ""
     row: int = 0
+    withdrawn: bool = False
 
 
 @dataclass
@@ -158,6 +162,10 @@ def read_register(path: Path, sectors: dict, limits: SafetyLimits | None = None,
         if sector and sector not in sectors:
             problems.add(display, f"unknown sector {sector!r}", row=row, column="sector",
                          hint="use one of the sector keys in config.yaml: " + ", ".join(sectors))
+        withdrawn = record.get("withdrawn", "").lower()
+        if withdrawn not in WITHDRAWN_YES + WITHDRAWN_NO:
+            problems.add(display, f"withdrawn is {record['withdrawn']!r}", row=row, column="withdrawn",
+                         hint="write yes for a participant who has withdrawn, or leave it blank")
         if not participant_id:
             continue
         rows_by_id.setdefault(participant_id, []).append(row)
@@ -169,6 +177,7 @@ def read_register(path: Path, sectors: dict, limits: SafetyLimits | None = None,
             role=record.get("role", ""),
             name=record.get("name", ""),
             row=row,
+            withdrawn=withdrawn in WITHDRAWN_YES,
         ))
     for participant_id, rows in rows_by_id.items():
         if len(rows) > 1:
