@@ -58,6 +58,11 @@ Identifying terms
     Each term in ``privacy.identifying_terms`` becomes its configured
     pseudonym, matched in the same way (whole words, case-insensitive, longest
     first). A configured term takes precedence over a name of the same length.
+Contact details
+    E-mail addresses, UK telephone numbers (10 or 11 digits from a leading 0,
+    or +44) and UK postcodes (upper case) become ``[email address]``,
+    ``[phone number]`` and ``[postcode]`` in every text, whoever they belong
+    to (see :func:`mask_contact_details`).
 """
 
 from __future__ import annotations
@@ -137,6 +142,37 @@ _DASHES = "-\u2010\u2011\u2013"
 # white space after it ("Tudor-Rees", "Tudor–Rees", "Tudor-\nRees" wrapped at
 # the hyphen, which ingest joins as "Tudor- Rees").
 _WORD_JOIN = rf"(?:\s+|[{_DASHES}]\s*)"
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A run of digits, spaces, brackets and hyphens from a 0 or +44: checked for its digit count by _phone.
+_PHONE = re.compile(r"(?<![\w+])(?:\+44|\(0|0)[\d ()\-]{8,16}\d(?!\w)")
+_POSTCODE = re.compile(r"(?<!\w)[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}(?!\w)")
+_DIGIT = re.compile(r"\d")
+
+
+def _phone(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    # the number after +44 (and its optional "(0)"), or after the leading 0
+    national = digits[2:].removeprefix("0") if match.group().startswith("+") else digits[1:]
+    return "[phone number]" if len(national) in (9, 10) else match.group()
+
+
+def mask_contact_details(text: str) -> str:
+    """Replace e-mail addresses, UK telephone numbers and UK postcodes.
+
+    Examples
+    --------
+    >>> mask_contact_details("Email jo.b@example.org.uk or ring 01632 960123 / +44 (0)7700 900123, MG4 7QT.")
+    'Email [email address] or ring [phone number] / [phone number], [postcode].'
+    >>> mask_contact_details("In 2025-03-01 we saw 0 to 12 000 people; 01 2025; B12 fell to 0.5.")
+    'In 2025-03-01 we saw 0 to 12 000 people; 01 2025; B12 fell to 0.5.'
+    """
+    if "@" in text:
+        text = _EMAIL.sub("[email address]", text)
+    if _DIGIT.search(text):
+        text = _POSTCODE.sub("[postcode]", _PHONE.sub(_phone, text))
+    return text
 
 
 @dataclass(frozen=True)
@@ -441,11 +477,14 @@ class Pseudonymiser:
     # ------------------------------------------------------------------ use
 
     def apply(self, text) -> str:
-        """Return ``text`` with every name and identifying term replaced.
+        """Return ``text`` with every name and identifying term replaced, and contact details masked.
 
         Non-string values (numbers, missing values) are returned unchanged.
         """
-        if not isinstance(text, str) or not self._active or not text:
+        if not isinstance(text, str) or not text:
+            return text
+        text = mask_contact_details(text)
+        if not self._active:
             return text
         pattern = self._text_pattern(text)
         if pattern is None:

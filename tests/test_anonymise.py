@@ -183,6 +183,17 @@ def test_a_participant_dropped_from_the_register_is_warned_about_by_id(tmp_path:
     assert "withdrawn: yes" in caplog.text and "Harriet" not in caplog.text
 
 
+def test_contact_details_are_masked_whoever_they_belong_to():
+    p = Pseudonymiser.from_people([Person("P001", "Priya Chaudhry", "voluntary")], SECTORS)
+    text = ("Write to priya.chaudhry@quillmere-ca.org.uk, call Priya on 07700 900123 or (01632) 960 123, "
+            "or drop in at 14 Mill Lane, QM4 7QT. We had 1,200 visits in 2025 and 0.5 FTE.")
+    assert p.apply(text) == (
+        "Write to [email address], call [Voluntary sector partner 1] on [phone number] or [phone number], "
+        "or drop in at 14 Mill Lane, [postcode]. We had 1,200 visits in 2025 and 0.5 FTE.")
+    # with no register and no terms, too
+    assert Pseudonymiser().apply("ring +44 7700 900123") == "ring [phone number]"
+
+
 def test_no_register_means_only_terms(tmp_path: Path):
     p = Pseudonymiser.from_project({"sectors": SECTORS, "privacy": {"identifying_terms": TERMS}}, tmp_path)
     assert p.apply("at Kettlewick Street Surgery") == "at [a GP practice]"
