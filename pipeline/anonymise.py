@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,6 +250,23 @@ def _variant_pattern(key: str, case_sensitive: bool) -> str:
     return _WORD_JOIN.join(parts)
 
 
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNACCENTED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss",
+                             "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ı": "i"})
+
+
+def without_accents(text: str) -> str:
+    """``text`` with its letters' accents dropped, as typists and automatic captions often write names.
+
+    Examples
+    --------
+    >>> without_accents("Siân Pryce-Tudor"), without_accents("Zoë Ní Bhriain"), without_accents("Łukasz Wójcik")
+    ('Sian Pryce-Tudor', 'Zoe Ni Bhriain', 'Lukasz Wojcik')
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNACCENTED))
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def person_name(name: str) -> str:
     """The person's name in a register entry or speaker label, first name first.
 
@@ -365,12 +383,14 @@ class Pseudonymiser:
         spelled: dict[str, str] = {}
         for person in people:
             for variant, kind in _name_variants(person.name.strip()):
-                key = _key(variant)
-                if not key:   # dashes only
-                    continue
-                owners[key].add(person.participant_id)
-                kinds.setdefault(key, kind)
-                spelled.setdefault(key, variant)
+                # "Siân" is also typed, and captioned, as "Sian"
+                for spelling in dict.fromkeys((variant, without_accents(variant))):
+                    key = _key(spelling)
+                    if not key:   # dashes only
+                        continue
+                    owners[key].add(person.participant_id)
+                    kinds.setdefault(key, kind)
+                    spelled.setdefault(key, spelling)
         for key, ids in sorted(owners.items()):
             if len(ids) == 1:
                 (pid,) = ids

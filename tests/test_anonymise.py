@@ -183,6 +183,18 @@ def test_a_participant_dropped_from_the_register_is_warned_about_by_id(tmp_path:
     assert "withdrawn: yes" in caplog.text and "Harriet" not in caplog.text
 
 
+def test_a_name_with_accents_is_also_found_without_them():
+    p = Pseudonymiser.from_people([Person("P001", "Siân Pryce-Tudor", "voluntary"),
+                                   Person("P002", "Łukasz Wójcik", "local_authority"),
+                                   Person("P003", "Zoe Marsh", "voluntary"), Person("P004", "Zoë Ní Bhriain", "voluntary")],
+                                  SECTORS)
+    assert p.apply("SIAN and Sian Pryce Tudor met Lukasz Wojcik and Łukasz.") == (
+        "[Voluntary sector partner 1] and [Voluntary sector partner 1] met [Local authority stakeholder 1] "
+        "and [Local authority stakeholder 1].")
+    # two people who are one name once accents go: neither can be told apart
+    assert p.apply("Zoe came; Zoë Ní Bhriain too.") == f"{AMBIGUOUS_PSEUDONYM} came; [Voluntary sector partner 3] too."
+
+
 def test_contact_details_are_masked_whoever_they_belong_to():
     p = Pseudonymiser.from_people([Person("P001", "Priya Chaudhry", "voluntary")], SECTORS)
     text = ("Write to priya.chaudhry@quillmere-ca.org.uk, call Priya on 07700 900123 or (01632) 960 123, "
