@@ -109,6 +109,9 @@ COMMON_WORD_NAMES = frozenset("""
     price read reed rich river robin rose ruby rush sage savage shepherd short small smart
     spring stark steel stone storm summer swift taylor north tucker victor wade walker ward
     waters wells west white will wood woods young
+    amber angel art bob carol chase chip cliff crystal daisy don earl eve fern gene guy harmony
+    hazel heather honey jasmine lance lily max melody misty olive poppy ray rob rod rusty sandy
+    sky sonny star sterling sunny violet willow wren
 """.split())
 
 # Words that look like names when capitalised mid-sentence but are not

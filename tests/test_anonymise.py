@@ -269,13 +269,16 @@ def test_a_notes_heading_read_as_a_speaker_label_is_not_a_name(tmp_path):
 
     segments = tmp_path / paths.SEGMENTS
     segments.parent.mkdir(parents=True)
-    pd.DataFrame({"speaker": ["Volunteers", "Referrals", "To be honest", "Rose", "Sarah Banks"],
-                  "speaker_role": ["other"] * 5}).to_parquet(segments)
+    pd.DataFrame({"speaker": ["Volunteers", "Referrals", "To be honest", "Rose", "Sarah Banks", "Guy"],
+                  "speaker_role": ["other"] * 5 + ["interviewer"]}).to_parquet(segments)
     speakers = transcript_speakers(segments, [])
-    assert [p.name for p in speakers] == ["Rose", "Sarah Banks"]   # Rose: a name that is also a word
+    # Rose and Guy: names that are also words
+    assert [p.name for p in speakers] == ["Rose", "Sarah Banks", "Guy"]
     pseudonymiser = Pseudonymiser.from_people(speakers)
     assert pseudonymiser.apply("Volunteers are tired; referrals from volunteers went up.") == \
         "Volunteers are tired; referrals from volunteers went up."
+    assert pseudonymiser.apply("Guy from the evaluation team is a nice guy.") == \
+        "[Interviewer 1] from the evaluation team is a nice guy."
 
 
 def test_names_written_last_first_or_with_an_organisation():
