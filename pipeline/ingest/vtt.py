@@ -22,6 +22,7 @@ one block (later split at sentences only if it is long). HTML entities
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -29,6 +30,8 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.ingest.encoding import read_text_file
 from pipeline.ingest.model import Block, RawDocument
+
+log = logging.getLogger(__name__)
 
 _VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+(?P<name>[^>]+)>")
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
@@ -52,25 +55,50 @@ def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
     if not text.lstrip("\ufeff").startswith("WEBVTT"):
         raise InputError("this is not a WebVTT file (it does not start with 'WEBVTT')", file=display,
                          hint="export the transcript from Teams or Zoom as .vtt, or save it as .txt")
-    cues = []
-    for chunk in re.split(r"\n[ \t]*\n", text):
+    cues: list[tuple[str, str]] = []
+    previous_cue = None
+    position = 0
+    for separator in [*re.finditer(r"\n[ \t]*\n", text), None]:
+        end = separator.start() if separator else len(text)
+        chunk, line_number = text[position:end], text.count("\n", 0, position) + 1
+        position = separator.end() if separator else end
         lines = [line for line in chunk.split("\n") if line.strip()]
         if not lines or lines[0].startswith("WEBVTT") or lines[0].split(" ")[0] in _SKIPPED_BLOCKS:
             continue
         timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing is None or timing > 1:
-            continue  # not a cue (stray text); a cue has at most one ID line before its timing
+        # Lines outside any cue (a paragraph a transcriber added after a blank line): a cue has at
+        # most one ID line before its timing. They continue the cue before them, and are never dropped.
+        stray = lines if timing is None else lines[:max(timing - 1, 0)]
+        if stray:
+            clean = _plain(" ".join(stray))
+            log.warning("%s line %d: text outside any cue, joined to the cue before it: %r", display,
+                        line_number, clean[:60])
+            if cues:
+                cues[-1] = (cues[-1][0], f"{cues[-1][1]} {clean}")
+            else:
+                cues.append(("", clean))
+        if timing is None:
+            continue
+        cue = lines[max(timing - 1, 0):]
+        if cue == previous_cue:   # the same ID, timing and text again: an export repeated the cue
+            log.warning("%s line %d: a repeated cue (same timing and text) was read once", display, line_number)
+            continue
+        previous_cue = cue
         payload = "\n".join(lines[timing + 1:])
         voices = list(_VOICE.finditer(payload))
         starts = [0] + [voice.start() for voice in voices]
         ends = starts[1:] + [len(payload)]
         names = [""] + [html.unescape(voice.group("name")).strip() for voice in voices]
         for speaker, start, end in zip(names, starts, ends):
-            clean = html.unescape(_TAG.sub("", payload[start:end]))
-            clean = " ".join(clean.split())
+            clean = _plain(payload[start:end])
             if clean:
                 cues.append((speaker, clean))
     return cues
+
+
+def _plain(markup: str) -> str:
+    """Text without tags, with entities decoded and white space collapsed."""
+    return " ".join(html.unescape(_TAG.sub("", markup)).split())
 
 
 def _zoom_speaker(label: str, counts: Counter) -> bool:

@@ -158,3 +158,26 @@ def test_cue_with_two_voices_is_one_turn_per_voice(tmp_path):
         ("Tom Ashdown", "Sorry, go on."),
         ("Priya Chaudhry", "came on board."),
     ]
+
+
+def test_text_outside_a_cue_joins_the_cue_before_it_with_a_warning(tmp_path, caplog):
+    """A paragraph a transcriber typed after a blank line is kept, and the log says where it was."""
+    text = ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.000\nDafydd Crowther: Could you introduce yourself?\n\n"
+            "2\n00:00:03.500 --> 00:00:08.000\nMared Olowe-Finch: I run the larder.\n\n"
+            "And the clinic on Thursdays.\n\n3\n00:00:08.500 --> 00:00:10.000\nDafydd Crowther: Thanks.\n")
+    document = read_vtt(write(tmp_path, text), "interviews/z.vtt")
+    assert [(b.speaker, b.text) for b in document.blocks] == [
+        ("Dafydd Crowther", "Could you introduce yourself?"),
+        ("Mared Olowe-Finch", "I run the larder. And the clinic on Thursdays."),
+        ("Dafydd Crowther", "Thanks."),
+    ]
+    assert "interviews/z.vtt line 11: text outside any cue" in caplog.text
+
+
+def test_a_repeated_teams_cue_is_read_once(tmp_path, caplog):
+    repeated = TEAMS_NEW.replace("3f1c2d/19-0", "3f1c2d/18-1\n00:00:09.000 --> 00:00:12.000\n"
+                                 "<v Priya Chaudhry>the food response ended in Mar&#237;a's street.</v>\n\n"
+                                 "3f1c2d/19-0")
+    document = read_vtt(write(tmp_path, repeated), "interviews/t.vtt")
+    assert document.blocks[1].text == "It started in 2020, when the food response ended in Mar\u00eda's street."
+    assert "a repeated cue (same timing and text) was read once" in caplog.text
