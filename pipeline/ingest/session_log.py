@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError, ProblemCollector
 from pipeline.ingest.model import Block, RawDocument
-from pipeline.ingest.register import header_records, normalise_date, normalise_wave, wave_key
+from pipeline.ingest.register import header_records, normalise_date, normalise_wave, site_key, wave_key
 from pipeline.ingest.safety import SafetyLimits
 from pipeline.ingest.tabular import read_grid
 
@@ -94,7 +94,9 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
             blank_notes += 1
             continue
         session, site, wave = record["session"], record["site"], normalise_wave(record["wave"])
-        group = (session, date, site)
+        # Site spellings that are one site ("Wrenford", "wrenford") are one session; its key keeps the
+        # first spelling, so a log written one way throughout keeps its document IDs.
+        group = (session, date, site_key(site))
         document = sessions.get(group)
         if document is None:
             metadata = {"session": session, "title": session, "site": site, "wave": wave, "date": date}

@@ -33,6 +33,15 @@ def test_rows_of_one_session_form_one_document(tmp_path):
     assert first.key == "Board|2025-03-04|quillmere" and first.source_format == "log-csv"
 
 
+def test_one_site_written_two_ways_is_one_session(tmp_path):
+    """Its key keeps the first spelling (the site itself is made one spelling later, by ingest)."""
+    path = write_csv(tmp_path, "Board,2025-03-04,Wrenford,1,Tom,First note.\n"
+                               "Board,2025-03-04,wrenford,1,Tom,Second note.\n")
+    (document,) = read_session_log(path, "observations/observation_log.csv", "observation", SECTORS)
+    assert [b.text for b in document.blocks] == ["First note.", "Second note."]
+    assert document.key == "Board|2025-03-04|Wrenford"
+
+
 def test_missing_columns_lists_the_columns_found(tmp_path):
     path = write_csv(tmp_path, "Board,quillmere,Tom\n", header="session,site,observer\n")
     with pytest.raises(InputError) as info:
