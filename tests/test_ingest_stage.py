@@ -292,6 +292,9 @@ def test_site_spellings_are_one_site_in_every_source(tmp_path, caplog):
     assert sites["interviews/p00123_w2.vtt"] == sites["workshops/workshop_log.csv"] == "sallowdene"
     assert "'Quillmere Vale' is read as 'quillmere'" in caplog.text
     assert "'Sallowdene' is read as 'sallowdene'" in caplog.text and "p00123_w2.vtt" in caplog.text
+    # sallowdene is not among the configured sites: a misspelling, or a site to add
+    assert "Site 'sallowdene' is not among the sites in config.yaml (3 document(s), e.g. " in caplog.text
+    assert "Site 'quillmere' is not among" not in caplog.text
 
 
 def test_wave_spellings_are_one_wave_in_every_source(tmp_path):

@@ -234,6 +234,14 @@ def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, s
         log.warning("Site %r is read as %r (the same site written another way) in %d document(s), "
                     "e.g. %s: write it %r in participants.csv, fieldwork.csv and front matter to "
                     "silence this", written, site, len(files), files[0], site)
+    if configured:   # a site the config does not list: a misspelling ("Mosgate"), or a site to add
+        unlisted: dict[str, list[str]] = {}
+        for doc in documents:
+            if doc.metadata["site"] and doc.metadata["site"] not in configured:
+                unlisted.setdefault(doc.metadata["site"], []).append(f"data/raw/{doc.source_file}")
+        for site, files in sorted(unlisted.items()):
+            log.warning("Site %r is not among the sites in config.yaml (%d document(s), e.g. %s): correct "
+                        "it if it is misspelt, or add it under sites:", site, len(files), files[0])
 
 
 # ----------------------------------------------------------------- registers

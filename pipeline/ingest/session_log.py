@@ -2,7 +2,8 @@
 
 A log has the columns ``session, date, site, wave, observer, note`` (and
 optionally ``sector``). Rows with the same (session, date, site) form one
-session document, each note one block, in the order of the rows. The observer
+session document (a site written two ways of one site counts once), each note
+one block, in the order of the rows. The observer
 is kept in the ``speaker`` column (it is a person's name, so it is never
 reported) with an empty role: a note is the evaluator's record, not something
 said in an interview, and must not be skipped as an interviewer turn.
