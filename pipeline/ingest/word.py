@@ -16,8 +16,8 @@ walks the body XML in document order instead:
   ``[footnote N]`` / ``[endnote N]``.
 
 Headings (Heading n, Title, Subtitle styles) are structure, not segments.
-Comments, headers and footers are not fieldwork text; when a file has any, a
-warning says so. Every file passes :func:`pipeline.ingest.safety.check_office_file`
+Comments, headers and footers are not fieldwork text; when a file has any of
+these, or any heading, a warning counts them. Every file passes :func:`pipeline.ingest.safety.check_office_file`
 before python-docx opens it.
 
 A Teams transcript saved as .docx (``Speaker Name   0:03`` paragraphs, each
@@ -108,7 +108,10 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
     paragraphs: list[tuple[str, bool]] = []  # (text, is_heading)
     _walk(document.element.body, heading_ids, paragraphs)
     notes = _notes(document)
-    skipped = _skipped_parts(document)
+    headings = sum(1 for text, heading in paragraphs if heading and text.strip())
+    # A heading is structure, but an answer typed in a heading style would vanish unseen: count them.
+    skipped = ", ".join(part for part in (_skipped_parts(document), _count(headings, "heading-style paragraph"))
+                        if part)
     if skipped:
         log.warning("%s: not read: %s", display, skipped)
 
@@ -274,7 +277,12 @@ def _skipped_parts(document) -> str:
             kind = "header" if "header" in name else "footer"
             if text or any(t.text for t in _part_element(part).iter(_TEXT)):
                 counts[kind] += 1
-    return ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items() if n)
+    return ", ".join(_count(n, kind) for kind, n in counts.items() if n)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"2 headers"``, ``"1 footer"``, ``""`` for none."""
+    return f"{n} {noun}{'s' if n > 1 else ''}" if n else ""
 
 
 def _paragraph_blocks(texts: list[str], with_speakers: bool) -> list[Block]:
