@@ -418,13 +418,13 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
     if empty:
         problems.append(Problem(
             display, f"{len(empty)} response{'s have' if len(empty) != 1 else ' has'} no response ID "
-            f"(rows {rows_text(empty)})", row=empty[0], column=column,
+            f"({rows_text(empty)})", row=empty[0], column=column,
             hint="re-export the survey without editing it, or set id_column to a column that is always filled"))
     mangled = [row for row, value in ids.items() if _EXCEL_SCIENTIFIC.match(value)]
     if mangled:
         problems.append(Problem(
             display, f"{len(mangled)} response ID{'s are' if len(mangled) != 1 else ' is'} in Excel's "
-            f"scientific notation ({ids[mangled[0]]!r}, rows {rows_text(mangled)}): Excel rounded the "
+            f"scientific notation ({ids[mangled[0]]!r}, {rows_text(mangled)}): Excel rounded the "
             "long numbers when the file was saved, so the real IDs are lost and would change at the "
             "next clean download", row=mangled[0], column=column,
             hint="download the export again and put it in data/raw/surveys/ without opening and "
@@ -436,7 +436,7 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
     for value, rows in by_id.items():
         if len(rows) > 1:
             problems.append(Problem(
-                display, f"response ID {value!r} appears in rows {rows_text(rows)}", row=rows[1],
+                display, f"response ID {value!r} appears in {rows_text(rows)}", row=rows[1],
                 column=column, hint="remove the duplicate responses from the export, or set id_column to "
                 "a column that identifies each response"))
 
@@ -479,7 +479,7 @@ def _map_column(responses, column: Column | None, fixed: str | None, mapping: di
         else:
             where, known = f"{role}s:", ", ".join(repr(k) for k in keys)
         problems.append(Problem(
-            display, f"{role} answer {answer!r} (rows {rows_text(rows)}) has no entry in {where}",
+            display, f"{role} answer {answer!r} ({rows_text(rows)}) has no entry in {where}",
             row=rows[0], column=column.name,
             hint=f"add it to {where} for this survey in config.yaml; known answers: {known}"))
     if blank:

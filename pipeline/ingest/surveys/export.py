@@ -256,14 +256,21 @@ def iso_dates(values: list[str], rows: list[int], column: str, day_first: bool |
                      "month/day/year; set date_order for this survey in config.yaml, or the dates (and "
                      "Google Forms response IDs) change when a later download settles the order")
     if unreadable:
-        notes.append(f"{column}: could not read a date in rows {rows_text(unreadable)}; their date is empty")
+        notes.append(f"{column}: could not read a date in {rows_text(unreadable)}; their date is empty")
     return dates, notes
 
 
 def rows_text(rows: list[int], limit: int = 10) -> str:
-    """Spreadsheet row numbers for a message, e.g. ``4, 7, 9 and 3 more``."""
+    """Spreadsheet row numbers for a message.
+
+    Examples
+    --------
+    >>> rows_text([4]), rows_text([4, 7]), rows_text(list(range(2, 15)))
+    ('row 4', 'rows 4, 7', 'rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 3 more')
+    """
     text = ", ".join(str(r) for r in rows[:limit])
-    return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+    return ("row " if len(rows) == 1 else "rows ") + text + (
+        f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 def find_column(columns: list[Column], wanted: str) -> list[Column]:

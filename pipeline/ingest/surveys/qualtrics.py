@@ -168,9 +168,9 @@ def read_qualtrics_export(grid: Grid, day_first: bool | None = None) -> SurveyEx
                 unknown_finished.setdefault(value, []).append(row)
         responses.append(response)
     for value, value_rows in unknown_status.items():
-        notes.append(f"Status {value!r} not recognised in rows {rows_text(value_rows)}; read as a normal response")
+        notes.append(f"Status {value!r} not recognised in {rows_text(value_rows)}; read as a normal response")
     for value, value_rows in unknown_finished.items():
-        notes.append(f"Finished {value!r} not recognised in rows {rows_text(value_rows)}; read as finished")
+        notes.append(f"Finished {value!r} not recognised in {rows_text(value_rows)}; read as finished")
 
     id_col = first_column(columns, "ResponseId")
     date_col = first_column(columns, "EndDate") or first_column(columns, "RecordedDate")
