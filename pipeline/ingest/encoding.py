@@ -58,8 +58,8 @@ def detect_encoding(data: bytes) -> str:
     )
 
 
-def read_text_file(path: str | Path) -> tuple[str, str]:
-    """Read a text file, detecting its encoding.
+def read_text_file(path: str | Path, display: str | None = None) -> tuple[str, str]:
+    """Read a text file, detecting its encoding; ``display`` names it in errors (default: ``path``).
 
     Returns
     -------
@@ -80,7 +80,7 @@ def read_text_file(path: str | Path) -> tuple[str, str]:
     except ValueError as exc:
         raise InputError(
             f"cannot decode the text: {exc}",
-            file=path,
+            file=display or path,
             hint="open it in a text editor or Excel and save it as UTF-8 (CSV UTF-8)",
         ) from None
     text = data.decode(encoding)

@@ -209,8 +209,8 @@ def read_text_document(path: Path, source_file: str, method: str) -> RawDocument
     InputError
         If the file cannot be decoded, its front matter is malformed, or it holds no text.
     """
-    text, encoding = read_text_file(path)
     display = f"data/raw/{source_file}"
+    text, encoding = read_text_file(path, display)
     metadata, body, _ = parse_front_matter(text, display)
     blocks = text_blocks(body, with_speakers=method in SPEAKER_METHODS)
     if not blocks:

@@ -131,7 +131,7 @@ def read_vtt(path: Path, source_file: str, method: str = "interview") -> RawDocu
         If the file is not WebVTT, cannot be decoded, or has no cue text.
     """
     display = f"data/raw/{source_file}"
-    text, encoding = read_text_file(path)
+    text, encoding = read_text_file(path, display)
     cues = parse_cues(text, display)
     if not cues:
         raise InputError("the transcript has no cues with text", file=display,

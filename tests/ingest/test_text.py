@@ -78,6 +78,14 @@ def test_cp1252_text_is_decoded_and_recorded(tmp_path):
     assert document.blocks[0].text == "The caf\u00e9\u2019s volunteers \u2013 all of them."
 
 
+def test_an_undecodable_file_is_named_from_the_project_folder(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_bytes("---\nwave: 1\n---\ncaf\u00e9 opened ".encode("utf-8") + "\u201cquoted\u201d".encode("cp1252"))
+    with pytest.raises(InputError, match="mixes two encodings") as info:
+        read_text_document(path, "interviews/n.txt", "interview")
+    assert info.value.file == "data/raw/interviews/n.txt"
+
+
 def test_only_front_matter_is_an_error(tmp_path):
     path = tmp_path / "e.md"
     path.write_text("---\nwave: 1\n---\n# Title only\n", encoding="utf-8")
