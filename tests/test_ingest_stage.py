@@ -297,7 +297,7 @@ def test_site_spellings_are_one_site_in_every_source(tmp_path, caplog):
     assert "Site 'quillmere' is not among" not in caplog.text
 
 
-def test_wave_spellings_are_one_wave_in_every_source(tmp_path):
+def test_wave_spellings_are_one_wave_in_every_source(tmp_path, caplog):
     # One team writes the wave differently in front matter, fieldwork.csv, a session log and a
     # survey's config: each spelling of wave 1 must be wave "1", with no conflict between them.
     root, _ = make_project(tmp_path / "project")
@@ -310,7 +310,7 @@ def test_wave_spellings_are_one_wave_in_every_source(tmp_path):
             text = text.replace(old, new)
         (raw / name).write_text(text, encoding="utf-8")
 
-    respell("interviews/p001_w1.md", ("wave: 1", "wave: Wave 1"))
+    respell("interviews/p001_w1.md", ("wave: 1", "wave: Wave one"))
     # fieldwork.csv's "01" for the same file must agree with the front matter's "Wave 1".
     respell("fieldwork.csv", ("p00123_w2.vtt,00123,,,2,", "p00123_w2.vtt,00123,,,W2,"),
             ("p900_w1.docx,P900,,,1,\n", "p900_w1.docx,P900,,,wave-1,\ninterviews/p001_w1.md,,,,01,\n"))
@@ -330,6 +330,8 @@ def test_wave_spellings_are_one_wave_in_every_source(tmp_path):
     assert set(waves.values()) == {"1", "2", "Baseline"}
     assert waves["Board meeting"] == waves["Reflection"] == "Baseline"
     assert waves["Theory of change"] == waves["s"] == "1"
+    assert "Wave 'Baseline' (e.g. data/raw/observations/board.md) is named while other waves are numbered" \
+        in caplog.text
 
 
 def test_fieldwork_row_for_missing_file(project):

@@ -176,6 +176,7 @@ def run_ingest(config: dict, root: Path) -> None:
     spelling = wave_spellings(doc.metadata["wave"] for doc in kept)
     for doc in kept:
         doc.metadata["wave"] = spelling[wave_key(doc.metadata["wave"])]
+    _warn_about_named_waves(kept)
     _one_spelling_per_site(kept, config.get("sites") or {})
 
     documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
@@ -215,6 +216,18 @@ def _warn_about_long_answers(segments: pd.DataFrame, documents: pd.DataFrame) ->
                     "never split, and the embedding model reads only about the first %d characters, so "
                     "the rest does not shape its suggested codes. Review these in full", len(long),
                     LONG_ANSWER_CHARS, examples, LONG_ANSWER_CHARS)
+
+
+def _warn_about_named_waves(documents: list[RawDocument]) -> None:
+    """A named wave beside numbered ones is probably one of them written another way ("Round 2")."""
+    waves: dict[str, str] = {}
+    for doc in documents:
+        waves.setdefault(doc.metadata["wave"], f"data/raw/{doc.source_file}")
+    named = sorted(wave for wave in waves if wave and not wave.isdigit())
+    if named and any(wave.isdigit() for wave in waves):
+        for wave in named:
+            log.warning("Wave %r (e.g. %s) is named while other waves are numbered: if it is one of them, "
+                        "write its number", wave, waves[wave])
 
 
 def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, str]) -> None:

@@ -298,13 +298,16 @@ def normalise_date(value) -> str:
 
 
 _NUMBERED_WAVE = re.compile(r"(?:(?:wave|w)[\s_-]*)?0*(\d+)(?:\.0+)?", re.IGNORECASE)
+_WAVE_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_WORDED_WAVE = re.compile(r"wave[\s_-]*(" + "|".join(_WAVE_NUMBER_WORDS) + ")", re.IGNORECASE)
 
 
 def normalise_wave(value) -> str:
     """Return a wave in one spelling for numbered waves, and as written for named ones.
 
     A numbered wave becomes its bare number: ``1``, ``1.0``, ``"01"``,
-    ``"Wave 1"``, ``"wave-1"``, ``"W1"`` and ``"w_01"`` all become ``"1"``.
+    ``"Wave 1"``, ``"wave-1"``, ``"W1"`` and ``"w_01"`` all become ``"1"``, and
+    ``"Wave two"`` becomes ``"2"`` (number words one to ten, after "wave").
     Only those forms count as numbered ("Round 2" or "Year 1" stay named, so
     two different schemes never merge). A named wave keeps its capitals
     ("BSL cohort") with its spaces tidied; :func:`wave_key` matches named
@@ -316,6 +319,8 @@ def normalise_wave(value) -> str:
     ('1', '2', '1', '')
     >>> normalise_wave("01"), normalise_wave("Wave 1"), normalise_wave("W1"), normalise_wave("wave-1")
     ('1', '1', '1', '1')
+    >>> normalise_wave("Wave two"), normalise_wave("wave Ten"), normalise_wave("Two")
+    ('2', '10', 'Two')
     >>> normalise_wave("Baseline"), normalise_wave("Follow  up"), normalise_wave("BSL cohort ")
     ('Baseline', 'Follow up', 'BSL cohort')
     """
@@ -327,6 +332,9 @@ def normalise_wave(value) -> str:
     match = _NUMBERED_WAVE.fullmatch(text)
     if match:
         return str(int(match.group(1)))
+    match = _WORDED_WAVE.fullmatch(text)
+    if match:
+        return str(_WAVE_NUMBER_WORDS.index(match.group(1).lower()) + 1)
     return text
 
 
