@@ -17,7 +17,8 @@ Multi-coder rule: when several coders decided a segment, the most recent
 decision (latest ``recorded_at``) is the one used here; the agreement table
 (:mod:`pipeline.review.agreement`) compares all of them. Orphaned decisions
 (segments no longer in the segments table) and codes no longer in the codebook
-are left out (aliases are mapped to their code). ``score`` is the suggestion's
+are left out (aliases are mapped to their code); a segment none of whose
+decided codes is left counts as unreviewed again and carries its suggestion. ``score`` is the suggestion's
 similarity score for that segment and code, or NaN when the code was not among
 the suggestions.
 """
@@ -35,7 +36,7 @@ from pipeline.atomic import write_csv, write_parquet
 from pipeline.codebook import Codebook, project_codebook
 from pipeline.review import ACCEPT
 from pipeline.review.agreement import agreement_table
-from pipeline.review.decisions import current_decisions, read_decisions
+from pipeline.review.decisions import current_decisions, read_decisions, without_removed_codes
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +70,20 @@ def coded_segments(segments: pd.DataFrame, suggestions: pd.DataFrame, decisions:
                                      code_id=suggestions["code_id"].astype(str))
     current = current_decisions(decisions)
     current = current[current["segment_id"].isin(segment_ids)]
+    current, stale = without_removed_codes(current, codebook)
+    if stale:
+        log.warning("%d reviewed segment(s) have a decision none of whose codes is in the codebook any more: "
+                    "they count their suggestions again and are offered for review (reports/review/"
+                    "conflicts.csv lists them as 'removed code')", len(stale))
     reviewed = set(current["segment_id"])
     decided = current[current["code_id"].fillna("").astype(str) != ""]   # rejected: no code applies
     shown = suggestions[suggestions["suggested"].astype(bool)
                         & ~suggestions["segment_id"].isin(reviewed)
-                        & suggestions["segment_id"].isin(segment_ids)].sort_values(["segment_id", "rank"])
-    shown = shown.drop_duplicates("segment_id")   # the best-ranked suggestion (see the module docstring)
+                        & suggestions["segment_id"].isin(segment_ids)]
     live = {code: codebook.resolve_alias(code) for code in set(decided["code_id"]) | set(shown["code_id"])}
     dropped = {code for code, live_id in live.items() if live_id is None}
+    # the best-ranked suggestion still in the codebook (see the module docstring)
+    shown = shown[~shown["code_id"].isin(dropped)].sort_values(["segment_id", "rank"]).drop_duplicates("segment_id")
 
     # A decision's score is its suggestion's, under the code as recorded or as it is now.
     score_of = suggestions.drop_duplicates(["segment_id", "code_id"], keep="last").set_index(

@@ -226,6 +226,28 @@ def empty_decisions() -> pd.DataFrame:
     return frame
 
 
+def without_removed_codes(current: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, set[str]]:
+    """Current decisions less those none of whose codes is in the codebook any more.
+
+    A segment whose decision's every code was removed from the codebook counts
+    as unreviewed again: it carries its suggestion in the coded segments and is
+    offered for review with nothing pre-filled. The decision stays recorded
+    (and comes back if its code is put back, or listed as an alias).
+
+    Returns
+    -------
+    (DataFrame, set of str)
+        The decisions kept, and the segments whose decision was set aside.
+    """
+    coded = current[current["code_id"].fillna("").astype(str) != ""]
+    if coded.empty:
+        return current, set()
+    alive = coded["code_id"].map(lambda code: codebook.resolve_alias(str(code)) is not None)
+    any_alive = alive.groupby(coded["segment_id"]).any()
+    stale = set(any_alive[~any_alive].index)
+    return current[~current["segment_id"].isin(stale)], stale
+
+
 def current_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
     """The decision that applies to each segment when several coders decided it.
 
@@ -763,7 +785,7 @@ def read_review_file(
             if shown and suggested is None:
                 conflicts.add(relative, title, shown_cell, segment_id, "unknown code",
                               f"the accepted suggestion {shown!r} is not in the codebook; the row "
-                              "was not imported")
+                              "was not imported (a decision recorded earlier for the segment still stands)")
                 continue
             if as_issued is not None and as_issued.decision == ACCEPT and codes \
                     and as_returned.codes == as_issued.codes:
@@ -1063,20 +1085,25 @@ def import_decisions(
     frame = decisions_frame(state, codebook, segment_ids, shown)
     for decision in state.values():
         cell = decision.cell or f"row {decision.row}"
+        # The file may have been saved over since: its rows may hold other segments now.
+        where = (f" (recorded from this cell on {decision.recorded_at:%Y-%m-%d %H:%M} UTC; if the file has "
+                 "changed since, find the row by its segment_id)")
         if decision.segment_id not in segment_ids:
             conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
                           "orphaned decision",
                           f"the segment is no longer in the segments table (its text was edited, or its "
                           f"file removed, renamed or moved); the decision of {decision.coder!r} is kept, "
                           "marked orphaned — if the file was renamed or moved, putting it back under its "
-                          "old name re-attaches the decision")
-        for code_id in decision.codes:
-            if codebook.resolve_alias(code_id) is None:
-                conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
-                              "removed code",
-                              f"{code_id!r} (decision of {decision.coder!r}) is no longer in the "
-                              "codebook; the decision is kept but the code is not used — add it "
-                              "back, or list it in a code's aliases if it was renamed")
+                          "old name re-attaches the decision" + where)
+        removed = [code_id for code_id in decision.codes if codebook.resolve_alias(code_id) is None]
+        for code_id in removed:
+            conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
+                          "removed code",
+                          f"{code_id!r} (decision of {decision.coder!r}) is no longer in the "
+                          "codebook; the decision is kept but the code is not used"
+                          + ("; with none of its codes left, the segment counts as unreviewed again and "
+                             "is offered for review" if len(removed) == len(decision.codes) else "")
+                          + " — add it back, or list it in a code's aliases if it was renamed" + where)
     return frame, conflicts.frame(), new_audit
 
 

@@ -84,7 +84,7 @@ from pipeline.review import (
     SCORE_HEADERS,
     SUGGESTED_HEADERS,
 )
-from pipeline.review.decisions import current_decisions, read_decisions
+from pipeline.review.decisions import current_decisions, read_decisions, without_removed_codes
 from pipeline.review.inbox import review_workbook_edited_in_place
 from pipeline.segment import read_segments
 from pipeline.spreadsheet import clean_cell_text, set_cell
@@ -112,6 +112,7 @@ def review_rows(
     decisions: pd.DataFrame,
     config: dict | None = None,
     pseudonymise: Callable[[str], str] | None = None,
+    codebook: Codebook | None = None,
 ) -> pd.DataFrame:
     """The rows of the Review sheet, as a frame with the sheet's headers.
 
@@ -131,6 +132,9 @@ def review_rows(
     pseudonymise : callable, optional
         Applied to every segment text, site and pre-filled comment (a site can be
         an identifying term).
+    codebook : Codebook, optional
+        A decision none of whose codes is in it is not pre-filled: the segment is
+        offered for review again (:func:`pipeline.review.decisions.without_removed_codes`).
 
     Returns
     -------
@@ -146,6 +150,8 @@ def review_rows(
         segments[column] = segments[column].fillna("").astype(str)
     current = current_decisions(decisions)
     decided = set(current["segment_id"])
+    if codebook is not None:
+        current, _stale = without_removed_codes(current, codebook)
     suggested_ids = set(suggestions["segment_id"].astype(str)) if len(suggestions) else set()
     keep = (segments["speaker_role"] != "interviewer") | segments["segment_id"].isin(decided | suggested_ids)
     rows = segments[keep].sort_values(["site", "method", "document_id", "position"], kind="stable")
@@ -530,7 +536,7 @@ def run_review_workbook(config: dict, root: Path) -> None:
     suggestions = read_suggestions(root)
     decisions = read_decisions(root / paths.DECISIONS)
     pseudonymise = project_pseudonymiser(config, root)
-    rows = review_rows(segments, suggestions, decisions, config, pseudonymise)
+    rows = review_rows(segments, suggestions, decisions, config, pseudonymise, codebook)
     protect = (config.get("review") or {}).get("protect_sheet", True)
     candidates = read_candidate_table(root / paths.CANDIDATE_CODES_CSV)
     if not (root / paths.CANDIDATE_CODES_CSV).is_file():

@@ -70,7 +70,9 @@ def test_most_recent_coder_wins_and_orphans_are_left_out(codebook):
     seg_a = coded[coded["segment_id"] == "seg_a"]
     assert list(zip(seg_a["code_id"], seg_a["coder"], seg_a["status"])) == [("rel_comms", "bob", "changed")]
     assert "gone" not in set(coded["segment_id"])
-    assert coded[coded["segment_id"] == "seg_b"].empty   # reviewed, its only code removed
+    # reviewed, but its only code was removed from the codebook: unreviewed again, with its suggestion
+    seg_b = coded[coded["segment_id"] == "seg_b"]
+    assert list(zip(seg_b["code_id"], seg_b["status"])) == [("rel_comms", "suggested")]
 
 
 def test_stage_writes_both_outputs(project, config):

@@ -19,6 +19,7 @@ import pytest
 
 from pipeline import paths
 from pipeline.errors import InputError
+from pipeline.review.coded import run_apply_decisions
 from pipeline.review.decisions import read_audit_log, run_review_import
 from pipeline.review.workbook import run_review_workbook
 from pipeline.spreadsheet import set_cell
@@ -450,6 +451,18 @@ def test_codebook_alias_maps_a_renamed_code_and_removed_codes_are_reported(proje
     # in words that do not contradict the 'removed code' line (the recorded decision is kept)
     [unknown] = conflicts.loc[conflicts["problem"] == "unknown code", "detail"]
     assert "this row was not imported (a decision recorded earlier for the segment still stands)" in unknown
+    assert "with none of its codes left, the segment counts as unreviewed again" in removed.iloc[0]["detail"]
+    # seg_b's decision has no code left: it counts its best suggestion still in the codebook (rel_trust,
+    # now rel_confidence) and is offered for review with nothing pre-filled; seg_a's decision stands.
+    run_apply_decisions(config, project)
+    coded = pd.read_parquet(project / paths.CODED_SEGMENTS).set_index("segment_id")
+    assert (coded.loc["seg_b", "code_id"], coded.loc["seg_b", "status"]) == ("rel_confidence", "suggested")
+    assert (coded.loc["seg_a", "code_id"], coded.loc["seg_a", "status"]) == ("rel_confidence", "accepted")
+    run_review_workbook(config, project)
+    sheet = openpyxl.load_workbook(project / paths.REVIEW_WORKBOOK)["Review"]
+    column = headers(sheet)
+    assert sheet.cell(row_of(sheet, "seg_b"), column["decision"]).value in (None, "")
+    assert sheet.cell(row_of(sheet, "seg_a"), column["decision"]).value == "accept"
 
 
 def test_input_files_are_never_modified(project, config, issued):
