@@ -1226,3 +1226,8 @@ def run_review_import(config: dict, root: Path) -> None:
              len(files), frame[["segment_id", "coder"]].drop_duplicates().shape[0],
              frame["segment_id"].nunique(), frame["coder"].nunique(), n_changed, len(conflicts),
              paths.REVIEW_CONFLICTS)
+    orphaned = frame.loc[frame["orphaned"], "segment_id"].nunique()
+    if orphaned:   # kept, but no longer counted: easy to miss among the info lines
+        log.warning("%d segment(s) with decisions are no longer in the segments table (a file removed, renamed "
+                    "or moved, or its text edited): their decisions are kept but not counted; %s lists them "
+                    "as 'orphaned decision'", orphaned, paths.REVIEW_CONFLICTS)

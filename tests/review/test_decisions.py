@@ -398,7 +398,7 @@ def test_an_older_copy_does_not_replace_a_newer_decision(project, config, issued
     assert "older decision ignored" in set(conflicts["problem"])
 
 
-def test_orphaned_decision_is_kept(project, config, issued):
+def test_orphaned_decision_is_kept(project, config, issued, caplog):
     save_copy(issued, inbox(project, "alice.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="accept"), T0)
     import_all(project, config)
@@ -409,6 +409,8 @@ def test_orphaned_decision_is_kept(project, config, issued):
     assert list(row["code_id"]) == ["rel_trust"] and row["orphaned"].all()
     [detail] = conflicts.loc[conflicts["problem"] == "orphaned decision", "detail"]
     assert "putting it back under its old name re-attaches the decision" in detail
+    assert "recorded from this cell on " in detail   # the file may have been saved over since
+    assert "1 segment(s) with decisions are no longer in the segments table" in caplog.text
     # the file still lists seg_a: it is on its Issued sheet, so it is not an "edited" ID
     assert "unknown segment_id" not in set(conflicts["problem"])
     # back in the segments table (the file's old name restored), it is attached again
