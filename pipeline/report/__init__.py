@@ -47,7 +47,8 @@ THEME_NETWORK_CAPTION = "Themes that occur in the same documents"
 
 MATRIX_DESCRIPTIONS = {
     "site": "site (programme organisations listed after the sites)",
-    "sector": "stakeholder sector",
+    "sector": "stakeholder sector (sources without a sector, such as most observation and workshop "
+              "sessions, are not in this table, so its rows need not add up to the programme's totals)",
     "method": "fieldwork method",
     "wave": "fieldwork wave",
 }
