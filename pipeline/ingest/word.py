@@ -17,7 +17,8 @@ walks the body XML in document order instead:
 
 Headings (Heading n, Title, Subtitle styles) are structure, not segments.
 Comments, headers and footers are not fieldwork text; when a file has any of
-these, or any heading, a warning counts them. Every file passes :func:`pipeline.ingest.safety.check_office_file`
+these, or a heading written like a sentence (an answer typed in a heading
+style), a warning counts them. Every file passes :func:`pipeline.ingest.safety.check_office_file`
 before python-docx opens it.
 
 A Teams transcript saved as .docx (``Speaker Name   0:03`` paragraphs, each
@@ -108,10 +109,11 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
     paragraphs: list[tuple[str, bool]] = []  # (text, is_heading)
     _walk(document.element.body, heading_ids, paragraphs)
     notes = _notes(document)
-    headings = sum(1 for text, heading in paragraphs if heading and text.strip())
-    # A heading is structure, but an answer typed in a heading style would vanish unseen: count them.
-    skipped = ", ".join(part for part in (_skipped_parts(document), _count(headings, "heading-style paragraph"))
-                        if part)
+    # A heading is structure, but an answer typed in a heading style would vanish unseen: one written
+    # like a sentence is counted in the warning (section titles such as "Governance" are not).
+    sentences = sum(1 for text, heading in paragraphs if heading and _sentence_like(text))
+    skipped = ", ".join(part for part in (_skipped_parts(document),
+                                          _count(sentences, "sentence in a heading style")) if part)
     if skipped:
         log.warning("%s: not read: %s", display, skipped)
 
@@ -278,6 +280,20 @@ def _skipped_parts(document) -> str:
             if text or any(t.text for t in _part_element(part).iter(_TEXT)):
                 counts[kind] += 1
     return ", ".join(_count(n, kind) for kind, n in counts.items() if n)
+
+
+def _sentence_like(text: str) -> bool:
+    """Whether a heading reads like something said rather than a section title.
+
+    Examples
+    --------
+    >>> _sentence_like("Governance"), _sentence_like("Interview notes (Brackenmouth, wave 1)")
+    (False, False)
+    >>> _sentence_like("We never got the money we were promised."), _sentence_like("Why did it stall?")
+    (True, True)
+    """
+    text = text.strip()
+    return text.endswith((".", "?", "!")) or len(text.split()) >= 12
 
 
 def _count(n: int, noun: str) -> str:

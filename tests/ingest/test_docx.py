@@ -18,7 +18,10 @@ def test_paragraphs_in_order_and_headings_left_out(tmp_path):
     document = read_docx(path, "observations/n.docx", "observation")
     assert [b.text for b in document.blocks] == ["First paragraph.", "Second paragraph."]
     assert document.source_format == "docx"
-    assert document.metadata["skipped"] == "1 heading-style paragraph"   # counted in the ingest log
+    assert "skipped" not in document.metadata                      # a section title, not a lost answer
+    path = make_docx(tmp_path / "s.docx", ["First paragraph."], heading="We never got the money we were promised.")
+    document = read_docx(path, "observations/s.docx", "observation")
+    assert document.metadata["skipped"] == "1 sentence in a heading style"   # warned, and in the ingest log
 
 
 def test_table_rows_text_boxes_and_tracked_changes(tmp_path):
