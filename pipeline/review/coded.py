@@ -18,9 +18,9 @@ decision (latest ``recorded_at``) is the one used here; the agreement table
 (:mod:`pipeline.review.agreement`) compares all of them. Orphaned decisions
 (segments no longer in the segments table) and codes no longer in the codebook
 are left out (aliases are mapped to their code); a segment none of whose
-decided codes is left counts as unreviewed again and carries its suggestion. ``score`` is the suggestion's
-similarity score for that segment and code, or NaN when the code was not among
-the suggestions.
+decided codes is left counts as unreviewed again and carries its suggestion.
+``score`` is the suggestion's similarity score for that segment and code, or
+NaN when the code was not among the suggestions.
 """
 
 from __future__ import annotations

@@ -1101,8 +1101,9 @@ def import_decisions(
                           "removed code",
                           f"{code_id!r} (decision of {decision.coder!r}) is no longer in the "
                           "codebook; the decision is kept but the code is not used"
-                          + ("; with none of its codes left, the segment counts as unreviewed again and "
-                             "is offered for review" if len(removed) == len(decision.codes) else "")
+                          + ("; with none of its codes left it no longer codes the segment, which is "
+                             "offered for review again unless a later decision applies"
+                             if len(removed) == len(decision.codes) else "")
                           + " — add it back, or list it in a code's aliases if it was renamed" + where)
     return frame, conflicts.frame(), new_audit
 
