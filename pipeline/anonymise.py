@@ -506,7 +506,8 @@ class Pseudonymiser:
         """
         if not isinstance(text, str) or not text:
             return text
-        text = mask_contact_details(text)
+        # "Siân" pasted from a Mac or a PDF may be "Sia" + a combining circumflex + "n": compose it first
+        text = mask_contact_details(unicodedata.normalize("NFC", text))
         if not self._active:
             return text
         pattern = self._text_pattern(text)
@@ -603,7 +604,9 @@ def project_labels(config: dict, root: Path) -> list[str]:
 
 
 def _key(text: str) -> str:
-    """How a name or term is looked up: lower case, one apostrophe, dashes as spaces ("o'neill", "tudor rees")."""
+    """How a name or term is looked up: composed accents, lower case, one apostrophe, dashes as spaces
+    ("o'neill", "tudor rees")."""
+    text = unicodedata.normalize("NFC", text)
     return " ".join(re.sub(f"[{_DASHES}]", " ", text.replace("’", "'")).split()).lower()
 
 
@@ -760,6 +763,7 @@ def possible_identifiers(
         pairs = list(zip(texts["segment_id"].astype(str), texts["text"].fillna("").astype(str)))
     else:
         pairs = [(str(s), str(t or "")) for s, t in texts]
+    pairs = [(segment_id, unicodedata.normalize("NFC", text)) for segment_id, text in pairs]   # as apply reads them
     skip = _words(known_words) | COMMON_CAPITALISED_WORDS
     left_over: set[str] = set()   # words of register names and terms, if the pseudonymiser left them
     if pseudonymiser is not None:

@@ -191,6 +191,9 @@ def test_a_name_with_accents_is_also_found_without_them():
     assert p.apply("SIAN and Sian Pryce Tudor met Lukasz Wojcik and Łukasz.") == (
         "[Voluntary sector partner 1] and [Voluntary sector partner 1] met [Local authority stakeholder 1] "
         "and [Local authority stakeholder 1].")
+    # decomposed accents (pasted from a Mac or a PDF) are the same letters
+    import unicodedata
+    assert p.apply(unicodedata.normalize("NFD", "Siân said so.")) == "[Voluntary sector partner 1] said so."
     # two people who are one name once accents go: neither can be told apart
     assert p.apply("Zoe came; Zoë Ní Bhriain too.") == f"{AMBIGUOUS_PSEUDONYM} came; [Voluntary sector partner 3] too."
 
