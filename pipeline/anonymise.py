@@ -78,7 +78,7 @@ from typing import Iterable
 import pandas as pd
 
 from pipeline import paths
-from pipeline.atomic import write_csv
+from pipeline.atomic import write_csv, write_text
 from pipeline.common_words import EVERYDAY_WORDS
 from pipeline.lexicon import english_words, inflected_forms
 
@@ -563,20 +563,26 @@ class Pseudonymiser:
     def write_log(self, root: Path) -> Path:
         """Write :meth:`log_frame` to ``data/processed/anonymisation_log.csv`` (never under reports/).
 
-        Warns when a person of the log it replaces is no longer named anywhere: a withdrawn
-        participant whose register row was deleted is no longer replaced where others mention them.
+        Warns when a participant the last report replaced (by ID, recorded in
+        :data:`pipeline.paths.PSEUDONYMISED_PARTICIPANTS`, which is not a rule output and so
+        survives Snakemake's clean-up) is no longer named anywhere: a withdrawn participant
+        whose register row was deleted is no longer replaced where others mention them.
         """
-        target = Path(root) / paths.ANONYMISATION_LOG
+        root = Path(root)
         frame = self.log_frame()
-        if target.is_file():
-            before = pd.read_csv(target, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            gone = _participant_ids(before) - _participant_ids(frame)
-            if gone:
-                log.warning("%s named in the last run (%s) no longer named in %s or a transcript: where others "
-                            "mention them, their names are no longer replaced. If they withdrew, put their "
-                            "row back with withdrawn: yes (README, 'When a participant withdraws').",
-                            "A participant" if len(gone) == 1 else f"{len(gone)} participants",
-                            ", ".join(sorted(gone, key=_id_sort_key)), paths.PARTICIPANTS)
+        now = _participant_ids(frame)
+        record = root / paths.PSEUDONYMISED_PARTICIPANTS
+        before = set(record.read_text(encoding="utf-8").splitlines()) if record.is_file() else set()
+        gone = before - now
+        if gone:
+            log.warning("%s named in the last run (%s) no longer named in %s or a transcript: where others "
+                        "mention them, their names are no longer replaced. If they withdrew, put their "
+                        "row back with withdrawn: yes (README, 'When a participant withdraws').",
+                        "A participant" if len(gone) == 1 else f"{len(gone)} participants",
+                        ", ".join(sorted(gone, key=_id_sort_key)), paths.PARTICIPANTS)
+        if now != before:
+            write_text(record, "".join(f"{pid}\n" for pid in sorted(now, key=_id_sort_key)))
+        target = root / paths.ANONYMISATION_LOG
         write_csv(target, frame)
         return target
 

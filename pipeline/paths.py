@@ -28,6 +28,9 @@ EMBEDDING_CACHE = f"{PROCESSED}/cache/embeddings"
 ONNX_CACHE = f"{PROCESSED}/cache/onnx"
 # The sha256 of model weights already hashed, by file identity (pipeline.model_files).
 MODEL_HASHES = f"{PROCESSED}/cache/model_hashes.json"
+# The participant IDs the last report replaced by pseudonyms (no names): not a rule output, so that a
+# run can tell who has left the register since (pipeline.anonymise.Pseudonymiser.write_log).
+PSEUDONYMISED_PARTICIPANTS = f"{PROCESSED}/cache/pseudonymised_participants.txt"
 # One part of the embeddings when embedding.shards > 1 (also a Snakemake wildcard pattern).
 EMBEDDING_SHARD = f"{PROCESSED}/embeddings/shard-{{shard}}-of-{{n}}.parquet"
 SUGGESTIONS = f"{PROCESSED}/suggestions.parquet"
