@@ -59,8 +59,8 @@ Identifying terms
     pseudonym, matched in the same way (whole words, case-insensitive, longest
     first). A configured term takes precedence over a name of the same length.
 Contact details
-    E-mail addresses, UK telephone numbers (10 or 11 digits from a leading 0,
-    or +44) and UK postcodes (upper case) become ``[email address]``,
+    E-mail addresses, UK telephone numbers (10 or 11 digits from 01, 02, 03,
+    05, 07, 08 or 09, or from +44 or 0044) and UK postcodes (upper case) become ``[email address]``,
     ``[phone number]`` and ``[postcode]`` in every text, whoever they belong
     to (see :func:`mask_contact_details`).
 """
@@ -149,16 +149,19 @@ _WORD_JOIN = rf"(?:\s+|[{_DASHES}]\s*)"
 
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A run of digits, spaces, brackets and hyphens from a 0 or +44: checked for its digit count by _phone.
-_PHONE = re.compile(r"(?<![\w+])(?:\+44|\(0|0)[\d ()\-]{8,16}\d(?!\w)")
-_POSTCODE = re.compile(r"(?<!\w)[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}(?!\w)")
+# A run of digits, spaces, brackets and hyphens from +44, 0044 or a 0 and a UK area or mobile prefix
+# (01, 02, 03, 05, 07, 08, 09: not 00 or 04, which reference numbers start with): see _phone.
+_PHONE = re.compile(r"(?<![\w+])(?:\+44|0044|\(?0(?=[1235789]))[\d ()\-]{8,16}\d(?!\w)")
+# Outward code (letters used first and second in UK postcodes only), space, inward code.
+_POSTCODE = re.compile(r"(?<!\w)[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}(?!\w)")
 _DIGIT = re.compile(r"\d")
 
 
 def _phone(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group())
-    # the number after +44 (and its optional "(0)"), or after the leading 0
-    national = digits[2:].removeprefix("0") if match.group().startswith("+") else digits[1:]
+    # the number after +44 or 0044 (and an optional "(0)"), or after the leading 0
+    international = match.group().startswith(("+", "0044"))
+    national = digits.removeprefix("00")[2:].removeprefix("0") if international else digits[1:]
     return "[phone number]" if len(national) in (9, 10) else match.group()
 
 
@@ -171,6 +174,8 @@ def mask_contact_details(text: str) -> str:
     'Email [email address] or ring [phone number] / [phone number], [postcode].'
     >>> mask_contact_details("In 2025-03-01 we saw 0 to 12 000 people; 01 2025; B12 fell to 0.5.")
     'In 2025-03-01 we saw 0 to 12 000 people; 01 2025; B12 fell to 0.5.'
+    >>> mask_contact_details("PO 0004512345, ref 0423 456 789, Q1 2ND; ring 0044 7700 900123 or SW1A 1AA.")
+    'PO 0004512345, ref 0423 456 789, Q1 2ND; ring [phone number] or [postcode].'
     """
     if "@" in text:
         text = _EMAIL.sub("[email address]", text)

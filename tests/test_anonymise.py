@@ -202,7 +202,7 @@ def test_a_name_with_accents_is_also_found_without_them():
 def test_contact_details_are_masked_whoever_they_belong_to():
     p = Pseudonymiser.from_people([Person("P001", "Priya Chaudhry", "voluntary")], SECTORS)
     text = ("Write to priya.chaudhry@quillmere-ca.org.uk, call Priya on 07700 900123 or (01632) 960 123, "
-            "or drop in at 14 Mill Lane, QM4 7QT. We had 1,200 visits in 2025 and 0.5 FTE.")
+            "or drop in at 14 Mill Lane, WR4 7QT. We had 1,200 visits in 2025 and 0.5 FTE.")
     assert p.apply(text) == (
         "Write to [email address], call [Voluntary sector partner 1] on [phone number] or [phone number], "
         "or drop in at 14 Mill Lane, [postcode]. We had 1,200 visits in 2025 and 0.5 FTE.")
