@@ -17,8 +17,9 @@ Multi-coder rule: when several coders decided a segment, the most recent
 decision (latest ``recorded_at``) is the one used here; the agreement table
 (:mod:`pipeline.review.agreement`) compares all of them. Orphaned decisions
 (segments no longer in the segments table) and codes no longer in the codebook
-are left out (aliases are mapped to their code); a segment none of whose
-decided codes is left counts as unreviewed again and carries its suggestion.
+are left out (aliases are mapped to their code); a decision none of whose codes
+is left is set aside, so another coder's decision applies or the segment counts
+as unreviewed again and carries its suggestion.
 ``score`` is the suggestion's similarity score for that segment and code, or
 NaN when the code was not among the suggestions.
 """
@@ -68,13 +69,14 @@ def coded_segments(segments: pd.DataFrame, suggestions: pd.DataFrame, decisions:
     segment_ids = set(segments["segment_id"].astype(str))
     suggestions = suggestions.assign(segment_id=suggestions["segment_id"].astype(str),
                                      code_id=suggestions["code_id"].astype(str))
+    decisions, set_aside = without_removed_codes(decisions, codebook)
+    if set_aside:
+        log.warning("%d decision(s) have none of their codes in the codebook any more: they no longer code "
+                    "their segments (another coder's decision applies, or the segment counts its suggestion "
+                    "and is offered for review again); reports/review/conflicts.csv lists them as "
+                    "'removed code'", set_aside)
     current = current_decisions(decisions)
     current = current[current["segment_id"].isin(segment_ids)]
-    current, stale = without_removed_codes(current, codebook)
-    if stale:
-        log.warning("%d reviewed segment(s) have a decision none of whose codes is in the codebook any more: "
-                    "they count their suggestions again and are offered for review (reports/review/"
-                    "conflicts.csv lists them as 'removed code')", len(stale))
     reviewed = set(current["segment_id"])
     decided = current[current["code_id"].fillna("").astype(str) != ""]   # rejected: no code applies
     shown = suggestions[suggestions["suggested"].astype(bool)

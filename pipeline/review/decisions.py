@@ -226,26 +226,29 @@ def empty_decisions() -> pd.DataFrame:
     return frame
 
 
-def without_removed_codes(current: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, set[str]]:
-    """Current decisions less those none of whose codes is in the codebook any more.
+def without_removed_codes(decisions: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, int]:
+    """Decisions less those none of whose codes is in the codebook any more.
 
-    A segment whose decision's every code was removed from the codebook counts
-    as unreviewed again: it carries its suggestion in the coded segments and is
-    offered for review with nothing pre-filled. The decision stays recorded
-    (and comes back if its code is put back, or listed as an alias).
+    Such a decision no longer codes its segment: another coder's decision
+    applies if there is one (:func:`current_decisions` picks among those left),
+    and otherwise the segment counts as unreviewed again, carrying its
+    suggestion in the coded segments and offered for review with nothing
+    pre-filled. It stays recorded, and comes back if its code is put back or
+    listed as an alias. A reject with no code is never set aside.
 
     Returns
     -------
-    (DataFrame, set of str)
-        The decisions kept, and the segments whose decision was set aside.
+    (DataFrame, int)
+        The decisions kept, and how many (segment, coder) decisions were set aside.
     """
-    coded = current[current["code_id"].fillna("").astype(str) != ""]
+    coded = decisions[decisions["code_id"].fillna("").astype(str) != ""]
     if coded.empty:
-        return current, set()
+        return decisions, 0
     alive = coded["code_id"].map(lambda code: codebook.resolve_alias(str(code)) is not None)
-    any_alive = alive.groupby(coded["segment_id"]).any()
-    stale = set(any_alive[~any_alive].index)
-    return current[~current["segment_id"].isin(stale)], stale
+    any_alive = alive.groupby([coded["segment_id"], coded["coder"]]).any()
+    stale = any_alive[~any_alive].index
+    keys = pd.MultiIndex.from_frame(decisions[["segment_id", "coder"]])
+    return decisions[~keys.isin(stale)], len(stale)
 
 
 def current_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
@@ -1101,8 +1104,8 @@ def import_decisions(
                           "removed code",
                           f"{code_id!r} (decision of {decision.coder!r}) is no longer in the "
                           "codebook; the decision is kept but the code is not used"
-                          + ("; with none of its codes left it no longer codes the segment, which is "
-                             "offered for review again unless a later decision applies"
+                          + ("; with none of its codes left it no longer codes the segment: another "
+                             "coder's decision applies, or the segment is offered for review again"
                              if len(removed) == len(decision.codes) else "")
                           + " — add it back, or list it in a code's aliases if it was renamed" + where)
     return frame, conflicts.frame(), new_audit

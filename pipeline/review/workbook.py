@@ -133,8 +133,8 @@ def review_rows(
         Applied to every segment text, site and pre-filled comment (a site can be
         an identifying term).
     codebook : Codebook, optional
-        A decision none of whose codes is in it is not pre-filled: the segment is
-        offered for review again (:func:`pipeline.review.decisions.without_removed_codes`).
+        A decision none of whose codes is in it is set aside: another coder's decision is
+        pre-filled, or nothing (:func:`pipeline.review.decisions.without_removed_codes`).
 
     Returns
     -------
@@ -148,10 +148,10 @@ def review_rows(
     for column in ("segment_id", "speaker_role", "site", "sector", "method", "participant_id",
                    "wave", "text", "document_id"):
         segments[column] = segments[column].fillna("").astype(str)
-    current = current_decisions(decisions)
-    decided = set(current["segment_id"])
+    decided = set(current_decisions(decisions)["segment_id"])
     if codebook is not None:
-        current, _stale = without_removed_codes(current, codebook)
+        decisions, _set_aside = without_removed_codes(decisions, codebook)
+    current = current_decisions(decisions)
     suggested_ids = set(suggestions["segment_id"].astype(str)) if len(suggestions) else set()
     keep = (segments["speaker_role"] != "interviewer") | segments["segment_id"].isin(decided | suggested_ids)
     rows = segments[keep].sort_values(["site", "method", "document_id", "position"], kind="stable")

@@ -75,6 +75,18 @@ def test_most_recent_coder_wins_and_orphans_are_left_out(codebook):
     assert list(zip(seg_b["code_id"], seg_b["status"])) == [("rel_comms", "suggested")]
 
 
+def test_a_later_decision_with_no_code_left_gives_way_to_an_earlier_coders(codebook):
+    """bob's later decision named only a code since removed: alice's earlier one applies again."""
+    decisions = pd.DataFrame([
+        decision("seg_a", "alice", "change", "rel_comms", when="2025-01-01"),
+        decision("seg_a", "alice", "change", "old_gone", when="2025-01-01"),
+        decision("seg_a", "bob", "change", "old_gone", when="2025-02-01"),
+    ])
+    coded = coded_segments(segments_frame(), suggestions_frame(), decisions, codebook)
+    seg_a = coded[coded["segment_id"] == "seg_a"]
+    assert list(zip(seg_a["code_id"], seg_a["coder"], seg_a["status"])) == [("rel_comms", "alice", "changed")]
+
+
 def test_stage_writes_both_outputs(project, config):
     pd.DataFrame([decision("seg_a", "alice", "accept", "rel_trust")]).to_parquet(
         project / paths.DECISIONS, index=False)

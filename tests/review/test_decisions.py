@@ -453,7 +453,7 @@ def test_codebook_alias_maps_a_renamed_code_and_removed_codes_are_reported(proje
     # in words that do not contradict the 'removed code' line (the recorded decision is kept)
     [unknown] = conflicts.loc[conflicts["problem"] == "unknown code", "detail"]
     assert "this row was not imported (a decision recorded earlier for the segment still stands)" in unknown
-    assert "with none of its codes left it no longer codes the segment" in removed.iloc[0]["detail"]
+    assert "with none of its codes left it no longer codes the segment: another coder's" in removed.iloc[0]["detail"]
     # seg_b's decision has no code left: it counts its best suggestion still in the codebook (rel_trust,
     # now rel_confidence) and is offered for review with nothing pre-filled; seg_a's decision stands.
     run_apply_decisions(config, project)
