@@ -222,6 +222,16 @@ def test_a_withdrawn_participant_keeps_their_register_row_but_not_their_files(pr
     assert "withdrawn is 'maybe'" in str(info.value) and "row 2" in str(info.value)
 
 
+def test_a_project_given_relative_to_the_working_directory_is_not_named_in_messages(project, monkeypatch):
+    root, config = project
+    (root / "data/raw/participants.csv").write_bytes(REGISTER.encode() + "P7,x,voluntary,,,caf\u00e9 ".encode()
+                                                     + "\u201cq\u201d\n".encode("cp1252"))
+    monkeypatch.chdir(root.parent)
+    with pytest.raises(InputError) as info:
+        run_ingest(config, Path(root.name))
+    assert [p.file for p in info.value.problems] == ["data/raw/participants.csv"]
+
+
 def test_duplicate_participant_ids(project):
     root, config = project
     (root / "data/raw/participants.csv").write_text(REGISTER + "P001,fenhollow,voluntary,,,\n",

@@ -294,15 +294,23 @@ def _extend(problems: ProblemCollector, error: PipelineError, root: Path, defaul
 
 
 def _display(file: str, root: Path) -> str:
+    """A file named from the project folder, however the folder was given.
+
+    A relative name that exists from the working directory ("r_enc/data/raw/x.csv" with
+    ``--project r_enc``) is made relative to the project; one that does not is taken to be
+    relative to the project already ("data/raw/x.csv").
+    """
     if not file:
         return ""
     path = Path(file)
-    if path.is_absolute():
-        for base in (root, root.resolve()):
-            if path.is_relative_to(base):
-                return path.relative_to(base).as_posix()
-        return file
-    return path.as_posix()
+    if not path.is_absolute():
+        if not path.exists():
+            return path.as_posix()
+        path = path.resolve()
+    for base in (root, root.resolve()):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return file
 
 
 # ----------------------------------------------------------------- files
