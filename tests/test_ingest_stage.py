@@ -305,6 +305,7 @@ def test_site_spellings_are_one_site_in_every_source(tmp_path, caplog):
     # sallowdene is not among the configured sites: a misspelling, or a site to add
     assert "Site 'sallowdene' is not among the sites in config.yaml (3 document(s), e.g. " in caplog.text
     assert "Site 'quillmere' is not among" not in caplog.text
+    assert "Calloway Wren Foundation" not in caplog.text   # a programme organisation (a funder), not a site
 
 
 def test_wave_spellings_are_one_wave_in_every_source(tmp_path, caplog):

@@ -177,7 +177,8 @@ def run_ingest(config: dict, root: Path) -> None:
     for doc in kept:
         doc.metadata["wave"] = spelling[wave_key(doc.metadata["wave"])]
     _warn_about_named_waves(kept)
-    _one_spelling_per_site(kept, config.get("sites") or {})
+    _one_spelling_per_site(kept, config.get("sites") or {},
+                           (config.get("triangulate") or {}).get("programme_sector", "programme"))
 
     documents_frame, segments_frame = build_tables(kept, max_chars, min_chars)
     _warn_about_long_answers(segments_frame, documents_frame)
@@ -230,7 +231,8 @@ def _warn_about_named_waves(documents: list[RawDocument]) -> None:
                         "write its number", wave, waves[wave])
 
 
-def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, str]) -> None:
+def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, str],
+                           programme_sector: str = "programme") -> None:
     """Write each site one way (see :func:`site_spellings`), saying which spellings were changed.
 
     "Kestrel Bay" in the register and "kestrel_bay" in ``sites:`` would
@@ -250,7 +252,9 @@ def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, s
     if configured:   # a site the config does not list: a misspelling ("Mosgate"), or a site to add
         unlisted: dict[str, list[str]] = {}
         for doc in documents:
-            if doc.metadata["site"] and doc.metadata["site"] not in configured:
+            # a programme organisation (a funder) need not be listed among the sites
+            if doc.metadata["site"] and doc.metadata["site"] not in configured \
+                    and doc.metadata.get("sector") != programme_sector:
                 unlisted.setdefault(doc.metadata["site"], []).append(f"data/raw/{doc.source_file}")
         for site, files in sorted(unlisted.items()):
             log.warning("Site %r is not among the sites in config.yaml (%d document(s), e.g. %s): correct "

@@ -71,8 +71,8 @@ def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
         stray = lines if timing is None else lines[:max(timing - 1, 0)]
         if stray:
             clean = _plain(" ".join(stray))
-            log.warning("%s line %d: text outside any cue, joined to the cue before it: %r", display,
-                        line_number, clean[:60])
+            log.warning("%s line %d: text outside any cue, %s: %r", display, line_number,
+                        "joined to the cue before it" if cues else "kept with no speaker", clean[:60])
             if cues:
                 cues[-1] = (cues[-1][0], f"{cues[-1][1]} {clean}")
             else:
