@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -193,7 +194,6 @@ def test_a_name_with_accents_is_also_found_without_them():
         "[Voluntary sector partner 1] and [Voluntary sector partner 1] met [Local authority stakeholder 1] "
         "and [Local authority stakeholder 1].")
     # decomposed accents (pasted from a Mac or a PDF) are the same letters
-    import unicodedata
     assert p.apply(unicodedata.normalize("NFD", "Siân said so.")) == "[Voluntary sector partner 1] said so."
     # two people who are one name once accents go: neither can be told apart
     assert p.apply("Zoe came; Zoë Ní Bhriain too.") == f"{AMBIGUOUS_PSEUDONYM} came; [Voluntary sector partner 3] too."
