@@ -63,7 +63,7 @@ from pydantic import (
 
 from pipeline import paths
 from pipeline.atomic import atomic_path, write_text
-from pipeline.config import SAFE_LOADER
+from pipeline.config import SAFE_LOADER, UniqueKeyLoader
 from pipeline.errors import InputError, Problem
 from pipeline.ingest.encoding import read_text_file
 
@@ -639,7 +639,7 @@ def read_codebook_yaml(path: str | Path) -> Codebook:
     path = Path(path)
     text = _read_text(path)
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 (safe)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (safe)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -22,6 +22,27 @@ SCHEMA_PATH = Path(str(resources.files("pipeline") / "config.schema.yaml"))
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class UniqueKeyLoader(SAFE_LOADER):
+    """The safe loader, refusing a key written twice in one mapping.
+
+    YAML lets the last of two equal keys win, so a second ``themes:`` or
+    ``definition:`` pasted into a file would drop the first without a word.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key == "<<":   # a merge key may repeat keys on purpose
+                continue
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping (first on line {seen[key]}): "
+                    "keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
 def load_schema() -> dict:
     return yaml.load(SCHEMA_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 (safe)
 
@@ -85,15 +106,24 @@ def _unknown_keys(error) -> list[str]:
 def load_config(project_dir: str | Path = ".") -> dict:
     """Read ``config.yaml`` from the project folder (if present) and validate it."""
     path = Path(project_dir) / "config.yaml"
-    config = {}
-    if path.exists():
-        try:
-            config = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}  # noqa: S506 (safe)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
-        if not isinstance(config, dict):
-            raise ConfigError("the top level must be a mapping of keys", file=path)
-    return validate_config(config, str(path))
+    return validate_config(read_config_file(path) if path.exists() else {}, str(path))
+
+
+def read_config_file(path: str | Path) -> dict:
+    """A config file's mapping, unvalidated; a key written twice is an error (:class:`UniqueKeyLoader`).
+
+    Raises
+    ------
+    ConfigError
+        If it is not valid YAML, repeats a key, or is not a mapping.
+    """
+    try:
+        config = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}  # noqa: S506 (safe)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
+    if not isinstance(config, dict):
+        raise ConfigError("the top level must be a mapping of keys", file=path)
+    return config
 
 
 def sector_label(config: dict, sector: str | None) -> str:

@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from pipeline import __version__ as PIPELINE_VERSION, paths
-from pipeline.config import SCHEMA_PATH, validate_config
+from pipeline.config import SCHEMA_PATH, read_config_file, validate_config
 from pipeline.errors import ConfigError
 from pipeline.finetune import VERSION as FINETUNE_VERSION
 from pipeline.review.inbox import review_inbox, review_workbook_edited_in_place
@@ -24,7 +24,13 @@ def _config_source():
 def _validate_config():
     """Validate with Snakemake (which fills in the defaults). Its message on an invalid
     config dumps the whole schema, thousands of lines; the package's names the file,
-    each key at fault and what to do, as `python -m pipeline` does, so that one is raised."""
+    each key at fault and what to do, as `python -m pipeline` does, so that one is raised.
+    Snakemake's reader lets a key written twice overwrite the first; the package's refuses it."""
+    try:
+        for configfile in workflow.configfiles:
+            read_config_file(configfile)
+    except ConfigError as error:
+        return error.with_traceback(None)
     try:
         validate(config, schema=str(SCHEMA_PATH))
         return None

@@ -218,6 +218,15 @@ def test_malformed_yaml_names_the_line(tmp_path):
     assert re.search(r"not valid YAML at line \d+", str(caught.value))
 
 
+def test_a_key_written_twice_is_an_error_not_a_silent_overwrite(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\nthemes:\n  - id: a\n    label: A\n    codes:\n      - id: a1\n        label: A1\n"
+                    "        definition: First.\n        definition: Second.\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 9, column 9: the key 'definition' appears twice in one mapping "
+                                         r"\(first on line 8\)"):
+        load_codebook(path)
+
+
 def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("- just\n- a list\n", encoding="utf-8")

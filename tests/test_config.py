@@ -72,6 +72,9 @@ def test_malformed_yaml_names_the_file(tmp_path):
     (tmp_path / "config.yaml").write_text("ingest: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path)
+    (tmp_path / "config.yaml").write_text("sites:\n  a: A\nsites:\n  b: B\n")   # the first would vanish
+    with pytest.raises(ConfigError, match="the key 'sites' appears twice"):
+        load_config(tmp_path)
 
 
 def test_shipped_example_config_is_valid():
