@@ -149,20 +149,14 @@ _WORD_JOIN = rf"(?:\s+|[{_DASHES}]\s*)"
 
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A run of digits, spaces, brackets and hyphens from +44, 0044 or a 0 and a UK area or mobile prefix
-# (01, 02, 03, 05, 07, 08, 09: not 00 or 04, which reference numbers start with): see _phone.
-_PHONE = re.compile(r"(?<![\w+])(?:\+44|0044|\(?0(?=[1235789]))[\d ()\-]{8,16}\d(?!\w)")
+# A UK number: +44, 0044 or "44 (0)" (with an optional "(0)"), or a 0 (an area code may be in
+# brackets), then 9 or 10 digits starting as UK numbers do (1, 2, 3, 5, 7, 8, 9: not 0 or 4, as
+# reference numbers do), single spaces or hyphens between them, and no digit straight after.
+_PHONE = re.compile(r"(?<![\w+])(?:(?:\+44|0044|44(?= ?\(0\)))[ ]?(?:\(0\)[ ]?)?|\(0\)[ ]?|\((?=0\d{2,4}\))0|0)"
+                    r"[1235789](?:[ \-]?\)?[ \-]?\d){8,9}(?!\d)")
 # Outward code (letters used first and second in UK postcodes only), space, inward code.
 _POSTCODE = re.compile(r"(?<!\w)[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}(?!\w)")
 _DIGIT = re.compile(r"\d")
-
-
-def _phone(match: re.Match) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    # the number after +44 or 0044 (and an optional "(0)"), or after the leading 0
-    international = match.group().startswith(("+", "0044"))
-    national = digits.removeprefix("00")[2:].removeprefix("0") if international else digits[1:]
-    return "[phone number]" if len(national) in (9, 10) else match.group()
 
 
 def mask_contact_details(text: str) -> str:
@@ -176,11 +170,13 @@ def mask_contact_details(text: str) -> str:
     'In 2025-03-01 we saw 0 to 12 000 people; 01 2025; B12 fell to 0.5.'
     >>> mask_contact_details("PO 0004512345, ref 0423 456 789, Q1 2ND; ring 0044 7700 900123 or SW1A 1AA.")
     'PO 0004512345, ref 0423 456 789, Q1 2ND; ring [phone number] or [postcode].'
+    >>> mask_contact_details("07700 900123 (24 hours), (0161) 496 0000 or 44 (0)1632 960777 - 9-5.")
+    '[phone number] (24 hours), [phone number] or [phone number] - 9-5.'
     """
     if "@" in text:
         text = _EMAIL.sub("[email address]", text)
     if _DIGIT.search(text):
-        text = _POSTCODE.sub("[postcode]", _PHONE.sub(_phone, text))
+        text = _POSTCODE.sub("[postcode]", _PHONE.sub("[phone number]", text))
     return text
 
 
