@@ -598,7 +598,7 @@ class ReportData:
             ["difference_points", "code_label"]).itertuples()]
         compared = int(codes["code_id"].nunique())
         return {"more": more, "less": less, "codes_more": codes_more, "codes_less": codes_less,
-                "codes_compared": compared, "chance": chance_phrase(compared, self.alpha)}
+                "codes_compared": count_phrase(compared, "code"), "chance": chance_phrase(compared, self.alpha)}
 
 
 def chance_phrase(tests: int, alpha: float) -> str:

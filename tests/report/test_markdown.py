@@ -408,8 +408,8 @@ def test_example_reports_name_no_participant(example_run):
 
 
 @pytest.mark.parametrize("alpha, expected", [
-    (0.05, "with 5 codes compared, one such difference can still arise by chance,"),
-    (0.5, "with 5 codes compared, about three such differences can be expected by chance alone,"),
+    (0.05, "with five codes compared, one such difference can still arise by chance,"),
+    (0.5, "with five codes compared, about three such differences can be expected by chance alone,"),
 ])
 def test_site_page_says_how_many_code_differences_chance_alone_can_give(tmp_path, alpha, expected):
     """The caveat follows the number of codes and triangulate.divergence_alpha, not a fixed "one or two"."""
