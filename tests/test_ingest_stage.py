@@ -308,6 +308,19 @@ def test_site_spellings_are_one_site_in_every_source(tmp_path, caplog):
     assert "Calloway Wren Foundation" not in caplog.text   # a programme organisation (a funder), not a site
 
 
+def test_a_misspelt_site_is_warned_about_with_the_nearest_listed_one(project, caplog):
+    """Even for a programme organisation, which need not be listed, when it looks like a listed site."""
+    root, _ = project
+    config = validate_config({"sites": {"quillmere": "Quillmere", "sallowdene": "Sallowdene",
+                                        "calloway_wren": "Calloway Wren Foundation"}})
+    register = root / "data/raw/participants.csv"
+    register.write_text(register.read_text(encoding="utf-8").replace(
+        "P900,Calloway Wren Foundation,", "P900,Caloway Wren Foundation,"), encoding="utf-8")
+    run_ingest(config, root)
+    assert ("Site 'Caloway Wren Foundation' is not among the sites in config.yaml (1 document(s), e.g. "
+            "data/raw/interviews/p900_w1.docx); did you mean 'Calloway Wren Foundation'?") in caplog.text
+
+
 def test_wave_spellings_are_one_wave_in_every_source(tmp_path, caplog):
     # One team writes the wave differently in front matter, fieldwork.csv, a session log and a
     # survey's config: each spelling of wave 1 must be wave "1", with no conflict between them.

@@ -26,6 +26,7 @@ Input files are only ever read.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,15 +251,20 @@ def _one_spelling_per_site(documents: list[RawDocument], configured: dict[str, s
                     "e.g. %s: write it %r in participants.csv, fieldwork.csv and front matter to "
                     "silence this", written, site, len(files), files[0], site)
     if configured:   # a site the config does not list: a misspelling ("Mosgate"), or a site to add
+        names = list(configured) + [str(label) for label in configured.values()]
         unlisted: dict[str, list[str]] = {}
         for doc in documents:
-            # a programme organisation (a funder) need not be listed among the sites
-            if doc.metadata["site"] and doc.metadata["site"] not in configured \
-                    and doc.metadata.get("sector") != programme_sector:
-                unlisted.setdefault(doc.metadata["site"], []).append(f"data/raw/{doc.source_file}")
-        for site, files in sorted(unlisted.items()):
-            log.warning("Site %r is not among the sites in config.yaml (%d document(s), e.g. %s): correct "
-                        "it if it is misspelt, or add it under sites:", site, len(files), files[0])
+            site = doc.metadata["site"]
+            if site and site not in configured:
+                unlisted.setdefault(site, []).append(doc)
+        for site, docs in sorted(unlisted.items()):
+            close = difflib.get_close_matches(site, names, n=1, cutoff=0.8)
+            # a programme organisation (a funder) need not be listed, unless it looks like a listed site
+            if not close and all(doc.metadata.get("sector") == programme_sector for doc in docs):
+                continue
+            log.warning("Site %r is not among the sites in config.yaml (%d document(s), e.g. %s)%s: correct "
+                        "it if it is misspelt, or add it under sites:", site, len(docs),
+                        f"data/raw/{docs[0].source_file}", f"; did you mean {close[0]!r}?" if close else "")
 
 
 # ----------------------------------------------------------------- registers
