@@ -40,6 +40,7 @@ Formats read by :func:`load_codebook`, chosen by file extension:
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import logging
 import re
@@ -879,6 +880,20 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
             hint="the first row must name the columns " + ", ".join(REQUIRED_TABLE_COLUMNS)
                  + " (optional: " + ", ".join(OPTIONAL_TABLE_COLUMNS) + ")",
         )
+    repeated = {c: [i + 1 for i, other in enumerate(columns) if other == c] for c in columns if c}
+    repeated = {c: numbers for c, numbers in repeated.items() if len(numbers) > 1}
+    if repeated:   # only one of them would be read
+        raise InputError(
+            "; ".join(f"the column {c!r} appears {len(numbers)} times (columns "
+                      + ", ".join(_column_letter(n) for n in numbers) + ")" for c, numbers in repeated.items()),
+            file=file, row=1, hint="keep one column of each name, joining their cells if both hold text")
+    known = REQUIRED_TABLE_COLUMNS + OPTIONAL_TABLE_COLUMNS
+    for column, written in zip(columns, header):
+        if column and column not in known:
+            close = difflib.get_close_matches(column, known, n=1, cutoff=0.75)
+            log.warning("%s: the column %r is not a codebook column and is not read%s", file, str(written),
+                        f"; did you mean {close[0]!r}?" if close else
+                        " (the columns read are " + ", ".join(known) + ")")
     position = {c: columns.index(c) for c in columns if c}
 
     themes: dict[str, dict] = {}
@@ -938,6 +953,15 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
 def _filled(cells: dict, fields: dict) -> dict:
     """``{field: cell}`` for the columns in ``fields`` (column → field) whose cell is filled."""
     return {field: cells[column] for column, field in fields.items() if cells.get(column)}
+
+
+def _column_letter(number: int) -> str:
+    """Spreadsheet column letters: 1 → ``A``, 28 → ``AB``."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _normalise_header(value) -> str:

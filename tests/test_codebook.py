@@ -509,6 +509,17 @@ def test_csv_missing_column_lists_the_columns_present(tmp_path):
     assert "'theme', 'code', 'label', 'include', 'exclude', 'examples'" in text
 
 
+def test_a_repeated_column_is_an_error_and_an_unknown_one_a_warning(tmp_path, caplog):
+    header = ["theme", "code", "label", "definition", "include", "exclude", "examples", "Examples"]
+    with pytest.raises(InputError, match=r"the column 'examples' appears 2 times \(columns G, H\)"):
+        load_codebook(write_csv(tmp_path / "c.csv", header, [["a", "b", "c", "d", "", "", "x", "y"]]))
+    header = ["theme", "code", "label", "definition", "include", "exclude", "examples", "alias", "notes"]
+    codebook = load_codebook(write_csv(tmp_path / "d.csv", header, [["a", "b", "c", "d", "", "", "", "old_b", "n"]]))
+    assert codebook.code_by_id("b").aliases == []
+    assert "the column 'alias' is not a codebook column and is not read; did you mean 'aliases'?" in caplog.text
+    assert "the column 'notes' is not a codebook column and is not read (the columns read are theme," in caplog.text
+
+
 def test_csv_errors_name_rows_and_columns(tmp_path):
     rows = [list(row) for row in CSV_ROWS]
     rows[1][4] = ""                    # row 3: empty definition
