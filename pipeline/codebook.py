@@ -1367,7 +1367,7 @@ class _QdcImport:
         name = (element.get("name") or "").strip()
         preamble, sections = parse_description_text(_description_of(element))
         self.names[("themes", t)] = name
-        theme = {"id": sections.get("id") or self._unique_id(derive_id(name)),
+        theme = {"id": sections.get("id") or self._unique_id(derive_id(name), name),
                  "label": name,
                  "description": sections.get("description", preamble),
                  "codes": []}
@@ -1443,7 +1443,7 @@ class _QdcImport:
             self.named_after_themselves.append(label)
         # The id comes from the code's own name, as it did before groupings were
         # read: ids that decisions refer to stay the same.
-        code = {"id": sections.get("id") or self._unique_id(derive_id(name)),
+        code = {"id": sections.get("id") or self._unique_id(derive_id(name), name),
                 "label": label,
                 "definition": definition}
         for field in ("include", "exclude", "examples", "aliases"):
@@ -1474,11 +1474,18 @@ class _QdcImport:
         if guid != derived:
             entry["guid"] = guid
 
-    def _unique_id(self, base: str) -> str:
+    def _unique_id(self, base: str, name: str = "") -> str:
         candidate, n = base, 2
         while candidate in self.used_ids:
             candidate, n = f"{base}_{n}", n + 1
         self.used_ids.add(candidate)
+        if candidate != base and name:
+            # Decisions refer to ids: one that follows the file's order would pass them to another
+            # code if the tool wrote the same codes in another order.
+            log.warning("%s: more than one code or theme is named like %r, so this one gets the id %r from "
+                        "its place in the file; if the tool may write them in another order, give each an "
+                        "'ID: <id>' line in its description (as reports/codebook.qdc does) so that decisions "
+                        "stay with their code", self.path, name, candidate)
         return candidate
 
 

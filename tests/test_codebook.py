@@ -307,7 +307,7 @@ def test_qdc_export_leaves_out_control_characters_xml_cannot_hold(tmp_path, capl
     assert (code.label, code.definition, code.include) == ("Funding", "Moneyavailable.", ["grant cuts"])
 
 
-def test_nvivo_style_qdc_without_structured_descriptions(tmp_path):
+def test_nvivo_style_qdc_without_structured_descriptions(tmp_path, caplog):
     path = tmp_path / "nvivo.qdc"
     path.write_text(
         """<?xml version="1.0" encoding="utf-8"?>
@@ -338,6 +338,8 @@ def test_nvivo_style_qdc_without_structured_descriptions(tmp_path):
     assert partnership.description == "How partners work together."
     # Nested codes are flattened into the theme; clashing derived ids are numbered.
     assert [c.id for c in partnership.codes] == ["trust", "meetings_comms", "trust_2"]
+    # an id from the file's order: the decisions on it would move if the tool reordered the codes
+    assert "named like 'Trust', so this one gets the id 'trust_2' from its place in the file" in caplog.text
     assert partnership.codes[0].definition == "Statements about trust between organisations."
     assert partnership.codes[1].label == "Meetings & comms"
     assert partnership.codes[1].definition == "Meetings & comms"  # no description: the name
