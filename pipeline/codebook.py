@@ -570,6 +570,10 @@ def codebook_from_data(data, file: str | Path, locator: _SourceLocator | None = 
     if found:
         raise_codebook_problems(file, [locator.problem(file, path, message) for path, message in found])
     assert codebook is not None
+    for t, theme in enumerate(codebook.themes):
+        if not theme.codes:   # allowed (a .qdc folder kept for later), but nothing can be coded under it
+            log.warning("%s: %s has no codes, so no segment can be coded under it",
+                        file, locator.describe(("themes", t, "id")))
     return codebook
 
 
