@@ -113,7 +113,8 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
     # like a sentence is counted in the warning (section titles such as "Governance" are not).
     sentences = sum(1 for text, heading in paragraphs if heading and _sentence_like(text))
     skipped = ", ".join(part for part in (_skipped_parts(document),
-                                          _count(sentences, "sentence in a heading style")) if part)
+                                          _count(sentences, "sentence in a heading style",
+                                                 "sentences in a heading style")) if part)
     if skipped:
         log.warning("%s: not read: %s", display, skipped)
 
@@ -296,9 +297,9 @@ def _sentence_like(text: str) -> bool:
     return text.endswith((".", "?", "!")) or len(text.split()) >= 12
 
 
-def _count(n: int, noun: str) -> str:
+def _count(n: int, noun: str, plural: str = "") -> str:
     """``"2 headers"``, ``"1 footer"``, ``""`` for none."""
-    return f"{n} {noun}{'s' if n > 1 else ''}" if n else ""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}" if n else ""
 
 
 def _paragraph_blocks(texts: list[str], with_speakers: bool) -> list[Block]:

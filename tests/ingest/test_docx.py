@@ -22,6 +22,10 @@ def test_paragraphs_in_order_and_headings_left_out(tmp_path):
     path = make_docx(tmp_path / "s.docx", ["First paragraph."], heading="We never got the money we were promised.")
     document = read_docx(path, "observations/s.docx", "observation")
     assert document.metadata["skipped"] == "1 sentence in a heading style"   # warned, and in the ingest log
+    path = make_docx(tmp_path / "t.docx", ["First paragraph."], heading="Why did it stall?",
+                     header_text="CONFIDENTIAL")
+    document = read_docx(path, "observations/t.docx", "observation")
+    assert document.metadata["skipped"] == "1 header, 1 sentence in a heading style"
 
 
 def test_table_rows_text_boxes_and_tracked_changes(tmp_path):
