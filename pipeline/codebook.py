@@ -115,9 +115,11 @@ def _check_id(value: str) -> str:
     if not value:
         raise ValueError("must not be empty")
     if not ID_PATTERN.match(value):
+        several = (" — to give several, separate them with ';' or put one per line"
+                   if "," in value and all(ID_PATTERN.match(part.strip()) for part in value.split(",")) else "")
         raise ValueError(
             f"{value!r} is not a valid id (use letters, digits, '_', '-' and '.', "
-            "starting with a letter or digit)"
+            f"starting with a letter or digit){several}"
         )
     return value
 

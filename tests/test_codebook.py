@@ -521,6 +521,9 @@ def test_a_repeated_column_is_an_error_and_an_unknown_one_a_warning(tmp_path, ca
     assert codebook.code_by_id("b").aliases == []
     assert "the column 'alias' is not a codebook column and is not read; did you mean 'aliases'?" in caplog.text
     assert "the column 'notes' is not a codebook column and is not read (the columns read are theme," in caplog.text
+    header = ["theme", "code", "label", "definition", "include", "exclude", "examples", "aliases"]
+    with pytest.raises(InputError, match="to give several, separate them with ';' or put one per line"):
+        load_codebook(write_csv(tmp_path / "e.csv", header, [["a", "b", "c", "d", "", "", "", "old_b, older_b"]]))
 
 
 def test_csv_errors_name_rows_and_columns(tmp_path):
