@@ -1397,6 +1397,12 @@ class _QdcImport:
         for node in _child_codes(parent):
             if _is_codable(node):
                 theme["codes"].append(self._code(node, t, len(theme["codes"]), groups))
+                below = [child.get("name") for child in _child_codes(node)]
+                if below:   # one level of codes per theme: the export will not nest them again
+                    log.warning("%s: code %r in theme %r has codes below it (%s); they become codes of the "
+                                "theme beside it, and reports/codebook.qdc lists them directly under the theme",
+                                self.path, node.get("name"), theme["label"],
+                                ", ".join(repr(name) for name in below))
                 self._add_codes(node, theme, t, groups, notes)
             else:
                 self._add_grouping(node, theme, t, groups, notes)

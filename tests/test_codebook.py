@@ -340,6 +340,8 @@ def test_nvivo_style_qdc_without_structured_descriptions(tmp_path, caplog):
     assert [c.id for c in partnership.codes] == ["trust", "meetings_comms", "trust_2"]
     # an id from the file's order: the decisions on it would move if the tool reordered the codes
     assert "named like 'Trust', so this one gets the id 'trust_2' from its place in the file" in caplog.text
+    assert ("code 'Meetings & comms' in theme 'Partnership working' has codes below it ('Trust'); they become "
+            "codes of the theme beside it") in caplog.text
     assert "'Empty folder'" in caplog.text and "has no codes, so no segment can be coded under it" in caplog.text
     assert partnership.codes[0].definition == "Statements about trust between organisations."
     assert partnership.codes[1].label == "Meetings & comms"
