@@ -57,11 +57,7 @@ def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
                          hint="export the transcript from Teams or Zoom as .vtt, or save it as .txt")
     cues: list[tuple[str, str]] = []
     previous_cue = None
-    position = 0
-    for separator in [*re.finditer(r"\n[ \t]*\n", text), None]:
-        end = separator.start() if separator else len(text)
-        chunk, line_number = text[position:end], text.count("\n", 0, position) + 1
-        position = separator.end() if separator else end
+    for chunk, line_number in _blocks(text):
         lines = [line for line in chunk.split("\n") if line.strip()]
         if not lines or lines[0].startswith("WEBVTT") or lines[0].split(" ")[0] in _SKIPPED_BLOCKS:
             continue
@@ -94,6 +90,22 @@ def parse_cues(text: str, display: str) -> list[tuple[str, str]]:
             if clean:
                 cues.append((speaker, clean))
     return cues
+
+
+def _blocks(text: str):
+    r"""The blank-line-separated blocks of a WebVTT text, each with the line it starts on.
+
+    Examples
+    --------
+    >>> list(_blocks("WEBVTT\n\n1\n00:01 --> 00:02\nHi\n\n\nThere"))
+    [('WEBVTT', 1), ('1\n00:01 --> 00:02\nHi', 3), ('\nThere', 7)]
+    """
+    position, line = 0, 1   # counted as the blocks go, not from the top for each block
+    for separator in re.finditer(r"\n[ \t]*\n", text):
+        yield text[position:separator.start()], line
+        line += text.count("\n", position, separator.end())
+        position = separator.end()
+    yield text[position:], line
 
 
 def _plain(markup: str) -> str:
