@@ -889,9 +889,11 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
     repeated = {c: [i + 1 for i, other in enumerate(columns) if other == c] for c in columns if c}
     repeated = {c: numbers for c, numbers in repeated.items() if len(numbers) > 1}
     if repeated:   # only one of them would be read
+        from openpyxl.utils import get_column_letter   # not on the path of every codebook load
+
         raise InputError(
             "; ".join(f"the column {c!r} appears {len(numbers)} times (columns "
-                      + ", ".join(_column_letter(n) for n in numbers) + ")" for c, numbers in repeated.items()),
+                      + ", ".join(get_column_letter(n) for n in numbers) + ")" for c, numbers in repeated.items()),
             file=file, row=1, hint="keep one column of each name, joining their cells if both hold text")
     known = REQUIRED_TABLE_COLUMNS + OPTIONAL_TABLE_COLUMNS
     for column, written in zip(columns, header):
@@ -959,15 +961,6 @@ def codebook_from_table(header: list, rows: list[list], file: str | Path,
 def _filled(cells: dict, fields: dict) -> dict:
     """``{field: cell}`` for the columns in ``fields`` (column → field) whose cell is filled."""
     return {field: cells[column] for column, field in fields.items() if cells.get(column)}
-
-
-def _column_letter(number: int) -> str:
-    """Spreadsheet column letters: 1 → ``A``, 28 → ``AB``."""
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _normalise_header(value) -> str:
