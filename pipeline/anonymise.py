@@ -570,8 +570,8 @@ class Pseudonymiser:
         whose register row was deleted is no longer replaced where others mention them.
         """
         root = Path(root)
-        frame = self.log_frame()
-        now = _participant_ids(frame)
+        # register participants (not the speakers and unnumbered rows of transcript_speakers/read_register_people)
+        now = {pid for pid in self.person_pseudonyms if not pid.startswith(("speaker ", "row "))}
         record = root / paths.PSEUDONYMISED_PARTICIPANTS
         before = set(record.read_text(encoding="utf-8").splitlines()) if record.is_file() else set()
         gone = before - now
@@ -584,14 +584,8 @@ class Pseudonymiser:
         if now != before:
             write_text(record, "".join(f"{pid}\n" for pid in sorted(now, key=_id_sort_key)))
         target = root / paths.ANONYMISATION_LOG
-        write_csv(target, frame)
+        write_csv(target, self.log_frame())
         return target
-
-
-def _participant_ids(log_frame: pd.DataFrame) -> set[str]:
-    """The register participants in an anonymisation log (not speakers outside it, not shared names)."""
-    people = log_frame[log_frame["note"] == ""]["participant_id"]
-    return {pid for pid in people if pid and not pid.startswith(("speaker", "row "))}
 
 
 def project_labels(config: dict, root: Path) -> list[str]:
@@ -770,10 +764,11 @@ def possible_identifiers(
         pairs = list(zip(texts["segment_id"].astype(str), texts["text"].fillna("").astype(str)))
     else:
         pairs = [(str(s), str(t or "")) for s, t in texts]
-    pairs = [(segment_id, unicodedata.normalize("NFC", text)) for segment_id, text in pairs]   # as apply reads them
     skip = _words(known_words) | COMMON_CAPITALISED_WORDS
     left_over: set[str] = set()   # words of register names and terms, if the pseudonymiser left them
-    if pseudonymiser is not None:
+    if pseudonymiser is None:   # composed accents, as Pseudonymiser.apply reads texts
+        pairs = [(segment_id, unicodedata.normalize("NFC", text)) for segment_id, text in pairs]
+    else:
         pairs = [(segment_id, pseudonymiser.apply(text)) for segment_id, text in pairs]
         skip |= _words(set(pseudonymiser.replacements.values()))   # "[Voluntary sector partner 1]"
         left_over = pseudonymiser.known_words()
