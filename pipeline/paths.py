@@ -89,6 +89,8 @@ TRIANGULATION_TABLES = (
     + ["triangulation", "framework_matrix", "quotes", "site_differences"]
     # the same comparisons code by code, where the differences between sites show
     + ["triangulation_codes", "site_differences_codes"]
+    # each theme and code against the wave before (empty with one wave)
+    + ["wave_differences", "wave_differences_codes"]
 )
 TRIANGULATION_CODES_CSV = f"{TABLES}/triangulation_codes.csv"
 SITE_DIFFERENCES_CODES_CSV = f"{TABLES}/site_differences_codes.csv"

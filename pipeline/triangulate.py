@@ -791,6 +791,105 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
                                           "fisher_p", "comparison"])
 
 
+WAVE_COLUMNS = ["scope", "site", "site_label", "from_wave", "from_wave_label", "to_wave", "to_wave_label",
+                "from_sources", "from_total", "from_percent", "to_sources", "to_total", "to_percent",
+                "change_points", "fisher_p", "comparison"]
+
+
+def wave_comparison(earlier: int, before: int, before_total: int, after: int, after_total: int,
+                    alpha: float) -> tuple[float, str]:
+    """Fisher's p and the reading of one unit between a wave and the one before it.
+
+    ``earlier`` is how many sources raised the unit in any wave before the
+    later one (0: it is new); each total is at least its count. The readings: ``new`` (first raised in the later
+    wave), ``no longer raised``, ``more prevalent`` or ``less prevalent``
+    (Fisher's exact test on the shares of each wave's sources, p < ``alpha``),
+    ``similar``, ``not raised`` (in neither wave) and ``no fieldwork`` (one of
+    the two waves has no sources here, so there is nothing to compare).
+
+    Examples
+    --------
+    >>> wave_comparison(0, 0, 20, 6, 20, 0.05)[1], wave_comparison(4, 4, 20, 0, 20, 0.05)[1]
+    ('new', 'no longer raised')
+    >>> wave_comparison(2, 2, 20, 12, 20, 0.05)[1], wave_comparison(5, 5, 20, 6, 20, 0.05)[1]
+    ('more prevalent', 'similar')
+    >>> wave_comparison(0, 0, 20, 0, 0, 0.05)[1]
+    'no fieldwork'
+    """
+    if not before_total or not after_total:
+        return math.nan, "no fieldwork"
+    p_value = fisher_exact([[before, before_total - before], [after, after_total - after]])[1]
+    if not before and not after:
+        return p_value, "not raised"
+    if after and not earlier:
+        return p_value, "new"
+    if not after:
+        return p_value, "no longer raised"
+    if p_value < alpha:
+        return p_value, "more prevalent" if after / after_total > before / before_total else "less prevalent"
+    return p_value, "similar"
+
+
+def wave_differences(ev: Evidence, level: str = "theme") -> pd.DataFrame:
+    """How often each theme or code was raised in each wave against the wave before it.
+
+    One row per unit and pair of consecutive waves, programme-wide (scope
+    ``programme``) and per site (scope ``site``). The shares are of each
+    wave's own sources there (a person interviewed in both waves counts in
+    both); ``comparison`` is :func:`wave_comparison`'s reading, at
+    ``triangulate.divergence_alpha``. Empty, with its columns, for fewer than
+    two waves.
+
+    Returns
+    -------
+    DataFrame
+        ``scope, site, site_label,`` the unit's ids (``theme_id, theme_label``;
+        at code level ``code_id, code_label`` first), then ``from_wave,
+        from_wave_label, to_wave, to_wave_label, from_sources, from_total,
+        from_percent, to_sources, to_total, to_percent, change_points,
+        fisher_p, comparison``.
+    """
+    alpha = float(ev.config.get("triangulate", {}).get("divergence_alpha", 0.05))
+    ids = ["code_id", "code_label", "theme_id", "theme_label"] if level == "code" else ["theme_id", "theme_label"]
+    columns = WAVE_COLUMNS[:3] + ids + WAVE_COLUMNS[3:]
+    waves = ev.dimension_values("wave")
+    if len(waves) < 2:
+        return pd.DataFrame(columns=columns)
+    rows = _unit_rows(ev, level)
+    rows = rows[rows["wave"] != ""]
+    raising = {"programme": rows.groupby(["unit", "wave"])["source_id"].nunique().to_dict(),
+               "site": rows.groupby(["unit", "site", "wave"])["source_id"].nunique().to_dict()}
+    site_of = dict(zip(ev.sources["source_id"], ev.sources["site"]))
+    in_wave = ev.source_waves.assign(site=ev.source_waves["source_id"].map(site_of))
+    totals = {"programme": in_wave.groupby("wave")["source_id"].nunique().to_dict(),
+              "site": in_wave.groupby(["site", "wave"])["source_id"].nunique().to_dict()}
+    units = ev.themes if level == "theme" else ev.codes
+    scopes = [("programme", "", "All")] + [("site", s, ev.site_label(s)) for s in ev.all_site_keys()]
+    records = []
+    for scope, site, site_label in scopes:
+        here = (site,) if site else ()   # the site's part of the keys
+        wave_totals = [totals[scope].get((*here, w) if here else w, 0) for w in waves]
+        for unit_id, label in units.items():
+            counts = [raising[scope].get((unit_id, *here, w), 0) for w in waves]
+            for i in range(1, len(waves)):
+                before, after = counts[i - 1], counts[i]
+                before_total, after_total = max(wave_totals[i - 1], before), max(wave_totals[i], after)
+                p_value, comparison = wave_comparison(sum(counts[:i]), before, before_total, after, after_total,
+                                                      alpha)
+                p_before, p_after = _percent(before, before_total), _percent(after, after_total)
+                change = p_after - p_before
+                records.append({
+                    "scope": scope, "site": site, "site_label": site_label, **_unit_ids(ev, level, unit_id, label),
+                    "from_wave": waves[i - 1], "from_wave_label": wave_label(waves[i - 1]),
+                    "to_wave": waves[i], "to_wave_label": wave_label(waves[i]),
+                    "from_sources": before, "from_total": before_total, "from_percent": p_before,
+                    "to_sources": after, "to_total": after_total, "to_percent": p_after,
+                    "change_points": round(change, 1) if not math.isnan(change) else math.nan,
+                    "fisher_p": p_value, "comparison": comparison,
+                })
+    return pd.DataFrame(records, columns=columns)
+
+
 # --------------------------------------------------------------------------- framework matrix
 
 
@@ -876,6 +975,8 @@ def compute_tables(ev: Evidence, embeddings=None, register=None, pseudonymise=No
     tables["site_differences"] = site_differences(ev)
     tables["triangulation_codes"] = triangulation_table(ev, "code")
     tables["site_differences_codes"] = site_differences(ev, level="code")
+    tables["wave_differences"] = wave_differences(ev)
+    tables["wave_differences_codes"] = wave_differences(ev, level="code")
     return tables
 
 

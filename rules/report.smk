@@ -60,6 +60,8 @@ rule triangulate:
             paths.TRIANGULATION_CSVS["matrix_code_method"],
             paths.TRIANGULATION_CSVS["matrix_code_wave"],
             paths.TRIANGULATION_CSVS["site_differences"],
+            paths.TRIANGULATION_CSVS["wave_differences"],
+            paths.TRIANGULATION_CSVS["wave_differences_codes"],
         ],
         code_triangulation=report(
             paths.TRIANGULATION_CODES_CSV,

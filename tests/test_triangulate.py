@@ -19,6 +19,7 @@ from pipeline.triangulate import (
     sector_divergence,
     site_differences,
     triangulation_table,
+    wave_differences,
 )
 from synthetic_project import make_project, segment_id
 
@@ -180,6 +181,34 @@ def test_code_level_site_differences_use_fisher(ev):
     # 1 of 4 against 0 of 6 is 25 points but could easily be chance
     staff = cell(diff, site="north", code_id="res_staff")
     assert staff["difference_points"] == 25.0 and staff["comparison"] == "similar"
+
+
+def test_wave_differences_compare_each_wave_with_the_one_before(ev):
+    diff = wave_differences(ev)
+    legacy = cell(diff, scope="programme", theme_id="legacy")
+    # wave 1: P001, P002, R1, P004, P005, P007; wave 2: P003, R2, P006, WS1, P008 (three raise legacy)
+    assert (legacy["from_wave"], legacy["to_wave"]) == ("1", "2")
+    assert (legacy["from_sources"], legacy["from_total"], legacy["to_sources"], legacy["to_total"]) == (0, 6, 3, 5)
+    assert legacy["comparison"] == "new" and legacy["change_points"] == 60.0
+    assert legacy["fisher_p"] == pytest.approx(fisher_exact([[0, 6], [3, 2]])[1])
+    # per site: Northam's one wave-1 source on trust has no wave-2 counterpart
+    trust = cell(wave_differences(ev, "code"), scope="site", site="north", code_id="rel_trust")
+    assert (trust["from_sources"], trust["from_total"], trust["to_sources"], trust["to_total"]) == (1, 3, 0, 1)
+    assert trust["comparison"] == "no longer raised" and trust["theme_id"] == "relationships"
+    # Eastwick has no wave-1 fieldwork and The Foundation no wave-2 fieldwork: nothing to compare
+    assert cell(diff, site="east", theme_id="legacy")["comparison"] == "no fieldwork"
+    assert cell(diff, site="funder", theme_id="resources")["comparison"] == "no fieldwork"
+    assert len(diff) == 3 * (1 + 4)   # three themes, programme-wide and at four sites
+
+
+def test_wave_differences_need_two_waves(tmp_path):
+    ev = evidence_for(tmp_path)
+    ev.source_waves = ev.source_waves[ev.source_waves["wave"] == "1"]
+    ev.sources = ev.sources[ev.sources["wave"] == "1"]
+    ev.coded = ev.coded[ev.coded["wave"] == "1"]
+    diff = wave_differences(ev, "code")
+    assert diff.empty and list(diff.columns[:7]) == ["scope", "site", "site_label", "code_id", "code_label",
+                                                      "theme_id", "theme_label"]
 
 
 def test_trim_quote_at_sentence_boundary():

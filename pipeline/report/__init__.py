@@ -152,6 +152,13 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
                         "across the other sites; a code is more or less prevalent when Fisher's exact test gives "
                         "p below triangulate.divergence_alpha (a screen: some differences arise by chance).",
                         table_csv("site_differences_codes"), note))
+    if not tables["wave_differences"].empty:
+        for level, name in (("theme", "wave_differences"), ("code", "wave_differences_codes")):
+            sheets.append(Sheet(f"Wave changes{' (codes)' if level == 'code' else ''}", tables[name],
+                                f"For each {level}, programme-wide and per site, the share of each wave's sources "
+                                "raising it against the wave before; more or less prevalent when Fisher's exact "
+                                "test gives p below triangulate.divergence_alpha, new when first raised in the "
+                                "later wave, no fieldwork when a wave has no sources there.", table_csv(name), note))
     sheets.append(Sheet("Quotes", tables["quotes"],
                         "Exemplar quotes per theme and per site and theme, most representative first, "
                         "pseudonymised and attributed by sector, role, method and wave; verbatim is false for "

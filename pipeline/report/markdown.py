@@ -29,12 +29,13 @@ STRENGTH_WORDS = {"strong": "strong", "moderate": "moderate", "limited": "limite
 # --------------------------------------------------------------------------- Markdown text
 
 
-def md_inline(text) -> str:
+def md_inline(text, line_start: bool = True) -> str:
     """Text safe inside a Markdown paragraph, quote or table cell.
 
     Line breaks become spaces; ``|`` and the characters that would start
     emphasis, code, HTML, a link or an escape are backslash-escaped, and so is
-    a list or heading marker at the start (the text may open a line or a bullet).
+    a list or heading marker at the start when the text may open a line or a
+    bullet (``line_start``; a table cell cannot, so "+9" stays as it is there).
 
     Examples
     --------
@@ -50,6 +51,8 @@ def md_inline(text) -> str:
     text = " ".join(str(text).split())
     # "<" only where it could open HTML ("<b", "</", "<!"): "p < 0.001" stays readable.
     text = re.sub(r"([\\`*_>|\[\]]|<(?=[A-Za-z/!?]))", r"\\\1", text)
+    if not line_start:
+        return text
     text = re.sub(r"^([-+#])", r"\\\1", text)
     # An ordered-list marker is one only before a space: "1. Funding", not "0.236".
     return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
@@ -88,7 +91,7 @@ def _cell(value) -> str:
         return f"{value:.1f}" if not value.is_integer() else str(int(value))
     if value is pd.NA or value is None:
         return ""
-    return md_inline(value) or " "
+    return md_inline(value, line_start=False) or " "
 
 
 def sentence_list(items: list[str], conjunction: str = "and") -> str:
@@ -229,14 +232,8 @@ class ReportData:
         if self.methods.empty:
             return ""
         counts = self.methods.assign(count=pd.to_numeric(self.methods["count"], errors="coerce").fillna(0))
-        by_method = counts.groupby("method")["count"].sum()
-        found = [(int(by_method[m]), *METHOD_NOUNS[m]) for m in METHOD_NOUNS if by_method.get(m, 0) > 0]
-        # One style in one list: all in words, or all in digits when any is too large for words.
-        digits = any(number_word(n).isdigit() for n, _, _ in found)
-        parts = [f"{n} {one if n == 1 else many}" if digits else count_phrase(n, one, many)
-                 for n, one, many in found]
         waves = sorted({str(w) for w in counts["wave"] if str(w)})
-        sentence = f"The evidence comes from {sentence_list(parts)}"
+        sentence = f"The evidence comes from {documents_phrase(counts)}"
         if len(waves) > 1:
             sentence += f" across {number_word(len(waves))} waves of fieldwork"
         sentence += "."
@@ -600,6 +597,136 @@ class ReportData:
         return {"more": more, "less": less, "codes_more": codes_more, "codes_less": codes_less,
                 "codes_compared": count_phrase(compared, "code"), "chance": chance_phrase(compared, self.alpha)}
 
+    # ---- waves
+
+    @functools.cached_property
+    def waves(self) -> list[str]:
+        """The waves of fieldwork read, in order (one or none: no comparison between waves)."""
+        return sorted({str(w) for w in self.tables["matrix_theme_wave"]["wave"]}, key=natural_key)
+
+    def _latest_pair(self, table: str, site: str | None) -> pd.DataFrame:
+        """Rows of a wave-differences table for the latest wave against the one before, in one scope."""
+        frame = self.tables[table]
+        frame = frame[(frame["scope"] == "programme") if site is None else (frame["site"] == site)]
+        return frame[frame["to_wave"].astype(str) == self.waves[-1]]
+
+    def wave_intro(self) -> str:
+        """What each wave's fieldwork was, and why the waves' shares may not compare like for like."""
+        if self.methods.empty:
+            return ""
+        parts = [f"{wave_label(w, capital=not i)} brought "
+                 f"{documents_phrase(self.methods[self.methods['wave'].astype(str) == w])}"
+                 for i, w in enumerate(self.waves)]
+        text = f"{'; '.join(parts)}."
+        sites = self.site_order[:self.sites_total]
+        by_wave = {w: set(self.methods.loc[self.methods["wave"].astype(str) == w, "site"]) for w in self.waves}
+        missing = [self.site_labels.get(s, s) for s in sites if s in set().union(*by_wave.values())
+                   and s not in by_wave[self.waves[-1]]]
+        if missing:
+            text += (f" {wave_label(self.waves[-1])} has no fieldwork yet from {sentence_list(missing)}, so its "
+                     f"shares describe the other {self.nouns} only.")
+        shares = []
+        for w in self.waves:
+            counts = self.methods[self.methods["wave"].astype(str) == w]
+            counts = pd.to_numeric(counts["count"], errors="coerce").fillna(0).groupby(counts["method"]).sum()
+            shares.append((counts / counts.sum()) if counts.sum() else counts)
+        mix = pd.concat(shares, axis=1).fillna(0)
+        if len(mix) and float((mix.max(axis=1) - mix.min(axis=1)).max()) >= 0.15:
+            text += (" The waves drew on the methods in different proportions, so a change between them can "
+                     "reflect who was asked and how, as well as a change in what people said.")
+        return md_inline(text)
+
+    WAVE_READINGS = {"more prevalent": "raised more often in {to}", "less prevalent": "raised less often in {to}",
+                     "similar": "no clear change", "new": "first raised in {to}",
+                     "no longer raised": "not raised in {to}"}
+
+    def wave_reading(self, comparison: str, to_wave: str) -> str:
+        return self.WAVE_READINGS.get(comparison, comparison).format(to=wave_label(to_wave, capital=False))
+
+    def wave_table(self) -> str:
+        """Each theme's share of every wave's sources, and the reading of the latest change."""
+        diff = self.tables["wave_differences"]
+        diff = diff[diff["scope"] == "programme"]
+        latest = self._latest_pair("wave_differences", None).set_index("theme_id")
+        shares = {}
+        for r in diff.itertuples():
+            shares.setdefault(r.theme_id, {})[str(r.from_wave)] = (r.from_sources, r.from_total, r.from_percent)
+            shares[r.theme_id][str(r.to_wave)] = (r.to_sources, r.to_total, r.to_percent)
+        rows = []
+        for r in self.ranked_themes().itertuples():
+            if int(r.sources) == 0 or r.theme_id not in latest.index:
+                continue
+            last = latest.loc[r.theme_id]
+            cells = [f"{int(k)} of {int(n)} ({_percent_text(p)})" if n else "–"
+                     for k, n, p in (shares[r.theme_id].get(w, (0, 0, None)) for w in self.waves)]
+            change = "" if pd.isna(last["change_points"]) else f"{last['change_points']:+.0f}"
+            rows.append([r.theme_label, *cells, change, _p_value(last["fisher_p"]),
+                         self.wave_reading(last["comparison"], last["to_wave"])])
+        if not rows:
+            return ""
+        before, after = wave_label(self.waves[-2], capital=False), wave_label(self.waves[-1], capital=False)
+        headers = ["Theme", *[f"{wave_label(w)} sources raising it" for w in self.waves],
+                   f"Change, {before} to {after} (points)", "Fisher's exact p", "Reading"]
+        return md_table(rows, headers, ["l"] + ["r"] * (len(self.waves) + 2) + ["l"])
+
+    def wave_code_lines(self, site: str | None = None) -> dict:
+        """Codes raised notably more or less often in the latest wave, codes new in it, and codes it lost.
+
+        "New" and "no longer raised" need ``triangulate.site_difference_min_sources``
+        sources in the wave that has them, so that one person's remark is not a trend.
+        """
+        minimum = int(self.config.get("triangulate", {}).get("site_difference_min_sources", 2))
+        rows = self._latest_pair("wave_differences_codes", site).sort_values(
+            ["change_points", "code_label"], ascending=[False, True], kind="stable")
+
+        def line(r, counts: str) -> str:
+            return md_inline(f"{r.code_label} ({r.theme_label}): {counts}")
+
+        def shares(r) -> str:
+            return (f"{int(r.from_sources)} of {int(r.from_total)} {wave_label(r.from_wave, capital=False)} sources "
+                    f"({_percent_text(r.from_percent)}) against {int(r.to_sources)} of {int(r.to_total)} "
+                    f"({_percent_text(r.to_percent)}), {_p_text(r.fisher_p)}")
+
+        out = {"more": [line(r, shares(r)) for r in rows.itertuples() if r.comparison == "more prevalent"],
+               "less": [line(r, shares(r)) for r in rows[::-1].itertuples() if r.comparison == "less prevalent"],
+               "new": [line(r, f"{int(r.to_sources)} of {int(r.to_total)} {wave_label(r.to_wave, capital=False)} "
+                               "sources") for r in rows.itertuples()
+                       if r.comparison == "new" and int(r.to_sources) >= minimum],
+               "gone": [line(r, f"{int(r.from_sources)} of {int(r.from_total)} "
+                                f"{wave_label(r.from_wave, capital=False)} sources") for r in rows[::-1].itertuples()
+                        if r.comparison == "no longer raised" and int(r.from_sources) >= minimum]}
+        compared = int((rows["fisher_p"].notna() & (rows["comparison"] != "not raised")).sum())
+        out["chance"] = md_inline(f"With {count_phrase(compared, 'code')} compared, "
+                                  f"{chance_phrase(compared, self.alpha)}.")
+        if len(rows):
+            out["totals"] = (int(rows["from_total"].iloc[0]), int(rows["to_total"].iloc[0]))
+        return out
+
+    def site_wave_note(self, site: str) -> str:
+        """Why a site's page has no comparison between waves, or ``""`` when it has one."""
+        rows = self._latest_pair("wave_differences", site)
+        if rows.empty:
+            return ""
+        first = rows.iloc[0]
+        before, after = wave_label(first["from_wave"], capital=False), wave_label(first["to_wave"], capital=False)
+        if not int(first["to_total"]):
+            return f"No {after} fieldwork has been read yet from here."
+        if not int(first["from_total"]):
+            return f"There is no {before} fieldwork from here to compare {after} with."
+        return ""
+
+
+def documents_phrase(methods: pd.DataFrame) -> str:
+    """``"23 interviews, 44 survey responses and 2 workshops"`` from ``method, count`` rows.
+
+    One style in one list: all in words, or all in digits when any is too large for words.
+    """
+    by_method = pd.to_numeric(methods["count"], errors="coerce").fillna(0).groupby(methods["method"]).sum()
+    found = [(int(by_method[m]), *METHOD_NOUNS[m]) for m in METHOD_NOUNS if by_method.get(m, 0) > 0]
+    digits = any(number_word(n).isdigit() for n, _, _ in found)
+    return sentence_list([f"{n} {one if n == 1 else many}" if digits else count_phrase(n, one, many)
+                          for n, one, many in found])
+
 
 def chance_phrase(tests: int, alpha: float) -> str:
     """How many of ``tests`` comparisons at significance level ``alpha`` stand out by chance alone.
@@ -660,6 +787,18 @@ def method_note(config: dict) -> dict:
 # --------------------------------------------------------------------------- render
 
 
+def wave_context(data: ReportData, site: str | None = None) -> dict | None:
+    """The "Changes between waves" section of the summary or a site's page (None with one wave)."""
+    if len(data.waves) < 2:
+        return None
+    out = {"before": wave_label(data.waves[-2], capital=False), "after": wave_label(data.waves[-1], capital=False),
+           "min_sources": int(data.config.get("triangulate", {}).get("site_difference_min_sources", 2))}
+    if site is None:
+        return {**out, "intro": data.wave_intro(), "table": data.wave_table(), "codes": data.wave_code_lines()}
+    note = data.site_wave_note(site)
+    return {**out, "note": note, "codes": {} if note else data.wave_code_lines(site)}
+
+
 def render_summary(data: ReportData) -> str:
     """The programme summary, as Markdown (not yet pseudonymised)."""
     template = _environment().get_template("summary.md.j2")
@@ -684,7 +823,7 @@ def render_summary(data: ReportData) -> str:
         sector_code_caveat=data.sector_code_caveat(),
         themes_everywhere=data.themes_everywhere_sentence(),
         saturation=data.saturation_sentence("overall"), site_saturation=data.site_saturation_sentence(),
-        cooccurrence_table=data.cooccurrence_table(),
+        cooccurrence_table=data.cooccurrence_table(), waves=wave_context(data),
         figures=data.figures, sites=sites, programme_orgs=programme_orgs, note=method_note(data.config),
         unreviewed=data.unreviewed,
     )
@@ -714,7 +853,7 @@ def render_site(data: ReportData, site: str) -> str:
         # a programme organisation is compared with the sites, not with "the other" ones
         others=f"the {data.nouns}" if is_programme_org else f"the other {data.nouns}",
         methods_table=data.methods_table(site), theme_table=data.theme_table(site), themes=themes,
-        not_raised=not_raised, differences=data.site_differences(site),
+        not_raised=not_raised, differences=data.site_differences(site), waves=wave_context(data, site),
         saturation=data.saturation_sentence(site),
         figures={k: "../" + v for k, v in data.figures.items()}, note=method_note(data.config),
     )

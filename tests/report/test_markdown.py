@@ -456,3 +456,48 @@ def test_code_level_sector_differences_carry_the_chance_caveat(reported):
     assert "- Funding (Resources and capacity): raised mainly by voluntary sector partners" in summary
     assert (f"With {number_word(compared)} codes compared, one such difference can still arise by chance, so "
             "read them as leads") in summary
+
+
+def test_changes_between_waves_in_the_summary_and_site_pages(reported):
+    text = (reported / paths.SUMMARY_MD).read_text(encoding="utf-8")
+    section = text.split("## Changes between waves\n", 1)[1].split("\n## ", 1)[0].strip()
+    assert section.startswith("Wave 1 brought five interviews and one survey response; wave 2 brought three "
+                              "interviews, one survey response and one workshop. The waves drew on the methods in different "
+                              "proportions")
+    assert "| Legacy | 0 of 6 (0%) | 3 of 5 (60%) | +60 | 0.061 | first raised in wave 2 |" in section
+    assert "Codes first raised in wave 2:\n\n- Sustainability (Legacy): 3 of 5 wave 2 sources" in section
+    assert "Codes raised in wave 1 but not in wave 2" not in section   # none by two or more sources
+    assert "**Changes between waves** compare the share of each wave's sources" in text
+    # Eastwick's fieldwork is all from wave 2, The Foundation's all from wave 1
+    east = (reported / paths.SITES_DIR / "east.md").read_text(encoding="utf-8")
+    assert "There is no wave 1 fieldwork from here to compare wave 2 with." in east
+    funder = (reported / paths.SITES_DIR / "funder.md").read_text(encoding="utf-8")
+    assert "No wave 2 fieldwork has been read yet from here." in funder
+    north = (reported / paths.SITES_DIR / "north.md").read_text(encoding="utf-8")
+    assert "These lists compare the 3 wave 1 sources here with the 1 of wave 2" in north
+
+
+def test_notable_changes_between_waves_are_listed_with_the_chance_caveat(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    codes = tables["wave_differences_codes"]
+    funding = (codes["scope"] == "programme") & (codes["code_id"] == "res_funding")
+    codes.loc[funding, ["from_sources", "from_total", "from_percent", "to_sources", "to_total", "to_percent",
+                        "fisher_p", "comparison"]] = [12, 20, 60.0, 2, 20, 10.0, 0.002, "less prevalent"]
+    lines = ReportData(tables, pd.DataFrame(), config, {}).wave_code_lines()
+    assert lines["less"] == ["Funding (Resources and capacity): 12 of 20 wave 1 sources (60%) against "
+                             "2 of 20 (10%), p = 0.002"]
+    assert lines["more"] == [] and lines["chance"].startswith("With four codes compared")
+
+
+def test_one_wave_has_no_comparison_between_waves(tmp_path):
+    root, _ = make_project(tmp_path / "project")
+    for table in (paths.SEGMENTS, paths.DOCUMENTS, paths.CODED_SEGMENTS):
+        frame = pd.read_parquet(root / table)
+        frame.assign(wave="1").to_parquet(root / table, index=False)
+    config = validate_config(yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8")))
+    for stage in (run_triangulate, run_report):
+        stage(config, root)
+    assert pd.read_csv(root / paths.TABLES / "wave_differences.csv").empty
+    texts = [p.read_text(encoding="utf-8") for p in [root / paths.SUMMARY_MD, *(root / paths.SITES_DIR).glob("*.md")]]
+    assert not any("Changes between waves" in t for t in texts)

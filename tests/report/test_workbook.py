@@ -32,7 +32,7 @@ def test_sheets_present_contents_first(workbook_path):
     assert workbook.sheetnames[0] == "Contents"
     expected = {"Methods", "Theme by site", "Theme by sector", "Theme by method", "Theme by wave",
                 "Code by site", "Triangulation", "Site differences", "Triangulation (codes)",
-                "Site differences (codes)", "Quotes", "Agreement",
+                "Site differences (codes)", "Wave changes", "Wave changes (codes)", "Quotes", "Agreement",
                 "Framework matrix", "Figures"}
     assert expected <= set(workbook.sheetnames)
     listed = {row[0] for row in workbook["Contents"].iter_rows(values_only=True) if row[0]}
