@@ -532,7 +532,13 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
         "title": title,
     }
     if not document.source_format.startswith("log-"):
-        assign_speaker_roles(document, name)
+        roles = assign_speaker_roles(document, name)
+        if document.method == "interview" and name and roles and "participant" not in roles.values():
+            log.warning("%s: no speaker label is the interviewee (%s's register name, in full, first name or "
+                        "surname alone) or says Respondent, Participant or Interviewee, so every speaker's turns "
+                        "(%d speakers) are read as others': all are coded and counted, the interviewer's questions "
+                        "too. Label the turns Interviewer: and Respondent:, or with the register name",
+                        display, participant_id, len(roles))
     document.metadata["record"] = record or detect_record(document)
 
 

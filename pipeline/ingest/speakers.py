@@ -15,7 +15,8 @@ Who is who
 1. A label says it: ``Interviewer``, ``Facilitator``, ``Evaluator``,
    ``Researcher``, ``Q`` are the interviewer; ``Respondent``, ``Participant``,
    ``Interviewee``, ``A`` are the participant; so is the interviewee's name
-   from the register (``Chaudhry, Priya`` matches Priya Chaudhry).
+   from the register (``Chaudhry, Priya``, ``Priya``, ``Priya C.`` and ``Dr
+   Chaudhry`` match Priya Chaudhry).
 2. In an interview whose participant is identified by rule 1 and where no
    speaker is labelled as the interviewer, one other speaker is the
    interviewer: with two speakers, the other one; with more (a second
@@ -152,6 +153,23 @@ def _name_key(name: str) -> str:
     return " ".join(words)
 
 
+def name_forms(name: str) -> set[str]:
+    """The ways a speaker label may write a register name: in full, the first name or the
+    surname alone (a meeting's display name, "Dr Okafor"), or with an initial ("Priya C.").
+
+    Examples
+    --------
+    >>> sorted(name_forms("Priya Chaudhry"))
+    ['chaudhry', 'p chaudhry', 'priya', 'priya c', 'priya chaudhry']
+    """
+    key = _name_key(name)
+    words = key.split()
+    if len(words) < 2:
+        return {key} if key else set()
+    first, last = words[0], words[-1]
+    return {key, first, last, f"{first} {last[0]}", f"{first[0]} {last}"}
+
+
 def label_role(speaker: str, participant_name: str = "") -> str:
     """Role implied by the speaker label alone ("" when the label does not say).
 
@@ -159,23 +177,26 @@ def label_role(speaker: str, participant_name: str = "") -> str:
     --------
     >>> label_role("Interviewer"), label_role("A"), label_role("Chaudhry, Priya", "Priya Chaudhry")
     ('interviewer', 'participant', 'participant')
+    >>> label_role("Priya", "Priya Chaudhry"), label_role("Priya C.", "Priya Chaudhry"), label_role("Prakash")
+    ('participant', 'participant', '')
     """
     key = re.sub(r" \d+$", "", _name_key(speaker))   # "Interviewer 2" is an interviewer
     if key in INTERVIEWER_LABELS:
         return "interviewer"
     if key in PARTICIPANT_LABELS:
         return "participant"
-    if participant_name and key and key == _name_key(participant_name):
+    if participant_name and key and key in name_forms(participant_name):
         return "participant"
     return ""
 
 
-def assign_speaker_roles(document: RawDocument, participant_name: str = "") -> None:
+def assign_speaker_roles(document: RawDocument, participant_name: str = "") -> dict[str, str]:
     """Fill ``speaker_role`` on every block of ``document`` that has a speaker and no role yet.
 
     Rules, in order: an interviewer label (Interviewer, Facilitator, Evaluator,
     Q) gives ``interviewer``; a participant label (Respondent, Participant, A)
-    or the participant's register name (case-insensitive) gives
+    or the participant's register name (case-insensitive; in full, the first
+    name or surname alone, or with an initial: :func:`name_forms`) gives
     ``participant``; in an interview with exactly one participant so found and
     no labelled interviewer, the other speaker (of two) or the other speaker
     who asks the most questions (of three or more; ties go to who spoke first)
@@ -188,6 +209,11 @@ def assign_speaker_roles(document: RawDocument, participant_name: str = "") -> N
         Changed in place.
     participant_name : str, optional
         The interviewee's name from participants.csv.
+
+    Returns
+    -------
+    dict
+        Each speaker's role, in order of first turn (empty without speakers).
     """
     speakers = []
     for block in document.blocks:
@@ -203,6 +229,8 @@ def assign_speaker_roles(document: RawDocument, participant_name: str = "") -> N
         elif unlabelled and max(questions.values()) > 0:
             # max() keeps the first of equals: the earliest speaker wins a tie.
             roles[max(unlabelled, key=questions.get)] = "interviewer"
+    roles = {speaker: role or "other" for speaker, role in roles.items()}
     for block in document.blocks:
         if block.speaker and not block.speaker_role:
-            block.speaker_role = roles[block.speaker] or "other"
+            block.speaker_role = roles[block.speaker]
+    return roles

@@ -166,6 +166,38 @@ def test_no_question_no_interviewer(tmp_path):
     assert [b.speaker_role for b in document.blocks] == ["other", "other", "participant"]
 
 
+def test_a_meeting_display_name_finds_the_interviewee_and_so_the_interviewer(tmp_path):
+    """Zoom and Teams often label speakers by first name or "First L."; the register name
+    still finds the interviewee, and with two speakers the other one asks the questions."""
+    for label in ("Priya", "Priya C.", "Dr Chaudhry"):
+        path = tmp_path / "i.md"
+        path.write_text(f"---\nwave: 1\n---\nMorwenna: How is trust between partners?\n\n"
+                        f"{label}: Better than last year.\n", encoding="utf-8")
+        document = read_text_document(path, "interviews/i.md", "interview")
+        roles = assign_speaker_roles(document, "Priya Chaudhry")
+        assert roles == {"Morwenna": "interviewer", label: "participant"}, label
+
+
+def test_an_interview_whose_speakers_miss_the_interviewee_is_warned_about(tmp_path, caplog):
+    root = tmp_path / "project"
+    (root / "data/raw/interviews").mkdir(parents=True)
+    (root / "data/raw/participants.csv").write_text(
+        "participant_id,site,sector,organisation,role,name\n"
+        "P001,quillmere,voluntary,Quillmere Community Action,Partnership manager,Priya Chaudhry\n", encoding="utf-8")
+    (root / "data/raw/interviews/q_p001_w1.md").write_text(
+        "---\nparticipant: P001\nwave: 1\n---\nMorwenna: How is trust between the sectors?\n\n"
+        "Speaker 2: Better than last year, since the council joined the board.\n", encoding="utf-8")
+    (root / "codebook").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "codebook" / "codebook.yaml", root / "codebook")
+    run_ingest(validate_config({}), root)
+    warnings = [r.getMessage() for r in caplog.records if "no speaker label is the interviewee" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("data/raw/interviews/q_p001_w1.md: ")
+    assert "P001's register name" in warnings[0] and "(2 speakers)" in warnings[0]
+    assert "Morwenna" not in warnings[0]   # speaker labels are names: not in the log
+    roles = set(pd.read_parquet(root / paths.SEGMENTS)["speaker_role"])
+    assert roles == {"other"}
+
+
 def test_a_one_word_inflected_label_is_a_heading_unless_a_role_or_a_name():
     from pipeline.ingest.speakers import split_speaker_label
 
