@@ -54,6 +54,9 @@ Each document's ``record`` (from the ingest stage) says what its text is: a
 turns), a survey ``response``, or ``notes`` (the evaluator's account, often in
 the third person: "She said the board rarely met"), unless the front matter or
 fieldwork.csv says otherwise with ``record: transcript`` or ``record: notes``.
+A segment has its document's record, except the evaluator's text outside the
+turns of a typed-up transcript, which is ``notes``
+(:func:`pipeline.ingest.mark_evaluator_text`).
 A quote's ``verbatim`` is true for a transcript or a response. The reports
 show a verbatim quote as speech (in quote marks) and a quote from notes as an
 extract from notes (no quote marks, labelled "From the notes"), and the

@@ -209,7 +209,7 @@ def segment_document(document: RawDocument, max_chars: int = 700, min_chars: int
                 "speaker": block.speaker,
                 "speaker_role": block.speaker_role,
                 "question": block.question,
-                "record": meta.get("record", ""),
+                "record": block.record or meta.get("record", ""),
                 "position": len(rows),
                 "text": chunk,
             })

@@ -540,6 +540,21 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
                         "too. Label the turns Interviewer: and Respondent:, or with the register name",
                         display, participant_id, len(roles))
     document.metadata["record"] = record or detect_record(document)
+    mark_evaluator_text(document)
+
+
+def mark_evaluator_text(document: RawDocument) -> None:
+    """In typed-up speaker turns, text outside any turn is the evaluator's: ``notes``, never quoted as speech.
+
+    A paragraph before the first label, after a heading, a table row, a note
+    heading ("Summary: ..."), a footnote. Recorded transcripts (.vtt, Teams) are
+    left alone: their unlabelled cues are still speech.
+    """
+    if (document.metadata["record"] == "transcript" and document.source_format not in TRANSCRIPT_FORMATS
+            and any(block.speaker for block in document.blocks)):
+        for block in document.blocks:
+            if not block.speaker:
+                block.record = "notes"
 
 
 def detect_record(document: RawDocument) -> str:

@@ -13,6 +13,7 @@ class Block:
     speaker: str = ""
     speaker_role: str = ""   # participant | interviewer | other | ""
     question: str = ""
+    record: str = ""         # "notes" for the evaluator's text among speaker turns, else the document's
 
 
 # The metadata a file may give about itself (front matter; fieldwork.csv gives the same keys).

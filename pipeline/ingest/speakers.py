@@ -135,6 +135,23 @@ def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
     return label, (match.group("text") or "").strip()
 
 
+def is_note_heading(paragraph: str) -> bool:
+    """Whether a paragraph starts with a label that is a note heading, not a speaker.
+
+    Such a paragraph is the evaluator's ("Summary: the group agreed ..."), so it
+    ends the turn before it rather than continuing it.
+
+    Examples
+    --------
+    >>> is_note_heading("Summary: the group agreed."), is_note_heading("Priya: Yes.")
+    (True, False)
+    >>> is_note_heading("We agreed: meet weekly.")
+    False
+    """
+    return bool(_BOLD_LABEL.match(paragraph) or _PLAIN_LABEL.match(paragraph)) and (
+        split_speaker_label(paragraph) is None)
+
+
 def _inflected_word(word: str) -> bool:
     """An inflected English word ("volunteers", "meetings") that is neither a role label
     ("participants") nor a name that is also a word ("rose", "miles")."""

@@ -13,7 +13,9 @@ stays ``"00123"``, not the octal number 83). The body is split into blocks at
 blank lines; each list item is its own block; markdown headings and rules are
 structure, not text, and are left out. In interviews and workshops a paragraph
 that starts with a speaker label (``**Interviewer:**``, ``Q:``, ``Name:``)
-starts a turn, and following unlabelled paragraphs continue it.
+starts a turn, and following unlabelled paragraphs continue it, up to the next
+label, heading or rule, or a paragraph led by a note heading (``Summary:``):
+text outside any turn is the evaluator's.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import yaml
 from pipeline.errors import InputError
 from pipeline.ingest.encoding import read_text_file
 from pipeline.ingest.model import METADATA_KEYS, Block, RawDocument
-from pipeline.ingest.speakers import split_speaker_label
+from pipeline.ingest.speakers import is_note_heading, split_speaker_label
 
 log = logging.getLogger("pipeline.ingest")
 
@@ -138,8 +140,10 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
     --------
     >>> [b.text for b in text_blocks("# Notes\\n\\nFirst line\\nwraps.\\n\\n- item one\\n- item two", False)]
     ['First line wraps.', 'item one', 'item two']
+    >>> [(b.speaker, b.text) for b in text_blocks("A: Yes.\\n\\nAnd more.\\n\\n## Next\\n\\nShe paused.", True)]
+    [('A', 'Yes.'), ('A', 'And more.'), ('', 'She paused.')]
     """
-    paragraphs: list[str] = []
+    paragraphs: list[str | None] = []   # None: a heading or rule, which ends a turn
     current: list[str] = []
 
     def flush() -> None:
@@ -154,10 +158,12 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
             continue
         if _HEADING.match(line) or _RULE.match(line):
             flush()
+            paragraphs.append(None)
             continue
         if _SETEXT_UNDERLINE.match(line):
             # "Title\n=====" heading underline; the title itself stays as a short block.
             flush()
+            paragraphs.append(None)
             continue
         item = _LIST_ITEM.match(line)
         if item:
@@ -175,6 +181,9 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
     blocks: list[Block] = []
     speaker = ""
     for paragraph in paragraphs:
+        if paragraph is None:
+            speaker = ""
+            continue
         if not paragraph:
             continue
         if with_speakers:
@@ -183,6 +192,8 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
                 speaker, paragraph = labelled
                 if not paragraph:
                     continue
+            elif is_note_heading(paragraph):
+                speaker = ""
         blocks.append(Block(text=paragraph, speaker=speaker if with_speakers else ""))
     return blocks
 

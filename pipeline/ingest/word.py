@@ -35,7 +35,7 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.ingest.model import Block, RawDocument
 from pipeline.ingest.safety import SafetyLimits, check_office_file
-from pipeline.ingest.speakers import split_speaker_label
+from pipeline.ingest.speakers import is_note_heading, split_speaker_label
 from pipeline.ingest.text import SPEAKER_METHODS
 
 log = logging.getLogger("pipeline.ingest")
@@ -68,6 +68,7 @@ _TEAMS_SPEAKER = re.compile(r"^(?P<name>[^\W\d_][^\d:\n]{0,79}?(?: \d{1,3})?)(?:
 _TEAMS_MAX_PREAMBLE = 6
 _TEAMS_SYSTEM = re.compile(r"^.{1,80} (started|stopped) transcription$")
 _HEADING_STYLES = ("heading", "title", "subtitle")
+HEADING, TABLE_ROW = "heading", "table row"   # kinds of paragraph besides plain ones ("")
 
 
 def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | None = None) -> RawDocument:
@@ -106,29 +107,28 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
         raise InputError(f"cannot be opened as a Word document ({type(exc).__name__}: {exc})",
                          file=display, hint="open it in Word and save it again as .docx") from None
     heading_ids = _heading_style_ids(document)
-    paragraphs: list[tuple[str, bool]] = []  # (text, is_heading)
+    paragraphs: list[tuple[str, str]] = []  # (text, kind)
     _walk(document.element.body, heading_ids, paragraphs)
     notes = _notes(document)
     # A heading is structure, but an answer typed in a heading style would vanish unseen: one written
     # like a sentence is counted in the warning (section titles such as "Governance" are not).
-    sentences = sum(1 for text, heading in paragraphs if heading and _sentence_like(text))
+    sentences = sum(1 for text, kind in paragraphs if kind == HEADING and _sentence_like(text))
     skipped = ", ".join(part for part in (_skipped_parts(document),
                                           _count(sentences, "sentence in a heading style",
                                                  "sentences in a heading style")) if part)
     if skipped:
         log.warning("%s: not read: %s", display, skipped)
 
-    lines = [text for text, heading in paragraphs if not heading]
-    texts = [_squash(text) for text in lines]
+    lines = [text for text, kind in paragraphs if kind != HEADING]
     teams = _teams_speaker_lines(lines)
     if teams is not None:
-        blocks, preamble = _teams_turns(texts, teams)
+        blocks, preamble = _teams_turns([_squash(text) for text in lines], teams)
         fmt = "docx-teams"
         if preamble:
             log.info("%s: left out %d line(s) of meeting details (title, date, length, transcription notices)",
                      display, preamble)
     else:
-        blocks = _paragraph_blocks(texts, with_speakers=method in SPEAKER_METHODS)
+        blocks = _paragraph_blocks(paragraphs, with_speakers=method in SPEAKER_METHODS)
         fmt = "docx"
     blocks.extend(Block(text=note) for note in notes)
     if not blocks:
@@ -148,8 +148,9 @@ def _heading_style_ids(document) -> set[str]:
     return ids
 
 
-def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
-    """Append ``(text, is_heading)`` for every paragraph under ``element``, in order.
+def _walk(element, heading_ids: set[str], out: list[tuple[str, str]]) -> None:
+    """Append ``(text, kind)`` for every paragraph under ``element``, in order: kind
+    :data:`HEADING`, :data:`TABLE_ROW` or ``""`` (a paragraph).
 
     A paragraph's text keeps its inner spacing (Teams speaker lines are told by
     it) and is squashed with :func:`_squash` before it becomes a block; a table
@@ -160,7 +161,7 @@ def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
         if tag == _PARAGRAPH:
             text = _paragraph_text(child).strip()
             if text:
-                out.append((text, _style_id(child) in heading_ids))
+                out.append((text, HEADING if _style_id(child) in heading_ids else ""))
             for textbox in _outermost(child, _TEXTBOX):
                 _walk(textbox, heading_ids, out)
         elif tag in _SKIP or not isinstance(tag, str):
@@ -170,12 +171,12 @@ def _walk(element, heading_ids: set[str], out: list[tuple[str, bool]]) -> None:
             # are often single words, which make meaningless segments.
             cells = []
             for cell in _outermost(child, _CELL):
-                inner: list[tuple[str, bool]] = []
+                inner: list[tuple[str, str]] = []
                 _walk(cell, heading_ids, inner)
                 cells.append(_squash(" ".join(text for text, _ in inner)))
             row_text = " | ".join(cell for cell in cells if cell)
             if row_text:
-                out.append((row_text, False))
+                out.append((row_text, TABLE_ROW))
         else:
             # Tables, rows, cells, content controls, block-level insertions, custom XML.
             _walk(child, heading_ids, out)
@@ -260,7 +261,7 @@ def _notes(document) -> list[str]:
             if note.tag != W + kind or note.get(W + "type") in ("separator", "continuationSeparator",
                                                                  "continuationNotice"):
                 continue
-            paragraphs: list[tuple[str, bool]] = []
+            paragraphs: list[tuple[str, str]] = []
             _walk(note, set(), paragraphs)
             text = _squash(" ".join(t for t, _ in paragraphs))
             if text:
@@ -302,16 +303,26 @@ def _count(n: int, noun: str, plural: str = "") -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}" if n else ""
 
 
-def _paragraph_blocks(texts: list[str], with_speakers: bool) -> list[Block]:
+def _paragraph_blocks(paragraphs: list[tuple[str, str]], with_speakers: bool) -> list[Block]:
+    """Blocks of the paragraphs; a turn runs from its speaker label to the next label,
+    heading, table row or note heading ("Summary: ..."), which are the evaluator's."""
     blocks = []
     speaker = ""
-    for text in texts:
-        if with_speakers:
+    for text, kind in paragraphs:
+        if kind == HEADING:
+            speaker = ""
+            continue
+        text = _squash(text)
+        if with_speakers and kind != TABLE_ROW:
             labelled = split_speaker_label(text)
             if labelled:
                 speaker, text = labelled
                 if not text:
                     continue
+            elif is_note_heading(text):
+                speaker = ""
+        else:
+            speaker = ""
         blocks.append(Block(text=text, speaker=speaker))
     return blocks
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import docx
 import pandas as pd
 
 from pipeline import paths
@@ -35,10 +36,11 @@ def test_note_headings_are_text_not_speakers(tmp_path):
     assert [(b.speaker, b.text) for b in document.blocks] == [
         ("Interviewer", "How has the partnership changed?"),
         ("Priya Chaudhry", "It has grown a lot."),
-        ("Priya Chaudhry", "Overall: it went well, and Overall the board agrees."),
-        ("Priya Chaudhry", "Background: the hub opened in 2023."),
-        ("Priya Chaudhry", "Key Challenges: staffing and Funding."),
-        ("Priya Chaudhry", "Step 2: agree the plan."),
+        # a note heading is the evaluator's: it ends Priya's turn
+        ("", "Overall: it went well, and Overall the board agrees."),
+        ("", "Background: the hub opened in 2023."),
+        ("", "Key Challenges: staffing and Funding."),
+        ("", "Step 2: agree the plan."),
         ("Interviewer 2", "Anything else?"),
         ("Participant 2", "Not really."),
     ]
@@ -196,6 +198,53 @@ def test_an_interview_whose_speakers_miss_the_interviewee_is_warned_about(tmp_pa
     assert "Morwenna" not in warnings[0]   # speaker labels are names: not in the log
     roles = set(pd.read_parquet(root / paths.SEGMENTS)["speaker_role"])
     assert roles == {"other"}
+
+
+def test_text_outside_the_turns_is_the_evaluators_notes_not_speech(tmp_path):
+    """A heading, a table or a note heading ends a turn: what follows is the evaluator's text,
+    kept as a segment but recorded as notes, so it is never quoted as the speaker's words."""
+    root = tmp_path / "project"
+    for folder in ("interviews", "workshops"):
+        (root / "data/raw" / folder).mkdir(parents=True)
+    (root / "data/raw/participants.csv").write_text(
+        "participant_id,site,sector,organisation,role,name\n"
+        "P001,quillmere,voluntary,Quillmere Community Action,Partnership manager,Priya Chaudhry\n", encoding="utf-8")
+    (root / "data/raw/interviews/q_p001_w1.md").write_text(
+        "---\nparticipant: P001\nwave: 1\n---\nInterview held in the community hall.\n\n"
+        "Interviewer: What gets in the way?\n\nPriya Chaudhry: Funding, every year.\n\nAnd the paperwork.\n\n"
+        "## Barriers\n\nThe respondent became visibly frustrated at this point.\n", encoding="utf-8")
+    (root / "data/raw/workshops/partners.md").write_text(
+        "---\nsession: Partners workshop\nsite: quillmere\nwave: 1\n---\n"
+        "Participant 2: The referral hub is the best thing we have built together.\n\n"
+        "Summary: the group agreed three outcomes for the next year.\n", encoding="utf-8")
+    word = docx.Document()
+    word.add_paragraph("Interviewer: Who is on the board?")
+    word.add_paragraph("Respondent: Mostly the voluntary sector, and the surgery since March.")
+    table = word.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Organisation", "Seats"), ("Quillmere Council", "2")]):
+        row.cells[0].text, row.cells[1].text = cells
+    word.add_paragraph("The interview ended early.")
+    word.save(root / "data/raw/interviews/q_p001_w2.docx")
+    (root / "data/raw/fieldwork.csv").write_text(
+        "file,participant,wave\ninterviews/q_p001_w2.docx,P001,2\n", encoding="utf-8")
+    (root / "codebook").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "codebook" / "codebook.yaml", root / "codebook")
+    run_ingest(validate_config({}), root)
+
+    segments = pd.read_parquet(root / paths.SEGMENTS)
+    found = {text: (speaker, role, record) for text, speaker, role, record in zip(
+        segments["text"], segments["speaker"], segments["speaker_role"], segments["record"])}
+    assert found["Funding, every year."] == ("Priya Chaudhry", "participant", "transcript")
+    assert found["And the paperwork."] == ("Priya Chaudhry", "participant", "transcript")
+    assert found["Interview held in the community hall."] == ("", "", "notes")
+    assert found["The respondent became visibly frustrated at this point."] == ("", "", "notes")
+    assert found["The referral hub is the best thing we have built together."] == ("Participant 2", "participant",
+                                                                                   "transcript")
+    assert found["Summary: the group agreed three outcomes for the next year."] == ("", "", "notes")
+    assert found["Mostly the voluntary sector, and the surgery since March."] == ("Respondent", "participant",
+                                                                                  "transcript")
+    assert found["Quillmere Council | 2"] == ("", "", "notes")
+    assert found["The interview ended early."] == ("", "", "notes")
 
 
 def test_a_one_word_inflected_label_is_a_heading_unless_a_role_or_a_name():
