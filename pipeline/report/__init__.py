@@ -103,14 +103,15 @@ def methods_display(methods: pd.DataFrame, config: dict) -> pd.DataFrame:
 
     Examples
     --------
-    >>> methods_display(pd.DataFrame({"site": ["q"], "method": ["interview"], "wave": ["1"],
-    ...                               "count": ["4"]}), {"sites": {"q": "Quillmere"}}).columns.tolist()
-    ['Site', 'Method', 'Wave', 'Documents']
+    >>> shown = methods_display(pd.DataFrame({"site": ["q", ""], "method": ["interview", "survey"],
+    ...                                       "wave": ["1", "1"], "count": ["4", "2"]}), {"sites": {"q": "Quillmere"}})
+    >>> shown.columns.tolist(), shown["Site"].tolist()
+    (['Site', 'Method', 'Wave', 'Documents'], ['Quillmere', 'not given'])
     """
     noun = config.get("project", {}).get("site_noun", "site")
     sites = config.get("sites", {})
     frame = _numeric(methods, ["count"])
-    frame = frame.assign(site=frame["site"].map(lambda key: sites.get(key, key)),
+    frame = frame.assign(site=frame["site"].map(lambda key: sites.get(key, key) or "not given"),
                          method=frame["method"].map(lambda m: upper_first(str(m))))
     return frame.rename(columns={"site": upper_first(noun), "method": "Method", "wave": "Wave",
                                  "count": "Documents"})

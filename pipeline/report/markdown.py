@@ -214,7 +214,9 @@ class ReportData:
         if site is None:
             pivot = counts.pivot_table(index="site", columns="method", values="count", aggfunc="sum", fill_value=0)
             sites = [s for s in self.site_order if s in pivot.index] + sorted(set(pivot.index) - set(self.site_order))
-            rows = [[self.site_labels.get(s, s), *[int(pivot.at[s, m]) if m in pivot.columns else 0 for m in order],
+            # a survey response whose site was left blank is in no site
+            rows = [[self.site_labels.get(s, s) or "Not given",
+                     *[int(pivot.at[s, m]) if m in pivot.columns else 0 for m in order],
                      int(pivot.loc[s].sum())] for s in sites]
             rows.append(["Total", *[int(pivot[m].sum()) if m in pivot.columns else 0 for m in order],
                          int(pivot.to_numpy().sum())])

@@ -106,11 +106,14 @@ def test_sector_values_must_map_to_configured_sectors(tmp_path):
     assert "'nhs'" in problem.message and "statutory_health" in problem.hint
 
 
-def test_blank_site_answer_is_noted_not_fatal(tmp_path):
+def test_blank_site_answer_is_warned_about_not_fatal(tmp_path, caplog):
     result = read(tmp_path, generic_rows(["1", "", "NHS organisation", "a"]))
     assert result.problems == []
     assert result.documents[0].metadata["site"] == ""
     assert "site unknown" in result.log_rows[0]["message"]
+    (warning,) = [r.getMessage() for r in caplog.records if "left the site column" in r.getMessage()]
+    assert f"1 response(s) left the site column {SITE_Q!r} blank (row " in warning
+    assert "towards no site" in warning and "site: instead of site_column" in warning
 
 
 def test_missing_text_column_lists_existing_columns(tmp_path):

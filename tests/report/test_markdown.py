@@ -501,3 +501,13 @@ def test_one_wave_has_no_comparison_between_waves(tmp_path):
     assert pd.read_csv(root / paths.TABLES / "wave_differences.csv").empty
     texts = [p.read_text(encoding="utf-8") for p in [root / paths.SUMMARY_MD, *(root / paths.SITES_DIR).glob("*.md")]]
     assert not any("Changes between waves" in t for t in texts)
+
+
+def test_fieldwork_without_a_site_is_shown_as_not_given(reported):
+    """A survey response whose site question was left blank is in the fieldwork, in no site."""
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    methods = pd.DataFrame({"site": ["north", ""], "method": ["survey", "survey"], "wave": ["1", "1"],
+                            "count": [3, 2]})
+    table = ReportData(tables, methods, config, {}).methods_table()
+    assert "| Northam | 3 | 3 |" in table and "| Not given | 2 | 2 |" in table and "| Total | 5 | 5 |" in table

@@ -26,6 +26,7 @@ can stop or skip as ``ingest.on_bad_file`` says.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from pipeline.ingest.surveys.msforms import looks_like_msforms, read_msforms_exp
 from pipeline.ingest.surveys.qualtrics import looks_like_qualtrics, read_qualtrics_export
 from pipeline.ingest.surveys.surveymonkey import looks_like_surveymonkey, read_surveymonkey_export
 from pipeline.ingest.tabular import read_grid
+
+log = logging.getLogger("pipeline.ingest")
 
 __all__ = ["SurveyResult", "read_surveys", "detect_format", "READERS"]
 
@@ -456,11 +459,11 @@ def _map_column(responses, column: Column | None, fixed: str | None, mapping: di
     loose_mapping = {loose(answer): key for answer, key in mapping.items()}
     loose_keys = {loose(key): key for key in keys}
     loose_keys.update({loose(label): key for key, label in keys.items() if loose(label) not in loose_keys})
-    result, unmapped, blank = {}, defaultdict(list), 0
+    result, unmapped, blank = {}, defaultdict(list), []
     for response in responses:
         answer = response.cells[column.index].strip()
         if not answer:
-            blank += 1
+            blank.append(response.row)
             result[response.row] = ""
             continue
         if mapping:
@@ -483,8 +486,14 @@ def _map_column(responses, column: Column | None, fixed: str | None, mapping: di
             row=rows[0], column=column.name,
             hint=f"add it to {where} for this survey in config.yaml; known answers: {known}"))
     if blank:
-        notes.append(f"{blank} response{'s' if blank != 1 else ''} left {column.name!r} ({role}) "
+        notes.append(f"{len(blank)} response{'s' if len(blank) != 1 else ''} left {column.name!r} ({role}) "
                      f"blank: {role} unknown")
+        if role == "site":
+            # Counted programme-wide but in no site: worth a look, unlike a blank sector.
+            log.warning("%s: %d response(s) left the %s column %r blank (%s): they count towards the programme "
+                        "but towards no site, and the fieldwork tables show them as 'not given'. If you know "
+                        "their site, fill the cells in a copy of the export; if every response is from one "
+                        "site, give the survey site: instead of site_column in config.yaml", display, len(blank), role, column.name, rows_text(blank))
     return result
 
 
