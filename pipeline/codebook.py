@@ -1050,6 +1050,7 @@ def read_codebook_xlsx(path: str | Path) -> Codebook:
     try:
         by_name = {sheet.title.lower(): sheet for sheet in workbook.worksheets}
         sheet = by_name.get("codebook") or workbook.worksheets[0]
+        title, names = sheet.title, [ws.title for ws in workbook.worksheets]
         records = [list(row) for row in sheet.iter_rows(values_only=True)]
         about = by_name.get(XLSX_ABOUT_SHEET)
         about_rows = [list(row) for row in about.iter_rows(values_only=True)] if about else []
@@ -1062,8 +1063,17 @@ def read_codebook_xlsx(path: str | Path) -> Codebook:
         raise InputError("the codebook sheet is empty", file=path,
                          hint="the first row must name the columns " + ", ".join(REQUIRED_TABLE_COLUMNS))
     given = {_cell_text(row[0]): _cell_text(row[1]) for row in about_rows if len(row) >= 2}
-    return codebook_from_table(records[0], records[1:], path, name=given.get("name") or None,
-                               version=given.get("version", ""))
+    try:
+        return codebook_from_table(records[0], records[1:], path, name=given.get("name") or None,
+                                   version=given.get("version", ""))
+    except InputError as error:
+        if error.row != 1 or len(names) < 2:
+            raise
+        # the header is not on this sheet: say which one was read
+        note = (f"; these are sheet {title!r} of {len(names)} (" + ", ".join(repr(n) for n in names)
+                + "): the sheet named 'codebook' is read, or else the first one")
+        raise InputError(error.message, file=error.file, row=error.row, column=error.column,
+                         hint=error.hint + note, problems=error.problems) from None
 
 
 # ------------------------------------------------------------------- REFI-QDA

@@ -581,6 +581,18 @@ def test_xlsx_errors_name_rows(tmp_path):
                for m in problem_messages(caught.value))
 
 
+def test_xlsx_codebook_on_another_sheet_is_pointed_to(tmp_path):
+    workbook = Workbook()
+    workbook.active.title = "Cover"
+    workbook.active.append(["Thriving Together codebook, version 3"])
+    workbook.create_sheet("Codes").append(["theme", "code", "label", "definition"])
+    workbook.save(tmp_path / "c.xlsx")
+    with pytest.raises(InputError) as caught:
+        load_codebook(tmp_path / "c.xlsx")
+    assert ("these are sheet 'Cover' of 2 ('Cover', 'Codes'): the sheet named 'codebook' is read, or else "
+            "the first one") in str(caught.value)
+
+
 def test_xlsx_reference_sheet_is_formatted_and_reads_back(shipped, tmp_path):
     write_codebook_xlsx(shipped, tmp_path / "codebook.xlsx")
     sheet = load_workbook(tmp_path / "codebook.xlsx").active

@@ -64,7 +64,8 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
         raise InputError(
             "missing column(s) " + ", ".join(repr(m) for m in missing), file=display, row=1,
             hint="the columns found are " + (", ".join(repr(h) for h in header if h) or "none")
-                 + "; a session log needs " + ", ".join(LOG_REQUIRED) + " (and optionally observer)",
+                 + grid.sheet_note() + "; a session log needs " + ", ".join(LOG_REQUIRED)
+                 + " (and optionally observer)",
         )
     problems = ProblemCollector()
     sessions: dict[tuple[str, str, str], RawDocument] = {}

@@ -54,6 +54,8 @@ class Grid:
         The file read.
     sheet : str or None
         The worksheet read, for a workbook.
+    sheets : tuple of str
+        Every worksheet of a workbook, in order.
     """
 
     rows: list[list[str]]
@@ -61,10 +63,25 @@ class Grid:
     path: Path
     sheet: str | None = None
     delimiter: str | None = None
+    sheets: tuple = ()
 
     @property
     def width(self) -> int:
         return len(self.rows[0]) if self.rows else 0
+
+    def sheet_note(self) -> str:
+        """For a message about missing columns: which sheet of several was read, or ``""``.
+
+        Examples
+        --------
+        >>> Grid([], "", Path("s.xlsx"), "Cover", sheets=("Cover", "Responses")).sheet_note()
+        "; these are sheet 'Cover', the first of 2 ('Cover', 'Responses'): only the first sheet is read, so \
+move the data there"
+        """
+        if len(self.sheets) < 2:
+            return ""
+        return (f"; these are sheet {self.sheet!r}, the first of {len(self.sheets)} ("
+                + ", ".join(repr(s) for s in self.sheets) + "): only the first sheet is read, so move the data there")
 
 
 def read_grid(path: Path, limits: SafetyLimits | None = None, sheet: str | None = None) -> Grid:
@@ -214,7 +231,7 @@ def _read_workbook(path: Path, limits: SafetyLimits, sheet: str | None) -> Grid:
         title = worksheet.title
     finally:
         workbook.close()
-    return Grid(_tidy(rows), "", path, title, None)
+    return Grid(_tidy(rows), "", path, title, None, tuple(ws.title for ws in worksheets))
 
 
 def cell_text(value) -> str:

@@ -51,6 +51,18 @@ def test_missing_columns_lists_the_columns_found(tmp_path):
     assert "the columns found are 'session', 'site', 'observer'" in message
 
 
+def test_a_log_on_the_second_sheet_is_pointed_to(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Read me"
+    workbook.active.append(["Observation log for the partnership boards"])
+    workbook.create_sheet("Log").append(["session", "date", "site", "wave", "note"])
+    workbook.save(tmp_path / "log.xlsx")
+    with pytest.raises(InputError) as info:
+        read_session_log(tmp_path / "log.xlsx", "observations/log.xlsx", "observation", SECTORS)
+    assert ("these are sheet 'Read me', the first of 2 ('Read me', 'Log'): only the first sheet is read, "
+            "so move the data there") in str(info.value)
+
+
 def test_blank_site_or_wave_names_row_and_column(tmp_path):
     path = write_csv(tmp_path, "Board,2025-03-04,quillmere,1,Tom,Fine.\n"
                                "Board,2025-03-04,,1,Tom,No site.\n"

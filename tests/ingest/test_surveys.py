@@ -116,6 +116,23 @@ def test_blank_site_answer_is_warned_about_not_fatal(tmp_path, caplog):
     assert "towards no site" in warning and "site: instead of site_column" in warning
 
 
+def test_an_export_behind_a_cover_sheet_is_pointed_to(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Cover"
+    workbook.active.append(["Exported from Forms; answers on the next sheet"])
+    answers = workbook.create_sheet("Answers")
+    for row in generic_rows(["1", "Quillmere", "NHS organisation", "a"]):
+        answers.append(row)
+    (tmp_path / "raw/surveys").mkdir(parents=True)
+    workbook.save(tmp_path / "raw/surveys/s.xlsx")
+    result = read(tmp_path, None, survey_entry(file="s.xlsx"))
+    missing = [p for p in result.problems if "is not a column" in p.message]
+    assert missing and all("these are sheet 'Cover', the first of 2 ('Cover', 'Answers')" in p.hint
+                           for p in missing)
+
+
 def test_missing_text_column_lists_existing_columns(tmp_path):
     entry = survey_entry(text_columns=[TEXT_Q, "What next?"])
     result = read(tmp_path, generic_rows(["1", "Quillmere", "NHS organisation", "a"]), entry)

@@ -256,7 +256,7 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
         notes.append(f"duplicate column names renamed: {log['renamed_duplicate_columns']}")
     notes.extend(export.notes)
 
-    roles = _resolve_roles(export, entry, config, display, name, problems)
+    roles = _resolve_roles(export, entry, config, display, name, problems, grid.sheet_note())
     if roles.id is None:
         notes.extend(export.id_notes)
         if export.format == "generic" and export.responses:
@@ -344,7 +344,7 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
 
 
 def _resolve_roles(export: SurveyExport, entry: dict, config: dict, display: str, name: str,
-                   problems: list[Problem]) -> _Roles:
+                   problems: list[Problem], sheet_note: str = "") -> _Roles:
     roles = _Roles()
     offered = export.offered_columns()
 
@@ -365,7 +365,7 @@ def _resolve_roles(export: SurveyExport, entry: dict, config: dict, display: str
         if not found:
             problems.append(Problem(
                 display, f"the {role} {wanted!r} is not a column of this export", column=wanted,
-                hint="its columns are: " + ", ".join(repr(c.name) for c in offered)))
+                hint="its columns are: " + ", ".join(repr(c.name) for c in offered) + sheet_note))
             return None
         return found[0]
 
