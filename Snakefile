@@ -4,6 +4,9 @@
 
 # ---- configuration ----
 if os.path.exists("config.yaml"):
+    from pipeline.config import read_config_file
+
+    read_config_file("config.yaml")  # names a YAML mistake's line, which Snakemake's reader does not
 
     configfile: "config.yaml"
 

@@ -64,7 +64,7 @@ from pydantic import (
 
 from pipeline import paths
 from pipeline.atomic import atomic_path, write_text
-from pipeline.config import SAFE_LOADER, UniqueKeyLoader
+from pipeline.config import SAFE_LOADER, UniqueKeyLoader, codebook_not_found
 from pipeline.errors import InputError, Problem
 from pipeline.ingest.encoding import read_text_file
 
@@ -615,10 +615,7 @@ def load_codebook(path: str | Path) -> Codebook:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(
-            "codebook file not found", file=path,
-            hint="check codebook.file in config.yaml (it is relative to the project folder)",
-        )
+        raise codebook_not_found(path)
     readers: dict[str, Callable[[Path], Codebook]] = {
         ".yaml": read_codebook_yaml,
         ".yml": read_codebook_yaml,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 
 SCHEMA_PATH = Path(str(resources.files("pipeline") / "config.schema.yaml"))
 # PyYAML's safe loader in libyaml's C when PyYAML has it (its wheels do): about
@@ -118,12 +118,31 @@ def read_config_file(path: str | Path) -> dict:
         If it is not valid YAML, repeats a key, or is not a mapping.
     """
     try:
-        config = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}  # noqa: S506 (safe)
+        with open(path, encoding="utf-8") as stream:   # a stream, so that YAML's messages name the file
+            config = yaml.load(stream, Loader=UniqueKeyLoader) or {}  # noqa: S506 (safe)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
     if not isinstance(config, dict):
         raise ConfigError("the top level must be a mapping of keys", file=path)
     return config
+
+
+def codebook_not_found(path: Path) -> InputError:
+    """The error for a missing codebook, naming any codebook file beside it that ``codebook.file`` could name.
+
+    Here rather than in :mod:`pipeline.codebook`, which the workflow does not import when it loads.
+    """
+    others = sorted(f.name for f in path.parent.glob("*") if f.suffix.lower() in CODEBOOK_SUFFIXES
+                    and f.name != path.name) if path.parent.is_dir() else []
+    hint = "check codebook.file in config.yaml (it is relative to the project folder)"
+    if others:
+        folder = path.parent.name
+        hint = (f"{folder}/ holds {', '.join(others)}: to use it, set codebook: {{file: {folder}/{others[0]}}} "
+                "in config.yaml")
+    return InputError("codebook file not found", file=path, hint=hint)
+
+
+CODEBOOK_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx", ".qdc")
 
 
 def sector_label(config: dict, sector: str | None) -> str:

@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from pipeline import __version__ as PIPELINE_VERSION, paths
-from pipeline.config import SCHEMA_PATH, read_config_file, validate_config
+from pipeline.config import SCHEMA_PATH, codebook_not_found, read_config_file, validate_config
 from pipeline.errors import ConfigError
 from pipeline.finetune import VERSION as FINETUNE_VERSION
 from pipeline.review.inbox import review_inbox, review_workbook_edited_in_place
@@ -149,6 +149,11 @@ def final_outputs():
 
 def codebook_file():
     return config["codebook"]["file"]
+
+
+# A missing codebook would otherwise be Snakemake's "missing input files" for every rule that reads it.
+if not Path(codebook_file()).is_file():
+    raise codebook_not_found(Path(codebook_file())) from None
 
 
 def register_file():

@@ -1,4 +1,5 @@
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,25 @@ def test_snakemake_reports_a_bad_config_in_a_few_lines_naming_the_file_and_key(t
     assert f"  {key}: " in output
     assert "README's config reference" in output  # what to do
     assert len(output.splitlines()) <= 8, output
+
+
+def test_snakemake_names_the_line_of_a_yaml_mistake_in_config_yaml(tmp_path):
+    from tests.conftest import run_snakemake
+
+    (tmp_path / "config.yaml").write_text("project:\n  name: x\n sites:\n  a: b\n", encoding="utf-8")
+    result = run_snakemake(tmp_path, "--dry-run", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "config.yaml: not valid YAML" in output and 'in "config.yaml", line 3, column 2' in output
+
+
+def test_snakemake_points_a_missing_codebook_to_the_one_beside_it(tmp_path):
+    from tests.conftest import run_snakemake
+
+    (tmp_path / "codebook").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "codebook" / "codebook.yaml", tmp_path / "codebook" / "ours.yaml")
+    result = run_snakemake(tmp_path, "--dry-run", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "MissingInputException" not in output
+    assert ("codebook/codebook.yaml: codebook file not found — codebook/ holds ours.yaml: to use it, set "
+            "codebook: {file: codebook/ours.yaml} in config.yaml") in output
