@@ -169,3 +169,15 @@ def test_a_date_against_the_date_order_is_a_problem(tmp_path):
     (problem,) = result.problems
     assert (problem.file, problem.column, problem.row) == ("data/raw/surveys/volunteers.csv", "Timestamp", 3)
     assert "date_order" in problem.hint and result.documents == []
+
+
+def test_a_repeated_question_is_pointed_to_its_renamed_repeat_without_circular_advice(tmp_path):
+    """In Google Forms the header is the question text, so "name it by its question text" cannot help."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "surveys" / "volunteers.csv", [
+        HEADER + ["What difference has it made?"],
+        ["3/4/2025 9:30:15", "", "Quillmere", "I know my neighbours now.", "And the food bank."],
+    ])
+    [problem] = read_surveys(config(), raw, SafetyLimits()).problems
+    assert "'What difference has it made?_2'" in problem.message
+    assert problem.hint == "add 'What difference has it made?_2' to text_columns if it is an open question too"

@@ -406,8 +406,11 @@ def _resolve_roles(export: SurveyExport, entry: dict, config: dict, display: str
                 display, f"text column {wanted!r} is the name of {len(unlisted) + 1} columns of this export; "
                 f"the repeats were renamed {', '.join(map(repr, unlisted))}, and their answers would not be "
                 "coded", column=wanted,
-                hint=f"add {', '.join(map(repr, unlisted))} to text_columns if they are open questions too, "
-                     "or name the one column you mean by its question text"))
+                hint=f"add {', '.join(map(repr, unlisted))} to text_columns if "
+                     f"{'it is an open question' if len(unlisted) == 1 else 'they are open questions'} too"
+                     # where the header is the question text (Google Forms), there is no other name for it
+                     + (", or name the one column you mean by its question text"
+                        if any(loose(a) != loose(column.name) for a in column.aliases) else "")))
         elif column.index not in seen:
             seen.add(column.index)
             roles.text.append(column)
