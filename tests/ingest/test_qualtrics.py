@@ -265,3 +265,14 @@ def test_a_flagged_unfinished_response_is_marked_in_the_documents_table(tmp_path
     assert finished.dtype == bool
     assert finished[segments.set_index("text").loc["I stopped half way.", "document_id"]] == False  # noqa: E712
     assert finished.sum() == 1
+
+
+def test_a_missing_column_lists_the_question_texts_too(tmp_path):
+    """The schema lets a column be named by its export tag or its question text: the error offers both,
+    a question text over several lines on one line, as config.yaml may give it."""
+    [problem] = run(tmp_path, [response("R_1")], config(text_columns=["Q4"])).problems
+    assert problem.column == "Q4" and "is not a column" in problem.message
+    assert ("'Q3' (question text 'What has changed? Please describe it in your own words.')" in problem.hint)
+    by_text = run(tmp_path / "b", [response("R_1")],
+                  config(text_columns=["What has changed? Please describe it in your own words."]))
+    assert by_text.problems == [] and by_text.documents[0].blocks[0].text == "The partnership meets monthly now."

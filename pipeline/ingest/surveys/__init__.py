@@ -365,7 +365,7 @@ def _resolve_roles(export: SurveyExport, entry: dict, config: dict, display: str
         if not found:
             problems.append(Problem(
                 display, f"the {role} {wanted!r} is not a column of this export", column=wanted,
-                hint="its columns are: " + ", ".join(repr(c.name) for c in offered) + sheet_note))
+                hint="its columns are: " + ", ".join(map(_column_names, offered)) + sheet_note))
             return None
         return found[0]
 
@@ -445,6 +445,19 @@ def _check_ids(export: SurveyExport, roles: _Roles, ids: dict[int, str], display
                 display, f"response ID {value!r} appears in {rows_text(rows)}", row=rows[1],
                 column=column, hint="remove the duplicate responses from the export, or set id_column to "
                 "a column that identifies each response"))
+
+
+def _column_names(column: Column) -> str:
+    """A column as a message lists it: its name, and its question text when that differs
+    (either may be given in config.yaml).
+
+    Examples
+    --------
+    >>> _column_names(Column("Q3", "What worked well?\\n(Please explain)", 4, aliases=("What worked well?\\n(Please explain)",)))
+    "'Q3' (question text 'What worked well? (Please explain)')"
+    """
+    texts = [" ".join(a.split()) for a in column.aliases if loose(a) != loose(column.name)]
+    return repr(column.name) + (f" (question text {texts[0]!r})" if texts else "")
 
 
 def _map_column(responses, column: Column | None, fixed: str | None, mapping: dict, keys: dict,
