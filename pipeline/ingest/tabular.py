@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 WORKBOOK_SUFFIXES = (".xlsx",)
 DELIMITERS = (",", "\t", ";")
 _SNIFF_RECORDS = 20
+
+log = logging.getLogger("pipeline.ingest")
 
 
 @dataclass
@@ -229,9 +232,47 @@ def _read_workbook(path: Path, limits: SafetyLimits, sheet: str | None) -> Grid:
             raise InputError(f"sheet {worksheet.title!r} cannot be read ({type(exc).__name__}: {exc})",
                              file=path, hint="open it in Excel and save it again as .xlsx") from None
         title = worksheet.title
+        names = tuple(ws.title for ws in worksheets)
     finally:
         workbook.close()
-    return Grid(_tidy(rows), "", path, title, None, tuple(ws.title for ws in worksheets))
+    _warn_about_formulas_without_values(path, title, rows)
+    return Grid(_tidy(rows), "", path, title, None, names)
+
+
+def _shown(path: Path) -> str:
+    """``data/raw/...`` for a file in a project's raw data, as messages name files; else the path."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 1):
+        if parts[i:i + 2] == ("data", "raw"):
+            return "/".join(parts[i:])
+    return str(path)
+
+
+def _warn_about_formulas_without_values(path: Path, sheet: str, rows: list[list[str]]) -> None:
+    """Warn about formula cells with no saved result, which read as empty (a file written by a
+    script and never opened in a spreadsheet program). Only the empty cells are looked at again."""
+    if not any(cell == "" for row in rows for cell in row):
+        return
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        worksheet = workbook[sheet]
+        if hasattr(worksheet, "reset_dimensions"):
+            worksheet.reset_dimensions()
+        found = [f"{get_column_letter(c + 1)}{r + 1}"
+                 for r, row in enumerate(worksheet.iter_rows(values_only=True))
+                 for c, value in enumerate(row)
+                 if isinstance(value, str) and value.startswith("=") and r < len(rows)
+                 and c < len(rows[r]) and rows[r][c] == ""]
+    finally:
+        workbook.close()
+    if found:
+        log.warning("%s: %d cell(s) hold a formula with no saved result (%s%s), so they read as empty: open "
+                    "the file in Excel or LibreOffice and save it, which stores the results",
+                    _shown(path), len(found), ", ".join(found[:10]),
+                    f" and {len(found) - 10} more" if len(found) > 10 else "")
 
 
 def cell_text(value) -> str:

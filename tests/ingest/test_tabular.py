@@ -180,3 +180,21 @@ def test_unsupported_extension(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(InputError, match="unsupported"):
         read_grid(path)
+
+
+def test_a_formula_with_no_saved_result_is_warned_about_by_cell(tmp_path, caplog):
+    """openpyxl writes formulas without their results, as any script does; such a cell reads as
+    empty, so it is named."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["ref", "answer", "note"])
+    sheet.append(["1", "We meet monthly now.", ""])
+    sheet.append(["2", '=CONCAT("The board ", "works.")', ""])
+    path = tmp_path / "data" / "raw" / "surveys" / "s.xlsx"
+    path.parent.mkdir(parents=True)
+    workbook.save(path)
+    grid = read_grid(path)
+    assert grid.rows[2][:2] == ["2", ""]
+    (warning,) = [r.getMessage() for r in caplog.records if "formula" in r.getMessage()]
+    assert warning.startswith("data/raw/surveys/s.xlsx: 1 cell(s) hold a formula with no saved result (B3)")
+    assert "save it" in warning
