@@ -31,6 +31,9 @@ MODEL_HASHES = f"{PROCESSED}/cache/model_hashes.json"
 # The participant IDs the last report replaced by pseudonyms (no names): not a rule output, so that a
 # run can tell who has left the register since (pipeline.anonymise.Pseudonymiser.write_log).
 PSEUDONYMISED_PARTICIPANTS = f"{PROCESSED}/cache/pseudonymised_participants.txt"
+# What each returned workbook's row showed in suggested_1-3 (source_file, segment_id, shown_codes):
+# not a rule output, so it outlives the file's removal and Snakemake's deletion of decisions.parquet.
+SHOWN_CODES = f"{PROCESSED}/cache/shown_codes.parquet"
 # One part of the embeddings when embedding.shards > 1 (also a Snakemake wildcard pattern).
 EMBEDDING_SHARD = f"{PROCESSED}/embeddings/shard-{{shard}}-of-{{n}}.parquet"
 SUGGESTIONS = f"{PROCESSED}/suggestions.parquet"

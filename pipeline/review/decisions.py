@@ -642,7 +642,8 @@ def read_review_file(
     """
     workbook = load_workbook(path, data_only=False, read_only=False)
     recorded_at = saved_time(path, workbook)
-    coder_default = coder_default or coder_from_file_name(path.stem)
+    coder_default = coder_default or coder_from_path(relative)
+    unnamed_rows: list[str] = []   # rows whose coder is a file name that names nobody
     found, extra = find_review_sheet(workbook)
     if found is None:
         conflicts.add(relative, "", "", "", "no review sheet",
@@ -747,6 +748,12 @@ def read_review_file(
                 cleared.append((segment_id, as_issued.coder or coder_default, title, ref(r, id_col), True))
             else:
                 cleared.append((segment_id, coder, title, ref(r, id_col), False))
+            if comment and (as_issued is None or comment != as_issued.comment):
+                # A note typed without a decision ("check with the Ostleby team") is no decision,
+                # but it must not vanish unseen.
+                conflicts.add(relative, title, ref(r, columns["comment"]), segment_id, "comment without decision",
+                              f"a comment but no decision ({comment!r}); nothing was imported from this row — "
+                              "choose a decision (reject when no code applies) to record it with the comment")
             continue
         if as_issued is not None and as_returned.same(as_issued, set(columns)):
             # Left as issued, so not a decision made in this file: the pre-filled
@@ -821,6 +828,8 @@ def read_review_file(
                           "codes without decision",
                           f"final codes but no decision: imported as change to {', '.join(codes)}")
             decision = CHANGE
+        if not coder_cell and _coder_key(coder) == _coder_key(ISSUED_STEM):
+            unnamed_rows.append(ref(r, id_col))
         made = Decision(segment_id, coder, decision, tuple(codes), comment, relative, title, r,
                         recorded_at, ref(r, id_col))
         candidates.setdefault(made.key, []).append(made)
@@ -840,6 +849,12 @@ def read_review_file(
             continue
         decisions.append(found_here[0])
 
+    if unnamed_rows:
+        conflicts.add(relative, title, unnamed_rows[0], "", "no coder name",
+                      f"{len(unnamed_rows)} decision(s) have an empty coder cell and the file name names nobody, "
+                      f"so they are recorded as coder {coder_default!r}; every file like this is one coder "
+                      "to the agreement measures — write your name in the coder column (or name the file "
+                      "coding_review_<your name>.xlsx, or keep it in a folder data/review/<your name>/)")
     seen = set(rows_of_id)
     for position, segment_id in enumerate(issued):
         if segment_id not in seen and segment_id not in forgotten:
@@ -895,6 +910,7 @@ def import_decisions(
     on_bad_file: str = "stop",
     now: str | None = None,
     forgotten: frozenset[str] | set[str] = frozenset(),
+    shown_before: dict[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """Merge the decisions in ``files`` with the recorded ones.
 
@@ -921,6 +937,9 @@ def import_decisions(
     forgotten : set of str, optional
         Segment IDs forgotten because their participant withdrew: no decision on
         them is imported or kept, whatever the files, the log or ``previous`` hold.
+    shown_before : dict, optional
+        (source file, segment_id) → the codes that row showed, as recorded by an
+        earlier import (:data:`pipeline.paths.SHOWN_CODES`), for files moved or removed since.
 
     Returns
     -------
@@ -1083,8 +1102,11 @@ def import_decisions(
                               f"decision ({old.decision} {', '.join(old.codes) or 'no code'}) still "
                               "stands — to undo it, record a new decision")
 
-    shown = {(result.source_file, segment_id): codes for result in results
-             for segment_id, codes in result.shown.items()}
+    # What each row showed, for the agreement measures: from the files present, else as recorded
+    # before (a file moved into a subfolder or deleted still showed what it showed).
+    shown = {**shown_codes_of(previous), **(shown_before or {})}
+    shown.update({(result.source_file, segment_id): codes for result in results
+                  for segment_id, codes in result.shown.items()})
     frame = decisions_frame(state, codebook, segment_ids, shown)
     for decision in state.values():
         cell = decision.cell or f"row {decision.row}"
@@ -1109,6 +1131,15 @@ def import_decisions(
                              if len(removed) == len(decision.codes) else "")
                           + " — add it back, or list it in a code's aliases if it was renamed" + where)
     return frame, conflicts.frame(), new_audit
+
+
+def shown_codes_of(decisions: pd.DataFrame) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(source file, segment_id) → the codes its row showed, from a decisions table (null: unknown)."""
+    if "shown_codes" not in decisions:
+        return {}
+    return {(f, s): tuple(c for c in codes.split(CODE_SEPARATOR) if c)
+            for f, s, codes in zip(decisions["source_file"], decisions["segment_id"], decisions["shown_codes"])
+            if isinstance(codes, str)}
 
 
 def _report_older(conflicts: Conflicts, decision: Decision, current: Decision) -> None:
@@ -1167,6 +1198,28 @@ def coder_from_file_name(stem: str) -> str:
     return name.strip() or stem
 
 
+ISSUED_STEM = Path(paths.REVIEW_WORKBOOK).stem   # "coding_review": a file name that names nobody
+
+
+def coder_from_path(relative: str) -> str:
+    """The coder of a file's rows whose coder cell is empty (:func:`coder_from_file_name`); a file
+    whose name names nobody (``coding_review.xlsx``) in a folder of its own under ``data/review/``
+    takes the folder's name, so that two analysts' unrenamed files are two coders.
+
+    Examples
+    --------
+    >>> [coder_from_path(p) for p in ("data/review/coding_review_alice.xlsx", "data/review/bob/coding_review.xlsx",
+    ...                               "data/review/bob/coding_review_carol.xlsx", "data/review/coding_review (1).xlsx")]
+    ['alice', 'bob', 'carol', 'coding_review']
+    """
+    path = Path(relative)
+    coder = coder_from_file_name(path.stem)
+    inbox = Path(paths.REVIEW_INBOX)
+    if _coder_key(coder) == _coder_key(ISSUED_STEM) and path.parent != inbox and inbox in path.parents:
+        return path.parent.name
+    return coder
+
+
 def _coder_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
@@ -1205,6 +1258,8 @@ def run_review_import(config: dict, root: Path) -> None:
     codebook = project_codebook(config, root)
     segments = read_segments(root)
     previous = read_decisions(root / paths.DECISIONS)
+    shown_path = root / paths.SHOWN_CODES
+    shown_before = shown_codes_of(pd.read_parquet(shown_path)) if shown_path.is_file() else {}
     audit_path = root / paths.DECISIONS_AUDIT
     audit_rows = read_audit_log(audit_path)
     files, unusable = review_inbox(root)
@@ -1213,7 +1268,7 @@ def run_review_import(config: dict, root: Path) -> None:
         frame, conflicts, new_audit = import_decisions(
             files, root, codebook, segments, previous, audit_rows,
             limits=SafetyLimits.from_config(config.get("ingest") or {}),
-            on_bad_file=on_bad_file, forgotten=read_forgotten(root),
+            on_bad_file=on_bad_file, forgotten=read_forgotten(root), shown_before=shown_before,
         )
     except InputError as error:
         if unusable:  # one error listing every file that cannot be used
@@ -1222,6 +1277,8 @@ def run_review_import(config: dict, root: Path) -> None:
     conflicts = _report_unusable(unusable, root, on_bad_file, conflicts)
     # The audit log first: it is the durable record that decisions.parquet is rebuilt from.
     append_audit_log(audit_path, new_audit)
+    write_parquet(shown_path, frame[["source_file", "segment_id", "shown_codes"]].drop_duplicates()
+                  .dropna(subset=["shown_codes"]).reset_index(drop=True))
     write_parquet(root / paths.DECISIONS, frame)
     write_csv(root / paths.REVIEW_CONFLICTS, conflicts)
     n_changed = sum(r["event"] in ("new", "changed") for r in new_audit)

@@ -310,10 +310,10 @@ def test_decisions_survive_a_removed_file_and_a_deleted_parquet(project, config,
     target.unlink()                                   # the analyst's file disappears
     (project / paths.DECISIONS).unlink()              # Snakemake deletes outputs before a re-run
     second, _ = import_all(project, config)
-    # Every decision stands; only what alice's removed file showed is no longer known.
-    pd.testing.assert_frame_equal(first.drop(columns="shown_codes").reset_index(drop=True),
-                                  second.drop(columns="shown_codes").reset_index(drop=True))
-    assert second.set_index("coder")["shown_codes"].isna().to_dict() == {"alice": True, "bob": False}
+    # Every decision stands, and what alice's removed file showed is still known (the acceptance
+    # rate and the suggestions' kappa do not move when an analyst tidies data/review/ up).
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
+    assert second.set_index("coder")["shown_codes"].notna().to_dict() == {"alice": True, "bob": True}
 
 
 def test_cleared_decision_still_stands_and_is_reported(project, config, issued):
@@ -755,3 +755,38 @@ def test_snakemake_inputs_are_the_files_the_import_reads(project, config, issued
 
     workbooks, unusable = review_inbox(project)
     assert review_inputs == {p.relative_to(project).as_posix() for p in workbooks + unusable}
+
+
+def test_a_comment_without_a_decision_is_reported_not_dropped(project, config, issued):
+    save_copy(issued, inbox(project, "alice.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", comment="Possible new code: housing damp"), T0)
+    decisions, conflicts = import_all(project, config)
+    assert decisions.empty
+    (row,) = conflicts[conflicts["problem"] == "comment without decision"].itertuples()
+    assert row.segment_id == "seg_a" and "'Possible new code: housing damp'" in row.detail
+    assert row.cell == f"Review!{headers_cell(issued, 'comment', 'seg_a')}"
+
+
+def headers_cell(path, header, segment_id):
+    """The cell of ``header`` on ``segment_id``'s row of the issued workbook."""
+    sheet = openpyxl.load_workbook(path)["Review"]
+    column = headers(sheet)[header]
+    return sheet.cell(row=row_of(sheet, segment_id), column=column).coordinate
+
+
+def test_unrenamed_workbooks_in_analysts_folders_are_their_coders(project, config, issued):
+    save_copy(issued, inbox(project, "alice/coding_review.xlsx"), _accept("seg_a"), T0)
+    save_copy(issued, inbox(project, "bob/coding_review.xlsx"),
+              lambda wb: fill(wb["Review"], "seg_a", decision="reject"), T0 + 10)
+    decisions, conflicts = import_all(project, config)
+    assert sorted(decisions["coder"]) == ["alice", "bob"] and conflicts.empty, conflicts.to_string()
+
+
+def test_a_file_name_that_names_nobody_is_reported(project, config, issued):
+    save_copy(issued, inbox(project, "coding_review.xlsx"), _accept("seg_a"), T0)
+    save_copy(issued, inbox(project, "coding_review (1).xlsx"), _accept("seg_b"), T0)
+    decisions, conflicts = import_all(project, config)
+    assert set(decisions["coder"]) == {"coding_review"}   # imported, as before
+    unnamed = conflicts[conflicts["problem"] == "no coder name"]
+    assert sorted(unnamed["file"]) == ["data/review/coding_review (1).xlsx", "data/review/coding_review.xlsx"]
+    assert all("write your name in the coder column" in d for d in unnamed["detail"])
