@@ -600,6 +600,8 @@ class FileResult:
     shown: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Whether the file has its hidden Issued sheet (what each row held when written).
     issued_sheet: bool = True
+    # The coder its rows without a coder cell were given from the file's name ("" if none was).
+    name_coder: str = ""
 
 
 def read_review_file(
@@ -644,6 +646,7 @@ def read_review_file(
     recorded_at = saved_time(path, workbook)
     coder_default = coder_default or coder_from_path(relative)
     unnamed_rows: list[str] = []   # rows whose coder is a file name that names nobody
+    name_coder = ""
     found, extra = find_review_sheet(workbook)
     if found is None:
         conflicts.add(relative, "", "", "", "no review sheet",
@@ -828,8 +831,10 @@ def read_review_file(
                           "codes without decision",
                           f"final codes but no decision: imported as change to {', '.join(codes)}")
             decision = CHANGE
-        if not coder_cell and _coder_key(coder) == _coder_key(ISSUED_STEM):
-            unnamed_rows.append(ref(r, id_col))
+        if not coder_cell:
+            name_coder = coder
+            if _coder_key(coder) == _coder_key(ISSUED_STEM):
+                unnamed_rows.append(ref(r, id_col))
         made = Decision(segment_id, coder, decision, tuple(codes), comment, relative, title, r,
                         recorded_at, ref(r, id_col))
         candidates.setdefault(made.key, []).append(made)
@@ -863,7 +868,7 @@ def read_review_file(
                           "this segment was in the workbook as issued"
                           + (f" (row {position + 2})" if issued_from_file else "")
                           + " but its row is missing; any earlier decision on it still stands")
-    return FileResult(relative, decisions, seen, cleared, row_suggestions, issued_from_file)
+    return FileResult(relative, decisions, seen, cleared, row_suggestions, issued_from_file, name_coder)
 
 
 # --------------------------------------------------------------------------- merge
@@ -1047,6 +1052,8 @@ def import_decisions(
                               "pipeline wrote")
         result.decisions = kept
 
+    _report_renamed_copies(results, state, conflicts)
+
     # Within the current files, the most recently modified file wins per (segment, coder).
     by_key: dict[tuple[str, str], list[Decision]] = {}
     for result in results:
@@ -1131,6 +1138,33 @@ def import_decisions(
                              if len(removed) == len(decision.codes) else "")
                           + " — add it back, or list it in a code's aliases if it was renamed" + where)
     return frame, conflicts.frame(), new_audit
+
+
+def _report_renamed_copies(results: list[FileResult], state: dict[tuple[str, str], Decision],
+                           conflicts: Conflicts) -> None:
+    """Report a coder named by a file's name whose every decision there is another coder's recorded one.
+
+    That is a returned workbook renamed (``coding_review_bob (1).xlsx`` → ``bob_round1.xlsx``): its rows
+    without a coder cell would otherwise make a second coder who agrees perfectly with the first,
+    inflating every agreement measure. Reported, not changed, and only with the same comments on three
+    or more decisions, or on ten or more: two analysts may agree on a few segments.
+    """
+    recorded = defaultdict(dict)   # segment_id -> coder -> content
+    for (segment_id, coder), decision in state.items():
+        recorded[segment_id][coder] = decision.content
+    for result in results:
+        mine = [d for d in result.decisions if result.name_coder and d.coder == result.name_coder]
+        if len(mine) < (3 if any(d.comment for d in mine) else 10):
+            continue
+        same = set.intersection(*({c for c, content in recorded[d.segment_id].items()
+                                   if content == d.content and c != result.name_coder} for d in mine))
+        for other in sorted(same):
+            conflicts.add(result.source_file, mine[0].sheet, mine[0].cell, "", "copy of another coder",
+                          f"the {len(mine)} decisions of {result.name_coder!r} (a coder named by this file's "
+                          f"name, with empty coder cells) are all decisions {other!r} recorded before, comments "
+                          f"included: if this is {other!r}'s workbook renamed, write {other!r} in its coder "
+                          f"column or give it back its name, or the agreement measures count a second coder "
+                          "who agrees perfectly")
 
 
 def shown_codes_of(decisions: pd.DataFrame) -> dict[tuple[str, str], tuple[str, ...]]:

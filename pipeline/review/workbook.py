@@ -7,8 +7,9 @@ segment that already has a decision) on the ``Review`` sheet:
   label), ``method``, ``participant`` (the register ID), ``wave`` and ``text``,
   pseudonymised like everything under ``reports/``;
 * up to three suggested codes above the confidence threshold
-  (``suggested_1`` … ``suggested_3``) with their similarity ``score_1`` …
-  ``score_3`` (shaded by a colour scale);
+  (``suggested_1`` … ``suggested_3``) with their scores ``score_1`` …
+  ``score_3`` (shaded from the sheet's lowest score to its highest: a score
+  adds the similarity to the classifiers' probabilities, so it can exceed 1);
 * the analyst's ``decision`` (a dropdown of ``accept``, ``reject``,
   ``change``), ``final_code_1`` … ``final_code_3`` (dropdowns of code ids drawn
   from a range on the hidden ``Codes`` sheet, because Excel caps an inline list
@@ -274,8 +275,8 @@ def _write_review_sheet(sheet, rows: pd.DataFrame, codebook: Codebook, protect: 
         letter = get_column_letter(column_of[header])
         sheet.conditional_formatting.add(
             f"{letter}2:{letter}{last_row}",
-            ColorScaleRule(start_type="num", start_value=0, start_color="FFFFFF",
-                           end_type="num", end_value=1, end_color="63BE7B"),
+            # from the lowest score to the highest: a score is not bounded by 1 (see ABOUT_TEXT)
+            ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="63BE7B"),
         )
 
     decision = DataValidation(type="list", formula1='"' + ",".join(DECISION_VALUES) + '"',
@@ -448,7 +449,10 @@ ABOUT_TEXT = [
      "(for example coding_review_alice.xlsx). Several analysts can each save their own copy. "
      "Do not edit reports/review/coding_review.xlsx itself: the pipeline rewrites it.", False),
     ("2. On the Review sheet, read each segment's text and the suggested codes (suggested_1 is the "
-     "best match; the score is the similarity, shaded from white to green). Fill in the yellow cells:", False),
+     "best match). A score says how well the code fits, higher being better: it adds the similarity to "
+     "the code's definition and examples to what classifiers trained on the codebook and on analysts' "
+     "decisions say, so it is not a percentage and can exceed 1. Scores are shaded from white (the "
+     "lowest on the sheet) to green (the highest). Fill in the yellow cells:", False),
     ("   decision = accept: the code in suggested_1 applies (you may also copy it into final_code_1 "
      "to confirm it).", False),
     ("   decision = change: the codes you choose in final_code_1 to final_code_3 apply instead.", False),

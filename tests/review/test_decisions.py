@@ -790,3 +790,23 @@ def test_a_file_name_that_names_nobody_is_reported(project, config, issued):
     unnamed = conflicts[conflicts["problem"] == "no coder name"]
     assert sorted(unnamed["file"]) == ["data/review/coding_review (1).xlsx", "data/review/coding_review.xlsx"]
     assert all("write your name in the coder column" in d for d in unnamed["detail"])
+
+
+def test_a_renamed_workbook_is_reported_as_a_copy_of_its_coder(project, config, issued):
+    """Renamed, a file without coder cells would be a second coder agreeing perfectly with the first."""
+    def three(wb):
+        for segment_id, decision in (("seg_a", "accept"), ("seg_b", "accept"), ("seg_c", "reject")):
+            fill(wb["Review"], segment_id, decision=decision, comment=f"bob on {segment_id}")
+
+    bob = save_copy(issued, inbox(project, "coding_review_bob (1).xlsx"), three, T0)
+    import_all(project, config)
+    bob.rename(inbox(project, "bob_round1.xlsx"))
+    decisions, conflicts = import_all(project, config)
+    (row,) = conflicts[conflicts["problem"] == "copy of another coder"].itertuples()
+    assert row.file == "data/review/bob_round1.xlsx"
+    assert "the 3 decisions of 'bob_round1'" in row.detail and "write 'bob' in its coder column" in row.detail
+    # an independent second coder who happens to agree on fewer segments is not reported
+    save_copy(issued, inbox(project, "carol.xlsx"), _accept("seg_a"), T0 + 10)
+    _, conflicts = import_all(project, config)
+    assert list(conflicts.loc[conflicts["problem"] == "copy of another coder", "file"]) == [
+        "data/review/bob_round1.xlsx"]

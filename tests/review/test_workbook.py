@@ -125,7 +125,10 @@ def test_presentation(workbook):
     assert sheet.cell(row=2, column=cols["text"]).alignment.wrap_text
     assert sheet.column_dimensions["G"].width == 80
     rules = [rule for cf in sheet.conditional_formatting for rule in cf.rules]
-    assert sum(rule.type == "colorScale" for rule in rules) == 3
+    scales = [rule.colorScale for rule in rules if rule.type == "colorScale"]
+    assert len(scales) == 3
+    # from the sheet's lowest score to its highest: scores are not bounded by 1
+    assert all([v.type for v in scale.cfvo] == ["min", "max"] for scale in scales)
 
 
 def test_codebook_and_about_sheets(workbook):
