@@ -365,6 +365,7 @@ class Evidence:
     config: dict
     theme_descriptions: dict = field(default_factory=dict)
     source_waves: pd.DataFrame | None = None   # one row per (source_id, wave): wave denominators
+    wave_dates: dict = field(default_factory=dict)   # wave -> its earliest fieldwork date (ISO), where known
     _unit_rows: dict = field(default_factory=dict, init=False, repr=False)   # level -> _unit_rows()
 
     @property
@@ -500,6 +501,7 @@ def build_evidence(coded: pd.DataFrame, segments: pd.DataFrame, codebook, config
         config=config,
         theme_descriptions={t.id: t.description for t in codebook.themes},
         source_waves=source_waves.reset_index(drop=True),
+        wave_dates=segments[segments["date"] != ""].groupby("wave")["date"].min().to_dict(),
     )
     return ev
 
@@ -793,7 +795,23 @@ def site_differences(ev: Evidence, threshold_points: float | None = None,
 
 WAVE_COLUMNS = ["scope", "site", "site_label", "from_wave", "from_wave_label", "to_wave", "to_wave_label",
                 "from_sources", "from_total", "from_percent", "to_sources", "to_total", "to_percent",
-                "change_points", "fisher_p", "comparison"]
+                "change_points", "fisher_p", "comparison", "wave_order"]
+
+
+def wave_order(ev: Evidence) -> tuple[list[str], str]:
+    """The waves in the order they are compared, and what that order rests on.
+
+    Numbered waves go by number (``"numbers"``). Named ones ("Baseline",
+    "Follow-up", "Pre", "Post") cannot be sorted by name, so they go by the
+    earliest fieldwork date in each (``"dates"``) when every wave has one, and
+    otherwise by name (``"names"``), which the summary then says.
+    """
+    waves = ev.dimension_values("wave")
+    if all(w.isdigit() for w in waves):
+        return waves, "numbers"
+    if all(ev.wave_dates.get(w) for w in waves):
+        return sorted(waves, key=lambda w: (ev.wave_dates[w], natural_key(w))), "dates"
+    return waves, "names"
 
 
 def wave_comparison(earlier: int, before: int, before_total: int, after: int, after_total: int,
@@ -833,7 +851,7 @@ def wave_comparison(earlier: int, before: int, before_total: int, after: int, af
 def wave_differences(ev: Evidence, level: str = "theme") -> pd.DataFrame:
     """How often each theme or code was raised in each wave against the wave before it.
 
-    One row per unit and pair of consecutive waves, programme-wide (scope
+    One row per unit and pair of consecutive waves (:func:`wave_order`), programme-wide (scope
     ``programme``) and per site (scope ``site``). The shares are of each
     wave's own sources there (a person interviewed in both waves counts in
     both); ``comparison`` is :func:`wave_comparison`'s reading, at
@@ -847,12 +865,13 @@ def wave_differences(ev: Evidence, level: str = "theme") -> pd.DataFrame:
         at code level ``code_id, code_label`` first), then ``from_wave,
         from_wave_label, to_wave, to_wave_label, from_sources, from_total,
         from_percent, to_sources, to_total, to_percent, change_points,
-        fisher_p, comparison``.
+        fisher_p, comparison, wave_order`` (what the order of the waves rests on:
+        ``numbers``, ``dates`` or ``names``).
     """
     alpha = float(ev.config.get("triangulate", {}).get("divergence_alpha", 0.05))
     ids = ["code_id", "code_label", "theme_id", "theme_label"] if level == "code" else ["theme_id", "theme_label"]
     columns = WAVE_COLUMNS[:3] + ids + WAVE_COLUMNS[3:]
-    waves = ev.dimension_values("wave")
+    waves, order = wave_order(ev)
     if len(waves) < 2:
         return pd.DataFrame(columns=columns)
     rows = _unit_rows(ev, level)
@@ -885,7 +904,7 @@ def wave_differences(ev: Evidence, level: str = "theme") -> pd.DataFrame:
                     "from_sources": before, "from_total": before_total, "from_percent": p_before,
                     "to_sources": after, "to_total": after_total, "to_percent": p_after,
                     "change_points": round(change, 1) if not math.isnan(change) else math.nan,
-                    "fisher_p": p_value, "comparison": comparison,
+                    "fisher_p": p_value, "comparison": comparison, "wave_order": order,
                 })
     return pd.DataFrame(records, columns=columns)
 

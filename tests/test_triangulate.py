@@ -365,3 +365,18 @@ def test_a_decision_on_an_interviewer_turn_is_not_evidence_and_says_so(tmp_path,
     assert segment_id("n3") not in set(ev.coded["segment_id"])
     [warning] = [r.getMessage() for r in caplog.records if "interviewer turns" in r.getMessage()]
     assert "1 analyst-coded row(s)" in warning and segment_id("n3") in warning
+
+
+def test_named_waves_are_compared_in_the_order_of_their_fieldwork(tmp_path):
+    """"Post" sorts before "Pre" by name; the dates put them right, and say so."""
+    ev = evidence_for(tmp_path)
+    renamed = {"1": "Pre", "2": "Post"}
+    for frame in (ev.coded, ev.source_waves, ev.sources):
+        frame["wave"] = frame["wave"].map(renamed)
+    ev.wave_dates = {"Pre": "2025-01-10", "Post": "2025-09-01"}
+    legacy = cell(wave_differences(ev), scope="programme", theme_id="legacy")
+    assert (legacy["from_wave"], legacy["to_wave"], legacy["wave_order"]) == ("Pre", "Post", "dates")
+    assert legacy["comparison"] == "new" and legacy["to_wave_label"] == "Post"
+    ev.wave_dates = {"Pre": "2025-01-10"}   # one wave undated: by name, as the summary then says
+    legacy = cell(wave_differences(ev), scope="programme", theme_id="legacy")
+    assert (legacy["from_wave"], legacy["to_wave"], legacy["wave_order"]) == ("Post", "Pre", "names")

@@ -603,7 +603,10 @@ class ReportData:
 
     @functools.cached_property
     def waves(self) -> list[str]:
-        """The waves of fieldwork read, in order (one or none: no comparison between waves)."""
+        """The waves of fieldwork read, in the order they are compared (one or none: no comparison)."""
+        pairs = self.tables["wave_differences"][["from_wave", "to_wave"]].astype(str).drop_duplicates()
+        if len(pairs):
+            return [pairs["from_wave"].iloc[0], *pairs["to_wave"]]
         return sorted({str(w) for w in self.tables["matrix_theme_wave"]["wave"]}, key=natural_key)
 
     def _latest_pair(self, table: str, site: str | None) -> pd.DataFrame:
@@ -620,6 +623,14 @@ class ReportData:
                  f"{documents_phrase(self.methods[self.methods['wave'].astype(str) == w])}"
                  for i, w in enumerate(self.waves)]
         text = f"{'; '.join(parts)}."
+        order = self.tables["wave_differences"]["wave_order"].iloc[0]
+        named = sentence_list([wave_label(w) for w in self.waves], "then")
+        if order == "dates":
+            text += f" The waves are named, so they are compared in the order of their first fieldwork: {named}."
+        elif order == "names":
+            text += (f" The waves are named and not all of their fieldwork is dated, so they are compared in "
+                     f"alphabetical order: {named}. If that is not the order they came in, number them "
+                     "(wave: 1, wave: 2).")
         sites = self.site_order[:self.sites_total]
         by_wave = {w: set(self.methods.loc[self.methods["wave"].astype(str) == w, "site"]) for w in self.waves}
         missing = [self.site_labels.get(s, s) for s in sites if s in set().union(*by_wave.values())

@@ -511,3 +511,15 @@ def test_fieldwork_without_a_site_is_shown_as_not_given(reported):
                             "count": [3, 2]})
     table = ReportData(tables, methods, config, {}).methods_table()
     assert "| Northam | 3 | 3 |" in table and "| Not given | 2 | 2 |" in table and "| Total | 5 | 5 |" in table
+
+
+def test_named_waves_say_what_their_order_rests_on(reported):
+    tables = read_tables(reported)
+    config = yaml.safe_load((reported / "config.yaml").read_text(encoding="utf-8"))
+    methods = pd.read_csv(reported / paths.METHODS_CSV, dtype=str)
+    tables["wave_differences"]["wave_order"] = "dates"
+    intro = ReportData(tables, methods, config, {}).wave_intro()
+    assert "so they are compared in the order of their first fieldwork: Wave 1 then Wave 2." in intro
+    tables["wave_differences"]["wave_order"] = "names"
+    intro = ReportData(tables, methods, config, {}).wave_intro()
+    assert "compared in alphabetical order: Wave 1 then Wave 2. If that is not the order" in intro
