@@ -20,8 +20,12 @@ Reading a file
   ``reject`` with final codes, ``accept`` with other final codes, and final
   codes with no decision are imported as ``change`` with a warning in
   conflicts.csv. An empty row is "not reviewed yet".
-* The coder is the row's ``coder`` cell, else the file name without ``.xlsx``;
+* The coder is the row's ``coder`` cell, else the file name without ``.xlsx``
+  (:func:`coder_from_path`: an unrenamed ``coding_review.xlsx`` in a folder of
+  its own takes the folder's name, and one that names nobody is reported);
   names differing only in case or spacing are one coder (spelt as first recorded).
+  A coder named by a file whose decisions all repeat another coder's is reported
+  as a possible renamed copy. A comment on a row without a decision is reported.
   ``suggestion`` and ``(all coders)`` (in any case or spacing) are labels of
   the agreement table, not coders: a row with such a coder is reported and
   not imported.

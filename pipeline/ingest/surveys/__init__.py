@@ -50,7 +50,7 @@ from pipeline.ingest.surveys.qualtrics import looks_like_qualtrics, read_qualtri
 from pipeline.ingest.surveys.surveymonkey import looks_like_surveymonkey, read_surveymonkey_export
 from pipeline.ingest.tabular import read_grid
 
-log = logging.getLogger("pipeline.ingest")
+logger = logging.getLogger("pipeline.ingest")   # `log` is the name of each export's log row here
 
 __all__ = ["SurveyResult", "read_surveys", "detect_format", "READERS"]
 
@@ -506,10 +506,11 @@ def _map_column(responses, column: Column | None, fixed: str | None, mapping: di
                      f"blank: {role} unknown")
         if role == "site":
             # Counted programme-wide but in no site: worth a look, unlike a blank sector.
-            log.warning("%s: %d response(s) left the %s column %r blank (%s): they count towards the programme "
-                        "but towards no site, and the fieldwork tables show them as 'not given'. If you know "
-                        "their site, fill the cells in a copy of the export; if every response is from one "
-                        "site, give the survey site: instead of site_column in config.yaml", display, len(blank), role, column.name, rows_text(blank))
+            logger.warning("%s: %d response(s) left the %s column %r blank (%s): they count towards the "
+                           "programme but towards no site, and the fieldwork tables show them as 'not given'. "
+                           "If you know their site, fill the cells in a copy of the export; if every response "
+                           "is from one site, give the survey site: instead of site_column in config.yaml",
+                           display, len(blank), role, column.name, rows_text(blank))
     return result
 
 
