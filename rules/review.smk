@@ -14,7 +14,8 @@ rule review_import:
     params:
         stage="review_import",
         # only the key the import reads: review.protect_sheet re-runs the workbook alone
-        settings={**settings(), "review.on_bad_file": config["review"].get("on_bad_file", "stop")},
+        settings={**settings(), "review.on_bad_file": config["review"].get("on_bad_file", "stop"),
+                  "content": content_digest(review_files())},
     log:
         "logs/review_import.log",
     script:

@@ -7,6 +7,7 @@ only what depends on the change, and no analyst decision may be lost.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -145,6 +146,33 @@ def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(examp
 
     # 4. Nothing changed: nothing to do.
     assert planned_jobs(project) == {}
+
+
+def test_a_changed_file_with_an_older_date_is_read_again_and_a_touched_one_is_not(example_run, tmp_path):
+    """A colleague's file copied in from a zip or a synced folder keeps its old modification time,
+    which Snakemake alone would take for 'not changed'; the content decides."""
+    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
+    interview = project / paths.METHOD_FOLDERS["interview"] / "brackenmouth_p023_w2.md"
+    os.utime(interview)                                   # touched: newer, but the same content
+    assert planned_jobs(project) == {}
+    day_ago = time.time() - 86_400
+    interview.write_text(interview.read_text(encoding="utf-8").replace("partnership", "Partnership", 1),
+                         encoding="utf-8")
+    os.utime(interview, (day_ago, day_ago))               # edited, with a date older than every output
+    assert planned_jobs(project).get("ingest") == 1
+    # the same for a returned review workbook
+    project = shutil.copytree(example_run, tmp_path / "project2", symlinks=True)
+    returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
+    returned.parent.mkdir(parents=True, exist_ok=True)
+    fill_review_workbook(project / paths.REVIEW_WORKBOOK, returned)
+    run_snakemake(project, "--until", "review_import")
+    assert "review_import" not in planned_jobs(project)
+    workbook = load_workbook(returned)
+    sheet = workbook["Review"]
+    sheet.cell(row=2, column=[c.value for c in sheet[1]].index("comment") + 1, value="checked again")
+    workbook.save(returned)
+    os.utime(returned, (day_ago, day_ago))
+    assert "review_import" in planned_jobs(project)
 
 
 def test_a_codebook_edit_retrains_the_encoder_and_re_suggests_but_does_not_re_ingest(example_run, tmp_path):
