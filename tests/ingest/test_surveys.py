@@ -316,3 +316,24 @@ def test_ids_excel_rounded_to_scientific_notation_are_refused(tmp_path):
     assert "scientific notation" in problem.message and "2, 3, 4" in problem.message
     assert problem.row == 2 and problem.column == "ref"
     assert "without opening" in problem.hint
+
+
+def test_two_downloads_of_one_survey_are_an_error_and_one_file_per_site_is_not(tmp_path):
+    """A glob may match one export per site; two downloads of the same survey would count twice."""
+    first = generic_rows(["1", "Quillmere", "NHS organisation", "Monthly meetings help."],
+                         ["2", "Quillmere", "NHS organisation", "The hub works."])
+    later = first + [["3", "Ostleby Vale", "NHS organisation", "We need more volunteers."]]
+    write_csv(tmp_path / "raw" / "surveys" / "partners.csv", first)
+    write_csv(tmp_path / "raw" / "surveys" / "partners_June 22, 2025.csv", later)
+    result = read(tmp_path, None, survey_entry(file="partners*.csv"))
+    (problem,) = result.problems
+    assert problem.file == "data/raw/surveys/partners_June 22, 2025.csv"
+    assert problem.message.startswith("2 of its responses (the same response IDs and answers) are also in "
+                                      "data/raw/surveys/partners.csv")
+    assert "keep only the latest download" in problem.hint
+    # one export per site: the same row numbers, other answers
+    other = tmp_path / "other"
+    write_csv(other / "raw" / "surveys" / "partners_quillmere.csv", first)
+    write_csv(other / "raw" / "surveys" / "partners_ostleby.csv",
+              generic_rows(["1", "Ostleby Vale", "NHS organisation", "Transport is the barrier."]))
+    assert read(other, None, survey_entry(file="partners_*.csv")).problems == []

@@ -175,6 +175,7 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
                 else "put the export there, or remove the entry",
             ))
             continue
+        read_from: dict[tuple, str] = {}   # (response ID, answers) -> the file of this entry that has it
         for path in matches:
             if path in claimed:
                 result.problems.append(Problem(
@@ -187,6 +188,9 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
             result.log_rows.append(log_row)
             result.problems.extend(problems)
             result.documents.extend(documents)
+            problem = _repeated_responses(documents, read_from, _display(raw_root, path), label)
+            if problem is not None:
+                result.problems.append(problem)
     for path in present:
         if path not in claimed:
             result.problems.append(Problem(
@@ -196,6 +200,27 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
                      "or move it out of data/raw/surveys/",
             ))
     return result
+
+
+def _repeated_responses(documents: list[RawDocument], read_from: dict[tuple, str], display: str,
+                        label: str) -> Problem | None:
+    """A problem when a file repeats responses (same ID, same answers) that another file of the same
+    entry holds: two downloads of one survey, whose every response would count twice."""
+    repeated: dict[str, int] = {}
+    for document in documents:
+        key = (document.key, tuple((b.question, b.text) for b in document.blocks))
+        if key in read_from:
+            repeated[read_from[key]] = repeated.get(read_from[key], 0) + 1
+        else:
+            read_from[key] = display
+    if not repeated:
+        return None
+    other, count = max(repeated.items(), key=lambda item: item[1])
+    return Problem(display, f"{count} of its responses (the same response IDs and answers) are also in {other}, "
+                   f"matched by the same surveys entry {label!r}: two downloads of one survey would count "
+                   "every such response twice",
+                   hint="keep only the latest download in data/raw/surveys/ (save it over the older file, "
+                        "under the older file's name, so that the responses keep their IDs and decisions)")
 
 
 # ----------------------------------------------------------------- one file
