@@ -31,6 +31,10 @@ Hence an ID does not change when other files are added or removed, when a
 re-flowed, or when paragraphs are inserted elsewhere in the document (the
 position changes, the ID does not). Editing a segment's text, renaming or
 moving its file gives new IDs, deliberately: it is no longer the same evidence.
+Two exceptions: identical texts in one document are numbered in order, so
+inserting or deleting one of them ("Yes, definitely.") moves the later ones'
+IDs, and their decisions, along by one; and changing ``ingest.max_segment_chars``
+or ``min_segment_chars`` re-splits long paragraphs into segments with new IDs.
 """
 
 from __future__ import annotations

@@ -1127,8 +1127,9 @@ def import_decisions(
         if decision.segment_id not in segment_ids:
             conflicts.add(decision.source_file, decision.sheet, cell, decision.segment_id,
                           "orphaned decision",
-                          f"the segment is no longer in the segments table (its text was edited, or its "
-                          f"file removed, renamed or moved); the decision of {decision.coder!r} is kept, "
+                          f"the segment is no longer in the segments table (its text was edited, its "
+                          f"file removed, renamed or moved, or ingest.max_segment_chars changed how it is "
+                          f"split); the decision of {decision.coder!r} is kept, "
                           "marked orphaned — if the file was renamed or moved, putting it back under its "
                           "old name re-attaches the decision" + where)
         removed = [code_id for code_id in decision.codes if codebook.resolve_alias(code_id) is None]
