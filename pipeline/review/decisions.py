@@ -973,7 +973,15 @@ def import_decisions(
                         "put back into data/raw/. Their earlier decisions stay forgotten; if the "
                         "participant withdrew, delete the file again and run the pipeline and forget",
                         back)
-    state = state_from_audit(audit_rows)
+    def live(codes) -> tuple[str, ...]:
+        """Recorded codes as the codebook names them now: a code renamed with an alias is the same
+        decision, not a change the analyst made."""
+        return tuple(dict.fromkeys(codebook.resolve_alias(c) or c for c in codes if c))
+
+    def live_text(codes: str) -> str:   # as the audit log writes codes
+        return CODE_SEPARATOR.join(live(codes.split(CODE_SEPARATOR)))
+
+    state = {key: replace(d, codes=live(d.codes)) for key, d in state_from_audit(audit_rows).items()}
     new_audit: list[dict] = []
     for key, decision in state_from_decisions(previous).items():
         logged = state.get(key)
@@ -990,7 +998,8 @@ def import_decisions(
     known_ids = segment_ids | {key[0] for key in state}
     # What each file last gave for each (segment, coder), won or not, as the log recorded it.
     last_given = {(r["source_file"], r["segment_id"], r["coder"]):
-                  (r["new_decision"], r["new_codes"], r["new_comment"]) for r in audit_rows if r["source_file"]}
+                  (r["new_decision"], live_text(r["new_codes"]), r["new_comment"])
+                  for r in audit_rows if r["source_file"]}
 
     # A file whose rows were recorded under its whole file name as the coder (before
     # coder_from_file_name) keeps that coder, so that its decisions stay one coder's.
@@ -1031,7 +1040,8 @@ def import_decisions(
     recorded = defaultdict(set)
     if not all(result.issued_sheet for result in results):
         for r in audit_rows:
-            recorded[r["segment_id"], r["coder"]].add((r["new_decision"], r["new_codes"], r["new_comment"]))
+            recorded[r["segment_id"], r["coder"]].add((r["new_decision"], live_text(r["new_codes"]),
+                                                         r["new_comment"]))
         for key, decision in state.items():
             recorded[key].add(_given(decision)[3:])
     for result in results:

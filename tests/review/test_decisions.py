@@ -443,9 +443,12 @@ def test_codebook_alias_maps_a_renamed_code_and_removed_codes_are_reported(proje
     relations["codes"] = [{"id": "rel_confidence", "label": "Confidence", "definition": "Trust.",
                            "aliases": ["rel_trust"]}]          # rel_trust renamed; rel_comms removed
     write_codebook(project, book)
+    logged = len(read_audit_log(project / paths.DECISIONS_AUDIT))
     decisions, conflicts = import_all(project, config)
     assert codes_of(decisions, "seg_a") == ["rel_confidence"]
     assert codes_of(decisions, "seg_b") == ["rel_comms"]      # kept as recorded
+    # renaming a code is not a decision alice made: nothing new in the audit log
+    assert len(read_audit_log(project / paths.DECISIONS_AUDIT)) == logged
     removed = conflicts[conflicts["problem"] == "removed code"]
     assert list(removed["segment_id"]) == ["seg_b"]
     assert set(removed["cell"]) == {f"Review!A{row_of(openpyxl.load_workbook(issued)['Review'], 'seg_b')}"}
