@@ -1101,6 +1101,7 @@ def import_decisions(
             if older.content != winner.content:
                 note("superseded", older, None,
                      f"superseded by the more recently modified {winner.source_file}")
+                _report_older(conflicts, older, winner)
         if old is None:
             state[key] = winner
             new_audit.append(audit_row("new", winner, None, logged_at=now))

@@ -272,11 +272,14 @@ def test_same_coder_in_two_files_most_recent_wins_and_is_audited(project, config
               lambda wb: fill(wb["Review"], "seg_a", decision="accept", coder="alice"), T0)
     save_copy(issued, inbox(project, "alice_v2.xlsx"),
               lambda wb: fill(wb["Review"], "seg_a", decision="reject", coder="alice"), T0 + 10)
-    decisions, _ = import_all(project, config)
+    decisions, conflicts = import_all(project, config)
     assert codes_of(decisions, "seg_a", "alice") == [""]
     audit = read_audit_log(project / paths.DECISIONS_AUDIT)
     superseded = [r for r in audit if r["event"] == "superseded"]
     assert len(superseded) == 1 and superseded[0]["source_file"] == "data/review/alice_v1.xlsx"
+    # reported as an older copy would be when it arrives later, not only in the audit log
+    (older,) = conflicts[conflicts["problem"] == "older decision ignored"].itertuples()
+    assert older.file == "data/review/alice_v1.xlsx" and "data/review/alice_v2.xlsx" in older.detail
     # importing again adds nothing to the audit log
     import_all(project, config)
     assert len(read_audit_log(project / paths.DECISIONS_AUDIT)) == len(audit)
