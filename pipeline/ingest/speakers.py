@@ -135,21 +135,34 @@ def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
     return label, (match.group("text") or "").strip()
 
 
+# A note heading as typed, capitalised or not, perhaps in emphasis: "Key themes:", "*Note:*", "_Summary:_".
+_NOTE_LABEL = re.compile(r"^[*_]{0,2}(?P<label>[A-Z][\w'’\-]*(?:[ \t]+[\w'’\-]+){0,3})[ \t]*(?:[*_]{0,2}:|:[*_]{0,2})")
+
+
 def is_note_heading(paragraph: str) -> bool:
     """Whether a paragraph starts with a label that is a note heading, not a speaker.
 
     Such a paragraph is the evaluator's ("Summary: the group agreed ..."), so it
-    ends the turn before it rather than continuing it.
+    ends the turn before it rather than continuing it: a label that
+    :func:`split_speaker_label` turns down, or up to four words holding a note
+    heading word, whatever their capitals or emphasis ("Interviewer note:",
+    "Key themes:", "*Note:*").
 
     Examples
     --------
     >>> is_note_heading("Summary: the group agreed."), is_note_heading("Priya: Yes.")
     (True, False)
-    >>> is_note_heading("We agreed: meet weekly.")
-    False
+    >>> is_note_heading("Interviewer note: she paused."), is_note_heading("_Summary:_ agreed.")
+    (True, True)
+    >>> is_note_heading("We agreed: meet weekly."), is_note_heading("Priya said: yes.")
+    (False, False)
     """
-    return bool(_BOLD_LABEL.match(paragraph) or _PLAIN_LABEL.match(paragraph)) and (
-        split_speaker_label(paragraph) is None)
+    if split_speaker_label(paragraph) is not None:
+        return False
+    if _BOLD_LABEL.match(paragraph) or _PLAIN_LABEL.match(paragraph):
+        return True
+    match = _NOTE_LABEL.match(paragraph)
+    return bool(match) and _is_heading(_label_words(match.group("label")))
 
 
 def _inflected_word(word: str) -> bool:

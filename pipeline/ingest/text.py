@@ -39,6 +39,9 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
 _RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?P<text>.*)$")
 _SETEXT_UNDERLINE = re.compile(r"^\s{0,3}=+\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|")                       # a Markdown pipe table's row
+_TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]*-[\s:|-]*$")    # its |---|:--| line
+_BOLD_LINE = re.compile(r"^(\*\*|__)[^*_].*\1$")             # a paragraph all in bold: a heading typed so
 
 
 # libyaml's loader when PyYAML has it (its wheels do): ten times faster, which
@@ -142,6 +145,10 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
     ['First line wraps.', 'item one', 'item two']
     >>> [(b.speaker, b.text) for b in text_blocks("A: Yes.\\n\\nAnd more.\\n\\n## Next\\n\\nShe paused.", True)]
     [('A', 'Yes.'), ('A', 'And more.'), ('', 'She paused.')]
+    >>> [(b.speaker, b.text) for b in text_blocks("A: Yes.\\n| Org | Seats |\\n|---|---|\\n| Council | 2 |\\nShe paused.", True)]
+    [('A', 'Yes.'), ('', 'Org | Seats'), ('', 'Council | 2'), ('', 'She paused.')]
+    >>> [(b.speaker, b.text) for b in text_blocks("A: Yes.\\n\\n**Key points**\\n\\nShe paused.", True)]
+    [('A', 'Yes.'), ('', '**Key points**'), ('', 'She paused.')]
     """
     paragraphs: list[str | None] = []   # None: a heading or rule, which ends a turn
     current: list[str] = []
@@ -156,14 +163,22 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
         if not line.strip():
             flush()
             continue
-        if _HEADING.match(line) or _RULE.match(line):
+        if current and (_SETEXT_UNDERLINE.match(line) or (_RULE.match(line) and "-" in line)):
+            # "Title\n=====" or "Title\n-----": the title stays as a short block, outside any turn.
+            title = " ".join(part.strip() for part in current).strip()
+            current.clear()
+            paragraphs.extend([None, title, None])
+            continue
+        if _HEADING.match(line) or _RULE.match(line) or _SETEXT_UNDERLINE.match(line):
             flush()
             paragraphs.append(None)
             continue
-        if _SETEXT_UNDERLINE.match(line):
-            # "Title\n=====" heading underline; the title itself stays as a short block.
+        if _TABLE_ROW.match(line):
+            # a table is the evaluator's structure: each row a block outside any turn
             flush()
-            paragraphs.append(None)
+            if not _TABLE_RULE.match(line):
+                paragraphs.extend([None, " | ".join(c.strip() for c in line.strip().strip("|").split("|")
+                                                    if c.strip()), None])
             continue
         item = _LIST_ITEM.match(line)
         if item:
@@ -173,8 +188,8 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
         stripped = line.strip()
         if stripped.startswith(">"):
             stripped = stripped.lstrip(">").strip()
-        if with_speakers and current and split_speaker_label(stripped):
-            flush()  # a new speaker label always starts a new turn, even without a blank line
+        if with_speakers and current and (split_speaker_label(stripped) or is_note_heading(stripped)):
+            flush()  # a new speaker label (or note heading) always starts a new block, even without a blank line
         current.append(stripped)
     flush()
 
@@ -192,7 +207,7 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
                 speaker, paragraph = labelled
                 if not paragraph:
                     continue
-            elif is_note_heading(paragraph):
+            elif is_note_heading(paragraph) or _BOLD_LINE.match(paragraph):
                 speaker = ""
         blocks.append(Block(text=paragraph, speaker=speaker if with_speakers else ""))
     return blocks

@@ -69,6 +69,7 @@ _TEAMS_MAX_PREAMBLE = 6
 _TEAMS_SYSTEM = re.compile(r"^.{1,80} (started|stopped) transcription$")
 _HEADING_STYLES = ("heading", "title", "subtitle")
 HEADING, TABLE_ROW = "heading", "table row"   # kinds of paragraph besides plain ones ("")
+_TYPED_RULE = re.compile(r"^([-_*=~])\1{2,}$")   # "__________": a line typed across the page
 
 
 def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | None = None) -> RawDocument:
@@ -161,7 +162,10 @@ def _walk(element, heading_ids: set[str], out: list[tuple[str, str]]) -> None:
         if tag == _PARAGRAPH:
             text = _paragraph_text(child).strip()
             if text:
-                out.append((text, HEADING if _style_id(child) in heading_ids else ""))
+                heading = _style_id(child) in heading_ids or _TYPED_RULE.match(text)
+                out.append((text, HEADING if heading else ""))
+            elif _has_border(child):
+                out.append(("", HEADING))   # a horizontal line drawn as a paragraph border: a break
             for textbox in _outermost(child, _TEXTBOX):
                 _walk(textbox, heading_ids, out)
         elif tag in _SKIP or not isinstance(tag, str):
@@ -226,6 +230,11 @@ def _outermost(element, tag: str) -> list:
         else:
             found.extend(_outermost(child, tag))
     return found
+
+
+def _has_border(paragraph) -> bool:
+    ppr = paragraph.find(W + "pPr")
+    return ppr is not None and ppr.find(W + "pBdr") is not None
 
 
 def _style_id(paragraph) -> str:

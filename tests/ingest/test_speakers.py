@@ -7,6 +7,7 @@ from pathlib import Path
 
 import docx
 import pandas as pd
+from docx.oxml.ns import qn
 
 from pipeline import paths
 from pipeline.anonymise import Pseudonymiser
@@ -255,3 +256,38 @@ def test_a_one_word_inflected_label_is_a_heading_unless_a_role_or_a_name():
     assert split_speaker_label("Participants: we agreed.") == ("Participants", "we agreed.")
     assert split_speaker_label("Rose: It started in 2020.") == ("Rose", "It started in 2020.")
     assert split_speaker_label("Transport: buses.") == ("Transport", "buses.")   # not inflected: a label
+
+
+def test_more_of_the_evaluators_structure_ends_a_turn(tmp_path):
+    """Note headings however typed, pipe tables, bold lines, underlined titles, and in Word a line
+    of underscores or a paragraph border: what follows is not the speaker's."""
+    path = tmp_path / "p001.md"
+    path.write_text("---\nwave: 1\n---\n"
+                    "Respondent: Yes.\nInterviewer note: she paused here.\n\n"
+                    "Respondent: The board meets monthly.\n\n*Note:* the chair left early.\n\n"
+                    "Respondent: Three seats.\n| Organisation | Seats |\n|---|---|\n| Council | 2 |\n\n"
+                    "Respondent: Mostly the hub.\n\n**Key points**\n\nThe hub came up twice.\n\n"
+                    "Respondent: And the food bank.\n\nNext topic\n----------\nShe gave an example.\n",
+                    encoding="utf-8")
+    blocks = [(b.speaker, b.text) for b in read_text_document(path, "interviews/p001.md", "interview").blocks]
+    assert blocks == [
+        ("Respondent", "Yes."), ("", "Interviewer note: she paused here."),
+        ("Respondent", "The board meets monthly."), ("", "*Note:* the chair left early."),
+        ("Respondent", "Three seats."), ("", "Organisation | Seats"), ("", "Council | 2"),
+        ("Respondent", "Mostly the hub."), ("", "**Key points**"), ("", "The hub came up twice."),
+        ("Respondent", "And the food bank."), ("", "Next topic"), ("", "She gave an example."),
+    ]
+    word = docx.Document()
+    word.add_paragraph("Respondent: The board meets monthly.")
+    word.add_paragraph("_______________")
+    word.add_paragraph("The interviewer's summary follows.")
+    word.add_paragraph("Respondent: And the hub.")
+    bordered = word.add_paragraph()
+    border = bordered._p.get_or_add_pPr()
+    border.append(border.makeelement(qn("w:pBdr"), {}))
+    word.add_paragraph("Afterwards she showed us the garden.")
+    word.save(tmp_path / "p002.docx")
+    blocks = [(b.speaker, b.text) for b in read_docx(tmp_path / "p002.docx", "interviews/p002.docx",
+                                                     "interview").blocks]
+    assert blocks == [("Respondent", "The board meets monthly."), ("", "The interviewer's summary follows."),
+                      ("Respondent", "And the hub."), ("", "Afterwards she showed us the garden.")]
