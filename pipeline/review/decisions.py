@@ -1158,16 +1158,19 @@ def import_decisions(
 
 def _report_renamed_copies(results: list[FileResult], state: dict[tuple[str, str], Decision],
                            conflicts: Conflicts) -> None:
-    """Report a coder named by a file's name whose every decision there is another coder's recorded one.
+    """Report a coder named by a file's name whose every decision there is another coder's, recorded
+    from a file that is no longer there.
 
     That is a returned workbook renamed (``coding_review_bob (1).xlsx`` → ``bob_round1.xlsx``): its rows
     without a coder cell would otherwise make a second coder who agrees perfectly with the first,
     inflating every agreement measure. Reported, not changed, and only with the same comments on three
     or more decisions, or on ten or more: two analysts may agree on a few segments.
     """
-    recorded = defaultdict(dict)   # segment_id -> coder -> content
+    present = {result.source_file for result in results}
+    recorded = defaultdict(dict)   # segment_id -> coder -> content, from files no longer present
     for (segment_id, coder), decision in state.items():
-        recorded[segment_id][coder] = decision.content
+        if decision.source_file not in present:
+            recorded[segment_id][coder] = decision.content
     for result in results:
         mine = [d for d in result.decisions if result.name_coder and d.coder == result.name_coder]
         if len(mine) < (3 if any(d.comment for d in mine) else 10):
@@ -1254,19 +1257,21 @@ ISSUED_STEM = Path(paths.REVIEW_WORKBOOK).stem   # "coding_review": a file name 
 def coder_from_path(relative: str) -> str:
     """The coder of a file's rows whose coder cell is empty (:func:`coder_from_file_name`); a file
     whose name names nobody (``coding_review.xlsx``) in a folder of its own under ``data/review/``
-    takes the folder's name, so that two analysts' unrenamed files are two coders.
+    takes that folder's name (the first below ``data/review/``, so that moving it into
+    ``bob/archive/`` keeps it bob's), so that two analysts' unrenamed files are two coders.
 
     Examples
     --------
     >>> [coder_from_path(p) for p in ("data/review/coding_review_alice.xlsx", "data/review/bob/coding_review.xlsx",
+    ...                               "data/review/bob/archive/coding_review.xlsx",
     ...                               "data/review/bob/coding_review_carol.xlsx", "data/review/coding_review (1).xlsx")]
-    ['alice', 'bob', 'carol', 'coding_review']
+    ['alice', 'bob', 'bob', 'carol', 'coding_review']
     """
     path = Path(relative)
     coder = coder_from_file_name(path.stem)
     inbox = Path(paths.REVIEW_INBOX)
     if _coder_key(coder) == _coder_key(ISSUED_STEM) and path.parent != inbox and inbox in path.parents:
-        return path.parent.name
+        return path.relative_to(inbox).parts[0]
     return coder
 
 

@@ -816,3 +816,7 @@ def test_a_renamed_workbook_is_reported_as_a_copy_of_its_coder(project, config, 
     _, conflicts = import_all(project, config)
     assert list(conflicts.loc[conflicts["problem"] == "copy of another coder", "file"]) == [
         "data/review/bob_round1.xlsx"]
+    # with the original back beside its copy neither is called the other's renamed copy
+    shutil.copy2(inbox(project, "bob_round1.xlsx"), bob)
+    _, conflicts = import_all(project, config)
+    assert "copy of another coder" not in set(conflicts["problem"])
