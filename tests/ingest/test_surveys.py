@@ -337,3 +337,13 @@ def test_two_downloads_of_one_survey_are_an_error_and_one_file_per_site_is_not(t
     write_csv(other / "raw" / "surveys" / "partners_ostleby.csv",
               generic_rows(["1", "Ostleby Vale", "NHS organisation", "Transport is the barrier."]))
     assert read(other, None, survey_entry(file="partners_*.csv")).problems == []
+
+
+def test_two_downloads_under_two_entries_are_an_error_too(tmp_path):
+    rows = generic_rows(["1", "Quillmere", "NHS organisation", "Monthly meetings help."])
+    write_csv(tmp_path / "raw" / "surveys" / "partners.csv", rows)
+    write_csv(tmp_path / "raw" / "surveys" / "partners_june.csv", rows)
+    result = read(tmp_path, None, survey_entry(file="partners.csv", name="may"),
+                  survey_entry(file="partners_june.csv", name="june"))
+    (problem,) = result.problems
+    assert "matched by the surveys entries 'may' and 'june'" in problem.message

@@ -156,6 +156,9 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
         else:
             present.append(path)
     claimed: dict[Path, str] = {}
+    # (response ID, answers) -> (the file that has it, its entry): two downloads of one survey, whether
+    # one entry's glob or two entries match them, would count every response twice
+    read_from: dict[tuple, tuple[str, str]] = {}
     for number, entry in enumerate(config.get("surveys") or [], start=1):
         label = entry.get("name") or entry["file"]
         pattern = entry["file"]
@@ -175,7 +178,6 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
                 else "put the export there, or remove the entry",
             ))
             continue
-        read_from: dict[tuple, str] = {}   # (response ID, answers) -> the file of this entry that has it
         for path in matches:
             if path in claimed:
                 result.problems.append(Problem(
@@ -202,23 +204,24 @@ def read_surveys(config: dict, raw_root: Path, limits: SafetyLimits) -> SurveyRe
     return result
 
 
-def _repeated_responses(documents: list[RawDocument], read_from: dict[tuple, str], display: str,
+def _repeated_responses(documents: list[RawDocument], read_from: dict[tuple, tuple[str, str]], display: str,
                         label: str) -> Problem | None:
-    """A problem when a file repeats responses (same ID, same answers) that another file of the same
-    entry holds: two downloads of one survey, whose every response would count twice."""
-    repeated: dict[str, int] = {}
+    """A problem when a file repeats responses (same ID, same answers) that another survey file
+    holds: two downloads of one survey, whose every response would count twice."""
+    repeated: dict[tuple[str, str], int] = {}
     for document in documents:
         key = (document.key, tuple((b.question, b.text) for b in document.blocks))
         if key in read_from:
             repeated[read_from[key]] = repeated.get(read_from[key], 0) + 1
         else:
-            read_from[key] = display
+            read_from[key] = (display, label)
     if not repeated:
         return None
-    other, count = max(repeated.items(), key=lambda item: item[1])
+    (other, other_label), count = max(repeated.items(), key=lambda item: item[1])
+    entries = (f"the same surveys entry {label!r}" if other_label == label
+               else f"the surveys entries {other_label!r} and {label!r}")
     return Problem(display, f"{count} of its responses (the same response IDs and answers) are also in {other}, "
-                   f"matched by the same surveys entry {label!r}: two downloads of one survey would count "
-                   "every such response twice",
+                   f"matched by {entries}: two downloads of one survey would count every such response twice",
                    hint="keep only the latest download in data/raw/surveys/ (save it over the older file, "
                         "under the older file's name, so that the responses keep their IDs and decisions)")
 
