@@ -136,7 +136,8 @@ def split_speaker_label(paragraph: str) -> tuple[str, str] | None:
 
 
 # A note heading as typed, capitalised or not, perhaps in emphasis: "Key themes:", "*Note:*", "_Summary:_".
-_NOTE_LABEL = re.compile(r"^[*_]{0,2}(?P<label>[A-Z][\w'’\-]*(?:[ \t]+[\w'’\-]+){0,3})[ \t]*(?:[*_]{0,2}:|:[*_]{0,2})")
+_NOTE_LABEL = re.compile(r"^[*_]{0,2}(?P<label>[A-Z][\w'’\-]*(?:[ \t]+[\w'’\-]+){0,3})"
+                         r"[ \t]*(?:[*_]{0,2}:|:[*_]{0,2})")
 
 
 def is_note_heading(paragraph: str) -> bool:

@@ -481,7 +481,8 @@ def _column_names(column: Column) -> str:
 
     Examples
     --------
-    >>> _column_names(Column("Q3", "What worked well?\\n(Please explain)", 4, aliases=("What worked well?\\n(Please explain)",)))
+    >>> text = "What worked well?\\n(Please explain)"
+    >>> _column_names(Column("Q3", text, 4, aliases=(text,)))
     "'Q3' (question text 'What worked well? (Please explain)')"
     """
     texts = [" ".join(a.split()) for a in column.aliases if loose(a) != loose(column.name)]
