@@ -152,12 +152,13 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A UK number: +44, 0044 or "44 (0)" (with an optional "(0)"), or a 0 (an area code may be in
 # brackets), then 9 or 10 digits starting as UK numbers do (1, 2, 3, 5, 7, 8, 9: not 0 or 4, as
 # reference numbers do), single spaces, hyphens or dots between them, and no digit straight after.
-_PHONE = re.compile(r"(?<![\w+])(?:(?:\+44|0044|44(?= ?\(0\)))[ ]?(?:\(0\)[ ]?)?|\(0\)[ ]?|\((?=0\d{2,4}\))0|0)"
+_PHONE = re.compile(r"(?<![\w+])(?:(?:\+44|0044|44(?= ?\(0\)))[ .\-]?(?:\(0\)[ ]?)?|\(0\)[ ]?|\((?=0\d{2,4}\))0|0)"
                     r"[1235789](?:[ \-.]?\)?[ \-.]?\d){8,9}(?!\d)")
 # Outward code (letters used first and second in UK postcodes only), space, inward code; in capitals,
 # or in small letters with the space (typed in a survey answer: "wr4 7qt").
 _POSTCODE = re.compile(r"(?<!\w)(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}"
-                       r"|[a-pr-uwyz][a-hk-y]?\d[a-z\d]? \d[abd-hjlnp-uw-z]{2})(?!\w)")
+                       # not "b2 1st floor", "m6 3rd": ordinals are written so too
+                       r"|[a-pr-uwyz][a-hk-y]?\d[a-z\d]? (?!1st|2nd|3rd|\dth)\d[abd-hjlnp-uw-z]{2})(?!\w)")
 _DIGIT = re.compile(r"\d")
 
 
@@ -174,8 +175,10 @@ def mask_contact_details(text: str) -> str:
     'PO 0004512345, ref 0423 456 789, Q1 2ND; ring [phone number] or [postcode].'
     >>> mask_contact_details("07700 900123 (24 hours), (0161) 496 0000 or 44 (0)1632 960777 - 9-5.")
     '[phone number] (24 hours), [phone number] or [phone number] - 9-5.'
-    >>> mask_contact_details("Text 07700.900.123 or call 01632.960123. Post to wr4 7qt; v2 3.0 in 01.02.2025.")
-    'Text [phone number] or call [phone number]. Post to [postcode]; v2 3.0 in 01.02.2025.'
+    >>> mask_contact_details("Text 07700.900.123 or +44.7700.900.456. Post to wr4 7qt; v2 3.0 in 01.02.2025.")
+    'Text [phone number] or [phone number]. Post to [postcode]; v2 3.0 in 01.02.2025.'
+    >>> mask_contact_details("Room b2 1st floor, then m6 3rd on the left.")
+    'Room b2 1st floor, then m6 3rd on the left.'
     """
     if "@" in text:
         text = _EMAIL.sub("[email address]", text)

@@ -534,11 +534,13 @@ def _resolve(document: RawDocument, register: Register, fieldwork: dict[str, Fie
     if not document.source_format.startswith("log-"):
         roles = assign_speaker_roles(document, name)
         if document.method == "interview" and name and roles and "participant" not in roles.values():
+            asker = "interviewer" in roles.values()
+            whose = "the turns not labelled Interviewer are" if asker else f"the turns of all {len(roles)} speakers are"
             log.warning("%s: no speaker label is the interviewee (%s's register name, in full, first name or "
-                        "surname alone) or says Respondent, Participant or Interviewee, so every speaker's turns "
-                        "(%d speakers) are read as others': all are coded and counted, the interviewer's questions "
-                        "too. Label the turns Interviewer: and Respondent:, or with the register name",
-                        display, participant_id, len(roles))
+                        "surname alone) or says Respondent, Participant or Interviewee, so %s read as another "
+                        "speaker's, and still coded and counted%s. Label the turns Respondent: (and Interviewer:) "
+                        "or with the register name", display, participant_id,
+                        whose, "" if asker else ", the interviewer's questions too")
     document.metadata["record"] = record or detect_record(document)
     mark_evaluator_text(document)
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.anonymise import COMMON_WORD_NAMES
+from pipeline.anonymise import COMMON_WORD_NAMES, without_accents
 from pipeline.ingest.model import RawDocument
 from pipeline.lexicon import inflected_forms
 
@@ -174,8 +174,9 @@ def _inflected_word(word: str) -> bool:
 
 
 def _name_key(name: str) -> str:
-    """Lower-case name without brackets, titles or punctuation; 'Last, First' reordered."""
-    name = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", name)
+    """Lower-case name without brackets, titles, punctuation or accents ("Sian" for "Siân", as
+    captions and typists write it); 'Last, First' reordered."""
+    name = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", without_accents(name))
     if name.count(",") == 1:
         last, first = name.split(",")
         name = f"{first} {last}"
@@ -210,6 +211,8 @@ def label_role(speaker: str, participant_name: str = "") -> str:
     ('interviewer', 'participant', 'participant')
     >>> label_role("Priya", "Priya Chaudhry"), label_role("Priya C.", "Priya Chaudhry"), label_role("Prakash")
     ('participant', 'participant', '')
+    >>> label_role("Sian", "Siân Pryce"), label_role("SIÂN PRYCE", "Sian Pryce")
+    ('participant', 'participant')
     """
     key = re.sub(r" \d+$", "", _name_key(speaker))   # "Interviewer 2" is an interviewer
     if key in INTERVIEWER_LABELS:

@@ -195,7 +195,8 @@ def test_an_interview_whose_speakers_miss_the_interviewee_is_warned_about(tmp_pa
     run_ingest(validate_config({}), root)
     warnings = [r.getMessage() for r in caplog.records if "no speaker label is the interviewee" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].startswith("data/raw/interviews/q_p001_w1.md: ")
-    assert "P001's register name" in warnings[0] and "(2 speakers)" in warnings[0]
+    assert "P001's register name" in warnings[0] and "the turns of all 2 speakers are" in warnings[0]
+    assert "the interviewer's questions too" in warnings[0]
     assert "Morwenna" not in warnings[0]   # speaker labels are names: not in the log
     roles = set(pd.read_parquet(root / paths.SEGMENTS)["speaker_role"])
     assert roles == {"other"}
