@@ -137,8 +137,8 @@ def codebook_not_found(path: Path) -> InputError:
     hint = "check codebook.file in config.yaml (it is relative to the project folder)"
     if others:
         folder = path.parent.name
-        hint = (f"{folder}/ holds {', '.join(others)}: to use it, set codebook: {{file: {folder}/{others[0]}}} "
-                "in config.yaml")
+        hint = (f"{folder}/ holds {', '.join(others)}: to use {'it' if len(others) == 1 else 'one of them'}, "
+                f"set codebook: {{file: {folder}/{others[0]}}} in config.yaml")
     return InputError("codebook file not found", file=path, hint=hint)
 
 

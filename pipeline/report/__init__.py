@@ -159,7 +159,7 @@ def table_sheets(tables: dict, methods: pd.DataFrame, agreement: pd.DataFrame, n
                                 f"For each {level}, programme-wide and per site, the share of each wave's sources "
                                 "raising it against the wave before; more or less prevalent when Fisher's exact "
                                 "test gives p below triangulate.divergence_alpha, new when first raised in the "
-                                "later wave, no fieldwork when a wave has no sources there.", table_csv(name), note))
+                                "later wave, no fieldwork when a wave has no sources there.", table_csv(name)))
     sheets.append(Sheet("Quotes", tables["quotes"],
                         "Exemplar quotes per theme and per site and theme, most representative first, "
                         "pseudonymised and attributed by sector, role, method and wave; verbatim is false for "

@@ -619,9 +619,11 @@ class ReportData:
         """What each wave's fieldwork was, and why the waves' shares may not compare like for like."""
         if self.methods.empty:
             return ""
-        parts = [f"{wave_label(w, capital=not i)} brought "
-                 f"{documents_phrase(self.methods[self.methods['wave'].astype(str) == w])}"
-                 for i, w in enumerate(self.waves)]
+        by_wave = [self.methods[self.methods["wave"].astype(str) == w] for w in self.waves]
+        digits = any(number_word(n).isdigit() for n in pd.to_numeric(self.methods["count"], errors="coerce").fillna(0)
+                     .groupby([self.methods["wave"].astype(str), self.methods["method"]]).sum().astype(int))
+        parts = [f"{wave_label(w, capital=not i)} brought {documents_phrase(methods, digits)}"
+                 for i, (w, methods) in enumerate(zip(self.waves, by_wave))]
         text = f"{'; '.join(parts)}."
         order = self.tables["wave_differences"]["wave_order"].iloc[0]
         named = sentence_list([wave_label(w) for w in self.waves], "then")
@@ -695,24 +697,26 @@ class ReportData:
         def line(r, counts: str) -> str:
             return md_inline(f"{r.code_label} ({r.theme_label}): {counts}")
 
+        def of(k, n, wave) -> str:   # "3 of 12 wave 1 sources", "1 of 1 wave 2 source"
+            return f"{int(k)} of {int(n)} {wave_label(wave, capital=False)} source{'' if int(n) == 1 else 's'}"
+
         def shares(r) -> str:
-            return (f"{int(r.from_sources)} of {int(r.from_total)} {wave_label(r.from_wave, capital=False)} sources "
-                    f"({_percent_text(r.from_percent)}) against {int(r.to_sources)} of {int(r.to_total)} "
-                    f"({_percent_text(r.to_percent)}), {_p_text(r.fisher_p)}")
+            return (f"{of(r.from_sources, r.from_total, r.from_wave)} ({_percent_text(r.from_percent)}) against "
+                    f"{int(r.to_sources)} of {int(r.to_total)} ({_percent_text(r.to_percent)}), {_p_text(r.fisher_p)}")
 
         out = {"more": [line(r, shares(r)) for r in rows.itertuples() if r.comparison == "more prevalent"],
                "less": [line(r, shares(r)) for r in rows[::-1].itertuples() if r.comparison == "less prevalent"],
-               "new": [line(r, f"{int(r.to_sources)} of {int(r.to_total)} {wave_label(r.to_wave, capital=False)} "
-                               "sources") for r in rows.itertuples()
+               "new": [line(r, of(r.to_sources, r.to_total, r.to_wave)) for r in rows.itertuples()
                        if r.comparison == "new" and int(r.to_sources) >= minimum],
-               "gone": [line(r, f"{int(r.from_sources)} of {int(r.from_total)} "
-                                f"{wave_label(r.from_wave, capital=False)} sources") for r in rows[::-1].itertuples()
+               "gone": [line(r, of(r.from_sources, r.from_total, r.from_wave)) for r in rows[::-1].itertuples()
                         if r.comparison == "no longer raised" and int(r.from_sources) >= minimum]}
         compared = int((rows["fisher_p"].notna() & (rows["comparison"] != "not raised")).sum())
         out["chance"] = md_inline(f"With {count_phrase(compared, 'code')} compared, "
                                   f"{chance_phrase(compared, self.alpha)}.")
         if len(rows):
-            out["totals"] = (int(rows["from_total"].iloc[0]), int(rows["to_total"].iloc[0]))
+            before, after = int(rows["from_total"].iloc[0]), int(rows["to_total"].iloc[0])
+            out["totals"] = (f"{before} {wave_label(self.waves[-2], capital=False)} "
+                             f"source{'' if before == 1 else 's'}", after)
         return out
 
     def site_wave_note(self, site: str) -> str:
@@ -729,14 +733,16 @@ class ReportData:
         return ""
 
 
-def documents_phrase(methods: pd.DataFrame) -> str:
+def documents_phrase(methods: pd.DataFrame, digits: bool | None = None) -> str:
     """``"23 interviews, 44 survey responses and 2 workshops"`` from ``method, count`` rows.
 
-    One style in one list: all in words, or all in digits when any is too large for words.
+    One style in one list: all in words, or all in digits when any is too large for words
+    (``digits`` decides it for several lists in one sentence).
     """
     by_method = pd.to_numeric(methods["count"], errors="coerce").fillna(0).groupby(methods["method"]).sum()
     found = [(int(by_method[m]), *METHOD_NOUNS[m]) for m in METHOD_NOUNS if by_method.get(m, 0) > 0]
-    digits = any(number_word(n).isdigit() for n, _, _ in found)
+    if digits is None:
+        digits = any(number_word(n).isdigit() for n, _, _ in found)
     return sentence_list([f"{n} {one if n == 1 else many}" if digits else count_phrase(n, one, many)
                           for n, one, many in found])
 
