@@ -997,9 +997,11 @@ def import_decisions(
                     for r in audit_rows if r["event"] not in STATE_EVENTS}
     known_ids = segment_ids | {key[0] for key in state}
     # What each file last gave for each (segment, coder), won or not, as the log recorded it.
+    # A row taken for an older copy's ("ignored_older") is not what the file gave: saved again later,
+    # the same row is a new decision.
     last_given = {(r["source_file"], r["segment_id"], r["coder"]):
                   (r["new_decision"], live_text(r["new_codes"]), r["new_comment"])
-                  for r in audit_rows if r["source_file"]}
+                  for r in audit_rows if r["source_file"] and r["event"] != "ignored_older"}
 
     # A file whose rows were recorded under its whole file name as the coder (before
     # coder_from_file_name) keeps that coder, so that its decisions stay one coder's.
@@ -1197,7 +1199,16 @@ def shown_codes_of(decisions: pd.DataFrame) -> dict[tuple[str, str], tuple[str, 
 
 def _report_older(conflicts: Conflicts, decision: Decision, current: Decision) -> None:
     """Report a file's decision that does not replace the ``current`` one of the same coder."""
-    if decision.recorded_at < current.recorded_at:
+    if decision.recorded_at < current.recorded_at and decision.source_file == current.source_file:
+        # the same file, changed, but dated before it was last read: a copy put back, or edited
+        # elsewhere and copied in with its old date
+        conflicts.add(decision.source_file, decision.sheet, decision.cell, decision.segment_id,
+                      "older decision ignored",
+                      f"this row differs from the decision of {decision.coder!r} recorded from this file when it "
+                      f"was dated {current.recorded_at:%Y-%m-%d %H:%M} UTC, but the file is now dated "
+                      f"{decision.recorded_at:%Y-%m-%d %H:%M} UTC, so it is taken for an older copy and the "
+                      "recorded decision stands — if the file was edited since, open it and save it again")
+    elif decision.recorded_at < current.recorded_at:
         conflicts.add(decision.source_file, decision.sheet, decision.cell, decision.segment_id,
                       "older decision ignored",
                       f"coder {decision.coder!r} recorded a newer decision in {current.source_file} "

@@ -820,3 +820,16 @@ def test_a_renamed_workbook_is_reported_as_a_copy_of_its_coder(project, config, 
     shutil.copy2(inbox(project, "bob_round1.xlsx"), bob)
     _, conflicts = import_all(project, config)
     assert "copy of another coder" not in set(conflicts["problem"])
+
+
+def test_a_file_edited_and_put_back_with_an_older_date_says_how_to_make_it_count(project, config, issued):
+    alice = save_copy(issued, inbox(project, "alice.xlsx"), _accept("seg_a"), T0 + 100)
+    import_all(project, config)
+    save_copy(alice, alice, lambda wb: fill(wb["Review"], "seg_a", decision="reject"), T0)   # dated earlier
+    decisions, conflicts = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == ["rel_trust"]   # taken for an older copy: the decision stands
+    (row,) = conflicts[conflicts["problem"] == "older decision ignored"].itertuples()
+    assert "recorded from this file when it was dated" in row.detail and "save it again" in row.detail
+    save_copy(alice, alice, lambda wb: None, T0 + 200)       # opened and saved again
+    decisions, _ = import_all(project, config)
+    assert codes_of(decisions, "seg_a") == [""]
