@@ -64,7 +64,8 @@ def settings(*sections):
     under reports/ pseudonymises, so it names it. It is passed as a digest, not
     as it is: `snakemake --report` copies every rule's params into report.html,
     and privacy.identifying_terms lists real names and places. The digest
-    still re-runs the rules when it changes.
+    still re-runs the rules when it changes. `codebook` is the codebook's
+    setting and a digest of the file's content (see content_digest).
 
     Every rule's settings also hold the pipeline's version, so that upgrading the
     pipeline re-makes every output with the new code (its caches make that cheap:
@@ -72,7 +73,10 @@ def settings(*sections):
     instead of leaving tables and reports made by the old one."""
     values = {"pipeline_version": PIPELINE_VERSION}
     values |= {
-        section: _digest(_pseudonym_settings()) if section == "pseudonyms" else config[section]
+        section: _digest(_pseudonym_settings()) if section == "pseudonyms"
+        # the codebook's content too, so that one copied in with an older date is still read again
+        else {**config["codebook"], "content": content_digest([codebook_file()])} if section == "codebook"
+        else config[section]
         for section in sections
     }
     if "embedding" in sections:

@@ -25,7 +25,7 @@ rule discover:
         ),
     params:
         stage="discover",
-        settings=settings("discover", "pseudonyms", "sites"),
+        settings=settings("codebook", "discover", "pseudonyms", "sites"),
     log:
         "logs/discover.log",
     script:
@@ -70,7 +70,7 @@ rule cooccurrence:
         ),
     params:
         stage="cooccurrence",
-        settings=settings("discover"),
+        settings=settings("codebook", "discover"),
     # on the way to the report: run before discover and review_workbook when cores are short
     priority: 1
     log:

@@ -73,7 +73,7 @@ rule triangulate:
         parquet=paths.TRIANGULATION_PARQUETS,
     params:
         stage="triangulate",
-        settings=settings("triangulate", "report", "pseudonyms", "sectors", "sites", "project"),
+        settings=settings("codebook", "triangulate", "report", "pseudonyms", "sectors", "sites", "project"),
     # on the way to the report: run before discover and review_workbook when cores are short,
     # and before saturation and cooccurrence, the shorter jobs the report also waits for
     priority: 2
@@ -122,7 +122,7 @@ rule report:
         anonymisation_log=paths.ANONYMISATION_LOG,
     params:
         stage="report",
-        settings=settings("triangulate", "report", "pseudonyms", "sectors", "sites", "project"),
+        settings=settings("codebook", "triangulate", "report", "pseudonyms", "sectors", "sites", "project"),
     # on the way to the report: run before discover and review_workbook when cores are short
     priority: 1
     log:
@@ -141,7 +141,7 @@ rule identifier_scan:
         paths.POSSIBLE_IDENTIFIERS,
     params:
         stage="identifier_scan",
-        settings=settings("pseudonyms", "sectors", "sites", "project"),
+        settings=settings("codebook", "pseudonyms", "sectors", "sites", "project"),
     log:
         "logs/identifier_scan.log",
     script:

@@ -14,7 +14,7 @@ rule review_import:
     params:
         stage="review_import",
         # only the key the import reads: review.protect_sheet re-runs the workbook alone
-        settings={**settings(), "review.on_bad_file": config["review"].get("on_bad_file", "stop"),
+        settings={**settings("codebook"), "review.on_bad_file": config["review"].get("on_bad_file", "stop"),
                   "content": content_digest(review_files())},
     log:
         "logs/review_import.log",
@@ -34,7 +34,7 @@ rule review_workbook:
         paths.REVIEW_WORKBOOK,
     params:
         stage="review_workbook",
-        settings=settings("review", "pseudonyms", "sectors"),
+        settings=settings("codebook", "review", "pseudonyms", "sectors"),
     log:
         "logs/review_workbook.log",
     script:
@@ -52,7 +52,7 @@ rule apply_decisions:
         agreement=paths.AGREEMENT_CSV,
     params:
         stage="apply_decisions",
-        settings=settings(),
+        settings=settings("codebook"),
     log:
         "logs/apply_decisions.log",
     script:

@@ -9,7 +9,7 @@ rule codebook_export:
         xlsx=paths.CODEBOOK_XLSX,
     params:
         stage="codebook_export",
-        settings=settings(),
+        settings=settings("codebook"),
     log:
         "logs/codebook_export.log",
     script:
@@ -33,7 +33,7 @@ if FINE_TUNE:
         params:
             stage="finetune",
             # with the training code's version: a new one re-trains existing projects
-            settings={**settings("embedding", "suggest"), "finetune_version": FINETUNE_VERSION},
+            settings={**settings("codebook", "embedding", "suggest"), "finetune_version": FINETUNE_VERSION},
         threads: 4
         log:
             "logs/finetune.log",
@@ -115,7 +115,7 @@ rule suggest:
         table=paths.SUGGESTIONS_CSV,
     params:
         stage="suggest",
-        settings=settings("embedding", "suggest"),
+        settings=settings("codebook", "embedding", "suggest"),
     log:
         "logs/suggest.log",
     script:

@@ -160,6 +160,10 @@ def test_a_changed_file_with_an_older_date_is_read_again_and_a_touched_one_is_no
                          encoding="utf-8")
     os.utime(interview, (day_ago, day_ago))               # edited, with a date older than every output
     assert planned_jobs(project).get("ingest") == 1
+    codebook = project / "codebook" / "codebook.yaml"     # the codebook too
+    codebook.write_text(codebook.read_text(encoding="utf-8").replace("Funding", "Funding ", 1), encoding="utf-8")
+    os.utime(codebook, (day_ago, day_ago))
+    assert {"codebook_export", "finetune", "suggest"} <= set(planned_jobs(project))
     # the same for a returned review workbook
     project = shutil.copytree(example_run, tmp_path / "project2", symlinks=True)
     returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
