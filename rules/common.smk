@@ -75,7 +75,7 @@ def settings(*sections):
     values |= {
         section: _digest(_pseudonym_settings()) if section == "pseudonyms"
         # the codebook's content too, so that one copied in with an older date is still read again
-        else {**config["codebook"], "content": content_digest([codebook_file()])} if section == "codebook"
+        else {**config["codebook"], "content": CODEBOOK_CONTENT} if section == "codebook"
         else config[section]
         for section in sections
     }
@@ -170,6 +170,8 @@ def codebook_file():
 # A missing codebook would otherwise be Snakemake's "missing input files" for every rule that reads it.
 if not Path(codebook_file()).is_file():
     raise codebook_not_found(Path(codebook_file())) from None
+# read once, for every rule whose settings name the codebook
+CODEBOOK_CONTENT = content_digest([codebook_file()])
 
 
 def register_file():
