@@ -619,11 +619,14 @@ class ReportData:
         """What each wave's fieldwork was, and why the waves' shares may not compare like for like."""
         if self.methods.empty:
             return ""
-        by_wave = [self.methods[self.methods["wave"].astype(str) == w] for w in self.waves]
-        digits = any(number_word(n).isdigit() for n in pd.to_numeric(self.methods["count"], errors="coerce").fillna(0)
-                     .groupby([self.methods["wave"].astype(str), self.methods["method"]]).sum().astype(int))
-        parts = [f"{wave_label(w, capital=not i)} brought {documents_phrase(methods, digits)}"
-                 for i, (w, methods) in enumerate(zip(self.waves, by_wave))]
+        methods = self.methods.assign(wave=self.methods["wave"].astype(str),
+                                      count=pd.to_numeric(self.methods["count"], errors="coerce").fillna(0))
+        # documents by method (rows) and wave (columns), every wave compared included
+        counts = methods.pivot_table(index="method", columns="wave", values="count", aggfunc="sum",
+                                     fill_value=0).reindex(columns=self.waves, fill_value=0)
+        digits = any(number_word(int(n)).isdigit() for n in counts.to_numpy().ravel())
+        parts = [f"{wave_label(w, capital=not i)} brought {documents_phrase(methods[methods['wave'] == w], digits)}"
+                 for i, w in enumerate(self.waves)]
         text = f"{'; '.join(parts)}."
         order = self.tables["wave_differences"]["wave_order"].iloc[0]
         named = sentence_list([wave_label(w) for w in self.waves], "then")
@@ -633,20 +636,16 @@ class ReportData:
             text += (f" The waves are named and not all of their fieldwork is dated, so they are compared in "
                      f"alphabetical order: {named}. If that is not the order they came in, number them "
                      "(wave: 1, wave: 2).")
-        sites = self.site_order[:self.sites_total]
-        by_wave = {w: set(self.methods.loc[self.methods["wave"].astype(str) == w, "site"]) for w in self.waves}
-        missing = [self.site_labels.get(s, s) for s in sites if s in set().union(*by_wave.values())
-                   and s not in by_wave[self.waves[-1]]]
+        sites_by_wave = methods.groupby("wave")["site"].agg(set)
+        latest = sites_by_wave.get(self.waves[-1], set())
+        missing = [self.site_labels.get(s, s) for s in self.site_order[:self.sites_total]
+                   if s in set().union(*sites_by_wave) and s not in latest]
         if missing:
             text += (f" {wave_label(self.waves[-1])} has no fieldwork yet from {sentence_list(missing)}, so its "
                      f"shares describe the other {self.nouns} only.")
-        shares = []
-        for w in self.waves:
-            counts = self.methods[self.methods["wave"].astype(str) == w]
-            counts = pd.to_numeric(counts["count"], errors="coerce").fillna(0).groupby(counts["method"]).sum()
-            shares.append((counts / counts.sum()) if counts.sum() else counts)
-        mix = pd.concat(shares, axis=1).fillna(0)
-        if len(mix) and float((mix.max(axis=1) - mix.min(axis=1)).max()) >= 0.15:
+        totals = counts.sum()
+        shares = counts / totals.where(totals > 0, 1)   # each wave's share of its documents by method
+        if len(shares) and float((shares.max(axis=1) - shares.min(axis=1)).max()) >= 0.15:
             text += (" The waves drew on the methods in different proportions, so a change between them can "
                      "reflect who was asked and how, as well as a change in what people said.")
         return md_inline(text)
