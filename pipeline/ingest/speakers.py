@@ -54,7 +54,7 @@ from __future__ import annotations
 import re
 
 from pipeline.anonymise import COMMON_WORD_NAMES, without_accents
-from pipeline.ingest.model import RawDocument
+from pipeline.ingest.model import Block, RawDocument
 from pipeline.lexicon import inflected_forms
 
 INTERVIEWER_LABELS = {"interviewer", "facilitator", "evaluator", "researcher", "q", "question"}
@@ -164,6 +164,46 @@ def is_note_heading(paragraph: str) -> bool:
         return True
     match = _NOTE_LABEL.match(paragraph)
     return bool(match) and _is_heading(_label_words(match.group("label")))
+
+
+# Kinds of paragraph, besides plain ones (""), that end a speaker's turn (see turn_blocks).
+BREAK = "break"       # a heading, rule or the like: structure, not text
+OUTSIDE = "outside"   # the evaluator's text that is no speaker's (a Word table row): no label is read in it
+
+
+def turn_blocks(paragraphs, with_speakers: bool) -> list[Block]:
+    """Blocks of ``(text, kind)`` paragraphs, each in the turn of the speaker whose label came last.
+
+    A turn runs from its speaker label (:func:`split_speaker_label`) to the next label, a
+    :data:`BREAK` or :data:`OUTSIDE` paragraph, or a paragraph led by a note heading
+    (:func:`is_note_heading`); text outside every turn has no speaker. Without ``with_speakers``
+    no label is read and no block has a speaker.
+
+    Examples
+    --------
+    >>> [(b.speaker, b.text) for b in turn_blocks([("A: Yes.", ""), ("And more.", ""), ("Next", BREAK),
+    ...                                            ("She paused.", ""), ("B: No.", ""), ("Summary: agreed.", "")],
+    ...                                           True)]
+    [('A', 'Yes.'), ('A', 'And more.'), ('', 'She paused.'), ('B', 'No.'), ('', 'Summary: agreed.')]
+    """
+    blocks, speaker = [], ""
+    for text, kind in paragraphs:
+        if kind:
+            speaker = ""
+            if kind == BREAK:
+                continue
+        if not text:
+            continue
+        if with_speakers and not kind:
+            labelled = split_speaker_label(text)
+            if labelled:
+                speaker, text = labelled
+                if not text:
+                    continue
+            elif is_note_heading(text):
+                speaker = ""
+        blocks.append(Block(text=text, speaker=speaker))
+    return blocks
 
 
 def _inflected_word(word: str) -> bool:

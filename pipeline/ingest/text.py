@@ -29,7 +29,7 @@ import yaml
 from pipeline.errors import InputError
 from pipeline.ingest.encoding import read_text_file
 from pipeline.ingest.model import METADATA_KEYS, Block, RawDocument
-from pipeline.ingest.speakers import is_note_heading, split_speaker_label
+from pipeline.ingest.speakers import BREAK, is_note_heading, split_speaker_label, turn_blocks
 
 log = logging.getLogger("pipeline.ingest")
 
@@ -150,12 +150,16 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
     >>> [(b.speaker, b.text) for b in text_blocks("A: Yes.\\n\\n**Key points**\\n\\nShe paused.", True)]
     [('A', 'Yes.'), ('', '**Key points**'), ('', 'She paused.')]
     """
-    paragraphs: list[str | None] = []   # None: a heading or rule, which ends a turn
+    paragraphs: list[tuple[str, str]] = []   # (text, kind): see pipeline.ingest.speakers.turn_blocks
     current: list[str] = []
+    end_turn = ("", BREAK)   # a heading or rule: it ends a turn
 
     def flush() -> None:
         if current:
-            paragraphs.append(" ".join(part.strip() for part in current).strip())
+            paragraph = " ".join(part.strip() for part in current).strip()
+            if _BOLD_LINE.match(paragraph) and not split_speaker_label(paragraph):
+                paragraphs.append(end_turn)   # a heading typed in bold, outside any turn
+            paragraphs.append((paragraph, ""))
             current.clear()
 
     lines = body.split("\n")
@@ -167,18 +171,18 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
             # "Title\n=====" or "Title\n-----": the title stays as a short block, outside any turn.
             title = " ".join(part.strip() for part in current).strip()
             current.clear()
-            paragraphs.extend([None, title, None])
+            paragraphs.extend([end_turn, (title, ""), end_turn])
             continue
         if _HEADING.match(line) or _RULE.match(line) or _SETEXT_UNDERLINE.match(line):
             flush()
-            paragraphs.append(None)
+            paragraphs.append(end_turn)
             continue
         if _TABLE_ROW.match(line):
             # a table is the evaluator's structure: each row a block outside any turn
             flush()
             if not _TABLE_RULE.match(line):
-                paragraphs.extend([None, " | ".join(c.strip() for c in line.strip().strip("|").split("|")
-                                                    if c.strip()), None])
+                row = " | ".join(c.strip() for c in line.strip().strip("|").split("|") if c.strip())
+                paragraphs.extend([end_turn, (row, ""), end_turn])
             continue
         item = _LIST_ITEM.match(line)
         if item:
@@ -193,24 +197,7 @@ def text_blocks(body: str, with_speakers: bool) -> list[Block]:
         current.append(stripped)
     flush()
 
-    blocks: list[Block] = []
-    speaker = ""
-    for paragraph in paragraphs:
-        if paragraph is None:
-            speaker = ""
-            continue
-        if not paragraph:
-            continue
-        if with_speakers:
-            labelled = split_speaker_label(paragraph)
-            if labelled:
-                speaker, paragraph = labelled
-                if not paragraph:
-                    continue
-            elif is_note_heading(paragraph) or _BOLD_LINE.match(paragraph):
-                speaker = ""
-        blocks.append(Block(text=paragraph, speaker=speaker if with_speakers else ""))
-    return blocks
+    return turn_blocks(paragraphs, with_speakers)
 
 
 def read_text_document(path: Path, source_file: str, method: str) -> RawDocument:

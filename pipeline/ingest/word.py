@@ -35,7 +35,7 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.ingest.model import Block, RawDocument
 from pipeline.ingest.safety import SafetyLimits, check_office_file
-from pipeline.ingest.speakers import is_note_heading, split_speaker_label
+from pipeline.ingest.speakers import BREAK, OUTSIDE, turn_blocks
 from pipeline.ingest.text import SPEAKER_METHODS
 
 log = logging.getLogger("pipeline.ingest")
@@ -68,7 +68,7 @@ _TEAMS_SPEAKER = re.compile(r"^(?P<name>[^\W\d_][^\d:\n]{0,79}?(?: \d{1,3})?)(?:
 _TEAMS_MAX_PREAMBLE = 6
 _TEAMS_SYSTEM = re.compile(r"^.{1,80} (started|stopped) transcription$")
 _HEADING_STYLES = ("heading", "title", "subtitle")
-HEADING, TABLE_ROW = "heading", "table row"   # kinds of paragraph besides plain ones ("")
+HEADING, TABLE_ROW = BREAK, OUTSIDE   # kinds of paragraph besides plain ones (""): both end a turn
 _TYPED_RULE = re.compile(r"^([-_*=~])\1{2,}$")   # "__________": a line typed across the page
 
 
@@ -129,7 +129,8 @@ def read_docx(path: Path, source_file: str, method: str, limits: SafetyLimits | 
             log.info("%s: left out %d line(s) of meeting details (title, date, length, transcription notices)",
                      display, preamble)
     else:
-        blocks = _paragraph_blocks(paragraphs, with_speakers=method in SPEAKER_METHODS)
+        blocks = turn_blocks([(_squash(text), kind) for text, kind in paragraphs],
+                             with_speakers=method in SPEAKER_METHODS)
         fmt = "docx"
     blocks.extend(Block(text=note) for note in notes)
     if not blocks:
@@ -310,30 +311,6 @@ def _sentence_like(text: str) -> bool:
 def _count(n: int, noun: str, plural: str = "") -> str:
     """``"2 headers"``, ``"1 footer"``, ``""`` for none."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}" if n else ""
-
-
-def _paragraph_blocks(paragraphs: list[tuple[str, str]], with_speakers: bool) -> list[Block]:
-    """Blocks of the paragraphs; a turn runs from its speaker label to the next label,
-    heading, table row or note heading ("Summary: ..."), which are the evaluator's."""
-    blocks = []
-    speaker = ""
-    for text, kind in paragraphs:
-        if kind == HEADING:
-            speaker = ""
-            continue
-        text = _squash(text)
-        if with_speakers and kind != TABLE_ROW:
-            labelled = split_speaker_label(text)
-            if labelled:
-                speaker, text = labelled
-                if not text:
-                    continue
-            elif is_note_heading(text):
-                speaker = ""
-        else:
-            speaker = ""
-        blocks.append(Block(text=text, speaker=speaker))
-    return blocks
 
 
 def _teams_speaker_lines(lines: list[str]) -> dict[int, str] | None:
