@@ -139,7 +139,7 @@ def read_register(path: Path, sectors: dict, limits: SafetyLimits | None = None,
     'quillmere'
     """
     display = display or str(path)
-    grid = read_grid(path, limits)
+    grid = read_grid(path, limits, display=display)
     header, records = header_records(grid, display)
     missing = [name for name in REGISTER_REQUIRED if name not in header]
     if missing:
@@ -219,7 +219,7 @@ def read_fieldwork(path: Path, raw_root: Path, limits: SafetyLimits | None = Non
         ``file`` cell; or naming the columns found when ``file`` is missing.
     """
     display = display or str(path)
-    grid = read_grid(path, limits)
+    grid = read_grid(path, limits, display=display)
     header, records = header_records(grid, display)
     if "file" not in header:
         raise InputError("missing column 'file'", file=display, row=1,

@@ -57,7 +57,7 @@ def read_session_log(path: Path, source_file: str, method: str, sectors: dict,
         or a wave or sector that differs within one session.
     """
     display = f"data/raw/{source_file}"
-    grid = read_grid(path, limits)
+    grid = read_grid(path, limits, display=display)
     header, records = header_records(grid, display)
     missing = [name for name in LOG_REQUIRED if name not in header]
     if missing:

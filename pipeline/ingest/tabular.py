@@ -87,7 +87,8 @@ move the data there"
                 + ", ".join(repr(s) for s in self.sheets) + "): only the first sheet is read, so move the data there")
 
 
-def read_grid(path: Path, limits: SafetyLimits | None = None, sheet: str | None = None) -> Grid:
+def read_grid(path: Path, limits: SafetyLimits | None = None, sheet: str | None = None,
+              display: str | None = None) -> Grid:
     """Read a CSV/TSV/TXT or XLSX file as a grid of strings.
 
     Parameters
@@ -99,6 +100,8 @@ def read_grid(path: Path, limits: SafetyLimits | None = None, sheet: str | None 
         File size and zip limits (defaults apply when omitted).
     sheet : str, optional
         The worksheet to read from a workbook; the first worksheet by default.
+    display : str, optional
+        How warnings name the file (``data/raw/...``); the path by default.
 
     Returns
     -------
@@ -122,7 +125,7 @@ def read_grid(path: Path, limits: SafetyLimits | None = None, sheet: str | None 
     limits = limits or SafetyLimits()
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
-        return _read_workbook(path, limits, sheet)
+        return _read_workbook(path, limits, sheet, display or str(path))
     if suffix in (".xlsm", ".xls", ".xlsb", ".ods", ".numbers"):
         raise InputError(
             f"{suffix} files cannot be read",
@@ -201,7 +204,7 @@ def sniff_delimiter(text: str) -> str:
 # ----------------------------------------------------------------- workbooks
 
 
-def _read_workbook(path: Path, limits: SafetyLimits, sheet: str | None) -> Grid:
+def _read_workbook(path: Path, limits: SafetyLimits, sheet: str | None, display: str) -> Grid:
     check_office_file(path, "xlsx", limits)
     from openpyxl import load_workbook
 
@@ -235,20 +238,11 @@ def _read_workbook(path: Path, limits: SafetyLimits, sheet: str | None) -> Grid:
         names = tuple(ws.title for ws in worksheets)
     finally:
         workbook.close()
-    _warn_about_formulas_without_values(path, title, rows)
+    _warn_about_formulas_without_values(path, display, title, rows)
     return Grid(_tidy(rows), "", path, title, None, names)
 
 
-def _shown(path: Path) -> str:
-    """``data/raw/...`` for a file in a project's raw data, as messages name files; else the path."""
-    parts = Path(path).parts
-    for i in range(len(parts) - 1):
-        if parts[i:i + 2] == ("data", "raw"):
-            return "/".join(parts[i:])
-    return str(path)
-
-
-def _warn_about_formulas_without_values(path: Path, sheet: str, rows: list[list[str]]) -> None:
+def _warn_about_formulas_without_values(path: Path, display: str, sheet: str, rows: list[list[str]]) -> None:
     """Warn about formula cells with no saved result, which read as empty (a file written by a
     script and never opened in a spreadsheet program). Only the empty cells are looked at again."""
     if not any(cell == "" for row in rows for cell in row):
@@ -271,7 +265,7 @@ def _warn_about_formulas_without_values(path: Path, sheet: str, rows: list[list[
     if found:
         log.warning("%s: %d cell(s) hold a formula with no saved result (%s%s), so they read as empty: open "
                     "the file in Excel or LibreOffice and save it, which stores the results",
-                    _shown(path), len(found), ", ".join(found[:10]),
+                    display, len(found), ", ".join(found[:10]),
                     f" and {len(found) - 10} more" if len(found) > 10 else "")
 
 

@@ -193,7 +193,7 @@ def test_a_formula_with_no_saved_result_is_warned_about_by_cell(tmp_path, caplog
     path = tmp_path / "data" / "raw" / "surveys" / "s.xlsx"
     path.parent.mkdir(parents=True)
     workbook.save(path)
-    grid = read_grid(path)
+    grid = read_grid(path, display="data/raw/surveys/s.xlsx")
     assert grid.rows[2][:2] == ["2", ""]
     (warning,) = [r.getMessage() for r in caplog.records if "formula" in r.getMessage()]
     assert warning.startswith("data/raw/surveys/s.xlsx: 1 cell(s) hold a formula with no saved result (B3)")

@@ -258,7 +258,7 @@ def _read_export(path: Path, entry: dict, config: dict, raw_root: Path, limits: 
                                 hint="re-export the survey, or remove the file and its config entry"))
         return fail("empty file")
     try:
-        grid = read_grid(path, limits)
+        grid = read_grid(path, limits, display=display)
     except InputError as error:
         problems.extend(_relocate(error, display))
         return fail(error.message)
