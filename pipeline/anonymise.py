@@ -60,9 +60,10 @@ Identifying terms
     first). A configured term takes precedence over a name of the same length.
 Contact details
     E-mail addresses, UK telephone numbers (10 or 11 digits from 01, 02, 03,
-    05, 07, 08 or 09, or from +44 or 0044) and UK postcodes (upper case) become ``[email address]``,
-    ``[phone number]`` and ``[postcode]`` in every text, whoever they belong
-    to (see :func:`mask_contact_details`).
+    05, 07, 08 or 09, or from +44 or 0044) and UK postcodes (in capitals, or
+    in any case with the space) become ``[email address]``, ``[phone number]``
+    and ``[postcode]`` in every text, whoever they belong to (see
+    :func:`mask_contact_details`).
 """
 
 from __future__ import annotations
@@ -155,10 +156,10 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w+])(?:(?:\+44|0044|44(?= ?\(0\)))[ .\-]?(?:\(0\)[ ]?)?|\(0\)[ ]?|\((?=0\d{2,4}\))0|0)"
                     r"[1235789](?:[ \-.]?\)?[ \-.]?\d){8,9}(?!\d)")
 # Outward code (letters used first and second in UK postcodes only), space, inward code; in capitals,
-# or in small letters with the space (typed in a survey answer: "wr4 7qt").
+# or in any mix of cases with the space (typed in a survey answer: "wr4 7qt", "Wr4 7QT").
 _POSTCODE = re.compile(r"(?<!\w)(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}"
                        # not "b2 1st floor", "m6 3rd": ordinals are written so too
-                       r"|[a-pr-uwyz][a-hk-y]?\d[a-z\d]? (?!1st|2nd|3rd|\dth)\d[abd-hjlnp-uw-z]{2})(?!\w)")
+                       r"|(?i:[a-pr-uwyz][a-hk-y]?\d[a-z\d]? (?!1st|2nd|3rd|\dth)\d[abd-hjlnp-uw-z]{2}))(?!\w)")
 _DIGIT = re.compile(r"\d")
 
 
@@ -177,8 +178,8 @@ def mask_contact_details(text: str) -> str:
     '[phone number] (24 hours), [phone number] or [phone number] - 9-5.'
     >>> mask_contact_details("Text 07700.900.123 or +44.7700.900.456. Post to wr4 7qt; v2 3.0 in 01.02.2025.")
     'Text [phone number] or [phone number]. Post to [postcode]; v2 3.0 in 01.02.2025.'
-    >>> mask_contact_details("Room b2 1st floor, then m6 3rd on the left.")
-    'Room b2 1st floor, then m6 3rd on the left.'
+    >>> mask_contact_details("Room b2 1st floor, then m6 3rd on the left; Wr4 7QT or Mg4 7qt.")
+    'Room b2 1st floor, then m6 3rd on the left; [postcode] or [postcode].'
     """
     if "@" in text:
         text = _EMAIL.sub("[email address]", text)
