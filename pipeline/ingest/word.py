@@ -35,7 +35,7 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.ingest.model import Block, RawDocument
 from pipeline.ingest.safety import SafetyLimits, check_office_file
-from pipeline.ingest.speakers import BREAK, OUTSIDE, turn_blocks
+from pipeline.ingest.speakers import BREAK, OUTSIDE, split_speaker_label, turn_blocks
 from pipeline.ingest.text import SPEAKER_METHODS
 
 log = logging.getLogger("pipeline.ingest")
@@ -164,6 +164,8 @@ def _walk(element, heading_ids: set[str], out: list[tuple[str, str]]) -> None:
             text = _paragraph_text(child).strip()
             if text:
                 heading = _style_id(child) in heading_ids or _TYPED_RULE.match(text)
+                if not heading and _all_bold(child) and not split_speaker_label(text):
+                    out.append(("", HEADING))   # a heading typed in bold: kept, outside any turn
                 out.append((text, HEADING if heading else ""))
             elif _has_border(child):
                 out.append(("", HEADING))   # a horizontal line drawn as a paragraph border: a break
@@ -236,6 +238,18 @@ def _outermost(element, tag: str) -> list:
 def _has_border(paragraph) -> bool:
     ppr = paragraph.find(W + "pPr")
     return ppr is not None and ppr.find(W + "pBdr") is not None
+
+
+def _all_bold(paragraph) -> bool:
+    """Whether every run of ``paragraph`` that holds text is set in bold (directly, not by a style)."""
+    runs = [run for run in paragraph.iter(W + "r")
+            if any((t.text or "").strip() for t in run.iter(_TEXT))]
+
+    def bold(run) -> bool:
+        switch = run.find(f"{W}rPr/{W}b")
+        return switch is not None and switch.get(W + "val", "true") not in ("0", "false", "off")
+
+    return bool(runs) and all(bold(run) for run in runs)
 
 
 def _style_id(paragraph) -> str:

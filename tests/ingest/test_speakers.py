@@ -261,7 +261,7 @@ def test_a_one_word_inflected_label_is_a_heading_unless_a_role_or_a_name():
 
 def test_more_of_the_evaluators_structure_ends_a_turn(tmp_path):
     """Note headings however typed, pipe tables, bold lines, underlined titles, and in Word a line
-    of underscores or a paragraph border: what follows is not the speaker's."""
+    of underscores, a paragraph border or a paragraph all in bold: what follows is not the speaker's."""
     path = tmp_path / "p001.md"
     path.write_text("---\nwave: 1\n---\n"
                     "Respondent: Yes.\nInterviewer note: she paused here.\n\n"
@@ -287,8 +287,19 @@ def test_more_of_the_evaluators_structure_ends_a_turn(tmp_path):
     border = bordered._p.get_or_add_pPr()
     border.append(border.makeelement(qn("w:pBdr"), {}))
     word.add_paragraph("Afterwards she showed us the garden.")
+    word.add_paragraph("Respondent: Then the surgery.")
+    word.add_paragraph().add_run("Key points").bold = True
+    word.add_paragraph("The surgery came up twice.")
+    labelled = word.add_paragraph()
+    labelled.add_run("Interviewer:").bold = True
+    labelled.add_run(" Anything else?")
+    word.add_paragraph().add_run("Respondent: No, that is all.").bold = True
+    word.add_paragraph("Thank you.")
     word.save(tmp_path / "p002.docx")
     blocks = [(b.speaker, b.text) for b in read_docx(tmp_path / "p002.docx", "interviews/p002.docx",
                                                      "interview").blocks]
     assert blocks == [("Respondent", "The board meets monthly."), ("", "The interviewer's summary follows."),
-                      ("Respondent", "And the hub."), ("", "Afterwards she showed us the garden.")]
+                      ("Respondent", "And the hub."), ("", "Afterwards she showed us the garden."),
+                      ("Respondent", "Then the surgery."), ("", "Key points"), ("", "The surgery came up twice."),
+                      ("Interviewer", "Anything else?"), ("Respondent", "No, that is all."),
+                      ("Respondent", "Thank you.")]
