@@ -1,9 +1,10 @@
 """End to end: a participant of the example withdraws after an analyst coded their interview.
 
-Run the workflow, return a coded workbook, delete the participant's file and
-register row, re-run, ``python -m pipeline forget``, re-run: nothing of theirs is
-left in the decisions, the audit log or the caches, the next run finds all it
-needs in the caches, and its outputs are those of the run before forget.
+After the workflow ran with a returned coded workbook (``reviewed_run``), delete
+the participant's file and register row, re-run, ``python -m pipeline forget``,
+re-run: nothing of theirs is left in the decisions, the audit log or the caches,
+the next run finds all it needs in the caches, and its outputs are those of the
+run before forget.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import shutil
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
 
-from conftest import run_snakemake
+from conftest import WITHDRAWN_COMMENT, WITHDRAWN_PARTICIPANT, run_snakemake
 from pipeline import paths
 from pipeline.__main__ import main
 from pipeline.embed import read_cache, text_hash
@@ -25,24 +25,6 @@ from test_incremental_workflow import log_of, planned_jobs
 pytestmark = pytest.mark.slow
 
 WITHDRAWN_FILE = "interviews/ostleby_p032_w1.md"
-WITHDRAWN_PARTICIPANT = "P032"
-COMMENT = "she named her neighbour here"
-
-
-def code_rows(issued, returned, segment_ids) -> None:
-    """An analyst changes each of ``segment_ids`` to the first code, with a comment."""
-    workbook = load_workbook(issued)
-    sheet = workbook["Review"]
-    header = {cell.value: cell.column for cell in sheet[1]}
-    code = next(row[0].value for row in workbook["Codes"].iter_rows(min_row=2) if row[0].value)
-    for row in range(2, sheet.max_row + 1):
-        if sheet.cell(row, header["segment_id"]).value in segment_ids:
-            sheet.cell(row, header["decision"]).value = "change"
-            sheet.cell(row, header["final_code_1"]).value = code
-            sheet.cell(row, header["coder"]).value = "Analyst A"
-            sheet.cell(row, header["comment"]).value = COMMENT
-    returned.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(returned)
 
 
 def every_cached_hash(project, caches=(paths.EMBEDDING_CACHE, paths.LEXICAL_CACHE)) -> set[str]:
@@ -51,16 +33,12 @@ def every_cached_hash(project, caches=(paths.EMBEDDING_CACHE, paths.LEXICAL_CACH
             for h in read_cache(folder)}
 
 
-def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(example_run, tmp_path, capsys):
-    project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
+def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(reviewed_run, tmp_path, capsys):
+    project = shutil.copytree(reviewed_run.project, tmp_path / "project", symlinks=True)   # keeps modification times
     segments = pd.read_parquet(project / paths.SEGMENTS)
-    theirs = segments[(segments["participant_id"] == WITHDRAWN_PARTICIPANT)
-                      & (segments["speaker_role"] != "interviewer")]
-    others = segments[segments["participant_id"] != WITHDRAWN_PARTICIPANT]
-    decided = set(theirs["segment_id"][:2]) | set(others["segment_id"][:2])
     returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
-    code_rows(project / paths.REVIEW_WORKBOOK, returned, decided)
-    run_snakemake(project)
+    withdrawn_ids = set(segments.loc[segments["participant_id"] == WITHDRAWN_PARTICIPANT, "segment_id"])
+    assert len(withdrawn_ids & set(reviewed_run.decided)) == 2 < len(reviewed_run.decided)
 
     # The participant withdraws: their file goes, their register row is marked withdrawn (README), and the
     # pipeline runs again.
@@ -71,7 +49,6 @@ def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(ex
     (project / paths.PARTICIPANTS).write_text("\n".join(register) + "\n", encoding="utf-8")
     run_snakemake(project)
     assert "no longer named" not in log_of(project, "report")
-    withdrawn_ids = set(theirs["segment_id"])
     withdrawn_hashes = {text_hash(t) for t in segments.loc[segments["participant_id"] == WITHDRAWN_PARTICIPANT, "text"]}
     assert withdrawn_hashes & every_cached_hash(project)           # the caches only grow
     assert withdrawn_hashes & every_cached_hash(project, [paths.LEXICAL_CACHE])
@@ -84,10 +61,11 @@ def test_a_withdrawn_participant_is_forgotten_and_the_next_run_is_a_cache_hit(ex
     assert "Removed 2 decision(s) on 2 segment(s)" in out
     assert "data/review/analyst_a.xlsx: sheet 'Review' row(s)" in out
     decisions = pd.read_parquet(project / paths.DECISIONS)
-    assert not withdrawn_ids & set(decisions["segment_id"]) and len(decisions) == 2
+    assert not withdrawn_ids & set(decisions["segment_id"]) and len(decisions) == len(reviewed_run.decided) - 2
     audit = (project / paths.DECISIONS_AUDIT).read_text(encoding="utf-8-sig")
     assert not any(segment_id in audit for segment_id in withdrawn_ids)
-    assert audit.count(COMMENT) == 2 and ",forgotten," in audit       # the other two decisions' comments
+    assert WITHDRAWN_COMMENT not in audit and ",forgotten," in audit
+    assert "small talk" in audit                                      # another decision's comment
     assert not withdrawn_hashes & every_cached_hash(project)
     in_use = json.loads((project / paths.ENCODER).read_text(encoding="utf-8"))["model_dir"]
     assert [p.relative_to(project).as_posix() for p in (project / FINETUNED_CACHE).iterdir()] == [in_use]

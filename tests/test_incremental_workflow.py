@@ -18,7 +18,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from conftest import run_snakemake
+from conftest import fill_review_workbook, run_snakemake
 from pipeline import paths
 
 pytestmark = pytest.mark.slow
@@ -50,33 +50,6 @@ def planned_jobs(project: Path, *extra: str) -> dict[str, int]:
     return jobs
 
 
-def fill_review_workbook(issued: Path, returned: Path) -> dict[str, tuple[str, list[str]]]:
-    """Code a few rows the way an analyst would and save a copy; return what was decided."""
-    workbook = load_workbook(issued)
-    sheet = workbook["Review"]
-    header = {cell.value: cell.column for cell in sheet[1]}
-    decided: dict[str, tuple[str, list[str]]] = {}
-    codes = [row[0].value for row in workbook["Codes"].iter_rows(min_row=2) if row[0].value]
-    for row in range(2, sheet.max_row + 1):
-        segment = sheet.cell(row, header["segment_id"]).value
-        suggested = sheet.cell(row, header["suggested_1"]).value
-        if not suggested or len(decided) >= 12:
-            continue
-        if len(decided) < 8:
-            decision, final = "accept", [suggested]
-        elif len(decided) < 11:
-            other = next(code for code in codes if code != suggested)
-            decision, final = "change", [other]
-            sheet.cell(row, header["final_code_1"]).value = other
-        else:
-            decision, final = "reject", []
-        sheet.cell(row, header["decision"]).value = decision
-        sheet.cell(row, header["coder"]).value = "Analyst A"
-        decided[segment] = (decision, final)
-    workbook.save(returned)
-    return decided
-
-
 def coded_statuses(project: Path, segment_ids) -> dict[str, set[tuple[str, str]]]:
     coded = pd.read_parquet(project / paths.CODED_SEGMENTS)
     coded = coded[coded["segment_id"].isin(segment_ids)]
@@ -87,24 +60,25 @@ def log_of(project: Path, rule: str) -> str:
     return (project / "logs" / f"{rule}.log").read_text(encoding="utf-8")
 
 
-def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(example_run, tmp_path):
+def test_a_returned_workbook_re_imports_re_trains_and_re_embeds_but_does_not_re_ingest(example_run, tmp_path):
     project = shutil.copytree(example_run, tmp_path / "project", symlinks=True)   # keeps modification times
     assert planned_jobs(project) == {}
-    assert "Fine-tuned the embedding model" in log_of(project, "finetune")
-
-    # 1. An analyst returns a coded copy of the review workbook.
-    returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
-    returned.parent.mkdir(parents=True, exist_ok=True)
-    decided = fill_review_workbook(project / paths.REVIEW_WORKBOOK, returned)
-    returned_bytes = returned.read_bytes()
+    fill_review_workbook(project / paths.REVIEW_WORKBOOK, project / paths.REVIEW_INBOX / "analyst_a.xlsx")
     jobs = planned_jobs(project)
     assert "review_import" in jobs and "ingest" not in jobs
     # The decisions are training data of the fine-tuned encoder, so it is re-trained
     # and every segment is embedded with the new model.
     assert "finetune" in jobs and "embed" in jobs
-    run_snakemake(project)
+
+
+def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(reviewed_run, tmp_path):
+    # 1. An analyst returned a coded copy of the review workbook, and the workflow ran (reviewed_run).
+    project = shutil.copytree(reviewed_run.project, tmp_path / "project", symlinks=True)   # keeps modification times
+    decided = reviewed_run.decided
+    returned = project / paths.REVIEW_INBOX / "analyst_a.xlsx"
+    returned_bytes = returned.read_bytes()
     assert "Fine-tuned the embedding model" in log_of(project, "finetune")
-    assert "and 11 reviewed segment(s)" in log_of(project, "finetune")    # 8 accepted, 3 changed
+    assert "and 13 reviewed segment(s)" in log_of(project, "finetune")    # 8 accepted, 5 changed
     statuses = coded_statuses(project, decided)
     for segment, (decision, final) in decided.items():
         expected = {"accept": "accepted", "change": "changed"}.get(decision)
@@ -112,7 +86,6 @@ def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(examp
             assert statuses[segment] == {(code, expected) for code in final}, segment
         else:
             assert segment not in statuses  # rejected: no code applies
-    assert returned.read_bytes() == returned_bytes  # the analyst's file is an input, never touched
 
     # 2. New fieldwork: one interview at one site.
     site_pages = {p.name: p.read_text(encoding="utf-8") for p in (project / paths.SITES_DIR).glob("*.md")}
@@ -123,6 +96,7 @@ def test_waves_of_work_recompute_only_what_changed_and_keep_every_decision(examp
     assert jobs.get("ingest") == 1 and jobs.get("report") == 1
     assert "codebook_export" not in jobs  # the codebook did not change
     run_snakemake(project)
+    assert returned.read_bytes() == returned_bytes  # the analyst's file is an input, never touched
 
     segments_after = pd.read_parquet(project / paths.SEGMENTS)
     new_ids = set(segments_after["segment_id"]) - set(segments_before["segment_id"])
