@@ -198,6 +198,7 @@ class Person:
     site: str = ""
     role: str = ""
     label: str = ""   # pseudonym label for people outside the register ("Interviewer")
+    organisation: str = ""
 
 
 def attribution_label(sector: str, sectors: dict, overrides: dict | None = None) -> str:
@@ -653,6 +654,7 @@ def read_register_people(path: Path, named_only: bool = True) -> list[Person]:
             sector=record.get("sector", ""),
             site=record.get("site", ""),
             role=record.get("role", ""),
+            organisation=record.get("organisation", ""),
         ))
     return people
 

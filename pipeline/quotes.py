@@ -35,6 +35,13 @@ A segment already quoted for another theme in the same document (the
 programme summary, or one site's page) is used again only when the theme has
 no other candidate.
 
+A segment in which the speaker says who they are is never quoted (it still
+counts as evidence): one that names their register role (of two words or
+more) or organisation, or introduces someone's job ("I'm the partnership
+manager", "Interviewee is a communities officer at ...", "employed by"; see
+:func:`introduces_speaker`). With the site and sector beside it, such a quote
+points to one person, whatever ``report.quote_roles`` says.
+
 Trimming
 --------
 The text is pseudonymised first (by the ``triangulate`` stage's
@@ -86,6 +93,7 @@ unless ``report.quote_roles`` is true.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -97,6 +105,8 @@ import pandas as pd
 from pipeline import paths
 from pipeline.anonymise import attribution_label, read_register_people
 from pipeline.triangulate import wave_label
+
+log = logging.getLogger(__name__)
 
 QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank", "segment_id",
                  "quote", "verbatim", "attribution", "representativeness", "reviewed", "method", "sector",
@@ -184,6 +194,51 @@ def read_register_roles(root: Path) -> dict:
     """participant_id → role from ``participants.csv`` (empty when there is none)."""
     return {p.participant_id: p.role for p in read_register_people(Path(root) / paths.PARTICIPANTS, named_only=False)
             if p.role}
+
+
+def read_register_organisations(root: Path) -> dict:
+    """participant_id → organisation from ``participants.csv`` (empty when there is none)."""
+    return {p.participant_id: p.organisation
+            for p in read_register_people(Path(root) / paths.PARTICIPANTS, named_only=False) if p.organisation}
+
+
+# A job, as people introduce themselves or notes introduce them.
+_JOBS = ("manager|worker|officer|co-?ordinator|lead|leader|director|chair|chairman|chairwoman|chairperson|trustee|"
+         "nurse|GP|doctor|practitioner|commissioner|councillor|head|chief|adviser|advisor|consultant|administrator|"
+         "analyst|navigator|pharmacist|founder|CEO|secretary|treasurer|clerk|volunteer|receptionist|therapist|"
+         "counsellor|caseworker|organiser|organizer|facilitator|mentor|specialist|assistant")
+_INTRODUCTION = re.compile(
+    r"\b(?:I(?:'m|’m| am)|(?:she|he|they|interviewee|respondent)(?:'s|’s| is| are))\s+"
+    r"(?:the|a|an|one of the|our|their)\s+(?:[\w’'-]+\s+){0,4}?(?:" + _JOBS + r")s?\b"
+    r"|\b(?:employed by|seconded (?:to|from|by)|I work (?:for|at|as)|my (?:job )?title is|in my role as)\b",
+    re.IGNORECASE)
+
+
+def introduces_speaker(text: str, role: str = "", organisation: str = "") -> bool:
+    """Whether ``text`` says who its speaker is: their register ``role`` (two words or more; a one-word
+    role such as "GP" is too common to tell), their ``organisation``, or someone's job as an introduction.
+
+    Examples
+    --------
+    >>> introduces_speaker("Of course. I'm the partnership manager, so I chair it.")
+    True
+    >>> introduces_speaker("Interviewee is the council's head of prevention.")
+    True
+    >>> introduces_speaker("We need more link workers.", role="Social prescribing link worker")
+    False
+    >>> introduces_speaker("The social prescribing link worker rang me.", role="Social prescribing link worker")
+    True
+    >>> introduces_speaker("Lanternfield Learning's coaching helped.", organisation="Lanternfield Learning")
+    True
+    >>> introduces_speaker("I'm a bit worried, and the GP is too.", role="GP")
+    False
+    """
+    if _INTRODUCTION.search(text):
+        return True
+    role = re.sub(r"\s*\([^)]*\)", "", role or "").strip()
+    named = [role] if len(role.split()) > 1 else []
+    named += [organisation.strip()] if organisation and organisation.strip() else []
+    return any(re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, re.IGNORECASE) for name in named)
 
 
 def role_phrase(role: str) -> str:
@@ -307,8 +362,17 @@ def _quotable(coded: pd.DataFrame) -> pd.DataFrame:
     return coded[~((role == "other") & coded["document_id"].isin(set(identified)))]
 
 
-def _candidates(ev, embeddings, settings: dict) -> pd.DataFrame:
+def _candidates(ev, embeddings, settings: dict, roles: dict, organisations: dict) -> pd.DataFrame:
     coded = _quotable(ev.coded)
+    if not coded.empty:
+        texts = coded.drop_duplicates("segment_id")
+        introducing = {segment_id for segment_id, text, participant in zip(
+            texts["segment_id"], texts["text"], texts["participant_id"].fillna(""))
+            if introduces_speaker(text, roles.get(participant, ""), organisations.get(participant, ""))}
+        if introducing:
+            log.info("%d coded segment(s) are not quoted: the speaker says who they are (their job, role or "
+                     "organisation)", len(introducing))
+            coded = coded[~coded["segment_id"].isin(introducing)]
     if coded.empty:
         return pd.DataFrame(columns=["theme_id", "segment_id"])
     score = pd.to_numeric(coded["score"], errors="coerce") if "score" in coded else pd.Series(np.nan, index=coded.index)
@@ -375,7 +439,8 @@ def pick_diverse(ranked: pd.DataFrame, n: int, per_source: int = 1, spread: str 
     return ranked.iloc[picked]
 
 
-def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise=None) -> pd.DataFrame:
+def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise=None,
+                    organisations: dict | None = None) -> pd.DataFrame:
     """Exemplar quotes per theme (scope ``programme``) and per (site, theme) (scope ``site``).
 
     Parameters
@@ -384,11 +449,13 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
     embeddings : tuple or None
         ``(segment_ids, matrix)``; without it quotes are ranked by score.
     roles : dict, optional
-        participant_id → register role, for attributions.
+        participant_id → register role, for attributions and to leave out segments that name it.
     pseudonymise : callable, optional
         ``text → text`` (:meth:`pipeline.anonymise.Pseudonymiser.apply`), run on
         each segment's full text before it is trimmed. Without it quotes are
         trimmed as they are, and a cut may fall inside a name.
+    organisations : dict, optional
+        participant_id → register organisation: a segment that names the speaker's is not quoted.
 
     Returns
     -------
@@ -397,7 +464,8 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
         pseudonymised (the caller does that for everything it writes).
     """
     settings = report_settings(ev.config)
-    ranked = _candidates(ev, embeddings, settings)
+    roles = roles or {}
+    ranked = _candidates(ev, embeddings, settings, roles, organisations or {})
     pseudonymise = pseudonymise or (lambda text: text)
     records = []
 

@@ -978,9 +978,11 @@ def framework_matrix(ev: Evidence, triangulation: pd.DataFrame, quotes: pd.DataF
 # --------------------------------------------------------------------------- stage
 
 
-def compute_tables(ev: Evidence, embeddings=None, register=None, pseudonymise=None) -> dict[str, pd.DataFrame]:
+def compute_tables(ev: Evidence, embeddings=None, register=None, pseudonymise=None,
+                   organisations=None) -> dict[str, pd.DataFrame]:
     """Every triangulation table, keyed by :data:`TABLE_NAMES` (not yet pseudonymised).
 
+    ``register`` and ``organisations`` map participant IDs to their register role and organisation.
     ``pseudonymise`` (``text → text``) is applied to each quote's full text
     before it is trimmed, so that a cut never leaves part of a name behind.
     """
@@ -989,7 +991,7 @@ def compute_tables(ev: Evidence, embeddings=None, register=None, pseudonymise=No
     tables = {f"matrix_{level}_{dimension}": count_matrix(ev, level, dimension)
               for level in LEVELS for dimension in DIMENSIONS}
     tables["triangulation"] = triangulation_table(ev)
-    tables["quotes"] = exemplar_quotes(ev, embeddings, register, pseudonymise)
+    tables["quotes"] = exemplar_quotes(ev, embeddings, register, pseudonymise, organisations)
     tables["framework_matrix"] = framework_matrix(ev, tables["triangulation"], tables["quotes"])
     tables["site_differences"] = site_differences(ev)
     tables["triangulation_codes"] = triangulation_table(ev, "code")
@@ -1030,12 +1032,13 @@ def run_triangulate(config: dict, root: Path) -> None:
         codebook and the register, and writes :data:`TABLE_NAMES` to
         ``reports/tables/`` and ``data/processed/triangulation/``.
     """
-    from pipeline.quotes import read_register_roles
+    from pipeline.quotes import read_register_organisations, read_register_roles
 
     root = Path(root)
     ev = load_evidence(config, root)
     pseudonymiser = Pseudonymiser.from_project(config, root)
-    tables = compute_tables(ev, read_project_embeddings(root), read_register_roles(root), pseudonymiser.apply)
+    tables = compute_tables(ev, read_project_embeddings(root), read_register_roles(root), pseudonymiser.apply,
+                            read_register_organisations(root))
     write_tables(tables, root, pseudonymiser)
     log.info("Triangulated %d theme(s) across %d site(s) and %d programme organisation(s)%s",
              len(ev.themes), len(ev.sites), len(ev.programme_sites),

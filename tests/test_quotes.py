@@ -68,6 +68,34 @@ def test_verbatim_quotes_rank_before_notes_on_the_same_theme(tmp_path):
     assert (~notes["verbatim"]).all() and set(notes["record"]) <= {"notes"}
 
 
+def set_text(root: Path, segment: str, text: str) -> None:
+    for table in (paths.SEGMENTS, paths.CODED_SEGMENTS):
+        frame = pd.read_parquet(root / table)
+        frame.loc[frame["segment_id"] == segment, "text"] = text
+        frame.to_parquet(root / table, index=False)
+
+
+@pytest.mark.parametrize("opening, roles, organisations", [
+    ("I'm the only paid coordinator here, so", {}, {}),
+    ("Interviewee is a commissioning officer at the council;", {}, {}),
+    ("Speaking for Southby Food Network,", {}, "Southby Food Network"),
+    ("As network coordinator,", "Network coordinator (from 2025)", {}),
+])
+def test_a_segment_that_says_who_its_speaker_is_is_never_quoted(tmp_path, opening, roles, organisations):
+    """With the site and sector beside it, a quote naming the speaker's job or employer points to one person."""
+    root, config = make_project(tmp_path / "project")
+    first = exemplar_quotes(evidence(root, config)).iloc[0]
+    participant = pd.read_parquet(root / paths.SEGMENTS).set_index("segment_id").loc[
+        first["segment_id"], "participant_id"]
+    set_text(root, first["segment_id"], f"{opening} {first['quote']}")
+    roles = {participant: roles} if roles else {}
+    organisations = {participant: organisations} if organisations else {}
+    after = exemplar_quotes(evidence(root, config), roles=roles, organisations=organisations)
+    assert first["segment_id"] not in set(after["segment_id"])
+    assert len(after[after["theme_id"] == first["theme_id"]]) > 0      # the theme is quoted from others
+    assert first["segment_id"] in set(evidence(root, config).coded["segment_id"])   # still evidence
+
+
 def test_old_tables_without_record_are_still_read(tmp_path):
     root, config = make_project(tmp_path / "project")   # its tables predate the record column
     quotes = exemplar_quotes(evidence(root, config))
