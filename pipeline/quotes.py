@@ -89,6 +89,13 @@ transcript, "Survey respondent" for a survey answer, followed only by the
 wave (never "Interviewee, interview"). The role is the one field that
 can narrow down who spoke in a small site, which is why it is left out
 unless ``report.quote_roles`` is true.
+
+A quote's ``attribution_sources`` is the number of sources its attribution
+fits: those of its sector, method and wave, at its site for a site's quote.
+One source means that anyone who knows the site can tell who it was; such
+quotes are warned about, and those fitting fewer than
+``report.quote_min_group`` sources (1 by default: none) are attributed
+without sector or role, as quotes without a sector are ("Interviewee, wave 2").
 """
 
 from __future__ import annotations
@@ -109,8 +116,8 @@ from pipeline.triangulate import wave_label
 log = logging.getLogger(__name__)
 
 QUOTE_COLUMNS = ["scope", "theme_id", "theme_label", "site", "site_label", "rank", "segment_id",
-                 "quote", "verbatim", "attribution", "representativeness", "reviewed", "method", "sector",
-                 "wave", "record"]
+                 "quote", "verbatim", "attribution", "attribution_sources", "representativeness", "reviewed",
+                 "method", "sector", "wave", "record"]
 ELISION = " […]"
 # The end of a sentence: . ! ? or …, any closing quote marks or brackets, then a space.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*(?= )")
@@ -120,7 +127,7 @@ _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "mx", "prof", "cllr", "rev", "revd", 
                   "vs", "approx", "cf", "e.g", "i.e", "esp", "dept"}
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 DEFAULTS = {"quotes_per_theme": 3, "quotes_per_site_theme": 2, "quote_min_chars": 60,
-            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": False}
+            "quote_max_chars": 400, "quotes_per_source": 1, "quote_roles": False, "quote_min_group": 1}
 # Who a verbatim quote without a sector is from (a quote from notes is "<Method> notes").
 NO_SECTOR_LABELS = {"survey": "Survey respondent", "workshop": "Workshop participant",
                     "observation": "Observation participant", "interview": "Interviewee"}
@@ -395,6 +402,17 @@ def _candidates(ev, embeddings, settings: dict, roles: dict, organisations: dict
     return frame
 
 
+def _attribution_groups(ev) -> Counter:
+    """Sources per (site, sector, method, wave), and per ("", sector, method, wave) across the programme."""
+    waves = ev.source_waves if ev.source_waves is not None else ev.sources[["source_id", "wave"]]
+    frame = waves.merge(ev.sources.drop(columns="wave"), on="source_id")
+    groups: Counter = Counter()
+    for site, sector, method, wave in zip(frame["site"], frame["sector"], frame["method"], frame["wave"]):
+        groups[(site, sector, method, str(wave))] += 1
+        groups[("", sector, method, str(wave))] += 1
+    return groups
+
+
 def _rounded(value) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
@@ -474,11 +492,15 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
                                  ascending=[False, False, False, False, True])
 
     quoted: dict[str, set] = {}  # document ("" for the programme summary, else the site) -> segment ids
+    groups = _attribution_groups(ev)
 
     def add(scope: str, theme_id: str, site: str, chosen: pd.DataFrame) -> None:
         cosine = "representativeness" if scope == "programme" else "site_representativeness"
         quoted.setdefault(site, set()).update(chosen["segment_id"])
         for rank, row in enumerate(chosen.itertuples(), start=1):
+            fits = groups.get((site, row.sector, row.method, str(row.wave)), 0) if row.sector else None
+            # Too few to hide among: attributed as a quote without a sector (and without a role).
+            general = fits is not None and fits < settings["quote_min_group"]
             records.append({
                 "scope": scope, "theme_id": theme_id, "theme_label": ev.themes.get(theme_id, theme_id),
                 "site": site, "site_label": ev.site_label(site) if site else "All", "rank": rank,
@@ -486,8 +508,10 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
                 # Pseudonymised before trimming, so that no cut falls inside a name or term.
                 "quote": trim_quote(pseudonymise(row.text), settings["quote_max_chars"]),
                 "verbatim": bool(row.verbatim),
-                "attribution": quote_attribution(row.method, row.sector, row.wave, row.participant_id,
-                                                 ev.config, roles, row.record),
+                "attribution": quote_attribution(row.method, "" if general else row.sector, row.wave,
+                                                 "" if general else row.participant_id, ev.config, roles,
+                                                 row.record),
+                "attribution_sources": fits,
                 "representativeness": _rounded(getattr(row, cosine)),
                 "reviewed": bool(row.reviewed), "method": row.method, "sector": row.sector, "wave": row.wave,
                 "record": row.record,
@@ -506,4 +530,11 @@ def exemplar_quotes(ev, embeddings=None, roles: dict | None = None, pseudonymise
                 add("site", theme_id, site, pick_diverse(site_rows, settings["quotes_per_site_theme"],
                                                          settings["quotes_per_source"], spread="sector",
                                                          avoid=quoted.get(site)))
-    return pd.DataFrame(records, columns=QUOTE_COLUMNS)
+    quotes = pd.DataFrame(records, columns=QUOTE_COLUMNS).astype({"attribution_sources": "Int64"})
+    alone = quotes[(quotes["attribution_sources"] == 1) & (settings["quote_min_group"] <= 1)]
+    if len(alone):
+        log.warning("%d quote(s) are attributed to a group of one source (the only one of its sector, method and "
+                    "wave%s): anyone who knows the site can tell who said it. They have attribution_sources 1 in "
+                    "reports/tables/quotes.csv; report.quote_min_group: 2 attributes them without their sector",
+                    len(alone), ", at its site, for a site's quote" if (alone["scope"] == "site").any() else "")
+    return quotes

@@ -1039,6 +1039,11 @@ def run_triangulate(config: dict, root: Path) -> None:
     pseudonymiser = Pseudonymiser.from_project(config, root)
     tables = compute_tables(ev, read_project_embeddings(root), read_register_roles(root), pseudonymiser.apply,
                             read_register_organisations(root))
+    per_sector = ev.sources[ev.sources["sector"] != ""].groupby("sector")["source_id"].nunique()
+    for sector in per_sector[per_sector == 1].index:
+        log.warning("Sector %r has one source in the whole programme: its column in the sector tables "
+                    "(matrix_*_sector.csv, the workbook's sector sheets) is that one person's views",
+                    ev.sector_label(sector))
     write_tables(tables, root, pseudonymiser)
     log.info("Triangulated %d theme(s) across %d site(s) and %d programme organisation(s)%s",
              len(ev.themes), len(ev.sites), len(ev.programme_sites),

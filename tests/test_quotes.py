@@ -96,6 +96,33 @@ def test_a_segment_that_says_who_its_speaker_is_is_never_quoted(tmp_path, openin
     assert first["segment_id"] in set(evidence(root, config).coded["segment_id"])   # still evidence
 
 
+def test_a_quote_that_fits_one_source_is_counted_warned_about_and_can_lose_its_sector(tmp_path, caplog):
+    root, config = make_project(tmp_path / "project")
+    ev = evidence(root, config)
+    quotes = exemplar_quotes(ev)
+    sources = ev.source_waves.merge(ev.sources.drop(columns="wave"), on="source_id")
+    for quote in quotes[quotes["sector"] != ""].itertuples():
+        fits = sources[(sources["sector"] == quote.sector) & (sources["method"] == quote.method)
+                       & (sources["wave"].astype(str) == str(quote.wave))
+                       & ((sources["site"] == quote.site) if quote.scope == "site" else True)]
+        assert quote.attribution_sources == len(fits), quote
+    alone = quotes[quotes["attribution_sources"] == 1]
+    assert len(alone) and f"{len(alone)} quote(s) are attributed to a group of one source" in caplog.text
+
+    caplog.clear()
+    general = exemplar_quotes(evidence(root, {**config, "report": {"quote_min_group": 2, "quote_roles": True}}),
+                              roles={p: "Network coordinator" for p in ev.coded["participant_id"]})
+    assert "group of one source" not in caplog.text
+    assert general["segment_id"].tolist() == quotes["segment_id"].tolist()   # the same quotes
+    for before, after in zip(quotes.itertuples(), general.itertuples()):
+        if pd.isna(before.attribution_sources):       # no sector to leave out
+            assert after.attribution == before.attribution
+        elif before.attribution_sources == 1:
+            assert after.attribution == quote_attribution(before.method, "", before.wave, record=before.record)
+        else:
+            assert "network coordinator" in after.attribution or before.method == "survey"
+
+
 def test_old_tables_without_record_are_still_read(tmp_path):
     root, config = make_project(tmp_path / "project")   # its tables predate the record column
     quotes = exemplar_quotes(evidence(root, config))

@@ -380,3 +380,15 @@ def test_named_waves_are_compared_in_the_order_of_their_fieldwork(tmp_path):
     ev.wave_dates = {"Pre": "2025-01-10"}   # one wave undated: by name, as the summary then says
     legacy = cell(wave_differences(ev), scope="programme", theme_id="legacy")
     assert (legacy["from_wave"], legacy["to_wave"], legacy["wave_order"]) == ("Post", "Pre", "names")
+
+
+def test_a_sector_with_one_source_in_the_programme_is_warned_about(tmp_path, caplog):
+    """Its column in the sector tables is one person's views, and nothing else says so."""
+    from pipeline.triangulate import run_triangulate
+
+    root, config = make_project(tmp_path / "project")   # one programme source (P007); 2 to 4 in other sectors
+    with caplog.at_level("WARNING", logger="pipeline.triangulate"):
+        run_triangulate(config, root)
+    warned = [r.getMessage() for r in caplog.records if "one source in the whole programme" in r.getMessage()]
+    assert warned == ["Sector 'Programme stakeholder' has one source in the whole programme: its column in the "
+                      "sector tables (matrix_*_sector.csv, the workbook's sector sheets) is that one person's views"]
